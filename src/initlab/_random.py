@@ -1,0 +1,31 @@
+"""Explicit randomness: every random draw in initlab goes through a `numpy.random.Generator`."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+RandomLike = int | np.random.Generator
+
+
+def as_generator(rng: RandomLike, argument: str = "rng") -> np.random.Generator:
+    """Turn an int seed or a Generator into a Generator; anything else is a TypeError.
+
+    `None` is refused on purpose: a run without a seed cannot be reproduced.
+
+    >>> as_generator(0).integers(100) == as_generator(0).integers(100)
+    True
+    """
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
+        if rng < 0:
+            raise ValueError(f"{argument}: expected a non-negative integer seed, got {rng}")
+        return np.random.default_rng(int(rng))
+    raise TypeError(f"{argument}: expected an int seed or numpy.random.Generator, got {rng!r}")
+
+
+def spawn_seeds(seed: int, n: int) -> list[np.random.SeedSequence]:
+    """`n` independent child seed sequences of `seed` (the same for any worker count)."""
+    return np.random.SeedSequence(seed).spawn(n)
