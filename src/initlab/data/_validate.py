@@ -1,0 +1,70 @@
+"""Argument checks and the final shaping of every dataset into (X float64, y labels or targets)."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+
+def check_n_samples(n_samples: object) -> int:
+    """`n_samples` must be a positive int (bools are refused)."""
+    if not isinstance(n_samples, numbers.Integral) or isinstance(n_samples, bool) or n_samples <= 0:
+        raise ValueError(f"n_samples: expected a positive integer, got {n_samples!r}")
+    return int(n_samples)
+
+
+def check_noise(noise: object) -> float | None:
+    """`noise` is None (dataset default) or a finite number >= 0."""
+    if noise is None:
+        return None
+    if not isinstance(noise, numbers.Real) or isinstance(noise, bool) or not math.isfinite(noise) or noise < 0:
+        raise ValueError(f"noise: expected a non-negative number, got {noise!r}")
+    return float(noise)
+
+
+def check_image_size(image_size: object) -> int | None:
+    """`image_size` is None (keep sizes) or a positive int."""
+    if image_size is None:
+        return None
+    if not isinstance(image_size, numbers.Integral) or isinstance(image_size, bool) or image_size <= 0:
+        raise ValueError(f"image_size: expected a positive integer (pixels per side), got {image_size!r}")
+    return int(image_size)
+
+
+def as_targets(y: np.ndarray) -> np.ndarray:
+    """Labels as int64 0..k-1 (sorted distinct values), or float64 when y holds non-integer floats.
+
+    >>> as_targets(np.array([3, 1, 3])).tolist(), as_targets(np.array([0.5, 2.0])).dtype.name
+    ([1, 0, 1], 'float64')
+    """
+    if y.dtype.kind == "f" and not np.all(y == np.round(y)):
+        return y.astype(np.float64)
+    _, codes = np.unique(y, return_inverse=True)
+    return codes.reshape(-1).astype(np.int64)
+
+
+def finish(X: np.ndarray, y: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """Check shapes and values of a loaded (X, y); `where` names the source in messages."""
+    if X.dtype.kind not in "biuf":
+        raise ValueError(f"data: {where} array X must be numeric, got dtype {X.dtype}")
+    if X.ndim != 2:
+        raise ValueError(f"data: {where} array X must be 2-D (n_samples, n_features), got shape {X.shape}")
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise ValueError(f"data: {where} array y must be 1-D (n_samples,), got shape {y.shape}")
+    if X.shape[0] != y.shape[0]:
+        raise ValueError(f"data: {where} has {X.shape[0]} rows in X but {y.shape[0]} in y")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"data: {where} is empty (X has shape {X.shape})")
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    for name, values in (("X", X), ("y", y)):
+        if values.dtype.kind == "f" and np.isnan(values).any():
+            raise ValueError(f"data: {where} contains NaN in {name}")
+        if values.dtype.kind == "f" and np.isinf(values).any():
+            raise ValueError(f"data: {where} contains infinite values in {name}")
+    if y.dtype.kind not in "biufUS":
+        raise ValueError(f"data: {where} array y must hold numbers or strings, got dtype {y.dtype}")
+    return X, as_targets(y)

@@ -1,0 +1,98 @@
+"""Tabular files: `.npz` with arrays `X` and `y`, `.csv` with a header row."""
+
+from __future__ import annotations
+
+import csv
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from initlab.data._validate import finish
+
+LABEL_COLUMNS = ("label", "y")
+
+
+def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        arrays = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as error:  # not a zip archive, pickled data, ...
+        raise ValueError(f"data: cannot read '{path}' as .npz ({error})") from None
+    if not hasattr(arrays, "files"):  # a bare .npy array saved under a .npz name
+        raise ValueError(f"data: '{path}' is a single array, not an .npz archive with arrays 'X' and 'y'")
+    with arrays:
+        for name in ("X", "y"):
+            if name not in arrays.files:
+                found = ", ".join(arrays.files) or "none"
+                raise ValueError(f"data: '{path}' has no array '{name}' (arrays found: {found})")
+        try:
+            return arrays["X"], arrays["y"]
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:  # object arrays, corruption
+            raise ValueError(f"data: cannot read '{path}' as .npz ({error})") from None
+
+
+def _number(text: str, path: Path, row: int, column: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"data: '{path}' row {row}, column '{column}': cannot parse '{text}' as a number") from None
+
+
+def _read_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Features as floats; the label column (`label`, `y`, else the last) as floats or strings."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        rows = [row for row in csv.reader(handle) if row]
+    if not rows:
+        raise ValueError(f"data: '{path}' is empty; expected a header row, e.g. 'x1,x2,label'")
+    header = [name.strip() for name in rows[0]]
+    if len(header) < 2:
+        raise ValueError(f"data: '{path}' has {len(header)} column; need at least one feature and a label")
+    lowered = [name.lower() for name in header]
+    label = next((lowered.index(name) for name in LABEL_COLUMNS if name in lowered), len(header) - 1)
+    features = [i for i in range(len(header)) if i != label]
+    X = np.empty((len(rows) - 1, len(features)), dtype=np.float64)
+    labels = []
+    for number, row in enumerate(rows[1:], start=2):  # row numbers as a spreadsheet shows them
+        if len(row) != len(header):
+            raise ValueError(f"data: '{path}' row {number} has {len(row)} fields but the header has {len(header)}")
+        cells = [cell.strip() for cell in row]
+        for column, cell in enumerate(cells):
+            if not cell:
+                raise ValueError(f"data: '{path}' row {number}, column '{header[column]}' is empty")
+        X[number - 2] = [_number(cells[i], path, number, header[i]) for i in features]
+        labels.append(cells[label])
+    try:
+        y = np.array([float(text) for text in labels], dtype=np.float64)
+    except ValueError:  # class names such as 'cat', 'dog'
+        y = np.array(labels, dtype=str)
+    return X, y
+
+
+READERS = {".npz": _read_npz, ".csv": _read_csv}
+
+
+def table_file(filename: str, spec: str) -> tuple[np.ndarray, np.ndarray]:
+    """Load `(X, y)` from a `.npz` (arrays `X` and `y`) or a `.csv` file.
+
+    CSV: a header row; the label column is the one named `label` (else `y`, case-insensitive),
+    otherwise the last column; every other column is a numeric feature. Labels that are all
+    integers, or strings, become int64 classes `0..k-1` (sorted distinct values); labels with
+    non-integer floats stay float64 (regression targets). NaN or infinite values are refused.
+
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "d.csv"
+    >>> _ = path.write_text("a,label,b\\n1,cat,2\\n3,dog,4\\n")
+    >>> X, y = table_file(str(path), "file:" + str(path))
+    >>> X.tolist(), y.tolist()
+    ([[1.0, 2.0], [3.0, 4.0]], [0, 1])
+    """
+    path = Path(filename).expanduser()
+    reader = READERS.get(path.suffix.lower())
+    if reader is None:
+        raise ValueError(
+            f"data: unsupported file extension '{path.suffix}' in '{spec}'; expected {' or '.join(READERS)}"
+        )
+    if not path.is_file():
+        raise ValueError(f"data: file '{path}' does not exist")
+    X, y = reader(path)
+    return finish(X, y, f"'{path}'")

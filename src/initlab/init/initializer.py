@@ -1,0 +1,65 @@
+"""`Initializer`: the callable every scheme becomes, ``init(shape, rng, dtype=np.float64)``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from initlab._random import RandomLike, as_generator
+from initlab.init.fans import Fans, check_shape, fans
+from initlab.init.laws import Law
+from initlab.init.spec import Spec
+
+FLOAT_DTYPES = ("float32", "float64")
+
+
+def check_dtype(dtype, argument: str = "dtype") -> np.dtype:
+    """float32 or float64, as a numpy dtype; anything else is a ValueError."""
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        resolved = None
+    if resolved is None or resolved.name not in FLOAT_DTYPES:
+        raise ValueError(f"{argument}: expected one of {', '.join(FLOAT_DTYPES)}, got {dtype!r}")
+    return resolved
+
+
+@dataclass(frozen=True)
+class Initializer:
+    """A validated scheme bound to a tensor layout.
+
+    Values are drawn in float64 and then cast, so float32 and float64 weights from the same
+    seed are the same numbers up to rounding.
+    """
+
+    spec: Spec
+    law: Law
+    layout: str = "numpy"
+
+    def __str__(self) -> str:
+        return str(self.spec)
+
+    def __call__(self, shape, rng: RandomLike, dtype=np.float64, *, fan: Fans | None = None) -> np.ndarray:
+        """Draw a tensor of `shape`. `fan` overrides the fans computed from the shape: a bias
+        uses its weight's fans (that is how ``torch_default`` gives U(+-1/sqrt(fan_in)) biases)."""
+        dims = self.check_rank(check_shape(shape))
+        out_dtype = check_dtype(dtype)
+        generator = as_generator(rng)
+        if 0 in dims:
+            return np.zeros(dims, dtype=out_dtype)
+        fan = fans(dims, self.layout) if fan is None else fan
+        return self.law.sample(dims, fan, generator).astype(out_dtype, copy=False)
+
+    def moments(self, shape, fan: Fans | None = None) -> tuple[float, float]:
+        """The mean and std the scheme's formula gives for `shape` (what a large sample should show)."""
+        dims = self.check_rank(check_shape(shape))
+        return self.law.moments(dims, fans(dims, self.layout) if fan is None else fan)
+
+    def check_rank(self, dims: tuple[int, ...]) -> tuple[int, ...]:
+        law = self.law
+        if len(dims) < law.min_rank or (law.max_rank is not None and len(dims) > law.max_rank):
+            wanted = (f"exactly {law.max_rank}" if law.min_rank == law.max_rank
+                      else f"at least {law.min_rank}")
+            raise ValueError(f"shape: '{self.spec}' needs {wanted} dimensions, got {list(dims)}")
+        return dims

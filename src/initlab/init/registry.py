@@ -1,0 +1,108 @@
+"""The scheme registry: one table maps names and aliases to scheme factories.
+
+A scheme factory takes keyword arguments (the spec's ``key=value``) and returns a `Law`.
+`initializer(spec)` looks the name up, binds and validates the arguments, and wraps the
+law in an `Initializer`, the callable ``init(shape, rng, dtype=np.float64)``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from initlab._errors import unknown_choice
+from initlab.init.initializer import Initializer
+from initlab.init.laws import Law
+from initlab.init.spec import Spec, parse
+
+
+@dataclass(frozen=True)
+class Scheme:
+    name: str
+    factory: Callable[..., Law]
+    aliases: tuple[str, ...]
+    formula: str
+    distribution: str
+    source: str
+
+    @property
+    def parameters(self) -> tuple[inspect.Parameter, ...]:
+        return tuple(inspect.signature(self.factory).parameters.values())
+
+
+SCHEMES: dict[str, Scheme] = {}
+_BY_ALIAS: dict[str, str] = {}
+
+
+def scheme(name: str, *, formula: str, distribution: str, source: str, aliases: tuple[str, ...] = ()):
+    """Register the decorated factory under `name` and `aliases`."""
+    def register(factory: Callable[..., Law]) -> Callable[..., Law]:
+        for key in (name, *aliases):
+            assert key not in _BY_ALIAS, f"scheme name registered twice: {key}"
+            _BY_ALIAS[key] = name
+        SCHEMES[name] = Scheme(name, factory, aliases, formula, distribution, source)
+        return factory
+    return register
+
+
+def lookup(name: str, argument: str = "init") -> Scheme:
+    """The scheme registered under `name` or one of its aliases."""
+    if name not in _BY_ALIAS:
+        raise unknown_choice(argument, "scheme", name, _BY_ALIAS, hint="see 'initlab schemes'")
+    return SCHEMES[_BY_ALIAS[name]]
+
+
+def canonical(spec: str | Spec, argument: str = "init") -> Spec:
+    """Resolve aliases, name positional values, drop values equal to defaults, order as declared.
+
+    >>> str(canonical("glorot_normal(gain=1)"))
+    'xavier_normal'
+    >>> str(canonical("kaiming_uniform(mode=fan_out, a=0.1)"))
+    'he_uniform(a=0.1, mode=fan_out)'
+    """
+    parsed = parse(spec, argument) if isinstance(spec, str) else spec
+    found = lookup(parsed.name, argument)
+    names = [p.name for p in found.parameters]
+    given: dict[str, object] = {}
+    positional = [v for k, v in parsed.args if k is None]
+    if len(positional) > len(names):
+        raise ValueError(f"{argument}: '{parsed}' gives {len(positional)} positional values; "
+                         f"'{found.name}' takes at most {len(names)} ({', '.join(names) or 'none'})")
+    given.update(zip(names, positional))
+    for key, value in parsed.args:
+        if key is None:
+            continue
+        if key not in names:
+            expected = f"parameters: {', '.join(names)}" if names else "it takes no parameters"
+            raise ValueError(f"{argument}: '{found.name}' has no parameter '{key}' ({expected})")
+        if key in given:
+            raise ValueError(f"{argument}: parameter '{key}' given twice in '{parsed}'")
+        given[key] = value
+    defaults = {p.name: p.default for p in found.parameters}
+    args = tuple((k, given[k]) for k in names if k in given and not _same(given[k], defaults[k]))
+    return Spec(found.name, args)
+
+
+def initializer(spec: str | Spec | Initializer, layout: str = "numpy", argument: str = "init") -> Initializer:
+    """The initializer for a spec: a callable ``init(shape, rng, dtype=np.float64) -> ndarray``.
+
+    >>> init = initializer("he_normal")
+    >>> init((400, 25), rng=0).shape
+    (400, 25)
+    >>> bool((init((400, 25), rng=0) == init((400, 25), rng=0)).all())
+    True
+    """
+    if isinstance(spec, Initializer):
+        return spec
+    resolved = canonical(spec, argument)
+    try:
+        law = SCHEMES[resolved.name].factory(**resolved.kwargs)
+    except ValueError as error:
+        raise ValueError(f"{argument}: '{resolved}': {error}") from None
+    return Initializer(resolved, law, layout)
+
+
+def _same(value: object, default: object) -> bool:
+    # Spec numbers are floats, so factories declare float defaults (0.0, not 0).
+    return default is not inspect.Parameter.empty and type(value) is type(default) and value == default

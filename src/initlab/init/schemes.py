@@ -1,0 +1,154 @@
+"""Every named scheme, one short factory each. Scaled schemes are one `variance_scaling` call.
+
+Where PyTorch, Keras and JAX disagree, initlab follows PyTorch for the names PyTorch uses
+(``xavier_*``, ``he_*``/``kaiming_*``: untruncated normal, gains from `gain`), and Keras/JAX for
+``variance_scaling`` (truncated normal with the std correction). ``lecun_normal`` is untruncated
+like the other ``*_normal`` schemes; Keras/JAX's version is
+``variance_scaling(scale=1, mode=fan_in, distribution=truncated_normal)``.
+"""
+
+from __future__ import annotations
+
+import math
+
+from initlab.init import laws
+from initlab.init.checks import choice, number
+from initlab.init.gains import gain
+from initlab.init.registry import scheme
+
+MODES = ("fan_in", "fan_out", "fan_avg")
+TORCH_MODES = ("fan_in", "fan_out")
+DISTRIBUTIONS = ("truncated_normal", "normal", "untruncated_normal", "uniform")
+
+
+@scheme("zeros", formula="0", distribution="constant", source="torch.nn.init.zeros_; the symmetric start of the notes")
+def zeros() -> laws.Law:
+    """All zeros: every unit of a layer computes the same thing forever (symmetry)."""
+    return laws.constant(0.0)
+
+
+@scheme("ones", formula="1", distribution="constant", source="torch.nn.init.ones_")
+def ones() -> laws.Law:
+    return laws.constant(1.0)
+
+
+@scheme("constant", formula="value", distribution="constant", source="torch.nn.init.constant_")
+def constant(value: float = 0.0) -> laws.Law:
+    return laws.constant(number("value", value))
+
+
+@scheme("normal", formula="N(mean, std^2)", distribution="normal",
+        source="torch.nn.init.normal_; the notes' randn * k is normal(std=k)")
+def normal(std: float = 1.0, mean: float = 0.0) -> laws.Law:
+    std, mean = number("std", std, positive=True), number("mean", mean)
+    return laws.normal(mean, lambda fans: std)
+
+
+@scheme("uniform", formula="U(-limit, limit) or U(low, high)", distribution="uniform",
+        source="torch.nn.init.uniform_ (default U(0, 1))")
+def uniform(limit: float | None = None, low: float = 0.0, high: float = 1.0) -> laws.Law:
+    if limit is not None:
+        limit = number("limit", limit, positive=True)
+        return laws.symmetric_uniform(lambda fans: limit)
+    low, high = number("low", low), number("high", high)
+    if not low < high:
+        raise ValueError(f"low, high: expected low < high, got low={low:g}, high={high:g}")
+    return laws.uniform(lambda fans: low, lambda fans: high)
+
+
+@scheme("epsilon_uniform", formula="U(-e, e), e = sqrt(6)/sqrt(fan_in + fan_out)", distribution="uniform",
+        source="Ng, Machine Learning (Coursera), 'Random initialization'")
+def epsilon_uniform(epsilon: float | None = None) -> laws.Law:
+    """Ng's symmetry-breaking init. With the default epsilon it equals `xavier_uniform`;
+    the course's 400-25-10 network uses the fixed ``epsilon=0.12``."""
+    if epsilon is not None:
+        epsilon = number("epsilon", epsilon, positive=True)
+        return laws.symmetric_uniform(lambda fans: epsilon)
+    return laws.variance_scaling(1.0, "fan_avg", "uniform")
+
+
+@scheme("xavier_uniform", aliases=("glorot_uniform",), formula="U(-b, b), b = gain*sqrt(6/(fan_in + fan_out))",
+        distribution="uniform", source="Glorot & Bengio 2010; torch.nn.init.xavier_uniform_")
+def xavier_uniform(gain: float = 1.0) -> laws.Law:
+    return laws.variance_scaling(number("gain", gain, positive=True) ** 2, "fan_avg", "uniform")
+
+
+@scheme("xavier_normal", aliases=("glorot_normal",), formula="N(0, gain^2 * 2/(fan_in + fan_out))",
+        distribution="normal", source="Glorot & Bengio 2010; torch.nn.init.xavier_normal_ (untruncated)")
+def xavier_normal(gain: float = 1.0) -> laws.Law:
+    return laws.variance_scaling(number("gain", gain, positive=True) ** 2, "fan_avg", "normal")
+
+
+def _kaiming_scale(a: float, mode: str, nonlinearity: str) -> tuple[float, str]:
+    choice("mode", mode, TORCH_MODES)
+    return gain(nonlinearity, number("a", a)) ** 2, mode
+
+
+@scheme("he_uniform", aliases=("kaiming_uniform",), formula="U(-b, b), b = gain*sqrt(3/fan_mode)",
+        distribution="uniform", source="He et al. 2015; torch.nn.init.kaiming_uniform_")
+def he_uniform(a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> laws.Law:
+    """gain = gain(nonlinearity, a); the defaults give gain sqrt(2), as in torch."""
+    return laws.variance_scaling(*_kaiming_scale(a, mode, nonlinearity), "uniform")
+
+
+@scheme("he_normal", aliases=("kaiming_normal",), formula="N(0, gain^2/fan_mode)",
+        distribution="normal", source="He et al. 2015; torch.nn.init.kaiming_normal_ (untruncated)")
+def he_normal(a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> laws.Law:
+    """gain = gain(nonlinearity, a); the defaults give N(0, 2/fan_in), as in torch."""
+    return laws.variance_scaling(*_kaiming_scale(a, mode, nonlinearity), "normal")
+
+
+@scheme("lecun_uniform", formula="U(-b, b), b = sqrt(3/fan_in)", distribution="uniform",
+        source="LeCun et al. 1998; keras lecun_uniform, jax.nn.initializers.lecun_uniform")
+def lecun_uniform() -> laws.Law:
+    return laws.variance_scaling(1.0, "fan_in", "uniform")
+
+
+@scheme("lecun_normal", formula="N(0, 1/fan_in)", distribution="normal",
+        source="LeCun et al. 1998 (untruncated); the seed-001 article's 'Xavier' (randn * sqrt(1/fan_in))")
+def lecun_normal() -> laws.Law:
+    return laws.variance_scaling(1.0, "fan_in", "normal")
+
+
+@scheme("truncated_normal", formula="N(mean, std^2) restricted to [a, b] (absolute) or mean + std*[a, b] (sigma)",
+        distribution="truncated normal",
+        source="bounds=absolute: torch.nn.init.trunc_normal_; bounds=sigma: keras TruncatedNormal, jax truncated_normal")
+def truncated_normal(std: float = 1.0, mean: float = 0.0, a: float = -2.0, b: float = 2.0,
+                     bounds: str = "absolute") -> laws.Law:
+    """No std correction: the sample's std is smaller than `std` (0.88 std for +-2 sigma),
+    as in all three libraries. `variance_scaling` is the one that corrects."""
+    std, mean = number("std", std, positive=True), number("mean", mean)
+    a, b = number("a", a), number("b", b)
+    if not a < b:
+        raise ValueError(f"a, b: expected a < b, got a={a:g}, b={b:g}")
+    if choice("bounds", bounds, ("absolute", "sigma")) == "absolute":
+        a, b = (a - mean) / std, (b - mean) / std
+    return laws.truncated_normal(mean, lambda fans: std, a, b)
+
+
+@scheme("variance_scaling", formula="variance scale/n, n = fan_in | fan_out | (fan_in + fan_out)/2",
+        distribution="truncated_normal | normal | uniform",
+        source="keras VarianceScaling, jax.nn.initializers.variance_scaling")
+def variance_scaling(scale: float = 1.0, mode: str = "fan_in", distribution: str = "truncated_normal") -> laws.Law:
+    choice("mode", mode, MODES)
+    choice("distribution", distribution, DISTRIBUTIONS)
+    return laws.variance_scaling(number("scale", scale, positive=True), mode, distribution)
+
+
+@scheme("orthogonal", formula="gain * Q, Q from the QR of a Gaussian matrix", distribution="orthogonal",
+        source="Saxe et al. 2014; torch.nn.init.orthogonal_")
+def orthogonal(gain: float = 1.0) -> laws.Law:
+    return laws.orthogonal(number("gain", gain, positive=True))
+
+
+@scheme("identity", aliases=("eye",), formula="gain * I", distribution="constant", source="torch.nn.init.eye_")
+def identity(gain: float = 1.0) -> laws.Law:
+    return laws.identity(number("gain", gain))
+
+
+@scheme("torch_default", formula="U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias", distribution="uniform",
+        source="torch.nn.Linear.reset_parameters: kaiming_uniform_(a=sqrt(5)); bias from the weight's fan_in")
+def torch_default() -> laws.Law:
+    """gain(leaky_relu, sqrt 5)^2 = 1/3, so the bound is sqrt(3 * 1/3 / fan_in) = 1/sqrt(fan_in).
+    Used as a bias init, the fans are the weight's, matching nn.Linear's bias."""
+    return laws.variance_scaling(gain("leaky_relu", math.sqrt(5.0)) ** 2, "fan_in", "uniform")

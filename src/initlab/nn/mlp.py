@@ -1,0 +1,118 @@
+"""The L-layer perceptron of the notes, done properly: rows are samples, weights are (fan_in, fan_out).
+
+Forward keeps the inputs and pre-activations that backward needs; backward is the chain rule,
+layer by layer, from the last layer to the first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from initlab._random import as_generator
+from initlab.init import Initializer, check_dtype, fans, initializer
+from initlab.nn.activations import Activation, activation
+from initlab.nn.heads import Head, head
+
+Params = list[tuple[np.ndarray, np.ndarray]]
+
+
+def check_layer_sizes(layer_sizes: Sequence[int], argument: str = "layer_sizes") -> list[int]:
+    sizes = list(layer_sizes)
+    if len(sizes) < 2 or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0
+                                 for s in sizes):
+        raise ValueError(f"{argument}: expected at least 2 positive integers (input, ..., output), got {sizes}")
+    return [int(s) for s in sizes]
+
+
+class MLP:
+    """A dense network ``layer_sizes[0] -> ... -> layer_sizes[-1]``.
+
+    >>> net = MLP([2, 10, 5, 1], activation="relu", output="sigmoid", init="he_normal", seed=0)
+    >>> [w.shape for w, b in net.params]
+    [(2, 10), (10, 5), (5, 1)]
+    >>> X, y = np.zeros((4, 2)), np.array([0, 1, 0, 1])
+    >>> cost, grads = net.loss_and_grads(X, y)
+    >>> round(cost, 6)  # zero inputs: the logits are the zero biases, so the cost is ln 2
+    0.693147
+    """
+
+    def __init__(self, layer_sizes: Sequence[int], activation: str | Sequence[str] = "relu",
+                 output: str = "sigmoid", init: str | Initializer = "he_normal",
+                 bias_init: str | Initializer = "zeros", seed: int = 0, dtype: str = "float64"):
+        self.layer_sizes = check_layer_sizes(layer_sizes)
+        self.activations = self._hidden_activations(activation)
+        self.head: Head = head(output)
+        self.init = initializer(init, argument="init")
+        self.bias_init = initializer(bias_init, argument="bias_init")
+        self.dtype = check_dtype(dtype)
+        self.seed = seed
+        rng = as_generator(seed, "seed")
+        self.params: Params = []
+        for fan_in, fan_out in zip(self.layer_sizes[:-1], self.layer_sizes[1:]):
+            W = self.init((fan_in, fan_out), rng, self.dtype)
+            b = self.bias_init((fan_out,), rng, self.dtype, fan=fans((fan_in, fan_out)))
+            self.params.append((W, b))
+
+    def _hidden_activations(self, spec: str | Sequence[str]) -> list[Activation]:
+        n_hidden = len(self.layer_sizes) - 2
+        if isinstance(spec, (str, Activation)):
+            return [activation(spec)] * n_hidden
+        names = list(spec)
+        if len(names) != n_hidden:
+            raise ValueError(f"activation: expected one name or {n_hidden} (one per hidden layer), got {names}")
+        return [activation(name) for name in names]
+
+    @property
+    def n_outputs(self) -> int:
+        return self.layer_sizes[-1]
+
+    def as_input(self, X: np.ndarray, argument: str = "X") -> np.ndarray:
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[1] != self.layer_sizes[0]:
+            raise ValueError(f"{argument}: expected shape (n_samples, {self.layer_sizes[0]}), got {X.shape}")
+        return X.astype(self.dtype, copy=False)
+
+    def logits(self, X: np.ndarray) -> np.ndarray:
+        A = self.as_input(X)
+        for (W, b), act in zip(self.params[:-1], self.activations):
+            A = act.forward(A @ W + b)
+        W, b = self.params[-1]
+        return A @ W + b
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Class labels for sigmoid/softmax outputs, values for a linear output."""
+        return self.head.predict(self.logits(X))
+
+    def loss(self, X: np.ndarray, y: np.ndarray) -> float:
+        return self.head.loss(self.logits(X), np.asarray(y))
+
+    def loss_and_grads(self, X: np.ndarray, y: np.ndarray) -> tuple[float, Params]:
+        """Mean loss over the rows of `X` and its gradient, shaped like `params`."""
+        X, y = self.as_input(X), np.asarray(y)
+        inputs, pre = [X], []
+        for (W, b), act in zip(self.params[:-1], self.activations):
+            pre.append(inputs[-1] @ W + b)
+            inputs.append(act.forward(pre[-1]))
+        W, b = self.params[-1]
+        z = inputs[-1] @ W + b
+        return self.head.loss(z, y), self.backward(inputs, pre, self.head.delta(z, y))
+
+    def backward(self, inputs: list[np.ndarray], pre: list[np.ndarray], delta: np.ndarray) -> Params:
+        """Chain rule from the output's unscaled delta back to the first layer.
+
+        `inputs[l]` is layer l's input and `pre[l]` the pre-activation of hidden layer l.
+        Sums over samples are taken before dividing by their count, so exact cancellations stay exact.
+        """
+        scale = self.dtype.type(1.0 / len(delta))
+        grads: Params = []
+        for layer in range(len(self.params) - 1, -1, -1):
+            grads.append(((inputs[layer].T @ delta) * scale, delta.sum(axis=0) * scale))
+            if layer:
+                delta = (delta @ self.params[layer][0].T) * self.activations[layer - 1].derivative(
+                    pre[layer - 1], inputs[layer])
+        return grads[::-1]
+
+    def check_targets(self, y: np.ndarray, argument: str = "y") -> None:
+        self.head.check_targets(np.asarray(y), self.n_outputs, argument)

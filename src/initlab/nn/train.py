@@ -1,0 +1,104 @@
+"""The training loop: read it top to bottom. Full-batch gradient descent by default, as in the notes."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from initlab._random import as_generator
+from initlab.init.checks import number
+from initlab.nn.mlp import MLP
+from initlab.nn.optimizers import optimizer as make_optimizer
+
+
+@dataclass
+class TrainResult:
+    """What one training run produced. Costs are floats; a non-finite cost ends the run."""
+
+    cost_history: list[tuple[int, float]] = field(default_factory=list)
+    final_cost: float | None = None
+    train_accuracy: float | None = None
+    test_accuracy: float | None = None
+    diverged: bool = False
+    diverged_at: int | None = None
+
+
+def _positive_int(name: str, value, allow_none: bool = False) -> int | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+    return int(value)
+
+
+def train(net: MLP, X: np.ndarray, y: np.ndarray, *, lr: float = 0.01, iterations: int = 1000,
+          optimizer: str = "gd", batch_size: int | None = None, record_every: int = 10,
+          X_test: np.ndarray | None = None, y_test: np.ndarray | None = None, seed: int = 0,
+          on_record: Callable[[int, float], None] | None = None) -> TrainResult:
+    """Train `net` in place and return its cost history and accuracies.
+
+    The cost is recorded before the update of every `record_every`-th iteration and once more
+    after the last one (at ``iterations``). With `batch_size`, each iteration is one minibatch
+    update (batches reshuffled every epoch from `seed`) and recorded costs are full-data costs.
+    A non-finite cost stops training and marks the run ``diverged`` at that iteration.
+
+    >>> from initlab.nn import MLP
+    >>> X = np.array([[0., 0], [0, 1], [1, 0], [1, 1]]); y = np.array([0, 1, 1, 0])
+    >>> result = train(MLP([2, 8, 1], "tanh", init="zeros"), X, y, lr=0.5, iterations=100)
+    >>> bool(result.final_cost == np.log(2)), result.train_accuracy
+    (True, 0.5)
+    """
+    lr = number("lr", lr, positive=True)
+    iterations = _positive_int("iterations", iterations)
+    record_every = _positive_int("record_every", record_every)
+    batch_size = _positive_int("batch_size", batch_size, allow_none=True)
+    X, y = net.as_input(X), np.asarray(y)
+    if len(X) != len(y):
+        raise ValueError(f"y: expected {len(X)} targets (one per row of X), got {len(y)}")
+    net.check_targets(y)
+    opt = make_optimizer(optimizer, net.params, lr)
+    batches = _batches(len(X), batch_size, as_generator(seed, "seed"))
+    result = TrainResult()
+
+    def record(iteration: int, cost: float) -> None:
+        result.cost_history.append((iteration, cost))
+        if on_record is not None:
+            on_record(iteration, cost)
+
+    for iteration in range(iterations):
+        rows = next(batches)
+        cost, grads = net.loss_and_grads(X if rows is None else X[rows], y if rows is None else y[rows])
+        if rows is not None and iteration % record_every == 0:
+            cost = net.loss(X, y)
+        if not math.isfinite(cost):
+            record(iteration, cost)
+            result.diverged, result.diverged_at = True, iteration
+            return result
+        if iteration % record_every == 0:
+            record(iteration, cost)
+        opt.step(net.params, grads)
+
+    z = net.logits(X)
+    result.final_cost = net.head.loss(z, y)
+    record(iterations, result.final_cost)
+    if not math.isfinite(result.final_cost):
+        result.diverged, result.diverged_at, result.final_cost = True, iterations, None
+        return result
+    result.train_accuracy = net.head.accuracy(z, y)
+    if X_test is not None and y_test is not None and len(y_test):
+        result.test_accuracy = net.head.accuracy(net.logits(X_test), np.asarray(y_test))
+    return result
+
+
+def _batches(n: int, batch_size: int | None, rng: np.random.Generator):
+    """Row indices per iteration: None (all rows) for full batch, else shuffled minibatches."""
+    if batch_size is None or batch_size >= n:
+        while True:
+            yield None
+    while True:
+        order = rng.permutation(n)
+        for start in range(0, n, batch_size):
+            yield order[start:start + batch_size]
