@@ -68,6 +68,12 @@ def train(net: MLP, X: np.ndarray, y: np.ndarray, *, lr: float = 0.01, iteration
         if on_record is not None:
             on_record(iteration, cost)
 
+    # Overflow is expected from bad inits: it is detected below and reported as divergence.
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _loop(net, X, y, opt, batches, iterations, record_every, X_test, y_test, result, record)
+
+
+def _loop(net, X, y, opt, batches, iterations, record_every, X_test, y_test, result, record) -> TrainResult:
     for iteration in range(iterations):
         rows = next(batches)
         cost, grads = net.loss_and_grads(X if rows is None else X[rows], y if rows is None else y[rows])

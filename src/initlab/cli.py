@@ -1,0 +1,282 @@
+"""The `initlab` command. Thin: parses options, calls the library, prints tables and JSON.
+
+Human-readable output (tables, progress) goes to stderr; `--json` prints exactly one JSON
+document on stdout. Bad input is one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from initlab import __version__
+from initlab.data import DATASETS
+from initlab.experiments import PRESETS, CompareConfig, preset, run_compare
+from initlab.experiments.compare import CompareResult
+from initlab.init import LAYOUTS, SCHEMES, initializer
+from initlab.nn import ACTIVATIONS, HEADS, OPTIMIZERS
+from initlab.options import parse_hidden, parse_int_list
+
+app = typer.Typer(help="initlab: neural-network parameter initialization, measured.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+err = Console(stderr=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else there.")]
+
+
+def emit_json(document: dict) -> None:
+    sys.stdout.write(json.dumps(document, allow_nan=False) + "\n")
+
+
+def fmt(value: float | None, digits: int = 4) -> str:
+    return "-" if value is None else f"{value:.{digits}g}"
+
+
+def pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+@app.command()
+def schemes(as_json: JsonOption = False) -> None:
+    """List every initialization scheme: name, aliases, formula, distribution, source."""
+    rows = [{"name": s.name, "aliases": list(s.aliases), "parameters": [p.name for p in s.parameters],
+             "formula": s.formula, "distribution": s.distribution, "source": s.source} for s in SCHEMES.values()]
+    if as_json:
+        emit_json({"schemes": rows})
+        return
+    table = Table(title="initlab schemes (spec: name or name(key=value, ...))")
+    for column in ("name", "aliases", "parameters", "formula", "distribution", "source"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(row["name"], ", ".join(row["aliases"]), ", ".join(row["parameters"]), row["formula"],
+                      row["distribution"], row["source"])
+    Console().print(table)
+
+
+@app.command()
+def sample(spec: Annotated[str, typer.Argument(help="Scheme spec, e.g. he_normal or 'normal(std=0.01)'.")],
+           shape: Annotated[str, typer.Option(help="Tensor shape, comma-separated.")] = "400,25",
+           seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+           dtype: Annotated[str, typer.Option(help="float32 or float64.")] = "float64",
+           layout: Annotated[str, typer.Option(help=f"Shape layout for fans: {', '.join(LAYOUTS)}.")] = "numpy",
+           as_json: JsonOption = False) -> None:
+    """Draw one tensor and compare its statistics with what the scheme's formula expects."""
+    dims = parse_int_list(shape, "shape")
+    init = initializer(spec, layout=layout)
+    values = init(dims, seed, dtype)
+    mean, std = init.moments(dims)
+    stats = {"spec": str(init), "shape": list(dims), "dtype": values.dtype.name, "n": int(values.size),
+             "mean": float(values.mean()), "std": float(values.std()), "min": float(values.min()),
+             "max": float(values.max()), "expected_mean": mean, "expected_std": std}
+    if as_json:
+        emit_json(stats)
+        return
+    table = Table(title=f"{stats['spec']} {tuple(dims)} seed {seed}")
+    for column in ("", "sample", "formula"):
+        table.add_column(column, justify="right")
+    table.add_row("mean", fmt(stats["mean"], 6), fmt(mean, 6))
+    table.add_row("std", fmt(stats["std"], 6), fmt(std, 6))
+    table.add_row("min", fmt(stats["min"], 6), "")
+    table.add_row("max", fmt(stats["max"], 6), "")
+    Console().print(table)
+
+
+def _gradcheck_table(results) -> Table:
+    table = Table(title="backprop vs central finite differences (float64), worst relative error")
+    table.add_column("activation")
+    for output in HEADS:
+        table.add_column(f"{output} output", justify="right")
+    for act in ACTIVATIONS:
+        table.add_row(act, *[f"{r.max_relative_error:.1e}" for r in results if r.activation == act])
+    return table
+
+
+@app.command()
+def gradcheck(seed: Annotated[int, typer.Option(help="Seed for the weights and data.")] = 0,
+              tolerance: Annotated[float, typer.Option(help="Largest accepted relative error.")] = 1e-7,
+              as_json: JsonOption = False) -> None:
+    """Check backprop against finite differences for every activation x output combination."""
+    from initlab.nn.gradcheck import check_all
+    results = check_all(seed)
+    worst = max(r.max_relative_error for r in results)
+    if as_json:
+        emit_json({"tolerance": tolerance, "passed": worst < tolerance, "checks": [
+            {"activation": r.activation, "output": r.output, "max_relative_error": r.max_relative_error}
+            for r in results]})
+    else:
+        Console().print(_gradcheck_table(results))
+        err.print(f"worst {worst:.1e} {'<' if worst < tolerance else '>='} tolerance {tolerance:.0e}: "
+                  f"{'PASS' if worst < tolerance else 'FAIL'}")
+    if worst >= tolerance:
+        raise typer.Exit(1)
+
+
+# ----- compare and train share their options -----
+
+PRESET_HELP = "; ".join(f"{p.name}: {p.description}" for p in PRESETS.values())
+Data = Annotated[Optional[str], typer.Option(help=f"Dataset spec: {', '.join(DATASETS)} (e.g. 'digits:0,1', "
+                                             "'images:PATH', 'file:data.npz'). [default: circles]")]
+TestData = Annotated[Optional[str], typer.Option(help="Separate test set spec (else a split of --data).")]
+NSamples = Annotated[Optional[int], typer.Option(help="Samples to generate. [default: 300]")]
+Noise = Annotated[Optional[float], typer.Option(help="Noise of a generated dataset.")]
+ImageSize = Annotated[Optional[int], typer.Option(help="Resize images to SIZE x SIZE (images:PATH).")]
+TestFraction = Annotated[Optional[float], typer.Option(help="Held-out fraction when no --test-data. [default: 0.25]")]
+Standardize = Annotated[Optional[bool], typer.Option("--standardize/--no-standardize",
+                                                     help="Scale features with the training mean and std.")]
+Hidden = Annotated[Optional[str], typer.Option(help="Hidden widths: '10,5' or WIDTHxDEPTH. [default: 10,5]")]
+ActivationOpt = Annotated[Optional[str], typer.Option(help=f"Hidden activation: {', '.join(ACTIVATIONS)}. "
+                                                      "[default: relu]")]
+Output = Annotated[Optional[str], typer.Option(help=f"Output layer: {', '.join(HEADS)} or auto. [default: auto]")]
+BiasInit = Annotated[Optional[str], typer.Option(help="Bias scheme spec. [default: zeros]")]
+Lr = Annotated[Optional[float], typer.Option(help="Learning rate. [default: 0.01]")]
+Iterations = Annotated[Optional[int], typer.Option(help="Training iterations. [default: 15000]")]
+Optimizer = Annotated[Optional[str], typer.Option(help=f"{', '.join(OPTIMIZERS)}. [default: gd]")]
+BatchSize = Annotated[Optional[int], typer.Option(help="Minibatch size. [default: full batch]")]
+Dtype = Annotated[Optional[str], typer.Option(help="float32 or float64. [default: float64]")]
+RecordEvery = Annotated[Optional[int], typer.Option(help="Record the cost every N iterations. [default: ~300 points]")]
+PresetOpt = Annotated[Optional[str], typer.Option(help=f"A documented experiment ({PRESET_HELP}). "
+                                                  "Options given explicitly override it.")]
+Out = Annotated[Optional[Path], typer.Option(help="Output folder. [default: runs/<command>-<time>]")]
+NoFigures = Annotated[bool, typer.Option("--no-figures", help="Skip cost.png and boundary.png.")]
+
+
+def _config(preset_name: str | None, options: dict) -> CompareConfig:
+    settings = dict(preset(preset_name).settings) if preset_name else {}
+    given = {k: v for k, v in options.items() if v is not None}
+    if preset_name and "data" in given:
+        settings.pop("title", None)  # the preset's title describes its own data
+    if "hidden" in given:
+        given["hidden"] = parse_hidden(given["hidden"])
+    return CompareConfig(**{**settings, **given})
+
+
+def _run(config: CompareConfig, out: Path | None, command: str, as_json: bool, figures: bool) -> CompareResult:
+    folder = out or Path("runs") / f"{command}-{time.strftime('%Y%m%d-%H%M%S')}"
+    total = len(config.inits) * config.seeds * config.iterations
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task(f"{command}: {len(config.inits)} schemes x {config.seeds} seeds, iterations",
+                                 total=total)
+        result = run_compare(config, on_iterations=lambda n: progress.advance(task, n))
+    document = result.to_json()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.json").write_text(json.dumps(document["config"], indent=2) + "\n")
+    (folder / "results.json").write_text(json.dumps(document, allow_nan=False) + "\n")
+    written = ["config.json", "results.json"]
+    if figures:
+        from initlab.report import boundary_figure, cost_figure
+        cost_figure(result, folder / "cost.png")
+        written.append("cost.png")
+        if result.data.n_features == 2:
+            boundary_figure(result, folder / "boundary.png")
+            written.append("boundary.png")
+    err.print(_summary_table(result))
+    err.print(f"wrote {', '.join(written)} to {folder}")
+    if as_json:
+        emit_json(document)
+    return result
+
+
+def _summary_table(result: CompareResult) -> Table:
+    data = result.data
+    config = result.config
+    net = next(iter(result.models.values()))
+    table = Table(title=f"{config.data}: {len(data.y_train)} train / {len(data.y_test)} test, layers "
+                        f"{net.layer_sizes} {config.activation}, {config.optimizer} lr {config.lr:g}, "
+                        f"{config.iterations} iterations, {config.dtype}")
+    for column in ("init", "seeds", "final cost (mean ± std)", "train acc", "test acc", "diverged"):
+        table.add_column(column, justify="left" if column == "init" else "right")
+    for row in result.summary():
+        cost = "-" if row["final_cost_mean"] is None else f"{row['final_cost_mean']:.4f} ± {row['final_cost_std']:.4f}"
+        table.add_row(row["label"], str(row["n_seeds"]), cost, pct(row["train_accuracy_mean"]),
+                      pct(row["test_accuracy_mean"]), str(row["n_diverged"]))
+    return table
+
+
+@app.command()
+def compare(data: Data = None, test_data: TestData = None, n_samples: NSamples = None, noise: Noise = None,
+            image_size: ImageSize = None, test_fraction: TestFraction = None, standardize: Standardize = None,
+            hidden: Hidden = None, activation: ActivationOpt = None, output: Output = None,
+            init: Annotated[Optional[list[str]], typer.Option(
+                help="Scheme spec, repeatable. [default: zeros, normal(std=10), he_normal, xavier_normal]")] = None,
+            bias_init: BiasInit = None,
+            seeds: Annotated[Optional[int], typer.Option(help="Seeds per scheme (0..N-1). [default: 5]")] = None,
+            lr: Lr = None, iterations: Iterations = None, optimizer: Optimizer = None,
+            batch_size: BatchSize = None, dtype: Dtype = None, record_every: RecordEvery = None,
+            preset_name: PresetOpt = None, out: Out = None, no_figures: NoFigures = False,
+            as_json: JsonOption = False) -> None:
+    """Train the same network from several schemes x seeds; write cost.png, boundary.png and results.json."""
+    options = dict(data=data, test_data=test_data, n_samples=n_samples, noise=noise, image_size=image_size,
+                   test_fraction=test_fraction, standardize=standardize, hidden=hidden, activation=activation,
+                   output=output, inits=tuple(init) if init else None, bias_init=bias_init, seeds=seeds, lr=lr,
+                   iterations=iterations, optimizer=optimizer, batch_size=batch_size, dtype=dtype,
+                   record_every=record_every)
+    _run(_config(preset_name, options), out, "compare", as_json, not no_figures)
+
+
+@app.command("train")
+def train_command(data: Data = None, test_data: TestData = None, n_samples: NSamples = None, noise: Noise = None,
+                  image_size: ImageSize = None, test_fraction: TestFraction = None,
+                  standardize: Standardize = None, hidden: Hidden = None, activation: ActivationOpt = None,
+                  output: Output = None,
+                  init: Annotated[str, typer.Option(help="Scheme spec.")] = "he_normal",
+                  bias_init: BiasInit = None, seed: Annotated[int, typer.Option(help="Seed of the weights.")] = 0,
+                  lr: Lr = None, iterations: Iterations = None, optimizer: Optimizer = None,
+                  batch_size: BatchSize = None, dtype: Dtype = None, record_every: RecordEvery = None,
+                  out: Out = None, no_figures: NoFigures = False, as_json: JsonOption = False) -> None:
+    """Train one network (one scheme, one seed) and report its cost curve and accuracies."""
+    options = dict(data=data, test_data=test_data, n_samples=n_samples, noise=noise, image_size=image_size,
+                   test_fraction=test_fraction, standardize=standardize, hidden=hidden, activation=activation,
+                   output=output, inits=(init,), bias_init=bias_init, seeds=1, first_seed=seed, lr=lr,
+                   iterations=iterations, optimizer=optimizer, batch_size=batch_size, dtype=dtype,
+                   record_every=record_every)
+    _run(_config(None, options), out, "train", as_json, not no_figures)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"initlab {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="Print the version and exit.")] = False) -> None:
+    """initlab: neural-network parameter initialization, measured."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: bad input becomes one line on stderr and exit code 2, never a traceback."""
+    try:
+        code = app(args=argv, standalone_mode=False, prog_name="initlab")
+    except typer.TyperException as error:  # usage errors: unknown option, bad value type, ...
+        context = getattr(error, "ctx", None)
+        command = context.command_path if context is not None else "initlab"
+        if error.format_message():  # empty when help was printed because no command was given
+            print(f"{command}: {error.format_message()} (see '{command} --help')", file=sys.stderr)
+        return error.exit_code
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, typer.Abort):
+        print("interrupted", file=sys.stderr)
+        return 130
+    return code if isinstance(code, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,161 @@
+"""Run a comparison: load the data once, train every scheme x seed, summarise.
+
+spec -> plan -> run -> results: `run_compare(config)` returns a `CompareResult` whose
+`to_json()` is the document `initlab compare --json` prints and `results.json` holds.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from initlab.data import load, standardize, train_test_split
+from initlab.experiments.config import CompareConfig
+from initlab.nn import MLP, TrainResult, train
+
+
+@dataclass(frozen=True)
+class Dataset:
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+
+    @property
+    def n_features(self) -> int:
+        return self.X_train.shape[1]
+
+
+@dataclass
+class Run:
+    init: str
+    seed: int
+    result: TrainResult
+    wall_time: float
+
+    def to_json(self) -> dict:
+        r = self.result
+        return {"init": self.init, "seed": self.seed, "final_cost": finite_or_none(r.final_cost),
+                "train_accuracy": r.train_accuracy, "test_accuracy": r.test_accuracy,
+                "diverged": r.diverged, "diverged_at": r.diverged_at, "wall_time": round(self.wall_time, 4),
+                "cost_history": [[i, finite_or_none(c)] for i, c in r.cost_history]}
+
+
+@dataclass
+class CompareResult:
+    config: CompareConfig
+    data: Dataset
+    runs: list[Run] = field(default_factory=list)
+    models: dict[str, MLP] = field(default_factory=dict)  # the first seed's trained network per scheme
+
+    def summary(self) -> list[dict]:
+        rows = []
+        for init in self.config.inits:
+            runs = [run.result for run in self.runs if run.init == init]
+            costs = [r.final_cost for r in runs if not r.diverged]
+            rows.append({"init": init, "label": self.config.label(init), "n_seeds": len(runs),
+                         "n_diverged": sum(r.diverged for r in runs),
+                         "final_cost_mean": _mean(costs), "final_cost_std": _std(costs),
+                         "train_accuracy_mean": _mean([r.train_accuracy for r in runs]),
+                         "test_accuracy_mean": _mean([r.test_accuracy for r in runs])})
+        return rows
+
+    def to_json(self) -> dict:
+        return {"config": self.config.to_json(), "runs": [run.to_json() for run in self.runs],
+                "summary": self.summary()}
+
+
+def load_dataset(config: CompareConfig) -> Dataset:
+    """Training data from `config.data`; test data from `config.test_data` (generated with another
+    seed, so it is not the training set again) or a stratified split of the training data."""
+    options = dict(n_samples=config.n_samples, noise=config.noise, image_size=config.image_size)
+    X, y = load(config.data, seed=config.data_seed, **options)
+    if config.test_data:
+        X_test, y_test = load(config.test_data, seed=config.data_seed + 1, **options)
+        if X_test.shape[1] != X.shape[1]:
+            raise ValueError(f"test_data: expected {X.shape[1]} features like the training data, "
+                             f"got {X_test.shape[1]} in '{config.test_data}'")
+        X_train, y_train = X, y
+    else:
+        X_train, y_train, X_test, y_test = train_test_split(X, y, config.test_fraction, seed=config.data_seed)
+    if config.standardize:
+        X_train, X_test = standardize(X_train, X_test)
+    return Dataset(X_train, y_train, X_test, y_test)
+
+
+def output_layer(config: CompareConfig, y: np.ndarray) -> tuple[str, int]:
+    """The output head and width: from the config, or inferred from the targets ('auto')."""
+    is_classes = np.issubdtype(y.dtype, np.integer)
+    n_classes = int(y.max()) + 1 if is_classes and len(y) else 0
+    output = config.output
+    if output == "auto":
+        output = "linear" if not is_classes else "sigmoid" if n_classes <= 2 else "softmax"
+    if output == "sigmoid":
+        return output, 1
+    if output == "softmax":
+        return output, max(n_classes, 2)
+    return output, 1 if y.ndim == 1 else y.shape[1]
+
+
+def build_model(config: CompareConfig, data: Dataset, init: str, seed: int) -> MLP:
+    output, width = output_layer(config, data.y_train)
+    return MLP([data.n_features, *config.hidden, width], activation=config.activation, output=output,
+               init=init, bias_init=config.bias_init, seed=seed, dtype=config.dtype)
+
+
+def run_compare(config: CompareConfig, data: Dataset | None = None,
+                on_run: Callable[[Run], None] | None = None,
+                on_iterations: Callable[[int], None] | None = None) -> CompareResult:
+    """Train every scheme in `config.inits` with every seed of `config.seed_list` on the same data.
+
+    `on_run` receives each finished run; `on_iterations` the number of iterations just done (progress).
+    """
+    data = load_dataset(config) if data is None else data
+    probe = build_model(config, data, config.inits[0], 0)
+    probe.check_targets(data.y_train, "data")
+    if len(data.y_test):
+        probe.check_targets(data.y_test, "test_data")
+    result = CompareResult(config, data)
+    for init in config.inits:
+        for seed in config.seed_list:
+            net = build_model(config, data, init, seed)
+            start = time.perf_counter()
+            done = [0]
+
+            def advance(iteration: int, cost: float) -> None:
+                if on_iterations is not None:
+                    on_iterations(iteration - done[0])
+                done[0] = iteration
+
+            trained = train(net, data.X_train, data.y_train, lr=config.lr, iterations=config.iterations,
+                            optimizer=config.optimizer, batch_size=config.batch_size,
+                            record_every=config.record_every, X_test=data.X_test, y_test=data.y_test,
+                            seed=seed, on_record=advance)
+            if on_iterations is not None:
+                on_iterations(config.iterations - done[0])  # a diverged run skips its remaining iterations
+            run = Run(init, seed, trained, time.perf_counter() - start)
+            result.runs.append(run)
+            if seed == config.first_seed:
+                result.models[init] = net
+            if on_run is not None:
+                on_run(run)
+    return result
+
+
+def finite_or_none(value: float | None) -> float | None:
+    """JSON has no NaN or infinity: non-finite numbers become null."""
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _mean(values: list) -> float | None:
+    values = [v for v in values if v is not None]
+    return float(np.mean(values)) if values else None
+
+
+def _std(values: list) -> float | None:
+    values = [v for v in values if v is not None]
+    return float(np.std(values)) if values else None
