@@ -21,7 +21,7 @@ from rich.table import Table
 from initlab import __version__
 from initlab.data import DATASETS
 from initlab.experiments import PRESETS, CompareConfig, preset, run_compare
-from initlab.experiments.compare import CompareResult
+from initlab.experiments.compare import CompareResult, check_targets, load_dataset
 from initlab.init import LAYOUTS, SCHEMES, initializer
 from initlab.nn import ACTIVATIONS, HEADS, OPTIMIZERS
 from initlab.options import parse_hidden, parse_int_list
@@ -143,7 +143,7 @@ Optimizer = Annotated[Optional[str], typer.Option(help=f"{', '.join(OPTIMIZERS)}
 BatchSize = Annotated[Optional[int], typer.Option(help="Minibatch size. [default: full batch]")]
 Dtype = Annotated[Optional[str], typer.Option(help="float32 or float64. [default: float64]")]
 RecordEvery = Annotated[Optional[int], typer.Option(help="Record the cost every N iterations. [default: ~300 points]")]
-PresetOpt = Annotated[Optional[str], typer.Option(help=f"A documented experiment ({PRESET_HELP}). "
+PresetOpt = Annotated[Optional[str], typer.Option("--preset", help=f"A documented experiment ({PRESET_HELP}). "
                                                   "Options given explicitly override it.")]
 Out = Annotated[Optional[Path], typer.Option(help="Output folder. [default: runs/<command>-<time>]")]
 NoFigures = Annotated[bool, typer.Option("--no-figures", help="Skip cost.png and boundary.png.")]
@@ -161,12 +161,14 @@ def _config(preset_name: str | None, options: dict) -> CompareConfig:
 
 def _run(config: CompareConfig, out: Path | None, command: str, as_json: bool, figures: bool) -> CompareResult:
     folder = out or Path("runs") / f"{command}-{time.strftime('%Y%m%d-%H%M%S')}"
+    data = load_dataset(config)  # bad data fails here, before the progress bar draws anything
+    check_targets(config, data)
     total = len(config.inits) * config.seeds * config.iterations
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err, transient=True) as progress:
         task = progress.add_task(f"{command}: {len(config.inits)} schemes x {config.seeds} seeds, iterations",
                                  total=total)
-        result = run_compare(config, on_iterations=lambda n: progress.advance(task, n))
+        result = run_compare(config, data, on_iterations=lambda n: progress.advance(task, n))
     document = result.to_json()
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.json").write_text(json.dumps(document["config"], indent=2) + "\n")

@@ -107,6 +107,14 @@ def build_model(config: CompareConfig, data: Dataset, init: str, seed: int) -> M
                init=init, bias_init=config.bias_init, seed=seed, dtype=config.dtype)
 
 
+def check_targets(config: CompareConfig, data: Dataset) -> None:
+    """Raise ValueError if the labels do not fit the output layer (before any training)."""
+    probe = build_model(config, data, config.inits[0], config.first_seed)
+    probe.check_targets(data.y_train, "data")
+    if len(data.y_test):
+        probe.check_targets(data.y_test, "test_data")
+
+
 def run_compare(config: CompareConfig, data: Dataset | None = None,
                 on_run: Callable[[Run], None] | None = None,
                 on_iterations: Callable[[int], None] | None = None) -> CompareResult:
@@ -115,10 +123,7 @@ def run_compare(config: CompareConfig, data: Dataset | None = None,
     `on_run` receives each finished run; `on_iterations` the number of iterations just done (progress).
     """
     data = load_dataset(config) if data is None else data
-    probe = build_model(config, data, config.inits[0], 0)
-    probe.check_targets(data.y_train, "data")
-    if len(data.y_test):
-        probe.check_targets(data.y_test, "test_data")
+    check_targets(config, data)
     result = CompareResult(config, data)
     for init in config.inits:
         for seed in config.seed_list:

@@ -1,0 +1,101 @@
+"""`compare` end to end: the lesson of the source documents, as numbers."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from initlab.experiments import CompareConfig, run_compare
+from initlab.experiments.compare import load_dataset
+
+# Small and fast, but the same experiment as the notes: circles, relu, four schemes.
+SMALL = dict(data="circles", n_samples=200, hidden=(10, 5), activation="relu", seeds=3, lr=0.05, iterations=2000)
+
+
+@pytest.fixture(scope="module")
+def lesson():
+    return run_compare(CompareConfig(**SMALL))
+
+
+def by_init(result, init):
+    return next(row for row in result.summary() if row["init"] == init)
+
+
+def test_zeros_stays_at_ln2_with_half_accuracy(lesson):
+    runs = [run.result for run in lesson.runs if run.init == "zeros"]
+    assert len(runs) == 3
+    for run in runs:
+        assert all(cost == math.log(2) for _, cost in run.cost_history)
+        assert run.train_accuracy == 0.5
+    assert by_init(lesson, "zeros")["final_cost_std"] == 0.0
+
+
+def test_he_and_xavier_reach_a_clearly_lower_cost_than_large_random(lesson):
+    large = by_init(lesson, "normal(std=10)")["final_cost_mean"]
+    for init in ("he_normal", "xavier_normal"):
+        row = by_init(lesson, init)
+        assert row["final_cost_mean"] < 0.5 * large
+        assert row["final_cost_mean"] < 0.25 < math.log(2)
+        assert row["train_accuracy_mean"] >= 0.95
+
+
+def test_large_random_starts_with_a_huge_cost(lesson):
+    first = [run.result.cost_history[0][1] for run in lesson.runs if run.init == "normal(std=10)"]
+    assert min(first) > 10 * math.log(2)
+
+
+def test_json_document_has_the_documented_shape(lesson):
+    document = json.loads(json.dumps(lesson.to_json(), allow_nan=False))
+    assert set(document) == {"config", "runs", "summary"}
+    assert len(document["runs"]) == 4 * 3
+    run = document["runs"][0]
+    assert {"init", "seed", "final_cost", "train_accuracy", "test_accuracy", "diverged",
+            "cost_history"} <= set(run)
+    assert run["cost_history"][0][0] == 0 and run["cost_history"][-1][0] == SMALL["iterations"]
+    assert {"init", "n_seeds", "final_cost_mean", "final_cost_std", "train_accuracy_mean",
+            "test_accuracy_mean"} <= set(document["summary"][0])
+    assert document["config"]["inits"] == ["zeros", "normal(std=10)", "he_normal", "xavier_normal"]
+    assert "initlab_version" in document["config"]
+
+
+def test_same_config_gives_bit_identical_results():
+    config = CompareConfig(**{**SMALL, "iterations": 200, "inits": ("he_normal",), "seeds": 2})
+    first, second = ([{k: v for k, v in run.items() if k != "wall_time"} for run in run_compare(config).to_json()["runs"]]
+                     for _ in range(2))
+    assert first == second
+
+
+def test_diverged_run_is_null_in_json_and_does_not_stop_the_others():
+    config = CompareConfig(data="circles", n_samples=40, hidden=(4,), output="linear", test_fraction=0.0,
+                           inits=("normal(std=1e200)", "he_normal"), seeds=1, iterations=20, lr=1.0)
+    document = json.loads(json.dumps(run_compare(config).to_json(), allow_nan=False))
+    bad, good = document["runs"]
+    assert bad["diverged"] is True and bad["final_cost"] is None and bad["cost_history"][-1][1] is None
+    assert good["diverged"] is False and good["final_cost"] is not None
+
+
+def test_separate_test_data_is_a_different_sample():
+    data = load_dataset(CompareConfig(data="moons", test_data="moons", n_samples=100))
+    assert data.X_train.shape == data.X_test.shape == (100, 2)
+    assert not np.array_equal(data.X_train, data.X_test)
+
+
+@pytest.mark.parametrize("changes,message", [
+    ({"inits": ("he_norml",)}, r"init: unknown scheme 'he_norml' \(did you mean 'he_normal'\?\)"),
+    ({"inits": ("he_normal", "kaiming_normal")}, r"init: each scheme may appear once"),
+    ({"hidden": (10, -5)}, r"hidden: expected positive integers, got \[10, -5\]"),
+    ({"seeds": 0}, r"seeds: expected a positive integer, got 0"),
+    ({"lr": 0}, r"lr: expected a positive number, got 0"),
+    ({"test_fraction": 1.0}, r"test_fraction: expected a number in \[0, 1\), got 1.0"),
+    ({"data": "circels"}, r"data: unknown dataset 'circels' \(did you mean 'circles'\?\)"),
+    ({"activation": "tahn"}, r"activation: unknown activation 'tahn' \(did you mean 'tanh'\?\)"),
+])
+def test_bad_config_is_rejected_before_any_work(changes, message):
+    with pytest.raises(ValueError, match=message):
+        CompareConfig(**{**SMALL, **changes})
+
+
+def test_labels_that_do_not_fit_the_output_layer_are_rejected():
+    with pytest.raises(ValueError, match=r"data: sigmoid output with 2 classes needs integer labels in 0..1"):
+        run_compare(CompareConfig(data="blobs:3", output="sigmoid", n_samples=60, iterations=1, seeds=1))
