@@ -80,7 +80,8 @@ def sample(spec: Annotated[str, typer.Argument(help="Scheme spec, e.g. he_normal
     if as_json:
         emit_json(stats)
         return
-    table = Table(title=f"{stats['spec']} {tuple(dims)} seed {seed}")
+    Console().print(f"{stats['spec']}  shape {tuple(dims)}  seed {seed}  {stats['dtype']}")
+    table = Table()
     for column in ("", "sample", "formula"):
         table.add_column(column, justify="right")
     table.add_row("mean", fmt(stats["mean"], 6), fmt(mean, 6))
@@ -91,7 +92,8 @@ def sample(spec: Annotated[str, typer.Argument(help="Scheme spec, e.g. he_normal
 
 
 def _gradcheck_table(results) -> Table:
-    table = Table(title="backprop vs central finite differences (float64), worst relative error")
+    Console().print("worst relative error, backprop vs central differences (float64)")
+    table = Table()
     table.add_column("activation")
     for output in HEADS:
         table.add_column(f"{output} output", justify="right")
@@ -192,7 +194,7 @@ def _summary_table(result: CompareResult) -> Table:
     data = result.data
     config = result.config
     net = next(iter(result.models.values()))
-    table = Table(title=f"{config.data}: {len(data.y_train)} train / {len(data.y_test)} test, layers "
+    table = Table(title=f"{config.title or config.data}: {len(data.y_train)} train / {len(data.y_test)} test, layers "
                         f"{net.layer_sizes} {config.activation}, {config.optimizer} lr {config.lr:g}, "
                         f"{config.iterations} iterations, {config.dtype}")
     for column in ("init", "seeds", "final cost (mean ± std)", "train acc", "test acc", "diverged"):

@@ -91,28 +91,46 @@ class MLP:
     def loss_and_grads(self, X: np.ndarray, y: np.ndarray) -> tuple[float, Params]:
         """Mean loss over the rows of `X` and its gradient, shaped like `params`."""
         X, y = self.as_input(X), np.asarray(y)
-        inputs, pre = [X], []
-        for (W, b), act in zip(self.params[:-1], self.activations):
-            pre.append(inputs[-1] @ W + b)
-            inputs.append(act.forward(pre[-1]))
-        W, b = self.params[-1]
-        z = inputs[-1] @ W + b
+        W, b = self.params[0]
+        inputs, pre, z = self.forward_from(X, X @ W + b)
         return self.head.loss(z, y), self.backward(inputs, pre, self.head.delta(z, y))
 
-    def backward(self, inputs: list[np.ndarray], pre: list[np.ndarray], delta: np.ndarray) -> Params:
-        """Chain rule from the output's unscaled delta back to the first layer.
+    def forward_from(self, X: np.ndarray | None, first_pre: np.ndarray):
+        """Forward pass given the first layer's pre-activation.
 
-        `inputs[l]` is layer l's input and `pre[l]` the pre-activation of hidden layer l.
-        Sums over samples are taken before dividing by their count, so exact cancellations stay exact.
+        Returns (inputs, pre, logits): `inputs[l]` is layer l's input (`inputs[0]` is `X`),
+        `pre[l]` the pre-activation of hidden layer l.
         """
-        scale = self.dtype.type(1.0 / len(delta))
-        grads: Params = []
+        inputs, pre, z = [X], [], first_pre
+        for (W, b), act in zip(self.params[1:], self.activations):
+            pre.append(z)
+            inputs.append(act.forward(z))
+            z = inputs[-1] @ W + b
+        return inputs, pre, z
+
+    def deltas(self, inputs: list[np.ndarray], pre: list[np.ndarray], delta: np.ndarray):
+        """Chain rule from the output back: yield (layer, d(summed loss)/d(layer's pre-activation))."""
         for layer in range(len(self.params) - 1, -1, -1):
-            grads.append(((inputs[layer].T @ delta) * scale, delta.sum(axis=0) * scale))
+            yield layer, delta
             if layer:
                 delta = (delta @ self.params[layer][0].T) * self.activations[layer - 1].derivative(
                     pre[layer - 1], inputs[layer])
-        return grads[::-1]
+
+    def backward(self, inputs: list[np.ndarray], pre: list[np.ndarray], delta: np.ndarray) -> Params:
+        """Gradients of the mean loss from the output's unscaled delta.
+
+        Sums over samples are taken before dividing by their count, so exact cancellations
+        (zeros init on balanced data) stay exactly zero.
+        """
+        scale = self.dtype.type(1.0 / len(delta))
+        grads: Params = [None] * len(self.params)  # type: ignore[list-item]
+        for layer, d in self.deltas(inputs, pre, delta):
+            grads[layer] = ((inputs[layer].T @ d) * scale, d.sum(axis=0) * scale)
+        return grads
+
+    def flat_params(self) -> list[np.ndarray]:
+        """[W1, b1, W2, b2, ...]: the arrays themselves (updating them updates the network)."""
+        return [p for pair in self.params for p in pair]
 
     def check_targets(self, y: np.ndarray, argument: str = "y") -> None:
         self.head.check_targets(np.asarray(y), self.n_outputs, argument)

@@ -1,6 +1,7 @@
 """Parameter updates with PyTorch's semantics (torch.optim.SGD with/without momentum, Adam).
 
-Updates are in place, so a training loop allocates nothing per step for the optimizer state.
+Optimizers work on flat lists of arrays (weights and biases alike) and update them in place,
+so a training loop allocates nothing per step for the optimizer state.
 """
 
 from __future__ import annotations
@@ -19,9 +20,8 @@ class GradientDescent:
         self.lr = lr
 
     def step(self, params, grads) -> None:
-        for (W, b), (dW, db) in zip(params, grads):
-            W -= self.lr * dW
-            b -= self.lr * db
+        for p, g in zip(params, grads):
+            p -= self.lr * g
 
 
 class Momentum:
@@ -29,11 +29,10 @@ class Momentum:
 
     def __init__(self, params, lr: float, beta: float = 0.9):
         self.lr, self.beta = lr, beta
-        self.velocity = [np.zeros_like(p) for pair in params for p in pair]
+        self.velocity = [np.zeros_like(p) for p in params]
 
     def step(self, params, grads) -> None:
-        flat = [p for pair in params for p in pair]
-        for p, g, v in zip(flat, (g for pair in grads for g in pair), self.velocity):
+        for p, g, v in zip(params, grads, self.velocity):
             v *= self.beta
             v += g
             p -= self.lr * v
@@ -44,16 +43,15 @@ class Adam:
 
     def __init__(self, params, lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
         self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
-        self.m = [np.zeros_like(p) for pair in params for p in pair]
-        self.v = [np.zeros_like(p) for pair in params for p in pair]
+        self.m = [np.zeros_like(p) for p in params]
+        self.v = [np.zeros_like(p) for p in params]
         self.t = 0
 
     def step(self, params, grads) -> None:
         self.t += 1
         correction1 = 1 - self.beta1**self.t
         correction2 = 1 - self.beta2**self.t
-        flat = [p for pair in params for p in pair]
-        for p, g, m, v in zip(flat, (g for pair in grads for g in pair), self.m, self.v):
+        for p, g, m, v in zip(params, grads, self.m, self.v):
             m *= self.beta1
             m += (1 - self.beta1) * g
             v *= self.beta2
@@ -61,8 +59,8 @@ class Adam:
             p -= (self.lr / correction1) * m / (np.sqrt(v / correction2) + self.eps)
 
 
-def optimizer(name: str, params, lr: float):
-    """A fresh optimizer for `params`."""
+def optimizer(name: str, params: list[np.ndarray], lr: float):
+    """A fresh optimizer for the arrays in `params`."""
     classes = {"gd": GradientDescent, "momentum": Momentum, "adam": Adam}
     if name not in classes:
         raise unknown_choice("optimizer", "optimizer", str(name), OPTIMIZERS)

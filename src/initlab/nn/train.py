@@ -12,6 +12,7 @@ from initlab._random import as_generator
 from initlab.init.checks import number
 from initlab.nn.mlp import MLP
 from initlab.nn.optimizers import optimizer as make_optimizer
+from initlab.nn.steps import DirectSteps, SampleSpaceSteps
 
 
 @dataclass
@@ -37,13 +38,17 @@ def _positive_int(name: str, value, allow_none: bool = False) -> int | None:
 def train(net: MLP, X: np.ndarray, y: np.ndarray, *, lr: float = 0.01, iterations: int = 1000,
           optimizer: str = "gd", batch_size: int | None = None, record_every: int = 10,
           X_test: np.ndarray | None = None, y_test: np.ndarray | None = None, seed: int = 0,
-          on_record: Callable[[int, float], None] | None = None) -> TrainResult:
+          on_record: Callable[[int, float], None] | None = None,
+          sample_space: bool | None = None) -> TrainResult:
     """Train `net` in place and return its cost history and accuracies.
 
     The cost is recorded before the update of every `record_every`-th iteration and once more
     after the last one (at ``iterations``). With `batch_size`, each iteration is one minibatch
     update (batches reshuffled every epoch from `seed`) and recorded costs are full-data costs.
     A non-finite cost stops training and marks the run ``diverged`` at that iteration.
+
+    `sample_space` (None = automatic) carries the first layer's full-batch gd/momentum updates
+    in sample space when the input is at least twice as wide as the batch (see `SampleSpaceSteps`).
 
     >>> from initlab.nn import MLP
     >>> X = np.array([[0., 0], [0, 1], [1, 0], [1, 1]]); y = np.array([0, 1, 1, 0])
@@ -59,8 +64,16 @@ def train(net: MLP, X: np.ndarray, y: np.ndarray, *, lr: float = 0.01, iteration
     if len(X) != len(y):
         raise ValueError(f"y: expected {len(X)} targets (one per row of X), got {len(y)}")
     net.check_targets(y)
-    opt = make_optimizer(optimizer, net.params, lr)
-    batches = _batches(len(X), batch_size, as_generator(seed, "seed"))
+    make_optimizer(optimizer, [], lr)  # validates the name before any work
+    if sample_space is None:
+        sample_space = SampleSpaceSteps.applies(net, len(X), optimizer, batch_size)
+    if sample_space:
+        if optimizer not in ("gd", "momentum") or (batch_size is not None and batch_size < len(X)):
+            raise ValueError(f"sample_space: needs full-batch gd or momentum, got optimizer={optimizer!r}, "
+                             f"batch_size={batch_size}")
+        steps = SampleSpaceSteps(net, X, y, optimizer, lr)
+    else:
+        steps = DirectSteps(net, X, y, optimizer, lr, _batches(len(X), batch_size, as_generator(seed, "seed")))
     result = TrainResult()
 
     def record(iteration: int, cost: float) -> None:
@@ -70,23 +83,11 @@ def train(net: MLP, X: np.ndarray, y: np.ndarray, *, lr: float = 0.01, iteration
 
     # Overflow is expected from bad inits: it is detected below and reported as divergence.
     with np.errstate(over="ignore", invalid="ignore"):
-        return _loop(net, X, y, opt, batches, iterations, record_every, X_test, y_test, result, record)
-
-
-def _loop(net, X, y, opt, batches, iterations, record_every, X_test, y_test, result, record) -> TrainResult:
-    for iteration in range(iterations):
-        rows = next(batches)
-        cost, grads = net.loss_and_grads(X if rows is None else X[rows], y if rows is None else y[rows])
-        if rows is not None and iteration % record_every == 0:
-            cost = net.loss(X, y)
-        if not math.isfinite(cost):
-            record(iteration, cost)
-            result.diverged, result.diverged_at = True, iteration
-            return result
-        if iteration % record_every == 0:
-            record(iteration, cost)
-        opt.step(net.params, grads)
-
+        diverged_at = _loop(steps, iterations, record_every, record)
+        steps.finish()
+    if diverged_at is not None:
+        result.diverged, result.diverged_at = True, diverged_at
+        return result
     z = net.logits(X)
     result.final_cost = net.head.loss(z, y)
     record(iterations, result.final_cost)
@@ -97,6 +98,20 @@ def _loop(net, X, y, opt, batches, iterations, record_every, X_test, y_test, res
     if X_test is not None and y_test is not None and len(y_test):
         result.test_accuracy = net.head.accuracy(net.logits(X_test), np.asarray(y_test))
     return result
+
+
+def _loop(steps, iterations: int, record_every: int, record) -> int | None:
+    """Run the iterations; return the iteration whose cost was non-finite, if any."""
+    for iteration in range(iterations):
+        recording = iteration % record_every == 0
+        cost = steps.evaluate(full_cost=recording)
+        if not math.isfinite(cost):
+            record(iteration, cost)
+            return iteration
+        if recording:
+            record(iteration, cost)
+        steps.update()
+    return None
 
 
 def _batches(n: int, batch_size: int | None, rng: np.random.Generator):
