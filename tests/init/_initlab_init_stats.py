@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from scipy import stats
 
 Z = 6.0          # standard errors allowed for any sample statistic
@@ -88,3 +89,8 @@ def near_edge_margin(n: int, density_at_edge: float, tail: float = 1e-9) -> floa
     and P(none of n) <= exp(-n density d); solve exp(-n density d) = tail for d.
     """
     return -math.log(tail) / (n * density_at_edge)
+
+
+def by_first(rows):
+    """pytest parameters for tuples `rows`, each identified by its first item (a spec string)."""
+    return [pytest.param(*row, id=str(row[0])) for row in rows]

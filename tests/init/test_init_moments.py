@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from _initlab_init_stats import (FAN_AVG, FAN_IN, FAN_OUT, KURTOSIS_NORMAL, KURTOSIS_UNIFORM, SHAPE,
-                                 assert_sample_moments, kurtosis_truncnorm, near_edge_margin, truncnorm_moments)
+                                 assert_sample_moments, by_first, kurtosis_truncnorm, near_edge_margin,
+                                 truncnorm_moments)
 from initlab.init import SCHEMES, canonical, fans, initializer
 
 SQRT3 = math.sqrt(3.0)
@@ -148,7 +149,7 @@ def assert_bound_is_attained(sample, low, high):
     assert sample.min() <= low + margin and sample.max() >= high - margin
 
 
-@pytest.mark.parametrize(("spec", "bound"), [
+@pytest.mark.parametrize(("spec", "bound"), by_first([
     ("torch_default", 1.0 / math.sqrt(FAN_IN)),
     ("epsilon_uniform(epsilon=0.12)", 0.12),
     ("epsilon_uniform", math.sqrt(6.0) / math.sqrt(FAN_IN + FAN_OUT)),
@@ -156,7 +157,7 @@ def assert_bound_is_attained(sample, low, high):
     ("he_uniform", math.sqrt(6.0 / FAN_IN)),
     ("lecun_uniform", math.sqrt(3.0 / FAN_IN)),
     ("uniform(limit=0.12)", 0.12),
-], ids=lambda v: v if isinstance(v, str) else "")
+]))
 def test_symmetric_uniform_scheme_fills_exactly_its_bound(spec, bound):
     assert_bound_is_attained(initializer(spec)(SHAPE, rng=5), -bound, bound)
 

@@ -14,6 +14,7 @@ dimensions), so the three libraries agree once the layout is accounted for.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import NamedTuple
 
 from initlab._errors import unknown_choice
@@ -38,15 +39,15 @@ class Fans(NamedTuple):
 
 def check_shape(shape) -> tuple[int, ...]:
     """Validate a shape: a tuple of non-negative ints (a bare int means a 1-D shape)."""
-    if isinstance(shape, int) and not isinstance(shape, bool):
+    if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
         shape = (shape,)
     try:
         dims = tuple(shape)
     except TypeError:
         raise TypeError(f"shape: expected a tuple of non-negative integers, got {shape!r}") from None
-    if not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in dims):
+    if not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) and d >= 0 for d in dims):
         raise ValueError(f"shape: expected non-negative integers, got {list(dims)}")
-    return dims
+    return tuple(int(d) for d in dims)
 
 
 def fans(shape, layout: str = "numpy") -> Fans:

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from initlab._errors import unknown_choice
 from initlab._random import RandomLike, as_generator
-from initlab.init.fans import Fans, check_shape, fans
-from initlab.init.laws import Law
+from initlab.init.fans import LAYOUTS, Fans, check_shape
+from initlab.init.laws import Geometry, Law
 from initlab.init.spec import Spec
 
 FLOAT_DTYPES = ("float32", "float64")
@@ -37,29 +38,32 @@ class Initializer:
     law: Law
     layout: str = "numpy"
 
+    def __post_init__(self):
+        if self.layout not in LAYOUTS:
+            raise unknown_choice("layout", "layout", str(self.layout), LAYOUTS)
+
     def __str__(self) -> str:
         return str(self.spec)
 
     def __call__(self, shape, rng: RandomLike, dtype=np.float64, *, fan: Fans | None = None) -> np.ndarray:
         """Draw a tensor of `shape`. `fan` overrides the fans computed from the shape: a bias
         uses its weight's fans (that is how ``torch_default`` gives U(+-1/sqrt(fan_in)) biases)."""
-        dims = self.check_rank(check_shape(shape))
+        geometry = self.geometry(shape, fan)
         out_dtype = check_dtype(dtype)
         generator = as_generator(rng)
-        if 0 in dims:
-            return np.zeros(dims, dtype=out_dtype)
-        fan = fans(dims, self.layout) if fan is None else fan
-        return self.law.sample(dims, fan, generator).astype(out_dtype, copy=False)
+        if 0 in geometry.shape:
+            return np.zeros(geometry.shape, dtype=out_dtype)
+        return np.asarray(self.law.sample(geometry, generator), dtype=out_dtype)
 
     def moments(self, shape, fan: Fans | None = None) -> tuple[float, float]:
         """The mean and std the scheme's formula gives for `shape` (what a large sample should show)."""
-        dims = self.check_rank(check_shape(shape))
-        return self.law.moments(dims, fans(dims, self.layout) if fan is None else fan)
+        return self.law.moments(self.geometry(shape, fan))
 
-    def check_rank(self, dims: tuple[int, ...]) -> tuple[int, ...]:
+    def geometry(self, shape, fan: Fans | None = None) -> Geometry:
+        dims = check_shape(shape)
         law = self.law
         if len(dims) < law.min_rank or (law.max_rank is not None and len(dims) > law.max_rank):
             wanted = (f"exactly {law.max_rank}" if law.min_rank == law.max_rank
                       else f"at least {law.min_rank}")
             raise ValueError(f"shape: '{self.spec}' needs {wanted} dimensions, got {list(dims)}")
-        return dims
+        return Geometry(dims, self.layout, fan)

@@ -1,7 +1,9 @@
-"""Distributions whose parameters may depend on a tensor's fans, and their exact moments.
+"""Distributions whose parameters may depend on a tensor's geometry, and their exact moments.
 
-A `Law` draws float64 values for a shape given the fans of the weight they belong to, and
-states the mean and standard deviation it should produce (what `initlab sample` compares with).
+A `Law` draws float64 values for a `Geometry` (shape, layout, and the fans of the weight the
+values belong to) and states the mean and standard deviation it should produce (what
+`initlab sample` compares with). Fans are computed only by the laws that use them, so a
+fan-free scheme (zeros, normal) can fill a 1-D bias in torch layout, as torch's own does.
 """
 
 from __future__ import annotations
@@ -9,14 +11,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy import special, stats
 
 from initlab._errors import unknown_choice
-from initlab.init.fans import Fans
-
-Shape = tuple[int, ...]
+from initlab.init.fans import Fans, fans
 
 # Std of a standard normal truncated to [-2, 2]; Keras and JAX divide by it in variance_scaling
 # so that the truncated samples keep the requested variance.
@@ -24,93 +25,110 @@ TRUNCATED_NORMAL_STD = 0.87962566103423978
 
 
 @dataclass(frozen=True)
+class Geometry:
+    """A tensor's shape in a layout; `fan` overrides the fans (a bias uses its weight's)."""
+
+    shape: tuple[int, ...]
+    layout: str = "numpy"
+    fan: Fans | None = None
+
+    @cached_property
+    def fans(self) -> Fans:
+        return fans(self.shape, self.layout) if self.fan is None else self.fan
+
+    @property
+    def matrix(self) -> tuple[int, int]:
+        """The (rows, cols) matrix an orthogonal init works on: torch flattens to (shape[0], rest),
+        Keras and JAX to (prod(shape[:-1]), shape[-1]); the two agree for a dense weight."""
+        size = math.prod(self.shape)
+        if self.layout == "torch":
+            return self.shape[0], size // self.shape[0]
+        return size // self.shape[-1], self.shape[-1]
+
+
+Sampler = Callable[[Geometry, np.random.Generator], np.ndarray]
+Moments = Callable[[Geometry], tuple[float, float]]
+Scale = Callable[[Geometry], float]
+
+
+@dataclass(frozen=True)
 class Law:
-    sample: Callable[[Shape, Fans, np.random.Generator], np.ndarray]
-    moments: Callable[[Shape, Fans], tuple[float, float]]
+    sample: Sampler
+    moments: Moments
     min_rank: int = 0  # the smallest number of dimensions the law accepts
     max_rank: int | None = None
 
 
+def fixed(value: float) -> Scale:
+    """A scale that does not depend on the tensor."""
+    return lambda geometry: value
+
+
 def constant(value: float) -> Law:
-    return Law(sample=lambda shape, fans, rng: np.full(shape, value, dtype=np.float64),
-               moments=lambda shape, fans: (value, 0.0))
+    return Law(sample=lambda g, rng: np.full(g.shape, value, dtype=np.float64),
+               moments=lambda g: (value, 0.0))
 
 
-def normal(mean: float, std_of: Callable[[Fans], float]) -> Law:
-    """N(mean, std^2); `std_of` maps the weight's fans to the std."""
-    return Law(sample=lambda shape, fans, rng: mean + std_of(fans) * rng.standard_normal(shape),
-               moments=lambda shape, fans: (mean, std_of(fans)))
+def normal(mean: float, std_of: Scale) -> Law:
+    """N(mean, std^2); `std_of` gives the std for the tensor's geometry."""
+    return Law(sample=lambda g, rng: mean + std_of(g) * rng.standard_normal(g.shape),
+               moments=lambda g: (mean, std_of(g)))
 
 
-def uniform(low_of: Callable[[Fans], float], high_of: Callable[[Fans], float]) -> Law:
-    """U(low, high), bounds possibly depending on the fans."""
-    def sample(shape, fans, rng):
-        return rng.uniform(low_of(fans), high_of(fans), size=shape)
-
-    def moments(shape, fans):
-        low, high = low_of(fans), high_of(fans)
+def uniform(low_of: Scale, high_of: Scale) -> Law:
+    """U(low, high), bounds possibly depending on the geometry."""
+    def moments(g):
+        low, high = low_of(g), high_of(g)
         return (low + high) / 2.0, (high - low) / math.sqrt(12.0)
 
-    return Law(sample=sample, moments=moments)
+    return Law(sample=lambda g, rng: rng.uniform(low_of(g), high_of(g), size=g.shape), moments=moments)
 
 
-def symmetric_uniform(limit_of: Callable[[Fans], float]) -> Law:
+def symmetric_uniform(limit_of: Scale) -> Law:
     """U(-limit, limit)."""
-    return uniform(lambda fans: -limit_of(fans), limit_of)
+    return uniform(lambda g: -limit_of(g), limit_of)
 
 
-def truncated_normal(mean: float, std_of: Callable[[Fans], float], a: float, b: float) -> Law:
+def truncated_normal(mean: float, std_of: Scale, a: float, b: float) -> Law:
     """N(mean, std^2) conditioned on mean + std*a <= x <= mean + std*b (bounds in std units).
 
     Sampled by the inverse CDF, as torch's ``trunc_normal_`` does: u ~ U(Phi(a), Phi(b)),
     x = mean + std * Phi^-1(u).
     """
     cdf_a, cdf_b = special.ndtr(a), special.ndtr(b)
+    unit = stats.truncnorm(a, b)
+    unit_mean, unit_std = float(unit.mean()), float(unit.std())
 
-    def sample(shape, fans, rng):
-        z = special.ndtri(rng.uniform(cdf_a, cdf_b, size=shape))
-        return mean + std_of(fans) * np.clip(z, a, b)
+    def sample(g, rng):
+        z = special.ndtri(rng.uniform(cdf_a, cdf_b, size=g.shape))
+        return mean + std_of(g) * np.clip(z, a, b)
 
-    def moments(shape, fans):
-        unit = stats.truncnorm(a, b)
-        return mean + std_of(fans) * float(unit.mean()), std_of(fans) * float(unit.std())
-
-    return Law(sample=sample, moments=moments)
+    return Law(sample=sample, moments=lambda g: (mean + std_of(g) * unit_mean, std_of(g) * unit_std))
 
 
 def orthogonal(gain: float) -> Law:
     """A (semi-)orthogonal matrix from the QR decomposition of a Gaussian one, times `gain`.
 
-    The tensor is viewed as a matrix of ``shape[0]`` rows (PyTorch's ``orthogonal_``);
-    the sign of R's diagonal is folded into Q so that Q is Haar-distributed.
-    Every entry has variance gain^2 / max(rows, cols).
+    The tensor is viewed as the matrix `Geometry.matrix` gives for its layout; the sign of R's
+    diagonal is folded into Q so that Q is Haar-distributed. Every entry has variance
+    gain^2 / max(rows, cols).
     """
-    def as_matrix(shape):
-        rows = shape[0]
-        return rows, math.prod(shape) // rows if rows else 0
-
-    def sample(shape, fans, rng):
-        rows, cols = as_matrix(shape)
-        flat = rng.standard_normal((max(rows, cols), min(rows, cols)))
-        q, r = np.linalg.qr(flat)
+    def sample(g, rng):
+        rows, cols = g.matrix
+        q, r = np.linalg.qr(rng.standard_normal((max(rows, cols), min(rows, cols))))
         q = q * np.sign(np.diag(r))
-        if rows < cols:
-            q = q.T
-        return gain * q.reshape(shape)
+        return gain * (q.T if rows < cols else q).reshape(g.shape)
 
-    def moments(shape, fans):
-        return 0.0, abs(gain) / math.sqrt(max(as_matrix(shape)))
-
-    return Law(sample=sample, moments=moments, min_rank=2)
+    return Law(sample=sample, moments=lambda g: (0.0, abs(gain) / math.sqrt(max(g.matrix))), min_rank=2)
 
 
 def identity(gain: float) -> Law:
     """``gain`` times the identity matrix (ones on the main diagonal of a possibly non-square matrix)."""
-    def moments(shape, fans):
-        values = gain * np.eye(*shape)
+    def moments(g):
+        values = gain * np.eye(*g.shape)
         return float(values.mean()), float(values.std())
 
-    return Law(sample=lambda shape, fans, rng: gain * np.eye(*shape), moments=moments, min_rank=2, max_rank=2)
+    return Law(sample=lambda g, rng: gain * np.eye(*g.shape), moments=moments, min_rank=2, max_rank=2)
 
 
 def variance_scaling(scale: float, mode: str, distribution: str) -> Law:
@@ -123,14 +141,14 @@ def variance_scaling(scale: float, mode: str, distribution: str) -> Law:
     """
     Fans(1, 1).by_mode(mode)  # validate the mode now, not at the first draw
 
-    def std_of(fans: Fans) -> float:
-        return math.sqrt(scale / fans.by_mode(mode))
+    def std_of(g: Geometry) -> float:
+        return math.sqrt(scale / g.fans.by_mode(mode))
 
     if distribution in ("normal", "untruncated_normal"):
         return normal(0.0, std_of)
     if distribution == "uniform":
-        return symmetric_uniform(lambda fans: math.sqrt(3.0) * std_of(fans))
+        return symmetric_uniform(lambda g: math.sqrt(3.0) * std_of(g))
     if distribution == "truncated_normal":
-        return truncated_normal(0.0, lambda fans: std_of(fans) / TRUNCATED_NORMAL_STD, -2.0, 2.0)
+        return truncated_normal(0.0, lambda g: std_of(g) / TRUNCATED_NORMAL_STD, -2.0, 2.0)
     raise unknown_choice("distribution", "distribution", str(distribution),
                          ("normal", "untruncated_normal", "uniform", "truncated_normal"))

@@ -94,12 +94,12 @@ def initializer(spec: str | Spec | Initializer, layout: str = "numpy", argument:
     True
     """
     if isinstance(spec, Initializer):
-        return spec
+        return spec if spec.layout == layout else Initializer(spec.spec, spec.law, layout)
     resolved = canonical(spec, argument)
     try:
         law = SCHEMES[resolved.name].factory(**resolved.kwargs)
     except ValueError as error:
-        raise ValueError(f"{argument}: '{resolved}': {error}") from None
+        raise ValueError(f"{argument}: '{str(spec).strip()}': {error}") from None
     return Initializer(resolved, law, layout)
 
 

@@ -41,7 +41,7 @@ def constant(value: float = 0.0) -> laws.Law:
         source="torch.nn.init.normal_; the notes' randn * k is normal(std=k)")
 def normal(std: float = 1.0, mean: float = 0.0) -> laws.Law:
     std, mean = number("std", std, positive=True), number("mean", mean)
-    return laws.normal(mean, lambda fans: std)
+    return laws.normal(mean, laws.fixed(std))
 
 
 @scheme("uniform", formula="U(-limit, limit) or U(low, high)", distribution="uniform",
@@ -49,11 +49,11 @@ def normal(std: float = 1.0, mean: float = 0.0) -> laws.Law:
 def uniform(limit: float | None = None, low: float = 0.0, high: float = 1.0) -> laws.Law:
     if limit is not None:
         limit = number("limit", limit, positive=True)
-        return laws.symmetric_uniform(lambda fans: limit)
+        return laws.symmetric_uniform(laws.fixed(limit))
     low, high = number("low", low), number("high", high)
     if not low < high:
         raise ValueError(f"low, high: expected low < high, got low={low:g}, high={high:g}")
-    return laws.uniform(lambda fans: low, lambda fans: high)
+    return laws.uniform(laws.fixed(low), laws.fixed(high))
 
 
 @scheme("epsilon_uniform", formula="U(-e, e), e = sqrt(6)/sqrt(fan_in + fan_out)", distribution="uniform",
@@ -63,7 +63,7 @@ def epsilon_uniform(epsilon: float | None = None) -> laws.Law:
     the course's 400-25-10 network uses the fixed ``epsilon=0.12``."""
     if epsilon is not None:
         epsilon = number("epsilon", epsilon, positive=True)
-        return laws.symmetric_uniform(lambda fans: epsilon)
+        return laws.symmetric_uniform(laws.fixed(epsilon))
     return laws.variance_scaling(1.0, "fan_avg", "uniform")
 
 
@@ -123,7 +123,7 @@ def truncated_normal(std: float = 1.0, mean: float = 0.0, a: float = -2.0, b: fl
         raise ValueError(f"a, b: expected a < b, got a={a:g}, b={b:g}")
     if choice("bounds", bounds, ("absolute", "sigma")) == "absolute":
         a, b = (a - mean) / std, (b - mean) / std
-    return laws.truncated_normal(mean, lambda fans: std, a, b)
+    return laws.truncated_normal(mean, laws.fixed(std), a, b)
 
 
 @scheme("variance_scaling", formula="variance scale/n, n = fan_in | fan_out | (fan_in + fan_out)/2",
@@ -138,6 +138,8 @@ def variance_scaling(scale: float = 1.0, mode: str = "fan_in", distribution: str
 @scheme("orthogonal", formula="gain * Q, Q from the QR of a Gaussian matrix", distribution="orthogonal",
         source="Saxe et al. 2014; torch.nn.init.orthogonal_")
 def orthogonal(gain: float = 1.0) -> laws.Law:
+    """Rows: ``shape[0]`` in torch layout (as ``orthogonal_``), prod(``shape[:-1]``) in numpy/keras
+    layout (as Keras and JAX); the same matrix for a dense weight."""
     return laws.orthogonal(number("gain", gain, positive=True))
 
 

@@ -80,7 +80,10 @@ def _literal(node: ast.expr, argument: str, text: str) -> Value:
         if isinstance(node.value, bool):
             return node.value
         if isinstance(node.value, (int, float)):
-            return float(node.value)
+            value = float(node.value)
+            if math.isfinite(value):
+                return value
+            raise ValueError(f"{argument}: value '{ast.unparse(node)}' in '{text}' is not a finite number")
         if isinstance(node.value, str):
             return node.value
     elif isinstance(node, ast.Name):
