@@ -25,7 +25,3 @@ def as_generator(rng: RandomLike, argument: str = "rng") -> np.random.Generator:
         return np.random.default_rng(int(rng))
     raise TypeError(f"{argument}: expected an int seed or numpy.random.Generator, got {rng!r}")
 
-
-def spawn_seeds(seed: int, n: int) -> list[np.random.SeedSequence]:
-    """`n` independent child seed sequences of `seed` (the same for any worker count)."""
-    return np.random.SeedSequence(seed).spawn(n)

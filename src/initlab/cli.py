@@ -12,16 +12,17 @@ import time
 from pathlib import Path
 from typing import Annotated, Optional
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from initlab import __version__
+from initlab._checks import integer
 from initlab.data import DATASETS
-from initlab.experiments import PRESETS, CompareConfig, preset, run_compare
-from initlab.experiments.compare import CompareResult, check_targets, load_dataset
+from initlab.experiments import PRESETS, CompareConfig, resolve, run_compare
+from initlab.experiments.compare import CompareResult, load_dataset
+from initlab.experiments.run_folder import check_out, write_run_folder
 from initlab.init import LAYOUTS, SCHEMES, initializer
 from initlab.nn import ACTIVATIONS, HEADS, OPTIMIZERS
 from initlab.options import parse_hidden, parse_int_list
@@ -59,7 +60,7 @@ def schemes(as_json: JsonOption = False) -> None:
     for row in rows:
         table.add_row(row["name"], ", ".join(row["aliases"]), ", ".join(row["parameters"]), row["formula"],
                       row["distribution"], row["source"])
-    Console().print(table)
+    err.print(table)
 
 
 @app.command()
@@ -71,6 +72,7 @@ def sample(spec: Annotated[str, typer.Argument(help="Scheme spec, e.g. he_normal
            as_json: JsonOption = False) -> None:
     """Draw one tensor and compare its statistics with what the scheme's formula expects."""
     dims = parse_int_list(shape, "shape")
+    integer("seed", seed, minimum=0)
     init = initializer(spec, layout=layout)
     values = init(dims, seed, dtype)
     mean, std = init.moments(dims)
@@ -80,7 +82,7 @@ def sample(spec: Annotated[str, typer.Argument(help="Scheme spec, e.g. he_normal
     if as_json:
         emit_json(stats)
         return
-    Console().print(f"{stats['spec']}  shape {tuple(dims)}  seed {seed}  {stats['dtype']}")
+    err.print(f"{stats['spec']}  shape {tuple(dims)}  seed {seed}  {stats['dtype']}")
     table = Table()
     for column in ("", "sample", "formula"):
         table.add_column(column, justify="right")
@@ -88,11 +90,11 @@ def sample(spec: Annotated[str, typer.Argument(help="Scheme spec, e.g. he_normal
     table.add_row("std", fmt(stats["std"], 6), fmt(std, 6))
     table.add_row("min", fmt(stats["min"], 6), "")
     table.add_row("max", fmt(stats["max"], 6), "")
-    Console().print(table)
+    err.print(table)
 
 
 def _gradcheck_table(results) -> Table:
-    Console().print("worst relative error, backprop vs central differences (float64)")
+    err.print("worst relative error, backprop vs central differences (float64)")
     table = Table()
     table.add_column("activation")
     for output in HEADS:
@@ -115,7 +117,7 @@ def gradcheck(seed: Annotated[int, typer.Option(help="Seed for the weights and d
             {"activation": r.activation, "output": r.output, "max_relative_error": r.max_relative_error}
             for r in results]})
     else:
-        Console().print(_gradcheck_table(results))
+        err.print(_gradcheck_table(results))
         err.print(f"worst {worst:.1e} {'<' if worst < tolerance else '>='} tolerance {tolerance:.0e}: "
                   f"{'PASS' if worst < tolerance else 'FAIL'}")
     if worst >= tolerance:
@@ -151,52 +153,27 @@ Out = Annotated[Optional[Path], typer.Option(help="Output folder. [default: runs
 NoFigures = Annotated[bool, typer.Option("--no-figures", help="Skip cost.png and boundary.png.")]
 
 
-def _config(preset_name: str | None, options: dict) -> CompareConfig:
-    settings = dict(preset(preset_name).settings) if preset_name else {}
-    given = {k: v for k, v in options.items() if v is not None}
-    if preset_name and "data" in given:
-        settings.pop("title", None)  # the preset's title describes its own data
-    if "hidden" in given:
-        given["hidden"] = parse_hidden(given["hidden"])
-    return CompareConfig(**{**settings, **given})
-
-
 def _run(config: CompareConfig, out: Path | None, command: str, as_json: bool, figures: bool) -> CompareResult:
-    folder = out or Path("runs") / f"{command}-{time.strftime('%Y%m%d-%H%M%S')}"
+    folder = check_out(out or Path("runs") / f"{command}-{time.strftime('%Y%m%d-%H%M%S')}")
     data = load_dataset(config)  # bad data fails here, before the progress bar draws anything
-    check_targets(config, data)
     total = len(config.inits) * config.seeds * config.iterations
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err, transient=True) as progress:
         task = progress.add_task(f"{command}: {len(config.inits)} schemes x {config.seeds} seeds, iterations",
                                  total=total)
         result = run_compare(config, data, on_iterations=lambda n: progress.advance(task, n))
-    document = result.to_json()
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "config.json").write_text(json.dumps(document["config"], indent=2) + "\n")
-    (folder / "results.json").write_text(json.dumps(document, allow_nan=False) + "\n")
-    written = ["config.json", "results.json"]
-    if figures:
-        from initlab.report import boundary_figure, cost_figure
-        cost_figure(result, folder / "cost.png")
-        written.append("cost.png")
-        if result.data.n_features == 2:
-            boundary_figure(result, folder / "boundary.png")
-            written.append("boundary.png")
+    written = write_run_folder(result, folder, figures)
     err.print(_summary_table(result))
+    if config.note:
+        err.print(f"note: {config.note}")
     err.print(f"wrote {', '.join(written)} to {folder}")
     if as_json:
-        emit_json(document)
+        emit_json(result.to_json())
     return result
 
 
 def _summary_table(result: CompareResult) -> Table:
-    data = result.data
-    config = result.config
-    net = next(iter(result.models.values()))
-    table = Table(title=f"{config.title or config.data}: {len(data.y_train)} train / {len(data.y_test)} test, layers "
-                        f"{net.layer_sizes} {config.activation}, {config.optimizer} lr {config.lr:g}, "
-                        f"{config.iterations} iterations, {config.dtype}")
+    table = Table(title=result.title)
     for column in ("init", "seeds", "final cost (mean ± std)", "train acc", "test acc", "diverged"):
         table.add_column(column, justify="left" if column == "init" else "right")
     for row in result.summary():
@@ -204,6 +181,10 @@ def _summary_table(result: CompareResult) -> Table:
         table.add_row(row["label"], str(row["n_seeds"]), cost, pct(row["train_accuracy_mean"]),
                       pct(row["test_accuracy_mean"]), str(row["n_diverged"]))
     return table
+
+
+def _hidden(text: str | None) -> tuple[int, ...] | None:
+    return None if text is None else parse_hidden(text)
 
 
 @app.command()
@@ -220,11 +201,11 @@ def compare(data: Data = None, test_data: TestData = None, n_samples: NSamples =
             as_json: JsonOption = False) -> None:
     """Train the same network from several schemes x seeds; write cost.png, boundary.png and results.json."""
     options = dict(data=data, test_data=test_data, n_samples=n_samples, noise=noise, image_size=image_size,
-                   test_fraction=test_fraction, standardize=standardize, hidden=hidden, activation=activation,
-                   output=output, inits=tuple(init) if init else None, bias_init=bias_init, seeds=seeds, lr=lr,
+                   test_fraction=test_fraction, standardize=standardize, hidden=_hidden(hidden),
+                   activation=activation, output=output, inits=tuple(init) if init else None, bias_init=bias_init, seeds=seeds, lr=lr,
                    iterations=iterations, optimizer=optimizer, batch_size=batch_size, dtype=dtype,
                    record_every=record_every)
-    _run(_config(preset_name, options), out, "compare", as_json, not no_figures)
+    _run(resolve(preset_name, **options), out, "compare", as_json, not no_figures)
 
 
 @app.command("train")
@@ -239,11 +220,11 @@ def train_command(data: Data = None, test_data: TestData = None, n_samples: NSam
                   out: Out = None, no_figures: NoFigures = False, as_json: JsonOption = False) -> None:
     """Train one network (one scheme, one seed) and report its cost curve and accuracies."""
     options = dict(data=data, test_data=test_data, n_samples=n_samples, noise=noise, image_size=image_size,
-                   test_fraction=test_fraction, standardize=standardize, hidden=hidden, activation=activation,
-                   output=output, inits=(init,), bias_init=bias_init, seeds=1, first_seed=seed, lr=lr,
+                   test_fraction=test_fraction, standardize=standardize, hidden=_hidden(hidden),
+                   activation=activation, output=output, inits=(init,), bias_init=bias_init, seeds=1, first_seed=seed, lr=lr,
                    iterations=iterations, optimizer=optimizer, batch_size=batch_size, dtype=dtype,
                    record_every=record_every)
-    _run(_config(None, options), out, "train", as_json, not no_figures)
+    _run(resolve(None, **options), out, "train", as_json, not no_figures)
 
 
 def _version(value: bool) -> None:
@@ -270,6 +251,9 @@ def main(argv: list[str] | None = None) -> int:
         return error.exit_code
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # e.g. an output folder that cannot be written
+        print(f"error: {error.strerror or error}: '{error.filename}'", file=sys.stderr)
         return 2
     except (KeyboardInterrupt, typer.Abort):
         print("interrupted", file=sys.stderr)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 
-def parse_int_list(text: str, argument: str, *, allow_zero: bool = False) -> tuple[int, ...]:
-    """'400,25' -> (400, 25). Every item must be a positive integer (or zero if allowed).
+def parse_int_list(text: str, argument: str) -> tuple[int, ...]:
+    """'400,25' -> (400, 25). Every item must be a positive integer.
 
     >>> parse_int_list("400, 25", "shape")
     (400, 25)
@@ -16,9 +16,8 @@ def parse_int_list(text: str, argument: str, *, allow_zero: bool = False) -> tup
         values = tuple(int(item) for item in items)
     except ValueError:
         values = None
-    if not values or any(v < 0 or (v == 0 and not allow_zero) for v in values):
-        rule = "non-negative" if allow_zero else "positive"
-        raise ValueError(f"{argument}: expected comma-separated {rule} integers like '400,25', got '{text}'")
+    if not values or any(v <= 0 for v in values):
+        raise ValueError(f"{argument}: expected comma-separated positive integers like '400,25', got '{text}'")
     return values
 
 

@@ -149,3 +149,16 @@ def test_console_script_exits_2_without_traceback():
                           env={**os.environ, "COLUMNS": "200"}, timeout=120)
     assert done.returncode == 2
     assert done.stdout == "" and done.stderr.strip().count("\n") == 0 and "Traceback" not in done.stderr
+
+
+def test_output_path_that_is_a_file_fails_before_training(capsys, tmp_path):
+    taken = tmp_path / "taken"
+    taken.write_text("keep me")
+    code, out, err = run_cli(capsys, "compare", "--iterations", "5", "--out", str(taken))
+    assert code == 2 and out == "" and err.count("\n") == 1 and "exists and is not a folder" in err
+    assert taken.read_text() == "keep me"
+
+
+def test_human_readable_tables_go_to_stderr_not_stdout(capsys):
+    code, out, err = run_cli(capsys, "schemes")
+    assert code == 0 and out == "" and "he_normal" in err

@@ -99,3 +99,57 @@ def test_bad_config_is_rejected_before_any_work(changes, message):
 def test_labels_that_do_not_fit_the_output_layer_are_rejected():
     with pytest.raises(ValueError, match=r"data: sigmoid output with 2 classes needs integer labels in 0..1"):
         run_compare(CompareConfig(data="blobs:3", output="sigmoid", n_samples=60, iterations=1, seeds=1))
+
+
+def test_separate_test_file_keeps_the_training_class_meaning(tmp_path):
+    rng = np.random.default_rng(0)
+    train_file, test_file = tmp_path / "train.npz", tmp_path / "test.npz"
+    np.savez(train_file, X=rng.standard_normal((30, 2)), y=np.repeat([0, 1, 2], 10))
+    np.savez(test_file, X=rng.standard_normal((10, 2)), y=np.repeat([1, 2], 5))  # class 0 absent
+    data = load_dataset(CompareConfig(data=f"file:{train_file}", test_data=f"file:{test_file}"))
+    assert data.y_test.tolist() == [1] * 5 + [2] * 5
+
+
+def test_test_file_with_an_unknown_class_is_rejected(tmp_path):
+    rng = np.random.default_rng(0)
+    train_file, test_file = tmp_path / "train.npz", tmp_path / "test.npz"
+    np.savez(train_file, X=rng.standard_normal((20, 2)), y=np.repeat([0, 1], 10))
+    np.savez(test_file, X=rng.standard_normal((4, 2)), y=np.array([0, 1, 7, 7]))
+    with pytest.raises(ValueError, match=r"has classes \['7'\] that the training data does not have"):
+        load_dataset(CompareConfig(data=f"file:{train_file}", test_data=f"file:{test_file}"))
+
+
+def test_generated_test_data_comes_from_the_same_distribution():
+    # blobs draws its centres from the seed: the test points must share the training centres.
+    data = load_dataset(CompareConfig(data="blobs:3", test_data="blobs:3", n_samples=300))
+    for label in range(3):
+        train_centre = data.X_train[data.y_train == label].mean(axis=0)
+        test_centre = data.X_test[data.y_test == label].mean(axis=0)
+        # cluster std 1, 100 points per class: the two means differ by ~0.14 per axis; 1 is 7 sigma
+        assert np.all(np.abs(train_centre - test_centre) < 1.0)
+
+
+@pytest.mark.parametrize("changes,message", [
+    ({"inits": ("he_normal", "normal(std=-1)")}, r"init: 'normal\(std=-1\)': std: expected a positive number"),
+    ({"bias_init": "orthogonal"}, r"bias_init: shape: 'orthogonal' needs at least 2 dimensions"),
+    ({"noise": -1.0}, r"noise: expected a non-negative number, got -1"),
+    ({"test_data": "mons"}, r"test_data: unknown dataset 'mons' \(did you mean 'moons'\?\)"),
+    ({"data_seed": -1}, r"data_seed: expected a non-negative integer, got -1"),
+])
+def test_every_setting_is_validated_when_the_config_is_built(changes, message):
+    with pytest.raises(ValueError, match=message):
+        CompareConfig(**changes)
+
+
+def test_automatic_record_interval_follows_the_iterations():
+    config = CompareConfig(iterations=3000)
+    assert config.record_interval == 10
+    assert config.replace(iterations=300000).record_interval == 1000
+
+
+def test_runs_record_which_training_path_they_took():
+    config = CompareConfig(data="gaussian:40", n_samples=12, test_fraction=0.0, hidden=(3,), inits=("he_normal",),
+                           seeds=1, iterations=5)
+    assert run_compare(config).to_json()["runs"][0]["sample_space"] is True
+    small = config.replace(data="circles")
+    assert run_compare(small).to_json()["runs"][0]["sample_space"] is False

@@ -244,3 +244,14 @@ def test_parsed_values_keep_their_sign_and_exponent():
     assert spec.kwargs == {"low": -0.0125, "high": 30.0}
     assert math.copysign(1.0, parse("constant(-0.0)").args[0][1]) == -1.0
     assert np.isclose(initializer("uniform(low=-1.25e-2, high=+3E1)").moments((2, 2))[0], (30 - 0.0125) / 2)
+
+
+def test_integer_literal_too_large_for_a_float_is_rejected():
+    with pytest.raises(ValueError, match=r"is not a finite number"):
+        parse("normal(std=1" + "0" * 400 + ")")
+
+
+def test_uniform_with_both_limit_and_bounds_is_rejected():
+    from initlab.init import initializer
+    with pytest.raises(ValueError, match=r"limit, low, high: give either limit or low and high"):
+        initializer("uniform(limit=0.1, low=-1, high=5)")

@@ -80,3 +80,14 @@ def test_asymmetric_sigma_bounds_give_the_closed_form_truncated_moments():
     assert ours.min() >= 0.5 and ours.max() <= 1.75
     assert abs(ours.mean() - mean) <= Z * std / math.sqrt(N)
     assert abs(ours.std() - std) <= Z * se_std(std, kurtosis_truncnorm(-1.0, 1.5), N)
+
+
+def test_truncated_normal_far_in_one_tail_stays_inside_and_near_the_lower_bound():
+    import numpy as np
+    from scipy import stats
+    from initlab.init import initializer
+    w = initializer("truncated_normal(a=30, b=40)")((20000,), rng=0)
+    assert w.min() >= 30 and w.max() <= 40
+    # N(0,1) restricted to [30, 40] has mean ~30.033 and std ~0.033 (scipy's exact values)
+    exact = stats.truncnorm(30, 40)
+    assert abs(w.mean() - exact.mean()) < 6 * exact.std() / np.sqrt(w.size)

@@ -46,3 +46,10 @@ def test_bad_training_arguments_name_argument_and_value(kwargs, message):
 def test_input_width_mismatch_is_rejected():
     with pytest.raises(ValueError, match=r"X: expected shape \(n_samples, 2\), got \(4, 3\)"):
         MLP([2, 3, 1]).predict(np.zeros((4, 3)))
+
+
+def test_sigmoid_loss_keeps_tiny_losses_instead_of_rounding_to_zero():
+    from initlab.nn.heads import head
+    z = np.array([[40.0], [-40.0]])
+    loss = head("sigmoid").loss(z, np.array([1, 0]))
+    assert loss == pytest.approx(np.exp(-40.0), rel=1e-12)  # log(1 + e^-40) = e^-40 to 1e-17

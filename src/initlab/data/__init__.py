@@ -8,8 +8,8 @@
 ((30, 2), (10, 2))
 """
 
-from initlab.data.loader import DATASETS, load
+from initlab.data.loader import DATASETS, GENERATED, load, load_labelled
 from initlab.data.scale import standardize
 from initlab.data.split import train_test_split
 
-__all__ = ["DATASETS", "load", "standardize", "train_test_split"]
+__all__ = ["DATASETS", "GENERATED", "load", "load_labelled", "standardize", "train_test_split"]

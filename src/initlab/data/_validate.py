@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-import math
 import numbers
 
 import numpy as np
 
+from initlab._checks import integer, number
+
 
 def check_n_samples(n_samples: object) -> int:
     """`n_samples` must be a positive int (bools are refused)."""
-    if not isinstance(n_samples, numbers.Integral) or isinstance(n_samples, bool) or n_samples <= 0:
-        raise ValueError(f"n_samples: expected a positive integer, got {n_samples!r}")
-    return int(n_samples)
+    return integer("n_samples", n_samples)
 
 
 def check_noise(noise: object) -> float | None:
     """`noise` is None (dataset default) or a finite number >= 0."""
-    if noise is None:
-        return None
-    if not isinstance(noise, numbers.Real) or isinstance(noise, bool) or not math.isfinite(noise) or noise < 0:
-        raise ValueError(f"noise: expected a non-negative number, got {noise!r}")
-    return float(noise)
+    return None if noise is None else number("noise", noise, non_negative=True)
 
 
 def check_image_size(image_size: object) -> int | None:
@@ -33,19 +28,39 @@ def check_image_size(image_size: object) -> int | None:
     return int(image_size)
 
 
-def as_targets(y: np.ndarray) -> np.ndarray:
-    """Labels as int64 0..k-1 (sorted distinct values), or float64 when y holds non-integer floats.
+def as_targets(y: np.ndarray) -> tuple[np.ndarray, list[str] | None]:
+    """Labels as int64 0..k-1 (sorted distinct values) with the class names they stand for,
+    or float64 targets and no names when y holds non-integer floats (regression).
 
-    >>> as_targets(np.array([3, 1, 3])).tolist(), as_targets(np.array([0.5, 2.0])).dtype.name
-    ([1, 0, 1], 'float64')
+    >>> codes, names = as_targets(np.array([3, 1, 3]))
+    >>> codes.tolist(), names, as_targets(np.array([0.5, 2.0]))[0].dtype.name
+    ([1, 0, 1], ['1', '3'], 'float64')
     """
     if y.dtype.kind == "f" and not np.all(y == np.round(y)):
-        return y.astype(np.float64)
-    _, codes = np.unique(y, return_inverse=True)
-    return codes.reshape(-1).astype(np.int64)
+        return y.astype(np.float64), None
+    values, codes = np.unique(y, return_inverse=True)
+    if values.dtype.kind == "f":
+        values = values.astype(np.int64)
+    return codes.reshape(-1).astype(np.int64), [str(v) for v in values.tolist()]
 
 
-def finish(X: np.ndarray, y: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray]:
+def recode(y: np.ndarray, names: list[str] | None, classes: list[str], where: str) -> np.ndarray:
+    """Re-express labels `y` (indices into `names`) as indices into `classes` (another set's names).
+
+    >>> recode(np.array([0, 1, 1]), ["dog", "fish"], ["cat", "dog", "fish"], "test").tolist()
+    [1, 2, 2]
+    """
+    if names is None:
+        raise ValueError(f"data: {where} holds real-valued targets, but the training data has classes {classes}")
+    position = {name: k for k, name in enumerate(classes)}
+    unknown = [name for name in names if name not in position]
+    if unknown:
+        raise ValueError(f"data: {where} has classes {unknown} that the training data does not have "
+                         f"(training classes: {classes})")
+    return np.array([position[name] for name in names], dtype=np.int64)[y]
+
+
+def finish(X: np.ndarray, y: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray, list[str] | None]:
     """Check shapes and values of a loaded (X, y); `where` names the source in messages."""
     if X.dtype.kind not in "biuf":
         raise ValueError(f"data: {where} array X must be numeric, got dtype {X.dtype}")
@@ -67,4 +82,4 @@ def finish(X: np.ndarray, y: np.ndarray, where: str) -> tuple[np.ndarray, np.nda
             raise ValueError(f"data: {where} contains infinite values in {name}")
     if y.dtype.kind not in "biufUS":
         raise ValueError(f"data: {where} array y must hold numbers or strings, got dtype {y.dtype}")
-    return X, as_targets(y)
+    return (X, *as_targets(y))

@@ -22,21 +22,21 @@ def parse_classes(text: str, spec: str) -> list[int]:
     return classes
 
 
-def digits(classes: list[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def digits(classes: list[int] | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """All 8x8 digit images of `classes` (default all ten), pixels scaled to [0, 1] by /16.
 
     Labels are remapped to `0..k-1` in the order given: `classes=[7, 1]` makes 7 -> 0, 1 -> 1.
-    Rows keep scikit-learn's order.
+    Rows keep scikit-learn's order. The class names are the digits, in label order.
 
-    >>> X, y = digits([7, 1])
-    >>> X.shape, np.bincount(y).tolist(), float(X.max())
-    ((361, 64), [179, 182], 1.0)
+    >>> X, y, names = digits([7, 1])
+    >>> X.shape, np.bincount(y).tolist(), float(X.max()), names
+    ((361, 64), [179, 182], 1.0, ['7', '1'])
     """
     X, target = load_digits(return_X_y=True)
     X = X / 16.0
     if classes is None:
-        return np.ascontiguousarray(X, dtype=np.float64), target.astype(np.int64)
+        return np.ascontiguousarray(X, dtype=np.float64), target.astype(np.int64), [str(d) for d in range(10)]
     lookup = np.full(10, -1, dtype=np.int64)
     lookup[classes] = np.arange(len(classes))
     keep = lookup[target] >= 0
-    return np.ascontiguousarray(X[keep], dtype=np.float64), lookup[target[keep]]
+    return np.ascontiguousarray(X[keep], dtype=np.float64), lookup[target[keep]], [str(c) for c in classes]

@@ -71,20 +71,21 @@ def _read_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
 READERS = {".npz": _read_npz, ".csv": _read_csv}
 
 
-def table_file(filename: str, spec: str) -> tuple[np.ndarray, np.ndarray]:
-    """Load `(X, y)` from a `.npz` (arrays `X` and `y`) or a `.csv` file.
+def table_file(filename: str, spec: str) -> tuple[np.ndarray, np.ndarray, list[str] | None]:
+    """Load `(X, y, class_names)` from a `.npz` (arrays `X` and `y`) or a `.csv` file.
 
     CSV: a header row; the label column is the one named `label` (else `y`, case-insensitive),
     otherwise the last column; every other column is a numeric feature. Labels that are all
     integers, or strings, become int64 classes `0..k-1` (sorted distinct values); labels with
-    non-integer floats stay float64 (regression targets). NaN or infinite values are refused.
+    non-integer floats stay float64 (regression targets, no class names). NaN or infinite values
+are refused.
 
     >>> import tempfile
     >>> path = Path(tempfile.mkdtemp()) / "d.csv"
     >>> _ = path.write_text("a,label,b\\n1,cat,2\\n3,dog,4\\n")
-    >>> X, y = table_file(str(path), "file:" + str(path))
-    >>> X.tolist(), y.tolist()
-    ([[1.0, 2.0], [3.0, 4.0]], [0, 1])
+    >>> X, y, names = table_file(str(path), "file:" + str(path))
+    >>> X.tolist(), y.tolist(), names
+    ([[1.0, 2.0], [3.0, 4.0]], [0, 1], ['cat', 'dog'])
     """
     path = Path(filename).expanduser()
     reader = READERS.get(path.suffix.lower())

@@ -10,7 +10,7 @@ import numpy as np
 from initlab._errors import unknown_choice
 from initlab._random import as_generator
 from initlab.data import synthetic
-from initlab.data._validate import check_image_size, check_n_samples, check_noise
+from initlab.data._validate import check_image_size, check_n_samples, check_noise, recode
 from initlab.data.digits import digits, parse_classes
 from initlab.data.files import table_file
 from initlab.data.images import image_folder
@@ -38,18 +38,20 @@ GENERATED = {
 }
 
 
-def _digits(arg: str, spec: str, image_size: int | None) -> tuple[np.ndarray, np.ndarray]:
+Labelled = tuple[np.ndarray, np.ndarray, list[str] | None]  # X, y, class names (None: regression)
+
+
+def _digits(arg: str, spec: str, image_size: int | None) -> Labelled:
     return digits(parse_classes(arg, spec) if arg or ":" in spec else None)
 
 
-def _images(arg: str, spec: str, image_size: int | None) -> tuple[np.ndarray, np.ndarray]:
+def _images(arg: str, spec: str, image_size: int | None) -> Labelled:
     if not arg:
         raise ValueError(f"data: '{spec}' needs a folder path, e.g. 'images:data/pets'")
-    X, y, _ = image_folder(arg, image_size, spec)
-    return X, y
+    return image_folder(arg, image_size, spec)
 
 
-def _file(arg: str, spec: str, image_size: int | None) -> tuple[np.ndarray, np.ndarray]:
+def _file(arg: str, spec: str, image_size: int | None) -> Labelled:
     if not arg:
         raise ValueError(f"data: '{spec}' needs a file path, e.g. 'file:data/train.npz'")
     return table_file(arg, spec)
@@ -83,6 +85,8 @@ def load(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Load a dataset by spec: `X` float64 `(n_samples, n_features)` and `y` `(n_samples,)`.
 
+    `load_labelled` is the same and also returns the class names.
+
     Specs (`DATASETS` lists the names):
 
     - `circles` (noise 0.05, factor 0.5), `moons` (0.1), `xor` (0.1), `spirals[:K]` (K arms,
@@ -106,6 +110,31 @@ def load(
     >>> np.bincount(load("spirals:3", n_samples=9)[1]).tolist()
     [3, 3, 3]
     """
+    X, y, _ = load_labelled(spec, n_samples=n_samples, noise=noise, seed=seed, image_size=image_size)
+    return X, y
+
+
+def load_labelled(spec: str, *, n_samples: int = 300, noise: float | None = None,
+                  seed: int | np.random.Generator = 0, image_size: int | None = None,
+                  classes: list[str] | None = None) -> Labelled:
+    """`load`, plus the class name of each label (folder names, file labels, digits; '0', '1', ...
+    for generated sets; None for real-valued targets).
+
+    With `classes` (another set's names, e.g. the training set's), labels are re-expressed as
+    indices into `classes`, so a test set with fewer or differently ordered classes keeps the
+    training meaning; a class missing from `classes` is an error.
+
+    >>> X, y, names = load_labelled("digits:5,3", classes=["3", "5", "8"])
+    >>> sorted(set(y.tolist())), names
+    ([0, 1], ['3', '5', '8'])
+    """
+    X, y, names = _load(spec, n_samples, noise, seed, image_size)
+    if classes is None:
+        return X, y, names
+    return X, recode(y, names, list(classes), f"'{spec}'"), list(classes)
+
+
+def _load(spec, n_samples, noise, seed, image_size) -> Labelled:
     if not isinstance(spec, str):
         raise TypeError(f"data: expected a dataset spec string such as 'moons', got {spec!r}")
     n_samples = check_n_samples(n_samples)
@@ -134,4 +163,5 @@ def load(
     n_classes = kwargs[entry.param] if entry.param is not None and entry.param_is_classes else 2
     if n_samples < n_classes:
         raise ValueError(f"n_samples: '{spec}' has {n_classes} classes, need at least that many samples, got {n_samples}")
-    return entry.make(n_samples, rng, **kwargs)
+    X, y = entry.make(n_samples, rng, **kwargs)
+    return X, y, [str(k) for k in range(int(y.max()) + 1)]

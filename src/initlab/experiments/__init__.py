@@ -2,7 +2,7 @@
 
 from initlab.experiments.compare import CompareResult, Dataset, Run, load_dataset, run_compare
 from initlab.experiments.config import SOURCE_SCHEMES, CompareConfig
-from initlab.experiments.presets import PRESETS, preset
+from initlab.experiments.presets import PRESETS, preset, resolve
 
 __all__ = ["PRESETS", "SOURCE_SCHEMES", "CompareConfig", "CompareResult", "Dataset", "Run", "load_dataset",
-           "preset", "run_compare"]
+           "preset", "resolve", "run_compare"]

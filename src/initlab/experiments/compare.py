@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from initlab.data import load, standardize, train_test_split
+from initlab.data import GENERATED, load, load_labelled, standardize, train_test_split
 from initlab.experiments.config import CompareConfig
 from initlab.nn import MLP, TrainResult, train
 
@@ -41,7 +41,8 @@ class Run:
         r = self.result
         return {"init": self.init, "seed": self.seed, "final_cost": finite_or_none(r.final_cost),
                 "train_accuracy": r.train_accuracy, "test_accuracy": r.test_accuracy,
-                "diverged": r.diverged, "diverged_at": r.diverged_at, "wall_time": round(self.wall_time, 4),
+                "diverged": r.diverged, "diverged_at": r.diverged_at, "sample_space": r.sample_space,
+                "wall_time": round(self.wall_time, 4),
                 "cost_history": [[i, finite_or_none(c)] for i, c in r.cost_history]}
 
 
@@ -51,6 +52,19 @@ class CompareResult:
     data: Dataset
     runs: list[Run] = field(default_factory=list)
     models: dict[str, MLP] = field(default_factory=dict)  # the first seed's trained network per scheme
+
+    @property
+    def shows_boundaries(self) -> bool:
+        """Decision boundaries are drawn for 2-D inputs with a classification output."""
+        net = next(iter(self.models.values()))
+        return self.data.n_features == 2 and net.head.name != "linear"
+
+    @property
+    def title(self) -> str:
+        config, net = self.config, next(iter(self.models.values()))
+        return (f"{config.data}: {len(self.data.y_train)} train / {len(self.data.y_test)} test, layers "
+                f"{net.layer_sizes} {config.activation}, {config.optimizer} lr {config.lr:g}, "
+                f"{config.iterations} iterations, {config.dtype}")
 
     def summary(self) -> list[dict]:
         rows = []
@@ -70,21 +84,36 @@ class CompareResult:
 
 
 def load_dataset(config: CompareConfig) -> Dataset:
-    """Training data from `config.data`; test data from `config.test_data` (generated with another
-    seed, so it is not the training set again) or a stratified split of the training data."""
-    options = dict(n_samples=config.n_samples, noise=config.noise, image_size=config.image_size)
-    X, y = load(config.data, seed=config.data_seed, **options)
-    if config.test_data:
-        X_test, y_test = load(config.test_data, seed=config.data_seed + 1, **options)
-        if X_test.shape[1] != X.shape[1]:
-            raise ValueError(f"test_data: expected {X.shape[1]} features like the training data, "
+    """The training and test data of `config`, with labels checked against the output layer.
+
+    The test set is, in order of preference: for a generated `test_data` equal to `data`, more
+    points drawn together with the training set (so they share e.g. the blob centres) and split
+    off; another `test_data` spec, its labels expressed in the training set's classes; else a
+    stratified `test_fraction` split of the training data.
+    """
+    data_seed, split_seed, test_seed = np.random.SeedSequence(config.data_seed).spawn(3)
+    options = dict(noise=config.noise, image_size=config.image_size)
+    generated = config.data.split(":", 1)[0].strip().lower() in GENERATED
+    if config.test_data and config.test_data == config.data and generated:
+        X, y = load(config.data, n_samples=2 * config.n_samples, seed=np.random.default_rng(data_seed), **options)
+        X_train, y_train, X_test, y_test = train_test_split(X, y, 0.5, seed=np.random.default_rng(split_seed))
+    elif config.test_data:
+        X_train, y_train, classes = load_labelled(config.data, n_samples=config.n_samples,
+                                                  seed=np.random.default_rng(data_seed), **options)
+        X_test, y_test, _ = load_labelled(config.test_data, n_samples=config.n_samples,
+                                          seed=np.random.default_rng(test_seed), classes=classes, **options)
+        if X_test.shape[1] != X_train.shape[1]:
+            raise ValueError(f"test_data: expected {X_train.shape[1]} features like the training data, "
                              f"got {X_test.shape[1]} in '{config.test_data}'")
-        X_train, y_train = X, y
     else:
-        X_train, y_train, X_test, y_test = train_test_split(X, y, config.test_fraction, seed=config.data_seed)
+        X, y = load(config.data, n_samples=config.n_samples, seed=np.random.default_rng(data_seed), **options)
+        X_train, y_train, X_test, y_test = train_test_split(X, y, config.test_fraction,
+                                                            seed=np.random.default_rng(split_seed))
     if config.standardize:
         X_train, X_test = standardize(X_train, X_test)
-    return Dataset(X_train, y_train, X_test, y_test)
+    data = Dataset(X_train, y_train, X_test, y_test)
+    check_targets(config, data)
+    return data
 
 
 def output_layer(config: CompareConfig, y: np.ndarray) -> tuple[str, int]:
@@ -101,7 +130,7 @@ def output_layer(config: CompareConfig, y: np.ndarray) -> tuple[str, int]:
     return output, 1 if y.ndim == 1 else y.shape[1]
 
 
-def build_model(config: CompareConfig, data: Dataset, init: str, seed: int) -> MLP:
+def build_model(config: CompareConfig, data: Dataset, init: str, seed: int | np.random.Generator) -> MLP:
     output, width = output_layer(config, data.y_train)
     return MLP([data.n_features, *config.hidden, width], activation=config.activation, output=output,
                init=init, bias_init=config.bias_init, seed=seed, dtype=config.dtype)
@@ -109,7 +138,7 @@ def build_model(config: CompareConfig, data: Dataset, init: str, seed: int) -> M
 
 def check_targets(config: CompareConfig, data: Dataset) -> None:
     """Raise ValueError if the labels do not fit the output layer (before any training)."""
-    probe = build_model(config, data, config.inits[0], config.first_seed)
+    probe = build_model(config, data, "zeros", np.random.default_rng(0))
     probe.check_targets(data.y_train, "data")
     if len(data.y_test):
         probe.check_targets(data.y_test, "test_data")
@@ -123,11 +152,12 @@ def run_compare(config: CompareConfig, data: Dataset | None = None,
     `on_run` receives each finished run; `on_iterations` the number of iterations just done (progress).
     """
     data = load_dataset(config) if data is None else data
-    check_targets(config, data)
     result = CompareResult(config, data)
     for init in config.inits:
         for seed in config.seed_list:
-            net = build_model(config, data, init, seed)
+            # Independent streams for the weights and the minibatch order of this seed.
+            weights_seed, batches_seed = np.random.SeedSequence(seed).spawn(2)
+            net = build_model(config, data, init, np.random.default_rng(weights_seed))
             start = time.perf_counter()
             done = [0]
 
@@ -138,8 +168,8 @@ def run_compare(config: CompareConfig, data: Dataset | None = None,
 
             trained = train(net, data.X_train, data.y_train, lr=config.lr, iterations=config.iterations,
                             optimizer=config.optimizer, batch_size=config.batch_size,
-                            record_every=config.record_every, X_test=data.X_test, y_test=data.y_test,
-                            seed=seed, on_record=advance)
+                            record_every=config.record_interval, X_test=data.X_test, y_test=data.y_test,
+                            seed=np.random.default_rng(batches_seed), on_record=advance)
             if on_iterations is not None:
                 on_iterations(config.iterations - done[0])  # a diverged run skips its remaining iterations
             run = Run(init, seed, trained, time.perf_counter() - start)

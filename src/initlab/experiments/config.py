@@ -3,23 +3,35 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from initlab import __version__
-from initlab.data import DATASETS
-from initlab.init import canonical, check_dtype
-from initlab.init.checks import number
-from initlab.nn import ACTIVATIONS, HEADS, OPTIMIZERS
+from initlab._checks import choice, integer, number
 from initlab._errors import unknown_choice
+from initlab.data import DATASETS
+from initlab.init import canonical, check_dtype, initializer
+from initlab.nn import ACTIVATIONS, HEADS, OPTIMIZERS
 
 # The four schemes of the source documents: zeros, randn * 10, He, Xavier.
 SOURCE_SCHEMES = ("zeros", "normal(std=10)", "he_normal", "xavier_normal")
+CURVE_POINTS = 300  # recorded costs per curve when record_every is 0 (automatic)
 
 
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
-    return value
+def _dataset(argument: str, spec: str) -> str:
+    name = spec.split(":", 1)[0].strip().lower()
+    if name not in DATASETS:
+        raise unknown_choice(argument, "dataset", spec, DATASETS)
+    return spec
+
+
+def _scheme(argument: str, spec: str, shape: tuple[int, ...]) -> str:
+    """The canonical spec string, after building the scheme once (so bad arguments fail now)."""
+    init = initializer(spec, argument=argument)
+    try:
+        init.geometry(shape)
+    except ValueError as error:
+        raise ValueError(f"{argument}: {error}") from None
+    return str(init)
 
 
 @dataclass(frozen=True)
@@ -27,7 +39,8 @@ class CompareConfig:
     """One comparison: the same data and network trained from several schemes x seeds.
 
     ``output="auto"`` picks sigmoid for 2 classes, softmax for more, linear for real-valued
-    targets; ``record_every=0`` records about 300 points per curve.
+    targets; ``record_every=0`` records about 300 points per curve. `note` is shown with the
+    results (a preset uses it to say its data is a synthetic stand-in).
     """
 
     data: str = "circles"
@@ -51,43 +64,47 @@ class CompareConfig:
     batch_size: int | None = None
     dtype: str = "float64"
     record_every: int = 0
-    title: str = ""
-    labels: tuple[tuple[str, str], ...] = field(default=())  # scheme -> shown label (e.g. the article's "Xavier")
+    note: str = ""
+    labels: tuple[tuple[str, str], ...] = ()  # scheme -> shown label (e.g. the article's "Xavier")
 
     def __post_init__(self):
         # Canonical spec strings, so that 'glorot_normal' and 'xavier_normal' are the same scheme.
-        inits = tuple(str(canonical(spec, "init")) for spec in self.inits)
+        inits = tuple(_scheme("init", str(canonical(spec, "init")), (2, 2)) for spec in self.inits)
         if not inits:
             raise ValueError("init: expected at least one scheme, got none")
         if len(set(inits)) != len(inits):
             raise ValueError(f"init: each scheme may appear once, got {list(inits)}")
         object.__setattr__(self, "inits", inits)
-        object.__setattr__(self, "bias_init", str(canonical(self.bias_init, "bias_init")))
+        object.__setattr__(self, "bias_init", _scheme("bias_init", self.bias_init, (2,)))
         object.__setattr__(self, "hidden", tuple(self.hidden))
         if not all(isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in self.hidden):
             raise ValueError(f"hidden: expected positive integers, got {list(self.hidden)}")
-        if self.data.split(":", 1)[0] not in DATASETS:
-            raise unknown_choice("data", "dataset", self.data, DATASETS)
-        if self.activation not in ACTIVATIONS:
-            raise unknown_choice("activation", "activation", self.activation, ACTIVATIONS)
-        if self.output != "auto" and self.output not in HEADS:
-            raise unknown_choice("output", "output", self.output, (*HEADS, "auto"))
-        if self.optimizer not in OPTIMIZERS:
-            raise unknown_choice("optimizer", "optimizer", self.optimizer, OPTIMIZERS)
+        _dataset("data", self.data)
+        if self.test_data is not None:
+            _dataset("test_data", self.test_data)
+        choice("activation", self.activation, tuple(ACTIVATIONS))
+        choice("output", self.output, (*HEADS, "auto"))
+        choice("optimizer", self.optimizer, OPTIMIZERS)
         check_dtype(self.dtype)
         for name in ("n_samples", "seeds", "iterations"):
-            _positive_int(name, getattr(self, name))
-        if isinstance(self.first_seed, bool) or not isinstance(self.first_seed, int) or self.first_seed < 0:
-            raise ValueError(f"seed: expected a non-negative integer, got {self.first_seed!r}")
-        if self.batch_size is not None:
-            _positive_int("batch_size", self.batch_size)
-        if not isinstance(self.record_every, int) or self.record_every < 0:
-            raise ValueError(f"record_every: expected a non-negative integer, got {self.record_every!r}")
+            integer(name, getattr(self, name))
+        for name in ("first_seed", "data_seed", "record_every"):
+            integer(name, getattr(self, name), minimum=0)
+        for name in ("batch_size", "image_size"):
+            if getattr(self, name) is not None:
+                integer(name, getattr(self, name))
+        if self.noise is not None:
+            number("noise", self.noise, non_negative=True)
+        if not isinstance(self.standardize, bool):
+            raise ValueError(f"standardize: expected true or false, got {self.standardize!r}")
         number("lr", self.lr, positive=True)
         if not 0 <= number("test_fraction", self.test_fraction) < 1:
             raise ValueError(f"test_fraction: expected a number in [0, 1), got {self.test_fraction}")
-        if self.record_every == 0:
-            object.__setattr__(self, "record_every", max(1, self.iterations // 300))
+
+    @property
+    def record_interval(self) -> int:
+        """Iterations between recorded costs (record_every, or about 300 points per curve)."""
+        return self.record_every or max(1, self.iterations // CURVE_POINTS)
 
     @property
     def seed_list(self) -> range:
@@ -104,5 +121,6 @@ class CompareConfig:
         document["hidden"] = list(self.hidden)
         document["inits"] = list(self.inits)
         document["labels"] = dict(self.labels)
+        document["record_interval"] = self.record_interval
         document["initlab_version"] = __version__
         return document

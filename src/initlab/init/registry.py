@@ -38,6 +38,10 @@ _BY_ALIAS: dict[str, str] = {}
 def scheme(name: str, *, formula: str, distribution: str, source: str, aliases: tuple[str, ...] = ()):
     """Register the decorated factory under `name` and `aliases`."""
     def register(factory: Callable[..., Law]) -> Callable[..., Law]:
+        # The table entry heads the docstring, so help(he_normal) shows formula and source.
+        notes = inspect.cleandoc(factory.__doc__ or "")
+        factory.__doc__ = (f"{formula}  ({distribution})\n\nSource: {source}."
+                           + (f"\n\n{notes}" if notes else ""))
         for key in (name, *aliases):
             assert key not in _BY_ALIAS, f"scheme name registered twice: {key}"
             _BY_ALIAS[key] = name

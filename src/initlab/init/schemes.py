@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from initlab.init import laws
-from initlab.init.checks import choice, number
+from initlab._checks import choice, number
 from initlab.init.gains import gain
 from initlab.init.registry import scheme
 
@@ -46,11 +46,15 @@ def normal(std: float = 1.0, mean: float = 0.0) -> laws.Law:
 
 @scheme("uniform", formula="U(-limit, limit) or U(low, high)", distribution="uniform",
         source="torch.nn.init.uniform_ (default U(0, 1))")
-def uniform(limit: float | None = None, low: float = 0.0, high: float = 1.0) -> laws.Law:
+def uniform(limit: float | None = None, low: float | None = None, high: float | None = None) -> laws.Law:
     if limit is not None:
+        if low is not None or high is not None:
+            raise ValueError(f"limit, low, high: give either limit or low and high, got limit={limit!r}, "
+                             f"low={low!r}, high={high!r}")
         limit = number("limit", limit, positive=True)
         return laws.symmetric_uniform(laws.fixed(limit))
-    low, high = number("low", low), number("high", high)
+    low = 0.0 if low is None else number("low", low)
+    high = 1.0 if high is None else number("high", high)
     if not low < high:
         raise ValueError(f"low, high: expected low < high, got low={low:g}, high={high:g}")
     return laws.uniform(laws.fixed(low), laws.fixed(high))

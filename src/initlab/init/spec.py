@@ -80,7 +80,10 @@ def _literal(node: ast.expr, argument: str, text: str) -> Value:
         if isinstance(node.value, bool):
             return node.value
         if isinstance(node.value, (int, float)):
-            value = float(node.value)
+            try:
+                value = float(node.value)
+            except OverflowError:  # an integer literal too large for a float
+                value = math.inf
             if math.isfinite(value):
                 return value
             raise ValueError(f"{argument}: value '{ast.unparse(node)}' in '{text}' is not a finite number")

@@ -65,17 +65,16 @@ class SigmoidBCE(Head):
         _class_labels(y, 2, "sigmoid", argument)
 
     def loss(self, z, y):
+        # max(z, 0) - y z + log(1 + e^-|z|): torch's form, finite for any z and without the
+        # cancellation of log(1 + e^z) - y z that rounds tiny losses to 0 when y = 1.
         z = z[:, 0]
-        return mean_loss(np.logaddexp(0, z) - y * z)
+        return mean_loss(np.maximum(z, 0) - y * z + np.log1p(np.exp(-np.abs(z))))
 
     def delta(self, z, y):
         return expit(z) - y.reshape(-1, 1).astype(z.dtype)
 
     def predict(self, z):
         return (z[:, 0] > 0).astype(np.int64)
-
-    def proba(self, z):
-        return expit(z[:, 0])
 
 
 class SoftmaxCE(Head):
@@ -94,9 +93,6 @@ class SoftmaxCE(Head):
 
     def predict(self, z):
         return np.argmax(z, axis=1)
-
-    def proba(self, z):
-        return softmax(z, axis=1)
 
 
 class LinearMSE(Head):

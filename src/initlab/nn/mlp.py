@@ -47,7 +47,6 @@ class MLP:
         self.init = initializer(init, argument="init")
         self.bias_init = initializer(bias_init, argument="bias_init")
         self.dtype = check_dtype(dtype)
-        self.seed = seed
         rng = as_generator(seed, "seed")
         self.params: Params = []
         for fan_in, fan_out in zip(self.layer_sizes[:-1], self.layer_sizes[1:]):

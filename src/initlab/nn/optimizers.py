@@ -11,6 +11,7 @@ import numpy as np
 from initlab._errors import unknown_choice
 
 OPTIMIZERS = ("gd", "momentum", "adam")
+MOMENTUM = 0.9  # torch.optim.SGD(momentum=0.9), the usual choice
 
 
 class GradientDescent:
@@ -27,7 +28,7 @@ class GradientDescent:
 class Momentum:
     """v <- beta v + g; w <- w - lr v (torch.optim.SGD(momentum=beta), dampening 0)."""
 
-    def __init__(self, params, lr: float, beta: float = 0.9):
+    def __init__(self, params, lr: float, beta: float = MOMENTUM):
         self.lr, self.beta = lr, beta
         self.velocity = [np.zeros_like(p) for p in params]
 

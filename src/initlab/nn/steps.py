@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from initlab.nn.mlp import MLP
+from initlab.nn.optimizers import MOMENTUM
 from initlab.nn.optimizers import optimizer as make_optimizer
 
 # G = X X^T is n x n: above this many samples it costs more memory than it saves time.
@@ -48,9 +49,9 @@ class SampleSpaceSteps:
     Momentum is linear, so its velocity lives in sample space too (v_W1 = X^T V).
     """
 
-    def __init__(self, net: MLP, X: np.ndarray, y: np.ndarray, optimizer: str, lr: float, beta: float = 0.9):
+    def __init__(self, net: MLP, X: np.ndarray, y: np.ndarray, optimizer: str, lr: float):
         self.net, self.X, self.y, self.lr = net, X, y, net.dtype.type(lr)
-        self.beta = beta if optimizer == "momentum" else 0.0
+        self.beta = MOMENTUM if optimizer == "momentum" else 0.0
         W1, b1 = net.params[0]
         self.gram = X @ X.T
         self.W1_start = W1.copy()
@@ -60,14 +61,19 @@ class SampleSpaceSteps:
         self.rest = net.flat_params()[1:]  # b1, W2, b2, ...: updated by the usual optimizer
         self.opt = make_optimizer(optimizer, self.rest, lr)
         self.grads: list[np.ndarray] = []
-        self.first_delta = self.coefficients
+        self.first_delta = np.zeros_like(self.coefficients)
+
+    @staticmethod
+    def supports(n_samples: int, optimizer: str, batch_size: int | None) -> bool:
+        """Possible: full-batch updates by a linear optimizer (gd or momentum)."""
+        full_batch = batch_size is None or batch_size >= n_samples
+        return full_batch and optimizer in ("gd", "momentum")
 
     @staticmethod
     def applies(net: MLP, n_samples: int, optimizer: str, batch_size: int | None) -> bool:
         """Whether `train` uses it by default: possible, and cheaper than the direct loop."""
-        full_batch = batch_size is None or batch_size >= n_samples
         wide = 2 * n_samples <= net.layer_sizes[0] and n_samples <= MAX_SAMPLE_SPACE_ROWS
-        return full_batch and wide and optimizer in ("gd", "momentum")
+        return wide and SampleSpaceSteps.supports(n_samples, optimizer, batch_size)
 
     def evaluate(self, full_cost: bool) -> float:
         net = self.net

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from initlab._random import as_generator
-from initlab.init.checks import number
+from initlab._checks import integer, number
 from initlab.nn.mlp import MLP
 from initlab.nn.optimizers import optimizer as make_optimizer
 from initlab.nn.steps import DirectSteps, SampleSpaceSteps
@@ -25,14 +25,7 @@ class TrainResult:
     test_accuracy: float | None = None
     diverged: bool = False
     diverged_at: int | None = None
-
-
-def _positive_int(name: str, value, allow_none: bool = False) -> int | None:
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
-    return int(value)
+    sample_space: bool = False  # whether the first layer was trained in sample space (see steps.py)
 
 
 def train(net: MLP, X: np.ndarray, y: np.ndarray, *, lr: float = 0.01, iterations: int = 1000,
@@ -57,9 +50,9 @@ def train(net: MLP, X: np.ndarray, y: np.ndarray, *, lr: float = 0.01, iteration
     (True, 0.5)
     """
     lr = number("lr", lr, positive=True)
-    iterations = _positive_int("iterations", iterations)
-    record_every = _positive_int("record_every", record_every)
-    batch_size = _positive_int("batch_size", batch_size, allow_none=True)
+    iterations = integer("iterations", iterations)
+    record_every = integer("record_every", record_every)
+    batch_size = None if batch_size is None else integer("batch_size", batch_size)
     X, y = net.as_input(X), np.asarray(y)
     if len(X) != len(y):
         raise ValueError(f"y: expected {len(X)} targets (one per row of X), got {len(y)}")
@@ -68,13 +61,13 @@ def train(net: MLP, X: np.ndarray, y: np.ndarray, *, lr: float = 0.01, iteration
     if sample_space is None:
         sample_space = SampleSpaceSteps.applies(net, len(X), optimizer, batch_size)
     if sample_space:
-        if optimizer not in ("gd", "momentum") or (batch_size is not None and batch_size < len(X)):
+        if not SampleSpaceSteps.supports(len(X), optimizer, batch_size):
             raise ValueError(f"sample_space: needs full-batch gd or momentum, got optimizer={optimizer!r}, "
                              f"batch_size={batch_size}")
         steps = SampleSpaceSteps(net, X, y, optimizer, lr)
     else:
         steps = DirectSteps(net, X, y, optimizer, lr, _batches(len(X), batch_size, as_generator(seed, "seed")))
-    result = TrainResult()
+    result = TrainResult(sample_space=bool(sample_space))
 
     def record(iteration: int, cost: float) -> None:
         result.cost_history.append((iteration, cost))

@@ -24,7 +24,7 @@ def cost_curves(histories: Sequence[Sequence[tuple[int, float]]]) -> tuple[np.nd
     costs = np.full((len(histories), len(iterations)), np.nan)
     for row, history in enumerate(histories):
         for i, cost in history:
-            costs[row, column[i]] = cost if cost is not None and np.isfinite(cost) else np.nan
+            costs[row, column[i]] = cost if np.isfinite(cost) else np.nan
     return iterations, costs
 
 
@@ -45,7 +45,8 @@ def cost_figure(result: CompareResult, path: Path) -> Path:
     ax.set_yscale("log")
     ax.set_xlabel("iteration")
     ax.set_ylabel(f"training cost ({result.models[config.inits[0]].head.loss_name})")
-    ax.set_title(config.title or f"{config.data}: mean over seeds, band = min to max")
+    ax.set_title(f"{result.title}\nmean over seeds, band = min to max" + (f"\n{config.note}" if config.note else ""),
+                 fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.savefig(path, dpi=110)
@@ -53,7 +54,7 @@ def cost_figure(result: CompareResult, path: Path) -> Path:
 
 
 def boundary_figure(result: CompareResult, path: Path, resolution: int = 200) -> Path:
-    """One panel per scheme: the first seed's predicted probability over the plane, with the training points."""
+    """One panel per scheme: the first seed's predicted class over the plane, with the training points."""
     X, y = result.data.X_train, result.data.y_train
     if X.shape[1] != 2:
         raise ValueError(f"data: decision boundaries need 2 features, got {X.shape[1]}")
@@ -66,7 +67,8 @@ def boundary_figure(result: CompareResult, path: Path, resolution: int = 200) ->
     axes = fig.subplots(1, len(inits), squeeze=False)[0]
     for ax, init in zip(axes, inits):
         net = result.models[init]
-        surface = net.predict(grid).reshape(gx.shape).astype(float)
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverged net may overflow here
+            surface = net.predict(grid).reshape(gx.shape).astype(float)
         n_classes = int(max(y.max(), surface.max())) + 1
         ax.contourf(gx, gy, surface, levels=np.arange(-0.5, n_classes), cmap="coolwarm", vmin=0,
                     vmax=n_classes - 1, alpha=0.35)

@@ -1,0 +1,47 @@
+"""The output folder of a comparison: config.json, results.json, cost.png, boundary.png.
+
+Files are written to a hidden temporary folder beside the target and moved in at the end, so a
+failure part-way leaves the target as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from initlab.experiments.compare import CompareResult
+
+
+def check_out(folder: Path) -> Path:
+    """Fail early (before any training) if `folder` cannot become the output folder."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"out: '{folder}' exists and is not a folder")
+    existing = next(p for p in (folder, *folder.absolute().parents) if p.exists())
+    if not os.access(existing, os.W_OK):
+        raise ValueError(f"out: cannot write to '{existing}' (permission denied)")
+    return folder
+
+
+def write_run_folder(result: CompareResult, folder: Path, figures: bool = True) -> list[str]:
+    """Write the comparison's files into `folder` (created if needed); returns their names."""
+    folder = check_out(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    document = result.to_json()
+    with tempfile.TemporaryDirectory(prefix=f".{folder.name}-", dir=folder.parent) as scratch:
+        staging = Path(scratch)
+        (staging / "config.json").write_text(json.dumps(document["config"], indent=2) + "\n")
+        (staging / "results.json").write_text(json.dumps(document, allow_nan=False) + "\n")
+        if figures:
+            from initlab.report import boundary_figure, cost_figure
+            cost_figure(result, staging / "cost.png")
+            if result.shows_boundaries:
+                boundary_figure(result, staging / "boundary.png")
+        names = sorted(p.name for p in staging.iterdir())
+        folder.mkdir(exist_ok=True)
+        for name in names:
+            shutil.move(staging / name, folder / name)
+    return names
