@@ -12,8 +12,9 @@ def did_you_mean(value: str, choices: Iterable[str]) -> str:
     >>> did_you_mean("he_norml", ["he_normal", "zeros"])
     " (did you mean 'he_normal'?)"
     """
-    close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    by_lower = {choice.lower(): choice for choice in choices}
+    close = difflib.get_close_matches(value.lower(), list(by_lower), n=1, cutoff=0.6)
+    return f" (did you mean '{by_lower[close[0]]}'?)" if close else ""
 
 
 def unknown_choice(argument: str, kind: str, value: str, choices: Iterable[str], hint: str = "") -> ValueError:

@@ -6,6 +6,7 @@ document on stdout. Bad input is one line on stderr and exit code 2.
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 import time
@@ -14,11 +15,12 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from initlab import __version__
-from initlab._checks import integer
+from initlab._checks import integer, number
 from initlab.data import DATASETS
 from initlab.experiments import PRESETS, CompareConfig, resolve, run_compare
 from initlab.experiments.compare import CompareResult, load_dataset
@@ -28,6 +30,7 @@ from initlab.nn import ACTIVATIONS, HEADS, OPTIMIZERS
 from initlab.options import parse_hidden, parse_int_list
 
 app = typer.Typer(help="initlab: neural-network parameter initialization, measured.",
+                  rich_markup_mode=None, context_settings={"help_option_names": ["-h", "--help"]},
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 err = Console(stderr=True)
 
@@ -58,8 +61,9 @@ def schemes(as_json: JsonOption = False) -> None:
     for column in ("name", "aliases", "parameters", "formula", "distribution", "source"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(row["name"], ", ".join(row["aliases"]), ", ".join(row["parameters"]), row["formula"],
-                      row["distribution"], row["source"])
+        table.add_row(*(escape(cell) for cell in (  # formulas contain [a, b], which Rich reads as markup
+            row["name"], ", ".join(row["aliases"]), ", ".join(row["parameters"]), row["formula"],
+            row["distribution"], row["source"])))
     err.print(table)
 
 
@@ -76,7 +80,8 @@ def sample(spec: Annotated[str, typer.Argument(help="Scheme spec, e.g. he_normal
     init = initializer(spec, layout=layout)
     values = init(dims, seed, dtype)
     mean, std = init.moments(dims)
-    stats = {"spec": str(init), "shape": list(dims), "dtype": values.dtype.name, "n": int(values.size),
+    stats = {"spec": str(init), "shape": list(dims), "seed": seed, "layout": layout,
+             "dtype": values.dtype.name, "n": int(values.size),
              "mean": float(values.mean()), "std": float(values.std()), "min": float(values.min()),
              "max": float(values.max()), "expected_mean": mean, "expected_std": std}
     if as_json:
@@ -110,6 +115,7 @@ def gradcheck(seed: Annotated[int, typer.Option(help="Seed for the weights and d
               as_json: JsonOption = False) -> None:
     """Check backprop against finite differences for every activation x output combination."""
     from initlab.nn.gradcheck import check_all
+    number("tolerance", tolerance, positive=True)
     results = check_all(seed)
     worst = max(r.max_relative_error for r in results)
     if as_json:
@@ -153,12 +159,22 @@ Out = Annotated[Optional[Path], typer.Option(help="Output folder. [default: runs
 NoFigures = Annotated[bool, typer.Option("--no-figures", help="Skip cost.png and boundary.png.")]
 
 
+def _new_run_folder(command: str) -> Path:
+    """runs/<command>-<time>, with a suffix if a run started in the same second already took it."""
+    base = Path("runs") / f"{command}-{time.strftime('%Y%m%d-%H%M%S')}"
+    folder, k = base, 1
+    while folder.exists():
+        k += 1
+        folder = base.with_name(f"{base.name}-{k}")
+    return folder
+
+
 def _run(config: CompareConfig, out: Path | None, command: str, as_json: bool, figures: bool) -> CompareResult:
-    folder = check_out(out or Path("runs") / f"{command}-{time.strftime('%Y%m%d-%H%M%S')}")
+    folder = check_out(out or _new_run_folder(command))
     data = load_dataset(config)  # bad data fails here, before the progress bar draws anything
     total = len(config.inits) * config.seeds * config.iterations
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err, transient=True) as progress:
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
         task = progress.add_task(f"{command}: {len(config.inits)} schemes x {config.seeds} seeds, iterations",
                                  total=total)
         result = run_compare(config, data, on_iterations=lambda n: progress.advance(task, n))
@@ -177,7 +193,9 @@ def _summary_table(result: CompareResult) -> Table:
     for column in ("init", "seeds", "final cost (mean ± std)", "train acc", "test acc", "diverged"):
         table.add_column(column, justify="left" if column == "init" else "right")
     for row in result.summary():
-        cost = "-" if row["final_cost_mean"] is None else f"{row['final_cost_mean']:.4f} ± {row['final_cost_std']:.4f}"
+        cost = "-" if row["final_cost_mean"] is None else f"{row['final_cost_mean']:.4g}"
+        if row["final_cost_mean"] is not None and row["n_seeds"] - row["n_diverged"] > 1:
+            cost += f" ± {row['final_cost_std']:.2g}"
         table.add_row(row["label"], str(row["n_seeds"]), cost, pct(row["train_accuracy_mean"]),
                       pct(row["test_accuracy_mean"]), str(row["n_diverged"]))
     return table
@@ -239,6 +257,17 @@ def _root(version: Annotated[bool, typer.Option("--version", callback=_version, 
     """initlab: neural-network parameter initialization, measured."""
 
 
+def _with_option_name(message: str) -> str:
+    """'n_samples: expected ...' -> '--n-samples: expected ...': name the flag the user typed."""
+    name, separator, rest = message.partition(": ")
+    flags = {"inits": "init", "first_seed": "seed", "preset_name": "preset"}
+    options = {p for command in (compare, train_command, sample, gradcheck)
+               for p in inspect.signature(command).parameters}
+    if separator and name.isidentifier() and (name in options or name in flags):
+        return f"--{flags.get(name, name).replace('_', '-')}: {rest}"
+    return message
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: bad input becomes one line on stderr and exit code 2, never a traceback."""
     try:
@@ -250,7 +279,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{command}: {error.format_message()} (see '{command} --help')", file=sys.stderr)
         return error.exit_code
     except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {_with_option_name(str(error))}", file=sys.stderr)
+        return 2
+    except MemoryError as error:  # e.g. initlab sample he_normal --shape 100000,100000
+        print(f"error: not enough memory: {error}", file=sys.stderr)
         return 2
     except OSError as error:  # e.g. an output folder that cannot be written
         print(f"error: {error.strerror or error}: '{error.filename}'", file=sys.stderr)

@@ -109,6 +109,8 @@ def test_compare_on_an_image_folder(capsys, tmp_path):
 
 def bad_inputs(tmp_path):
     single = write_image_folder(tmp_path / "single", {"cats": 2})
+    one_class = tmp_path / "one.csv"
+    one_class.write_text("a,b,label\n1,2,1\n3,4,1\n5,6,1\n7,8,1\n")
     nan_file = tmp_path / "nan.npz"
     np.savez(nan_file, X=np.array([[np.nan, 1.0], [0.0, 1.0]]), y=np.array([0, 1]))
     return [
@@ -126,7 +128,14 @@ def bad_inputs(tmp_path):
         (["compare", "--data", f"images:{tmp_path / 'missing'}"], "does not exist"),
         (["compare", "--data", f"images:{single}"], "need at least 2"),
         (["compare", "--data", f"file:{nan_file}"], "NaN"),
-        (["compare", "--data", "blobs:3", "--output", "sigmoid"], "sigmoid output with 2 classes needs integer labels"),
+        (["compare", "--data", "blobs:3", "--output", "sigmoid"],
+         "--output: sigmoid separates 2 classes, but 'blobs:3' has 3; use softmax"),
+        (["compare", "--data", f"file:{one_class}"], "has a single class in its training labels"),
+        (["compare", "--n-samples", "0"], "--n-samples: expected a positive integer, got 0"),
+        (["sample", "HE_NORMAL"], "did you mean 'he_normal'?"),
+        (["sample", "he_normal", "--seed", "-1"], "--seed: expected a non-negative integer, got -1"),
+        (["gradcheck", "--tolerance", "nan"], "--tolerance: expected a positive number, got nan"),
+        (["gradcheck", "--tolerance", "-1"], "--tolerance: expected a positive number, got -1"),
         (["train", "--lr", "-1"], "lr: expected a positive number, got -1"),
     ]
 

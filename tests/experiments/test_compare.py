@@ -97,7 +97,7 @@ def test_bad_config_is_rejected_before_any_work(changes, message):
 
 
 def test_labels_that_do_not_fit_the_output_layer_are_rejected():
-    with pytest.raises(ValueError, match=r"data: sigmoid output with 2 classes needs integer labels in 0..1"):
+    with pytest.raises(ValueError, match=r"output: sigmoid separates 2 classes, but 'blobs:3' has 3"):
         run_compare(CompareConfig(data="blobs:3", output="sigmoid", n_samples=60, iterations=1, seeds=1))
 
 

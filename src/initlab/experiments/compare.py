@@ -62,8 +62,10 @@ class CompareResult:
     @property
     def title(self) -> str:
         config, net = self.config, next(iter(self.models.values()))
+        sizes = net.layer_sizes
+        layers = str(sizes) if len(sizes) <= 8 else f"[{sizes[0]}, {sizes[1]} x {len(sizes) - 2}, {sizes[-1]}]"
         return (f"{config.data}: {len(self.data.y_train)} train / {len(self.data.y_test)} test, layers "
-                f"{net.layer_sizes} {config.activation}, {config.optimizer} lr {config.lr:g}, "
+                f"{layers} {config.activation} -> {net.head.name}, {config.optimizer} lr {config.lr:g}, "
                 f"{config.iterations} iterations, {config.dtype}")
 
     def summary(self) -> list[dict]:
@@ -139,6 +141,13 @@ def build_model(config: CompareConfig, data: Dataset, init: str, seed: int | np.
 def check_targets(config: CompareConfig, data: Dataset) -> None:
     """Raise ValueError if the labels do not fit the output layer (before any training)."""
     probe = build_model(config, data, "zeros", np.random.default_rng(0))
+    if np.issubdtype(data.y_train.dtype, np.integer):
+        n_classes = len(np.unique(data.y_train))
+        if n_classes < 2:
+            raise ValueError(f"data: '{config.data}' has a single class in its training labels; need at least 2")
+        if probe.head.name == "sigmoid" and n_classes > 2:
+            raise ValueError(f"output: sigmoid separates 2 classes, but '{config.data}' has {n_classes}; "
+                             "use softmax (or auto)")
     probe.check_targets(data.y_train, "data")
     if len(data.y_test):
         probe.check_targets(data.y_test, "test_data")

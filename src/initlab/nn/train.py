@@ -78,18 +78,18 @@ def train(net: MLP, X: np.ndarray, y: np.ndarray, *, lr: float = 0.01, iteration
     with np.errstate(over="ignore", invalid="ignore"):
         diverged_at = _loop(steps, iterations, record_every, record)
         steps.finish()
-    if diverged_at is not None:
-        result.diverged, result.diverged_at = True, diverged_at
-        return result
-    z = net.logits(X)
-    result.final_cost = net.head.loss(z, y)
-    record(iterations, result.final_cost)
-    if not math.isfinite(result.final_cost):
-        result.diverged, result.diverged_at, result.final_cost = True, iterations, None
-        return result
-    result.train_accuracy = net.head.accuracy(z, y)
-    if X_test is not None and y_test is not None and len(y_test):
-        result.test_accuracy = net.head.accuracy(net.logits(X_test), np.asarray(y_test))
+        if diverged_at is not None:
+            result.diverged, result.diverged_at = True, diverged_at
+            return result
+        z = net.logits(X)
+        result.final_cost = net.head.loss(z, y)
+        record(iterations, result.final_cost)
+        if not math.isfinite(result.final_cost):
+            result.diverged, result.diverged_at, result.final_cost = True, iterations, None
+            return result
+        result.train_accuracy = net.head.accuracy(z, y)
+        if X_test is not None and y_test is not None and len(y_test):
+            result.test_accuracy = net.head.accuracy(net.logits(X_test), np.asarray(y_test))
     return result
 
 

@@ -28,25 +28,35 @@ def cost_curves(histories: Sequence[Sequence[tuple[int, float]]]) -> tuple[np.nd
     return iterations, costs
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def cost_figure(result: CompareResult, path: Path) -> Path:
     """Cost vs iteration per scheme: the mean over seeds as a line, the min-max band shaded, log-scale y."""
     config = result.config
     fig = Figure(figsize=(8, 5), layout="constrained")
     ax = fig.add_subplot()
     for init in config.inits:
-        iterations, costs = cost_curves([run.result.cost_history for run in result.runs if run.init == init])
-        alive = ~np.all(np.isnan(costs), axis=0)
-        iterations, costs = iterations[alive], costs[:, alive]
+        runs = [run.result for run in result.runs if run.init == init]
+        # Diverged runs end in non-finite costs after huge finite ones; they would set the scale.
+        kept = [run.cost_history for run in runs if not run.diverged]
+        n_diverged = len(runs) - len(kept)
+        label = f"{config.label(init)} ({_count(len(kept), 'seed')}" + (f", {n_diverged} diverged)" if n_diverged else ")")
+        if not kept:
+            ax.plot([], [], label=label)
+            continue
+        iterations, costs = cost_curves(kept)
         mean = np.nanmean(costs, axis=0)
-        line, = ax.plot(iterations, mean, label=f"{config.label(init)} ({len(costs)} seeds)")
+        line, = ax.plot(iterations, mean, label=label)
         if len(costs) > 1:
             ax.fill_between(iterations, np.nanmin(costs, axis=0), np.nanmax(costs, axis=0),
                             color=line.get_color(), alpha=0.2, linewidth=0)
     ax.set_yscale("log")
     ax.set_xlabel("iteration")
     ax.set_ylabel(f"training cost ({result.models[config.inits[0]].head.loss_name})")
-    ax.set_title(f"{result.title}\nmean over seeds, band = min to max" + (f"\n{config.note}" if config.note else ""),
-                 fontsize=9)
+    spread = "mean over seeds, band = min to max" if config.seeds > 1 else "one seed"
+    ax.set_title(f"{result.title}\n{spread}" + (f"\n{config.note}" if config.note else ""), fontsize=9, wrap=True)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.savefig(path, dpi=110)
@@ -67,13 +77,13 @@ def boundary_figure(result: CompareResult, path: Path, resolution: int = 200) ->
     axes = fig.subplots(1, len(inits), squeeze=False)[0]
     for ax, init in zip(axes, inits):
         net = result.models[init]
-        with np.errstate(over="ignore", invalid="ignore"):  # a diverged net may overflow here
-            surface = net.predict(grid).reshape(gx.shape).astype(float)
-        n_classes = int(max(y.max(), surface.max())) + 1
-        ax.contourf(gx, gy, surface, levels=np.arange(-0.5, n_classes), cmap="coolwarm", vmin=0,
-                    vmax=n_classes - 1, alpha=0.35)
-        ax.scatter(X[:, 0], X[:, 1], c=y, cmap="coolwarm", vmin=0, vmax=n_classes - 1, s=8, edgecolors="k", linewidths=0.2)
         run = next(r for r in result.runs if r.init == init).result
+        n_classes = int(y.max()) + 1
+        if not run.diverged:
+            surface = net.predict(grid).reshape(gx.shape).astype(float)
+            ax.contourf(gx, gy, surface, levels=np.arange(-0.5, n_classes), cmap="coolwarm", vmin=0,
+                        vmax=n_classes - 1, alpha=0.35)
+        ax.scatter(X[:, 0], X[:, 1], c=y, cmap="coolwarm", vmin=0, vmax=n_classes - 1, s=8, edgecolors="k", linewidths=0.2)
         accuracy = "diverged" if run.diverged else f"train acc {run.train_accuracy:.2f}"
         ax.set_title(f"{result.config.label(init)}\n{accuracy}", fontsize=9)
         ax.set_xticks([])
