@@ -21,7 +21,7 @@ from rich.table import Table
 
 from initlab import __version__
 from initlab._checks import integer, number
-from initlab.data import DATASETS
+from initlab.data.loader import USAGE
 from initlab.experiments import PRESETS, CompareConfig, resolve, run_compare
 from initlab.experiments.compare import CompareResult, load_dataset
 from initlab.experiments.run_folder import check_out, write_run_folder
@@ -132,17 +132,17 @@ def gradcheck(seed: Annotated[int, typer.Option(help="Seed for the weights and d
 
 # ----- compare and train share their options -----
 
-PRESET_HELP = "; ".join(f"{p.name}: {p.description}" for p in PRESETS.values())
-Data = Annotated[Optional[str], typer.Option(help=f"Dataset spec: {', '.join(DATASETS)} (e.g. 'digits:0,1', "
-                                             "'images:PATH', 'file:data.npz'). [default: circles]")]
-TestData = Annotated[Optional[str], typer.Option(help="Separate test set spec (else a split of --data).")]
+PRESET_HELP = " ".join(f"'{p.name}': {p.description}" for p in PRESETS.values())
+Data = Annotated[Optional[str], typer.Option(metavar="SPEC", help=f"Dataset: {USAGE}. [default: circles]")]
+TestData = Annotated[Optional[str], typer.Option(metavar="SPEC", help="Separate test set spec (else a split of --data).")]
 NSamples = Annotated[Optional[int], typer.Option(help="Samples to generate. [default: 300]")]
 Noise = Annotated[Optional[float], typer.Option(help="Noise of a generated dataset.")]
 ImageSize = Annotated[Optional[int], typer.Option(help="Resize images to SIZE x SIZE (images:PATH).")]
 TestFraction = Annotated[Optional[float], typer.Option(help="Held-out fraction when no --test-data. [default: 0.25]")]
+DataSeed = Annotated[Optional[int], typer.Option(help="Seed of the generated data and the split. [default: 0]")]
 Standardize = Annotated[Optional[bool], typer.Option("--standardize/--no-standardize",
                                                      help="Scale features with the training mean and std.")]
-Hidden = Annotated[Optional[str], typer.Option(help="Hidden widths: '10,5' or WIDTHxDEPTH. [default: 10,5]")]
+Hidden = Annotated[Optional[str], typer.Option(metavar="WIDTHS", help="Hidden widths: '10,5' or WIDTHxDEPTH. [default: 10,5]")]
 ActivationOpt = Annotated[Optional[str], typer.Option(help=f"Hidden activation: {', '.join(ACTIVATIONS)}. "
                                                       "[default: relu]")]
 Output = Annotated[Optional[str], typer.Option(help=f"Output layer: {', '.join(HEADS)} or auto. [default: auto]")]
@@ -153,9 +153,9 @@ Optimizer = Annotated[Optional[str], typer.Option(help=f"{', '.join(OPTIMIZERS)}
 BatchSize = Annotated[Optional[int], typer.Option(help="Minibatch size. [default: full batch]")]
 Dtype = Annotated[Optional[str], typer.Option(help="float32 or float64. [default: float64]")]
 RecordEvery = Annotated[Optional[int], typer.Option(help="Record the cost every N iterations. [default: ~300 points]")]
-PresetOpt = Annotated[Optional[str], typer.Option("--preset", help=f"A documented experiment ({PRESET_HELP}). "
-                                                  "Options given explicitly override it.")]
-Out = Annotated[Optional[Path], typer.Option(help="Output folder. [default: runs/<command>-<time>]")]
+PresetOpt = Annotated[Optional[str], typer.Option("--preset", metavar="NAME", help=(
+    f"A documented experiment; options given explicitly override it. {PRESET_HELP}"))]
+Out = Annotated[Optional[Path], typer.Option(metavar="DIR", help="Output folder. [default: runs/<command>-<time>]")]
 NoFigures = Annotated[bool, typer.Option("--no-figures", help="Skip cost.png and boundary.png.")]
 
 
@@ -208,8 +208,8 @@ def _hidden(text: str | None) -> tuple[int, ...] | None:
 @app.command()
 def compare(data: Data = None, test_data: TestData = None, n_samples: NSamples = None, noise: Noise = None,
             image_size: ImageSize = None, test_fraction: TestFraction = None, standardize: Standardize = None,
-            hidden: Hidden = None, activation: ActivationOpt = None, output: Output = None,
-            init: Annotated[Optional[list[str]], typer.Option(
+            data_seed: DataSeed = None, hidden: Hidden = None, activation: ActivationOpt = None, output: Output = None,
+            init: Annotated[Optional[list[str]], typer.Option(metavar="SPEC",
                 help="Scheme spec, repeatable. [default: zeros, normal(std=10), he_normal, xavier_normal]")] = None,
             bias_init: BiasInit = None,
             seeds: Annotated[Optional[int], typer.Option(help="Seeds per scheme (0..N-1). [default: 5]")] = None,
@@ -219,7 +219,8 @@ def compare(data: Data = None, test_data: TestData = None, n_samples: NSamples =
             as_json: JsonOption = False) -> None:
     """Train the same network from several schemes x seeds; write cost.png, boundary.png and results.json."""
     options = dict(data=data, test_data=test_data, n_samples=n_samples, noise=noise, image_size=image_size,
-                   test_fraction=test_fraction, standardize=standardize, hidden=_hidden(hidden),
+                   test_fraction=test_fraction, standardize=standardize, data_seed=data_seed,
+                   hidden=_hidden(hidden),
                    activation=activation, output=output, inits=tuple(init) if init else None, bias_init=bias_init, seeds=seeds, lr=lr,
                    iterations=iterations, optimizer=optimizer, batch_size=batch_size, dtype=dtype,
                    record_every=record_every)
@@ -229,16 +230,17 @@ def compare(data: Data = None, test_data: TestData = None, n_samples: NSamples =
 @app.command("train")
 def train_command(data: Data = None, test_data: TestData = None, n_samples: NSamples = None, noise: Noise = None,
                   image_size: ImageSize = None, test_fraction: TestFraction = None,
-                  standardize: Standardize = None, hidden: Hidden = None, activation: ActivationOpt = None,
+                  standardize: Standardize = None, data_seed: DataSeed = None, hidden: Hidden = None, activation: ActivationOpt = None,
                   output: Output = None,
-                  init: Annotated[str, typer.Option(help="Scheme spec.")] = "he_normal",
+                  init: Annotated[str, typer.Option(metavar="SPEC", help="Scheme spec.")] = "he_normal",
                   bias_init: BiasInit = None, seed: Annotated[int, typer.Option(help="Seed of the weights.")] = 0,
                   lr: Lr = None, iterations: Iterations = None, optimizer: Optimizer = None,
                   batch_size: BatchSize = None, dtype: Dtype = None, record_every: RecordEvery = None,
                   out: Out = None, no_figures: NoFigures = False, as_json: JsonOption = False) -> None:
     """Train one network (one scheme, one seed) and report its cost curve and accuracies."""
     options = dict(data=data, test_data=test_data, n_samples=n_samples, noise=noise, image_size=image_size,
-                   test_fraction=test_fraction, standardize=standardize, hidden=_hidden(hidden),
+                   test_fraction=test_fraction, standardize=standardize, data_seed=data_seed,
+                   hidden=_hidden(hidden),
                    activation=activation, output=output, inits=(init,), bias_init=bias_init, seeds=1, first_seed=seed, lr=lr,
                    iterations=iterations, optimizer=optimizer, batch_size=batch_size, dtype=dtype,
                    record_every=record_every)
