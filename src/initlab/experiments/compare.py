@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -155,15 +155,19 @@ def check_targets(config: CompareConfig, data: Dataset) -> None:
 
 def run_compare(config: CompareConfig, data: Dataset | None = None,
                 on_run: Callable[[Run], None] | None = None,
-                on_iterations: Callable[[int], None] | None = None) -> CompareResult:
+                on_iterations: Callable[[int], None] | None = None,
+                seeds: Sequence[int] | None = None) -> CompareResult:
     """Train every scheme in `config.inits` with every seed of `config.seed_list` on the same data.
 
+    `seeds` replaces `config.seed_list` (a resumed sweep runs only the missing ones); a run's
+    numbers depend only on its config and seed, not on which other runs are trained with it.
     `on_run` receives each finished run; `on_iterations` the number of iterations just done (progress).
     """
     data = load_dataset(config) if data is None else data
     result = CompareResult(config, data)
+    seed_list = list(config.seed_list if seeds is None else seeds)
     for init in config.inits:
-        for seed in config.seed_list:
+        for seed in seed_list:
             # Independent streams for the weights and the minibatch order of this seed.
             weights_seed, batches_seed = np.random.SeedSequence(seed).spawn(2)
             net = build_model(config, data, init, np.random.default_rng(weights_seed))
@@ -183,7 +187,7 @@ def run_compare(config: CompareConfig, data: Dataset | None = None,
                 on_iterations(config.iterations - done[0])  # a diverged run skips its remaining iterations
             run = Run(init, seed, trained, time.perf_counter() - start)
             result.runs.append(run)
-            if seed == config.first_seed:
+            if init not in result.models:
                 result.models[init] = net
             if on_run is not None:
                 on_run(run)
