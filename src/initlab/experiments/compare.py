@@ -16,6 +16,8 @@ import numpy as np
 from initlab.data import GENERATED, load, load_labelled, standardize, train_test_split
 from initlab.experiments.config import CompareConfig
 from initlab.nn import MLP, TrainResult, train
+from initlab.nn.ensemble import train_many
+from initlab.nn.steps import SampleSpaceSteps
 
 
 @dataclass(frozen=True)
@@ -156,42 +158,72 @@ def check_targets(config: CompareConfig, data: Dataset) -> None:
 def run_compare(config: CompareConfig, data: Dataset | None = None,
                 on_run: Callable[[Run], None] | None = None,
                 on_iterations: Callable[[int], None] | None = None,
-                seeds: Sequence[int] | None = None) -> CompareResult:
+                seeds: Sequence[int] | None = None, ensemble: bool | None = None) -> CompareResult:
     """Train every scheme in `config.inits` with every seed of `config.seed_list` on the same data.
 
+    Full-batch runs are trained together as one ensemble (`initlab.nn.ensemble.train_many`)
+    unless `ensemble=False` or the first layer is trained in sample space (wide inputs, see
+    `initlab.nn.steps`); each run's `wall_time` is then its share of the ensemble's time.
     `seeds` replaces `config.seed_list` (a resumed sweep runs only the missing ones); a run's
     numbers depend only on its config and seed, not on which other runs are trained with it.
     `on_run` receives each finished run; `on_iterations` the number of iterations just done (progress).
     """
     data = load_dataset(config) if data is None else data
     result = CompareResult(config, data)
-    seed_list = list(config.seed_list if seeds is None else seeds)
+    jobs, nets, batch_seeds = [], [], []
     for init in config.inits:
-        for seed in seed_list:
+        for seed in (config.seed_list if seeds is None else seeds):
             # Independent streams for the weights and the minibatch order of this seed.
             weights_seed, batches_seed = np.random.SeedSequence(seed).spawn(2)
-            net = build_model(config, data, init, np.random.default_rng(weights_seed))
-            start = time.perf_counter()
-            done = [0]
-
-            def advance(iteration: int, cost: float) -> None:
-                if on_iterations is not None:
-                    on_iterations(iteration - done[0])
-                done[0] = iteration
-
-            trained = train(net, data.X_train, data.y_train, lr=config.lr, iterations=config.iterations,
-                            optimizer=config.optimizer, batch_size=config.batch_size,
-                            record_every=config.record_interval, X_test=data.X_test, y_test=data.y_test,
-                            seed=np.random.default_rng(batches_seed), on_record=advance)
-            if on_iterations is not None:
-                on_iterations(config.iterations - done[0])  # a diverged run skips its remaining iterations
-            run = Run(init, seed, trained, time.perf_counter() - start)
-            result.runs.append(run)
-            if init not in result.models:
-                result.models[init] = net
-            if on_run is not None:
-                on_run(run)
+            jobs.append((init, seed))
+            nets.append(build_model(config, data, init, np.random.default_rng(weights_seed)))
+            batch_seeds.append(batches_seed)
+    if not jobs:
+        return result
+    if ensemble is None:
+        ensemble = _ensemble_applies(config, data, nets[0])
+    if ensemble:
+        start = time.perf_counter()
+        trained = train_many(nets, data.X_train, data.y_train, lr=config.lr, iterations=config.iterations,
+                             optimizer=config.optimizer, record_every=config.record_interval,
+                             X_test=data.X_test, y_test=data.y_test,
+                             on_iterations=None if on_iterations is None else lambda k: on_iterations(k * len(nets)))
+        share = (time.perf_counter() - start) / len(nets)
+        runs = [Run(init, seed, outcome, share) for (init, seed), outcome in zip(jobs, trained)]
+    else:
+        runs = (_train_one(config, data, net, init, seed, batches_seed, on_iterations)
+                for (init, seed), net, batches_seed in zip(jobs, nets, batch_seeds))
+    for run, net in zip(runs, nets):
+        result.runs.append(run)
+        result.models.setdefault(run.init, net)
+        if on_run is not None:
+            on_run(run)
     return result
+
+
+def _ensemble_applies(config: CompareConfig, data: Dataset, net: MLP) -> bool:
+    n_samples = len(data.X_train)
+    full_batch = config.batch_size is None or config.batch_size >= n_samples
+    return full_batch and not SampleSpaceSteps.applies(net, n_samples, config.optimizer, config.batch_size)
+
+
+def _train_one(config: CompareConfig, data: Dataset, net: MLP, init: str, seed: int,
+               batches_seed: np.random.SeedSequence, on_iterations: Callable[[int], None] | None) -> Run:
+    start = time.perf_counter()
+    done = [0]
+
+    def advance(iteration: int, cost: float) -> None:
+        if on_iterations is not None:
+            on_iterations(iteration - done[0])
+        done[0] = iteration
+
+    trained = train(net, data.X_train, data.y_train, lr=config.lr, iterations=config.iterations,
+                    optimizer=config.optimizer, batch_size=config.batch_size,
+                    record_every=config.record_interval, X_test=data.X_test, y_test=data.y_test,
+                    seed=np.random.default_rng(batches_seed), on_record=advance)
+    if on_iterations is not None:
+        on_iterations(config.iterations - done[0])  # a diverged run skips its remaining iterations
+    return Run(init, seed, trained, time.perf_counter() - start)
 
 
 def finite_or_none(value: float | None) -> float | None:

@@ -81,16 +81,21 @@ def train(net: MLP, X: np.ndarray, y: np.ndarray, *, lr: float = 0.01, iteration
         if diverged_at is not None:
             result.diverged, result.diverged_at = True, diverged_at
             return result
-        z = net.logits(X)
-        result.final_cost = net.head.loss(z, y)
-        record(iterations, result.final_cost)
-        if not math.isfinite(result.final_cost):
-            result.diverged, result.diverged_at, result.final_cost = True, iterations, None
-            return result
-        result.train_accuracy = net.head.accuracy(z, y)
-        if X_test is not None and y_test is not None and len(y_test):
-            result.test_accuracy = net.head.accuracy(net.logits(X_test), np.asarray(y_test))
+        finish(net, X, y, X_test, y_test, iterations, result, record)
     return result
+
+
+def finish(net: MLP, X, y, X_test, y_test, iterations: int, result: TrainResult, record) -> None:
+    """After the last update: the final cost (recorded at `iterations`) and the accuracies."""
+    z = net.logits(X)
+    result.final_cost = net.head.loss(z, y)
+    record(iterations, result.final_cost)
+    if not math.isfinite(result.final_cost):
+        result.diverged, result.diverged_at, result.final_cost = True, iterations, None
+        return
+    result.train_accuracy = net.head.accuracy(z, y)
+    if X_test is not None and y_test is not None and len(y_test):
+        result.test_accuracy = net.head.accuracy(net.logits(X_test), np.asarray(y_test))
 
 
 def _loop(steps, iterations: int, record_every: int, record) -> int | None:
