@@ -35,3 +35,12 @@ def test_bad_digits_class_list_names_the_list_and_the_rule(spec):
     listed = spec.split(":", 1)[1]
     with pytest.raises(ValueError, match=rf"^data: bad digits class list '{listed}' in '{spec}'; expected at least 2"):
         load(spec)
+
+
+def test_digits_upsampled_to_20x20_give_400_inputs_in_unit_range():
+    from initlab.data import load
+    X, y = load("digits:0,1", image_size=20)
+    X8, _ = load("digits:0,1")
+    assert X.shape == (len(X8), 400) and X.min() >= 0.0 and X.max() <= 1.0
+    # bilinear resampling keeps the image's overall brightness close to the original's
+    assert abs(X.mean() - X8.mean()) < 0.05

@@ -42,7 +42,7 @@ Labelled = tuple[np.ndarray, np.ndarray, list[str] | None]  # X, y, class names 
 
 
 def _digits(arg: str, spec: str, image_size: int | None) -> Labelled:
-    return digits(parse_classes(arg, spec) if arg or ":" in spec else None)
+    return digits(parse_classes(arg, spec) if arg or ":" in spec else None, image_size)
 
 
 def _images(arg: str, spec: str, image_size: int | None) -> Labelled:
@@ -100,7 +100,7 @@ def load(
     - `file:PATH`: `.npz` with arrays `X`, `y` or `.csv` with a header (see `table_file`).
 
     `n_samples` is ignored by digits, images and files (all rows are returned); `noise=None`
-    takes the dataset's default; `image_size` applies to `images:` only. `y` is int64 classes
+    takes the dataset's default; `image_size` applies to `images:` and `digits` only. `y` is int64 classes
     `0..k-1`, except float64 for file labels that are not integers (regression). The same
     `seed` gives bit-identical arrays.
 
@@ -148,8 +148,8 @@ def _load(spec, n_samples, noise, seed, image_size) -> Labelled:
     has_noise = name in GENERATED and GENERATED[name].noise is not None
     if noise is not None and not has_noise:
         raise ValueError(f"noise: dataset '{name}' has no noise setting; leave noise unset (got {noise})")
-    if image_size is not None and name != "images":
-        raise ValueError(f"image_size: only 'images:PATH' datasets are resized, not '{spec}' (got {image_size})")
+    if image_size is not None and name not in ("images", "digits"):
+        raise ValueError(f"image_size: only 'images:PATH' and 'digits' are resized, not '{spec}' (got {image_size})")
     if name in LOADED:
         return LOADED[name](arg.strip(), spec, image_size)
     entry = GENERATED[name]

@@ -18,6 +18,9 @@ class Preset:
     settings: dict
 
 
+NG_STAND_IN = ("scikit-learn's 8x8 digits upsampled to 20x20 (400 inputs) stand in for the course's 5,000 "
+               "20x20 MNIST digits; softmax output and gradient descent instead of one-vs-all sigmoids and fmincg")
+
 STAND_IN = ("SYNTHETIC STAND-IN for the article's 100 cats-vs-dogs pictures: 100 standard-normal "
             "'images' of 67,500 values with random labels; pass --data images:PATH for the real setting")
 
@@ -36,6 +39,13 @@ PRESETS = {p.name: p for p in (
                 inits=("zeros", "normal(std=10)", "he_normal", "lecun_normal"), seeds=3, lr=0.01,
                 iterations=1000, dtype="float32", note=STAND_IN,
                 labels=(("lecun_normal", "lecun_normal (the article's 'Xavier')"),))),
+    Preset("ng",
+           "Ng's Machine Learning exercise: a 400-25-10 sigmoid network, zeros vs. his symmetry-breaking "
+           "U(-0.12, 0.12) (epsilon_uniform(epsilon=0.12)) vs. randn*10, on scikit-learn's digits upsampled to "
+           "20x20 (a stand-in for the course's MNIST subset), lr 1, 1,000 iterations, 3 seeds.",
+           dict(data="digits", image_size=20, hidden=(25,), activation="sigmoid", output="softmax",
+                inits=("zeros", "epsilon_uniform(epsilon=0.12)", "normal(std=10)"), seeds=3, lr=1.0,
+                iterations=1000, note=NG_STAND_IN)),
 )}
 
 
