@@ -1,0 +1,228 @@
+"""Run a sweep: the missing runs of each grid point, on a local process pool, in this process, or on Dask.
+
+The unit of work is one grid point with the list of its missing seeds: `run_point(settings, seeds)`,
+a top-level function that returns plain dicts, so it pickles for a process pool and for Dask.
+The parent writes every returned run to the store in its own transaction. A run's numbers
+depend only on its config and seed, so the backend and the number of workers do not change them.
+
+Ctrl-C stops the workers; what finished is stored, and `SweepInterrupted` (a KeyboardInterrupt)
+says how many runs are stored.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from initlab._checks import integer, number
+from initlab.experiments.compare import check_targets, load_dataset, run_compare
+from initlab.experiments.sweep.spec import Sweep, _named, config_from_settings, load_sweep
+from initlab.experiments.sweep.store import Store, inspect_store
+
+SCHEDULER_TIMEOUT = 5.0  # seconds to reach a Dask scheduler before giving up
+DATA_FIELDS = ("data", "test_data", "n_samples", "noise", "image_size", "test_fraction", "standardize",
+               "data_seed")
+
+
+def run_point(settings: dict, seeds: list[int]) -> list[dict]:
+    """Train one grid point (one scheme) from each of `seeds`; `Run.to_json()` dicts, in seed order."""
+    result = run_compare(config_from_settings(settings, len(seeds)), seeds=seeds)
+    return [run.to_json() for run in result.runs]
+
+
+@dataclass(frozen=True)
+class Task:
+    point: int
+    settings: dict
+    seeds: list[int]
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    """What a `run_sweep` call did: runs in the sweep, already stored before it, run by it."""
+
+    store: Path
+    total: int
+    skipped: int
+    ran: int
+
+    @property
+    def done(self) -> int:
+        return self.skipped + self.ran
+
+    def to_json(self) -> dict:
+        return {"store": str(self.store), "total": self.total, "skipped": self.skipped, "ran": self.ran,
+                "done": self.done, "pending": self.total - self.done}
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a sweep: the finished runs are stored; `report` counts them."""
+
+    def __init__(self, report: SweepReport):
+        super().__init__(f"interrupted: {report.done} of {report.total} runs stored in {report.store}")
+        self.report = report
+
+
+def default_workers() -> int:
+    """The cores this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+# ----- backends: each yields (task, runs) as tasks finish, and can be closed or aborted -----
+
+class Sequential:
+    """Every task in this process, one after the other (`--workers 1`)."""
+
+    def results(self, tasks: list[Task]) -> Iterator[tuple[Task, list[dict]]]:
+        for task in tasks:
+            yield task, run_point(task.settings, task.seeds)
+
+    def close(self, abort: bool = False) -> None:
+        pass
+
+
+def _init_worker() -> None:
+    # The parent handles Ctrl-C and stops the workers; one BLAS thread per worker process.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(1)
+    except ImportError:  # pragma: no cover - scikit-learn brings threadpoolctl
+        pass
+
+
+class LocalPool:
+    """A pool of worker processes (forkserver: safe with the progress bar's thread)."""
+
+    def __init__(self, workers: int):
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([__name__])
+        self.pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker)
+
+    def results(self, tasks: list[Task]) -> Iterator[tuple[Task, list[dict]]]:
+        futures = {self.pool.submit(run_point, task.settings, task.seeds): task for task in tasks}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+
+    def close(self, abort: bool = False) -> None:
+        if not abort:
+            self.pool.shutdown()
+            return
+        processes = list((self.pool._processes or {}).values())  # Python < 3.14 has no terminate_workers()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join()
+
+
+class DaskCluster:
+    """The tasks as futures on a Dask distributed scheduler (`--scheduler tcp://host:port`)."""
+
+    def __init__(self, address: str, timeout: float):
+        from distributed import Client
+        try:
+            self.client = Client(address, timeout=timeout, set_as_default=False)
+        except Exception as error:  # noqa: BLE001 - OSError, TimeoutError, ValueError for a bad address...
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise ValueError(f"scheduler: cannot reach '{address}' within {timeout:g} s ({reason})") from None
+        self.futures: list = []
+
+    def results(self, tasks: list[Task]) -> Iterator[tuple[Task, list[dict]]]:
+        from distributed import as_completed as completed
+        futures = {self.client.submit(run_point, task.settings, task.seeds, pure=False): task for task in tasks}
+        self.futures = list(futures)
+        for future in completed(self.futures):
+            yield futures[future], future.result()
+
+    def close(self, abort: bool = False) -> None:
+        if abort and self.futures:
+            self.client.cancel(self.futures)
+        self.client.close()
+
+
+def check_backend(workers: int | None, scheduler: str | None, timeout: float = SCHEDULER_TIMEOUT) -> None:
+    """Raise ValueError for a bad choice of workers / scheduler (before anything runs)."""
+    if scheduler is not None and workers is not None:
+        raise ValueError(f"workers: give --workers or --scheduler, not both (got {workers} and '{scheduler}')")
+    if workers is not None:
+        integer("workers", workers)
+    if scheduler is not None and (not isinstance(scheduler, str) or not scheduler.strip()):
+        raise ValueError(f"scheduler: expected an address like tcp://host:8786, got {scheduler!r}")
+    number("timeout", timeout, positive=True)
+
+
+def backend(workers: int | None = None, scheduler: str | None = None, n_tasks: int | None = None,
+            timeout: float = SCHEDULER_TIMEOUT):
+    """Dask when `scheduler` is given, else a local pool of `workers` (default: the core count)
+    processes, or this process when one worker (or one task) is enough."""
+    check_backend(workers, scheduler, timeout)
+    if scheduler is not None:
+        return DaskCluster(scheduler, timeout)
+    workers = default_workers() if workers is None else workers
+    workers = min(workers, n_tasks) if n_tasks is not None else workers
+    return LocalPool(workers) if workers > 1 else Sequential()
+
+
+def check_data(sweep: Sweep) -> None:
+    """Load each distinct dataset once and check its labels against every point's output layer,
+    so bad data fails before the store is touched."""
+    loaded = {}
+    for point in sweep.points:
+        data_key = tuple(repr(getattr(point.config, name)) for name in DATA_FIELDS)
+        try:
+            if data_key not in loaded:
+                loaded[data_key] = load_dataset(point.config)
+            check_targets(point.config, loaded[data_key])
+        except ValueError as error:
+            raise _named(error) from None
+
+
+def run_sweep(source, store: str | Path, *, workers: int | None = None, scheduler: str | None = None,
+              timeout: float = SCHEDULER_TIMEOUT,
+              on_progress: Callable[[int, int], None] | None = None) -> SweepReport:
+    """Run every run of the sweep that `store` does not hold yet; returns a `SweepReport`.
+
+    Checks come first and leave the store as it was: the sweep, the store file (never writes to
+    a file that is not an initlab store), the data, the workers or the scheduler (fail fast
+    after `timeout` seconds). `on_progress(done, total)` is called at the start and after each
+    stored run. Ctrl-C (KeyboardInterrupt) stops the workers and raises `SweepInterrupted`.
+    """
+    sweep = load_sweep(source)
+    store = Path(store)
+    check_backend(workers, scheduler, timeout)
+    state = inspect_store(store)
+    check_data(sweep)
+    planned = sweep.runs()
+    points = {p.index: p for p in sweep.points}
+    done_keys = set()
+    if state == "initlab":
+        with Store(store) as db:
+            done_keys = db.done_keys()
+    missing = [run for run in planned if run["key"] not in done_keys]
+    tasks = [Task(index, points[index].settings, [r["seed"] for r in missing if r["point"] == index])
+             for index in dict.fromkeys(r["point"] for r in missing)]
+    skipped, ran, aborted = len(planned) - len(missing), 0, True
+    runner = backend(workers, scheduler, len(tasks), timeout) if tasks else Sequential()  # Dask fails fast here
+    try:
+        with Store(store, create=True) as db:
+            db.add_plan(run | {"config": points[run["point"]].settings} for run in planned)
+            if on_progress is not None:
+                on_progress(skipped, len(planned))
+            for task, runs in runner.results(tasks):
+                point = points[task.point]
+                for run in runs:
+                    ran += db.add(point.key(run["seed"]), point.config_hash, point.settings, run)
+                    if on_progress is not None:
+                        on_progress(skipped + ran, len(planned))
+        aborted = False
+    except KeyboardInterrupt:
+        raise SweepInterrupted(SweepReport(store, len(planned), skipped, ran)) from None
+    finally:
+        runner.close(abort=aborted)
+    return SweepReport(store, len(planned), skipped, ran)

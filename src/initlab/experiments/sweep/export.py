@@ -1,0 +1,145 @@
+"""Export a store as a table, one row per run; summarise runs by grid point.
+
+Columns, in order: `RUN_COLUMNS` (the run's identity and results), then the resolved config,
+one column per setting named as in a sweep file (``data``, ``model.hidden``, ``train.lr``, ...,
+``train.record_interval``). `model.hidden` is "10,5" in CSV and a list in JSON and Parquet.
+Cost curves are not exported (read them with `Store.runs()`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+from initlab._errors import unknown_choice
+from initlab.experiments.sweep.spec import FIELD_KEYS
+from initlab.experiments.sweep.store import Store
+
+FORMATS = ("csv", "json", "parquet")
+RUN_COLUMNS = ("key", "config_hash", "init", "seed", "final_cost", "train_accuracy", "test_accuracy", "diverged",
+               "diverged_at", "sample_space", "wall_time", "finished_at")
+
+
+def rows(records: list[dict]) -> list[dict]:
+    """Flat rows from `Store.runs()` records: RUN_COLUMNS, then one column per config setting."""
+    order = list(FIELD_KEYS)
+    table = []
+    for record in records:
+        row = {name: record[name] for name in RUN_COLUMNS}
+        config = {k: v for k, v in record["config"].items() if k != "inits"}
+        for field in sorted(config, key=lambda f: (order.index(f) if f in order else len(order), f)):
+            row[FIELD_KEYS.get(field, field)] = config[field]
+        table.append(row)
+    return table
+
+
+def export(store: str | Path | Store, format: str = "csv", out: str | Path | None = None) -> str | None:
+    """Write every run of `store` to `out` as csv, json or parquet; without `out`, return the text.
+
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "results.db"
+    >>> Store(path, create=True).close()
+    >>> export(path, "csv").splitlines()[0].startswith("key,config_hash,init,seed,final_cost")
+    True
+    """
+    if format not in FORMATS:
+        raise unknown_choice("format", "format", str(format), FORMATS)
+    if format == "parquet" and out is None:
+        raise ValueError("out: parquet is a binary format; give --out FILE")
+    if out is not None:
+        out = Path(out)
+        if out.is_dir():
+            raise ValueError(f"out: '{out}' is a folder, expected a file name")
+        if not out.parent.is_dir():
+            raise ValueError(f"out: folder '{out.parent}' does not exist")
+    if isinstance(store, Store):
+        table = rows(store.runs())
+    else:
+        with Store(store) as db:
+            table = rows(db.runs())
+    if format == "parquet":
+        _write_atomically(out, lambda path: _parquet(table, path))
+        return None
+    text = _csv(table) if format == "csv" else json.dumps({"runs": table}, allow_nan=False) + "\n"
+    if out is None:
+        return text
+    _write_atomically(out, lambda path: Path(path).write_text(text))
+    return None
+
+
+def _columns(table: list[dict]) -> list[str]:
+    return list(table[0]) if table else list(RUN_COLUMNS)
+
+
+def _csv(table: list[dict]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, _columns(table), lineterminator="\n")
+    writer.writeheader()
+    for row in table:
+        writer.writerow({k: ",".join(map(str, v)) if isinstance(v, list) else _cell(v) for k, v in row.items()})
+    return buffer.getvalue()
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)  # shortest text that reads back as the same float
+    return "" if value is None else value
+
+
+def _parquet(table: list[dict], path: str) -> None:
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise ValueError("format: parquet needs pyarrow (pip install 'initlab[parquet]')") from None
+    columns = {name: [row[name] for row in table] for name in _columns(table)}
+    pq.write_table(pa.table(columns), path)
+
+
+def _write_atomically(out: Path, write) -> None:
+    """Write to a temporary file beside `out`, then move it in: `out` is whole or as it was."""
+    handle, scratch = tempfile.mkstemp(prefix=f".{out.name}-", dir=out.parent)
+    os.close(handle)
+    try:
+        write(scratch)
+        os.replace(scratch, out)
+    finally:
+        if os.path.exists(scratch):
+            os.remove(scratch)
+
+
+def summary(points, records: list[dict]) -> list[dict]:
+    """One row per grid point: its axes, seeds stored, diverged, and mean final cost / accuracies."""
+    by_point = {}
+    for record in records:
+        by_point.setdefault(record["config_hash"], []).append(record)
+    table = []
+    for point in points:
+        runs = by_point.get(point.config_hash, [])
+        costs = [r["final_cost"] for r in runs if not r["diverged"] and r["final_cost"] is not None]
+        table.append({"axes": point.axes, "config_hash": point.config_hash, "n_seeds": len(runs),
+                      "n_diverged": sum(r["diverged"] for r in runs),
+                      "final_cost_mean": _mean(costs), "final_cost_std": _std(costs),
+                      "train_accuracy_mean": _mean([r["train_accuracy"] for r in runs]),
+                      "test_accuracy_mean": _mean([r["test_accuracy"] for r in runs])})
+    return table
+
+
+def _mean(values: list) -> float | None:
+    values = [v for v in values if v is not None]
+    return math.fsum(values) / len(values) if values else None
+
+
+def _std(values: list) -> float | None:
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    mean = math.fsum(values) / len(values)
+    return math.sqrt(math.fsum((v - mean) ** 2 for v in values) / len(values))
