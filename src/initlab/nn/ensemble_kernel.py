@@ -49,8 +49,13 @@ def _scale_by_derivative(code, z, a, delta):
 
 
 @njit(cache=True)
-def _head(code, z, targets, delta):
-    """Mean loss (shifted by the first sample's, exact for constant losses) and the unscaled delta."""
+def _head(code, z, targets, delta, need_loss):
+    """Mean loss (shifted by the first sample's, exact for constant losses) and the unscaled delta.
+
+    Without `need_loss` (an iteration whose cost is not recorded) the sigmoid head skips the
+    log1p and returns 0, or NaN if a logit is not finite: its loss is finite exactly when every
+    logit is, so divergence is still caught at the same iteration.
+    """
     k, n = z.shape
     first = 0.0
     total = 0.0
@@ -58,7 +63,10 @@ def _head(code, z, targets, delta):
         if code == 0:
             v, y = z[0, i], targets[0, i]
             e = np.exp(-abs(v))
-            loss = max(v, 0) - y * v + np.log1p(e)
+            if need_loss:
+                loss = max(v, 0) - y * v + np.log1p(e)
+            else:
+                loss = v - v  # 0 for a finite logit, NaN otherwise
             delta[0, i] = (1 / (1 + e) if v >= 0 else e / (1 + e)) - y
         elif code == 1:
             label = int(targets[0, i])
@@ -135,7 +143,7 @@ def train_chunk(XT, targets, params, state1, state2, sizes, acts, head_code, opt
                 w_at = b_at + fan_out
                 unit_at += fan_out
             out_at = unit_at - sizes[-1]
-            cost = _head(head_code, Z[out_at:unit_at], targets, delta[:sizes[-1]])
+            cost = _head(head_code, Z[out_at:unit_at], targets, delta[:sizes[-1]], it % record_every == 0)
             if not np.isfinite(cost):
                 diverged_at[m], diverged_cost[m] = it, cost
                 break
