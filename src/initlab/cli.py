@@ -156,7 +156,7 @@ RecordEvery = Annotated[Optional[int], typer.Option(help="Record the cost every 
 PresetOpt = Annotated[Optional[str], typer.Option("--preset", metavar="NAME", help=(
     f"A documented experiment; options given explicitly override it. {PRESET_HELP}"))]
 Out = Annotated[Optional[Path], typer.Option(metavar="DIR", help="Output folder. [default: runs/<command>-<time>]")]
-NoFigures = Annotated[bool, typer.Option("--no-figures", help="Skip cost.png and boundary.png.")]
+NoFigures = Annotated[bool, typer.Option("--no-figures", help="Skip cost.png, boundary.png and report.html.")]
 
 
 def _new_run_folder(command: str) -> Path:
@@ -247,6 +247,19 @@ def train_command(data: Data = None, test_data: TestData = None, n_samples: NSam
     _run(resolve(None, **options), out, "train", as_json, not no_figures)
 
 
+@app.command()
+def report(store: Annotated[Optional[Path], typer.Option(metavar="FILE", help="A sweep's store (results.db).")] = None,
+           results: Annotated[Optional[Path], typer.Option(metavar="FILE", help="A compare's results.json.")] = None,
+           out: Annotated[Path, typer.Option(metavar="FILE", help="HTML file to write.")] = Path("report.html"),
+           title: Annotated[Optional[str], typer.Option(help="Page title. [default: from the input]")] = None) -> None:
+    """Write one self-contained HTML page: cost curves, a table per grid point, heatmaps, the config."""
+    from initlab.report import write_report
+    from initlab.report.sources import load_runs
+    runs, default_title = load_runs(store=store, results=results)
+    path = write_report(runs, out, title=title or default_title)
+    err.print(f"wrote {path} ({len(runs)} runs)")
+
+
 def _version(value: bool) -> None:
     if value:
         print(f"initlab {__version__}")
@@ -263,7 +276,7 @@ def _with_option_name(message: str) -> str:
     """'n_samples: expected ...' -> '--n-samples: expected ...': name the flag the user typed."""
     name, separator, rest = message.partition(": ")
     flags = {"inits": "init", "first_seed": "seed", "preset_name": "preset"}
-    options = {p for command in (compare, train_command, sample, gradcheck)
+    options = {p for command in (compare, train_command, sample, gradcheck, report)
                for p in inspect.signature(command).parameters}
     if separator and name.isidentifier() and (name in options or name in flags):
         return f"--{flags.get(name, name).replace('_', '-')}: {rest}"

@@ -66,7 +66,7 @@ def test_compare_json_shows_the_lesson_and_writes_the_output_folder(capsys, tmp_
     assert summary["zeros"]["final_cost_mean"] == math.log(2) and summary["zeros"]["train_accuracy_mean"] == 0.5
     assert summary["he_normal"]["final_cost_mean"] < 0.5 * summary["normal(std=10)"]["final_cost_mean"]
     assert summary["xavier_normal"]["final_cost_mean"] < 0.5 * summary["normal(std=10)"]["final_cost_mean"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["boundary.png", "config.json", "cost.png", "results.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["boundary.png", "config.json", "cost.png", "report.html", "results.json"]
     assert json.loads((tmp_path / "results.json").read_text()) == document
     assert json.loads((tmp_path / "config.json").read_text())["iterations"] == 1500
     with Image.open(tmp_path / "cost.png") as image:

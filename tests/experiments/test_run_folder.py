@@ -16,7 +16,7 @@ def test_regression_on_2d_data_writes_cost_but_no_boundary(tmp_path):
     result = run_compare(CompareConfig(data=f"file:{tmp_path / 'reg.npz'}", hidden=(4,), inits=("he_normal",),
                                        seeds=1, iterations=20))
     names = write_run_folder(result, tmp_path / "out")
-    assert names == ["config.json", "cost.png", "results.json"]
+    assert names == ["config.json", "cost.png", "report.html", "results.json"]
     assert json.loads((tmp_path / "out" / "results.json").read_text())["runs"][0]["train_accuracy"] is None
 
 

@@ -1,4 +1,4 @@
-"""The output folder of a comparison: config.json, results.json, cost.png, boundary.png.
+"""The output folder of a comparison: config.json, results.json, cost.png, boundary.png, report.html.
 
 Files are written to a hidden temporary folder beside the target and moved in at the end, so a
 failure part-way leaves the target as it was.
@@ -36,10 +36,11 @@ def write_run_folder(result: CompareResult, folder: Path, figures: bool = True) 
         (staging / "config.json").write_text(json.dumps(document["config"], indent=2) + "\n")
         (staging / "results.json").write_text(json.dumps(document, allow_nan=False) + "\n")
         if figures:
-            from initlab.report import boundary_figure, cost_figure
+            from initlab.report import boundary_figure, cost_figure, records_from_compare, write_report
             cost_figure(result, staging / "cost.png")
             if result.shows_boundaries:
                 boundary_figure(result, staging / "boundary.png")
+            write_report(records_from_compare(document), staging / "report.html", title=result.title)
         names = sorted(p.name for p in staging.iterdir())
         folder.mkdir(exist_ok=True)
         for name in names:

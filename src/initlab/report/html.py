@@ -1,0 +1,165 @@
+"""A self-contained HTML report of run records: cost curves, a table per grid point, heatmaps, config.
+
+Figures are embedded as base64 PNG; the stylesheet is inline; there is no JavaScript and no
+external resource, so the file works offline and can be mailed around. Every text is escaped.
+
+>>> config = {"data": "circles", "hidden": [4], "inits": ["zeros"], "seeds": 1}
+>>> run = {"init": "zeros", "seed": 0, "final_cost": 0.6931, "diverged": False, "train_accuracy": 0.5,
+...        "cost_history": [[0, 0.6931], [10, 0.6931]], "config": config}
+>>> page = build_report([run], title="zeros <demo>")
+>>> page.startswith("<!doctype html>"), "zeros &lt;demo&gt;" in page, "<script" in page
+(True, True, False)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from html import escape
+from pathlib import Path
+
+from initlab import __version__
+from initlab.report.curves import cost_points_figure, png_base64
+from initlab.report.heatmaps import color_scale, find_heatmaps, heatmap_figure
+from initlab.report.points import Point, format_value, group_points, shared_settings, varying_fields
+
+STYLE = """
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1d2330;
+       margin: 0 auto; padding: 1.5rem 2rem 3rem; max-width: 1200px; background: #fff; }
+h1 { font-size: 1.5rem; margin: 0 0 .3rem; }
+h2 { font-size: 1.15rem; margin: 2rem 0 .6rem; padding-bottom: .2rem; border-bottom: 1px solid #d8dde6; }
+h3 { font-size: 1rem; margin: 1.2rem 0 .4rem; }
+.meta, figcaption, .note { color: #5b6475; font-size: .9rem; }
+figure { margin: 0 0 1rem; }
+figure img { max-width: 100%; height: auto; border: 1px solid #e4e7ee; }
+.maps { display: flex; flex-wrap: wrap; gap: 1rem; align-items: flex-start; }
+table { border-collapse: collapse; font-size: .9rem; margin-bottom: 1rem; }
+th, td { padding: .3rem .7rem; border-bottom: 1px solid #e4e7ee; text-align: left; vertical-align: top; }
+th { background: #f4f6fa; font-weight: 600; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+tr.diverged td { background: #fdf1f1; }
+dl.shared { columns: 15rem auto; column-gap: 2rem; margin: 0 0 1rem; }
+dl.shared div { display: flex; gap: .6rem; break-inside: avoid; padding: .15rem 0; border-bottom: 1px solid #eef0f4; }
+dl.shared dt { font-weight: 600; min-width: 8rem; }
+dl.shared dd { margin: 0; }
+code { font: .85rem ui-monospace, SFMono-Regular, Menlo, monospace; }
+"""
+
+
+def _number(value: float | None, digits: int = 4) -> str:
+    return "-" if value is None else f"{value:.{digits}g}"
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def _td(text: str, value: float | None = None, kind: str = "") -> str:
+    """A table cell; numbers right-aligned and carrying their full value in data-value."""
+    attributes = f' class="num {kind}"' if kind else ""
+    if value is not None:
+        attributes += f' data-value="{value!r}"'
+    return f"<td{attributes}>{escape(text)}</td>"
+
+
+def seed_list(seeds: Sequence) -> str:
+    """'0-4' for a contiguous range, else the seeds separated by commas."""
+    ordered = sorted(seeds, key=str)
+    if all(isinstance(s, int) for s in seeds):
+        ordered = sorted(seeds)
+        if len(ordered) > 2 and ordered == list(range(ordered[0], ordered[-1] + 1)):
+            return f"{ordered[0]}-{ordered[-1]}"
+    return ", ".join(str(s) for s in ordered)
+
+
+def _figure(fig, alt: str, caption: str = "") -> str:
+    data = png_base64(fig)
+    caption = f"<figcaption>{escape(caption)}</figcaption>" if caption else ""
+    return (f'<figure><img class="figure" alt="{escape(alt)}" '
+            f'src="data:image/png;base64,{data}">{caption}</figure>')
+
+
+def summary_table(points: Sequence[Point]) -> str:
+    """Per point: label, seeds, diverged, final cost median and min-max, mean accuracies."""
+    head = ("point", "seeds", "diverged", "final cost (median)", "min - max", "train acc (mean)",
+            "test acc (mean)")
+    rows = []
+    for index, point in enumerate(points):
+        costs = point.costs
+        low, high = (min(costs), max(costs)) if costs else (None, None)
+        spread = "-" if low is None else f"{low:.3g} - {high:.3g}"
+        train, test = point.mean("train_accuracy"), point.mean("test_accuracy")
+        cells = [f"<td>{escape(point.label)}</td>", _td(str(len(point.runs)), len(point.runs), "seeds"),
+                 _td(str(point.n_diverged), point.n_diverged, "n-diverged"),
+                 _td(_number(point.cost_median), point.cost_median, "cost-median"),
+                 _td(spread, None, "cost-range"), _td(_percent(train), train, "train-accuracy"),
+                 _td(_percent(test), test, "test-accuracy")]
+        kind = ' class="diverged"' if point.n_diverged else ""
+        rows.append(f'<tr id="point-{index}"{kind}>{"".join(cells)}</tr>')
+    header = "".join(f"<th>{escape(h)}</th>" for h in head)
+    return f'<table class="summary"><thead><tr>{header}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+def config_tables(points: Sequence[Point]) -> str:
+    """The settings every point shares, once; then the ones that differ, per point."""
+    shared = shared_settings(points)
+    items = "".join(f"<div><dt>{escape(name)}</dt><dd><code>{escape(format_value(value))}</code></dd></div>"
+                    for name, value in shared.items())
+    parts = ["<h3>Shared by every point</h3>", f'<dl class="shared">{items}</dl>']
+    varying = varying_fields(points)
+    head = "".join(f"<th>{escape(name)}</th>" for name in ("point", "seeds", *varying))
+    body = "".join(
+        "<tr>" + f"<td>{escape(p.label)}</td><td>{escape(seed_list(p.seeds))}</td>"
+        + "".join(f"<td><code>{escape(format_value(p.settings.get(name)))}</code></td>" for name in varying)
+        + "</tr>" for p in points)
+    parts += ["<h3>Per point</h3>" if varying else "<h3>Seeds</h3>",
+              f'<table class="per-point"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>']
+    return "\n".join(parts)
+
+
+def build_report(runs: list[dict], *, title: str, config: dict | None = None) -> str:
+    """The report page (HTML text) of run records; `config` serves records that carry none."""
+    points = group_points(runs, config)
+    n_runs = sum(len(p.runs) for p in points)
+    n_diverged = sum(p.n_diverged for p in points)
+    meta = (f"{n_runs} runs at {len(points)} grid point{'s' if len(points) != 1 else ''} "
+            f"(a point is a config; its runs differ only in the seed)"
+            + (f"; {n_diverged} diverged" if n_diverged else "") + f". initlab {__version__}.")
+    curves = cost_points_figure(points)
+    sections = [
+        f"<header><h1>{escape(title)}</h1><p class=\"meta\">{escape(meta)}</p></header>",
+        '<section id="curves"><h2>Cost curves</h2>'
+        + _figure(curves, "training cost against iteration per point",
+                  "Mean over seeds (line) and min to max (band), log scale; diverged runs are left out "
+                  "of the curves and counted in the legend.") + "</section>",
+        '<section id="summary"><h2>Final cost and accuracy</h2>' + summary_table(points)
+        + '<p class="note">Final cost over the seeds that did not diverge.</p></section>',
+    ]
+    maps = find_heatmaps(points)
+    if maps:
+        norm = color_scale(maps)
+        figures = "".join(_figure(heatmap_figure(m, norm), f"median final cost of {m.scheme} over {m.x} x {m.y}")
+                          for m in maps)
+        sections.append('<section id="heatmaps"><h2>Heatmaps</h2>'
+                        '<p class="note">Median final cost over seeds (one color scale for all maps); '
+                        'hatched red: every seed diverged.</p>'
+                        f'<div class="maps">{figures}</div></section>')
+    sections.append(f'<section id="config"><h2>Configuration</h2>{config_tables(points)}</section>')
+    body = "\n".join(sections)
+    return ("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+            "<link rel=\"icon\" href=\"data:,\">\n"
+            f"<title>{escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n")
+
+
+def write_report(runs: list[dict], path: str | os.PathLike, *, title: str, config: dict | None = None) -> Path:
+    """Write `build_report(...)` to `path` (through a temporary file, so a failure leaves no half page)."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"out: '{path}' is a folder; give a file name such as report.html")
+    page = build_report(runs, title=title, config=config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(page, encoding="utf-8")
+    os.replace(partial, path)
+    return path
