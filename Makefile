@@ -21,7 +21,15 @@ $(VENV)/.test: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.core
 	$(BIN)/initlab compare --preset demo --out runs/demo
 
+# The report's browser test needs Debian's chromium + chromium-driver: installed here when missing and
+# running as root; otherwise that test is skipped (and says how to install them).
 test: $(VENV)/.test
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver) \
+	  || echo "could not install chromium chromium-driver: the browser test will be skipped"; \
+	else echo "chromium/chromedriver missing and not root: the browser test will be skipped" \
+	  "(install with: apt-get install chromium chromium-driver)"; fi
 	$(BIN)/python -m pytest
 
 # Speed comparisons against PyTorch (not part of the test suite).

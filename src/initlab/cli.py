@@ -257,7 +257,7 @@ def report(store: Annotated[Optional[Path], typer.Option(metavar="FILE", help="A
     from initlab.report.sources import load_runs
     runs, default_title = load_runs(store=store, results=results)
     path = write_report(runs, out, title=title or default_title)
-    err.print(f"wrote {path} ({len(runs)} runs)")
+    print(f"wrote {path} ({len(runs)} runs)", file=sys.stderr)
 
 
 def _version(value: bool) -> None:

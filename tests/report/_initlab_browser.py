@@ -1,0 +1,106 @@
+"""Open an HTML report in headless Chromium (Debian `chromium` + `chromium-driver`) and check it.
+
+Used by the browser test, and by hand to take the README's screenshot:
+
+    python tests/report/_initlab_browser.py runs/demo/report.html docs/report.png
+
+It prints the console errors and figure sizes it found and exits 1 if the page has a problem.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+INSTALL = "apt-get install chromium chromium-driver"
+FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run")
+
+
+def missing() -> str | None:
+    """Why the browser check cannot run here (None if it can)."""
+    absent = [path for path in (CHROMIUM, CHROMEDRIVER) if not Path(path).exists()]
+    if absent:
+        return f"{' and '.join(absent)} not found; install with '{INSTALL}' (make test does this as root)"
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "selenium is not installed; pip install -e '.[test]'"
+    return None
+
+
+@dataclass
+class PageCheck:
+    console: list[dict]  # browser log entries
+    figures: list[dict]  # per <img>/<svg>: tag, alt, natural and client sizes
+    title: str
+
+    @property
+    def severe(self) -> list[dict]:
+        return [entry for entry in self.console if entry.get("level") == "SEVERE"]
+
+    @property
+    def empty_figures(self) -> list[dict]:
+        return [f for f in self.figures if min(f["naturalWidth"], f["clientWidth"], f["clientHeight"]) <= 0]
+
+
+FIGURES_JS = """
+return Array.from(document.querySelectorAll('img, svg')).map(e => ({
+  tag: e.tagName.toLowerCase(), alt: e.getAttribute('alt') || '', complete: e.complete === undefined ? true : e.complete,
+  naturalWidth: e.naturalWidth === undefined ? e.getBoundingClientRect().width : e.naturalWidth,
+  clientWidth: e.clientWidth || e.getBoundingClientRect().width,
+  clientHeight: e.clientHeight || e.getBoundingClientRect().height}));
+"""
+
+
+def check_page(html: Path, screenshot: Path | None = None, width: int = 1280) -> PageCheck:
+    """Load `html` from a file:// URL; collect console entries and figure sizes; save a full-page screenshot."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="initlab-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (*FLAGS, f"--user-data-dir={profile}", f"--window-size={width},900"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    try:
+        driver.get(Path(html).resolve().as_uri())
+        figures = driver.execute_script(FIGURES_JS)
+        if screenshot is not None:
+            height = driver.execute_script("return document.documentElement.scrollHeight")
+            driver.set_window_size(width, min(int(height) + 40, 12000))
+            Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
+            driver.save_screenshot(str(screenshot))
+        return PageCheck(driver.get_log("browser"), figures, driver.title)
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    reason = missing()
+    if reason:
+        print(reason, file=sys.stderr)
+        return 2
+    result = check_page(Path(argv[0]), Path(argv[1]))
+    for entry in result.console:
+        print(f"console {entry.get('level')}: {entry.get('message')}")
+    for figure in result.figures:
+        print(f"{figure['tag']} {figure['naturalWidth']}px natural, {figure['clientWidth']}x{figure['clientHeight']} "
+              f"shown: {figure['alt']}")
+    print(f"screenshot: {argv[1]}")
+    return 1 if result.severe or result.empty_figures or not result.figures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
