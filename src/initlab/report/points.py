@@ -126,7 +126,11 @@ def shared_settings(points: Sequence[Point]) -> dict:
 
 
 def format_value(value) -> str:
-    """Short text for a setting: 10,5 for a list, 0.1 for a float, '-' for None."""
+    """Short text for a setting: 10,5 or 16x4 for a list, 0.1 for a float, '-' for None.
+
+    >>> format_value([10, 5]), format_value([16, 16, 16, 16]), format_value(0.1), format_value(None)
+    ('10,5', '16x4', '0.1', '-')
+    """
     if value is None:
         return "-"
     if isinstance(value, bool):
@@ -134,6 +138,8 @@ def format_value(value) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     if isinstance(value, (list, tuple)):
+        if len(value) > 2 and len({key(v) for v in value}) == 1:
+            return f"{format_value(value[0])}x{len(value)}"  # hidden [16, 16, 16, 16] as 16x4, like --hidden
         return ",".join(format_value(v) for v in value)
     if isinstance(value, dict):
         return ", ".join(f"{k}: {format_value(v)}" for k, v in value.items())
