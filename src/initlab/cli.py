@@ -6,6 +6,7 @@ document on stdout. Bad input is one line on stderr and exit code 2.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import sys
@@ -258,6 +259,155 @@ def report(store: Annotated[Optional[Path], typer.Option(metavar="FILE", help="A
     runs, default_title = load_runs(store=store, results=results)
     path = write_report(runs, out, title=title or default_title)
     print(f"wrote {path} ({len(runs)} runs)", file=sys.stderr)
+
+
+# ----- sweep: plan, run, status, export (the logic is in initlab.experiments.sweep) -----
+
+sweep_app = typer.Typer(help=(
+    "Sweeps: schemes x settings x seeds from a TOML file, run on local processes or a Dask cluster, "
+    "every finished run kept in a SQLite store. The file uses the compare option names: top-level data "
+    "settings and 'seeds', [model] (hidden, activation, output, init, bias_init), [train] (lr, iterations, "
+    "optimizer, batch_size, dtype, record_every), and [grid] with lists to cross, keyed 'model.init', "
+    "'train.lr', 'data', ... Without model.init the four source schemes are a grid axis. See examples/*.toml."),
+    rich_markup_mode=None, no_args_is_help=True, context_settings={"help_option_names": ["-h", "--help"]})
+app.add_typer(sweep_app, name="sweep")
+SweepFile = Annotated[Path, typer.Argument(metavar="FILE", help="Sweep file (TOML), e.g. examples/source_schemes.toml.")]
+StoreOpt = Annotated[Path, typer.Option("--store", metavar="FILE", help="Results store (SQLite), e.g. results.db.")]
+SWEEP_FLAGS = ("store", "workers", "scheduler", "timeout", "format", "out")
+
+
+def _print_wide(table: Table) -> None:
+    """A sweep's tables are wide: wrap them at the terminal's width, not at 80 columns in a log."""
+    (err if err.is_terminal else Console(stderr=True, width=160)).print(table)
+
+
+def _sweep_flags(function):
+    """Errors about a command option name the flag: 'store: ...' -> '--store: ...'."""
+    @functools.wraps(function)
+    def wrapped(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except ValueError as error:
+            name, separator, rest = str(error).partition(": ")
+            if separator and name in SWEEP_FLAGS:
+                raise ValueError(f"--{name}: {rest}") from None
+            raise
+    return wrapped
+
+
+def _axes_table(title: str, axes: list[str], rows: list[list[str]]) -> Table:
+    table = Table(title=title)
+    for column in ("point", *axes):
+        table.add_column(column, justify="right" if column == "point" else "left")
+    for row in rows:
+        table.add_row(*(escape(cell) for cell in row))
+    return table
+
+
+@sweep_app.command("plan")
+@_sweep_flags
+def sweep_plan(file: SweepFile, as_json: JsonOption = False) -> None:
+    """Show the runs a sweep expands to: its grid points, seeds and run count."""
+    from initlab.experiments.sweep import load_sweep
+    from initlab.experiments.sweep.spec import shown_value
+    sweep = load_sweep(file)
+    if as_json:
+        emit_json(sweep.to_json())
+        return
+    rows = [[str(p.index), *(shown_value(v) for v in p.axes.values()), p.config_hash[:12]] for p in sweep.points]
+    _print_wide(_axes_table(f"{file}: {len(sweep.points)} points x {sweep.seeds} seeds = {sweep.n_runs} runs",
+                          [*sweep.grid, "config hash"], rows))
+    if sweep.fixed:
+        err.print("fixed: " + escape(", ".join(f"{k} = {shown_value(v)}" for k, v in sweep.fixed.items())))
+    err.print(f"seeds 0..{sweep.seeds - 1} for every point; 'initlab sweep run {file} --store FILE' runs them")
+
+
+def _sweep_summary(sweep, store: Path) -> Table:
+    from initlab.experiments.sweep import Store, summary
+    from initlab.experiments.sweep.spec import shown_value
+    with Store(store) as db:
+        rows = summary(sweep.points, db.runs())
+    table = Table(title=f"{store}: mean over the seeds of each grid point")
+    for column in ("point", *sweep.grid, "seeds", "final cost (mean ± std)", "train acc", "test acc", "diverged"):
+        table.add_column(column, justify="left" if column in sweep.grid else "right")
+    for point, row in zip(sweep.points, rows):
+        cost = fmt(row["final_cost_mean"])
+        if row["final_cost_mean"] is not None and row["n_seeds"] - row["n_diverged"] > 1:
+            cost += f" ± {row['final_cost_std']:.2g}"
+        table.add_row(str(point.index), *(escape(shown_value(v)) for v in point.axes.values()), str(row["n_seeds"]),
+                      cost, pct(row["train_accuracy_mean"]), pct(row["test_accuracy_mean"]), str(row["n_diverged"]))
+    return table
+
+
+@sweep_app.command("run")
+@_sweep_flags
+def sweep_run(file: SweepFile, store: StoreOpt,
+              workers: Annotated[Optional[int], typer.Option(help="Local worker processes. [default: the core count]")] = None,
+              scheduler: Annotated[Optional[str], typer.Option(metavar="ADDRESS",
+                  help="Run on a Dask distributed scheduler, e.g. tcp://host:8786, instead of local processes.")] = None,
+              timeout: Annotated[float, typer.Option(help="Seconds to wait for the scheduler.")] = 5.0,
+              as_json: JsonOption = False) -> None:
+    """Run every run of the sweep that the store does not hold yet (a killed or interrupted sweep resumes)."""
+    import shlex
+    from initlab.experiments.sweep import SweepInterrupted, load_sweep, run_sweep
+    sweep = load_sweep(file)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
+        task = progress.add_task(f"sweep: {len(sweep.points)} points x {sweep.seeds} seeds, runs", total=sweep.n_runs)
+        started = []
+
+        def show(done: int, total: int) -> None:
+            if not started:  # runs already stored are not part of the speed behind the ETA
+                started.append(True)
+                progress.reset(task, total=total, completed=done)
+            progress.update(task, completed=done)
+
+        try:
+            report = run_sweep(sweep, store, workers=workers, scheduler=scheduler, timeout=timeout, on_progress=show)
+        except SweepInterrupted as stop:
+            progress.stop()
+            command = ["initlab", "sweep", "run", str(file), "--store", str(store)]
+            command += ["--workers", str(workers)] if workers is not None else []
+            command += ["--scheduler", scheduler] if scheduler is not None else []
+            err.print(f"interrupted: {stop.report.done} of {stop.report.total} runs stored in {escape(str(store))}; "
+                      f"resume with: {escape(shlex.join(command))}", soft_wrap=True)
+            raise typer.Exit(130) from None
+    _print_wide(_sweep_summary(sweep, store))
+    err.print(f"{store}: ran {report.ran} runs, {report.skipped} were already stored; "
+              f"{report.done} of {report.total} done")
+    if as_json:
+        emit_json(report.to_json())
+
+
+@sweep_app.command("status")
+@_sweep_flags
+def sweep_status(store: StoreOpt,
+                 file: Annotated[Optional[Path], typer.Argument(metavar="FILE", help=(
+                     "Count against this sweep's runs. [default: every run planned or stored in the store]"))] = None,
+                 as_json: JsonOption = False) -> None:
+    """Count the runs of a store: done, pending (planned but not finished) and diverged."""
+    from initlab.experiments.sweep import status
+    counts = status(store, file)
+    if as_json:
+        emit_json(counts)
+        return
+    err.print(f"{store}: {counts['done']} of {counts['total']} runs done, {counts['pending']} pending, "
+              f"{counts['diverged']} diverged")
+
+
+@sweep_app.command("export")
+@_sweep_flags
+def sweep_export(store: StoreOpt,
+                 export_format: Annotated[str, typer.Option("--format", help="csv, json or parquet.")] = "csv",
+                 out: Annotated[Optional[Path], typer.Option(metavar="FILE",
+                     help="File to write. [default: stdout; parquet needs a file]")] = None) -> None:
+    """Write one row per run: scheme, seed, final cost, accuracies, diverged, wall time, config and its hash."""
+    from initlab.experiments.sweep import export, status
+    text = export(store, export_format, out)
+    if text is None:
+        err.print(f"wrote {out} ({status(store)['done']} runs)")
+    else:
+        sys.stdout.write(text)
 
 
 def _version(value: bool) -> None:

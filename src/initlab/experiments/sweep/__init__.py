@@ -6,10 +6,11 @@ spec -> plan -> run -> store -> export:
 - `plan(...)` is the same sweep, for listing its runs (`Sweep.runs()`, `Sweep.n_runs`);
 - `run_sweep(sweep, store, workers=..., scheduler=...)` runs what the store does not hold yet;
 - `Store(path)` opens a results store; `Store.runs()` returns one record per run;
+- `status(store, sweep=None)` counts done / pending runs;
 - `export(store, "csv" | "json" | "parquet", out)` writes one row per run.
 """
 
-from initlab.experiments.sweep.execute import SweepInterrupted, SweepReport, default_workers, run_sweep
+from initlab.experiments.sweep.execute import SweepInterrupted, SweepReport, default_workers, run_sweep, status
 from initlab.experiments.sweep.export import FORMATS, export, summary
 from initlab.experiments.sweep.spec import KEYS, Point, Sweep, load_sweep
 from initlab.experiments.sweep.store import Store
@@ -17,4 +18,4 @@ from initlab.experiments.sweep.store import Store
 plan = load_sweep  # the plan of a sweep is its expanded, validated grid
 
 __all__ = ["FORMATS", "KEYS", "Point", "Store", "Sweep", "SweepInterrupted", "SweepReport", "default_workers",
-           "export", "load_sweep", "plan", "run_sweep", "summary"]
+           "export", "load_sweep", "plan", "run_sweep", "status", "summary"]

@@ -87,12 +87,21 @@ class Sequential:
 
 
 def _init_worker() -> None:
-    # The parent handles Ctrl-C and stops the workers; one BLAS thread per worker process.
+    # The parent handles Ctrl-C and stops the workers. The pool has one process per core, so each
+    # runs one thread (BLAS and the Numba ensemble kernel); a run's numbers do not depend on it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A worker starts no processes. With a fork-like default start method Numba guards its thread
+    # start-up with a named semaphore, which a terminated worker (Ctrl-C) would leave behind.
+    multiprocessing.set_start_method("spawn", force=True)
     try:
         from threadpoolctl import threadpool_limits
         threadpool_limits(1)
     except ImportError:  # pragma: no cover - scikit-learn brings threadpoolctl
+        pass
+    try:
+        import numba
+        numba.set_num_threads(1)
+    except ImportError:  # pragma: no cover - numba is a dependency
         pass
 
 
@@ -103,22 +112,28 @@ class LocalPool:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload([__name__])
         self.pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker)
+        self.futures: list = []
 
     def results(self, tasks: list[Task]) -> Iterator[tuple[Task, list[dict]]]:
         futures = {self.pool.submit(run_point, task.settings, task.seeds): task for task in tasks}
+        self.futures = list(futures)
         for future in as_completed(futures):
             yield futures[future], future.result()
 
     def close(self, abort: bool = False) -> None:
         if not abort:
-            self.pool.shutdown()
+            self.pool.shutdown(wait=True)
             return
-        processes = list((self.pool._processes or {}).values())  # Python < 3.14 has no terminate_workers()
+        # Stop now: drop the tasks not started and end the workers. Python < 3.14 has no
+        # terminate_workers(), hence the private attributes.
+        manager, processes = self.pool._executor_manager_thread, list((self.pool._processes or {}).values())
         self.pool.shutdown(wait=False, cancel_futures=True)
         for process in processes:
             process.terminate()
         for process in processes:
             process.join()
+        if manager is not None:
+            manager.join()  # it sees the workers gone and closes the queues
 
 
 class DaskCluster:
@@ -226,3 +241,11 @@ def run_sweep(source, store: str | Path, *, workers: int | None = None, schedule
     finally:
         runner.close(abort=aborted)
     return SweepReport(store, len(planned), skipped, ran)
+
+
+def status(store: str | Path, source=None) -> dict:
+    """done / pending / total / diverged runs in `store`: of the sweep `source` when given, else of
+    every run planned or stored there."""
+    keys = None if source is None else [run["key"] for run in load_sweep(source).runs()]
+    with Store(store) as db:
+        return {"store": str(store), **db.counts(keys)}
