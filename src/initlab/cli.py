@@ -373,8 +373,8 @@ def sweep_run(file: SweepFile, store: StoreOpt,
                       f"resume with: {escape(shlex.join(command))}", soft_wrap=True)
             raise typer.Exit(130) from None
     _print_wide(_sweep_summary(sweep, store))
-    err.print(f"{store}: ran {report.ran} runs, {report.skipped} were already stored; "
-              f"{report.done} of {report.total} done")
+    err.print(f"{escape(str(store))}: ran {report.ran} runs, {report.skipped} were already stored; "
+              f"{report.done} of {report.total} done", soft_wrap=True)
     if as_json:
         emit_json(report.to_json())
 
@@ -391,8 +391,8 @@ def sweep_status(store: StoreOpt,
     if as_json:
         emit_json(counts)
         return
-    err.print(f"{store}: {counts['done']} of {counts['total']} runs done, {counts['pending']} pending, "
-              f"{counts['diverged']} diverged")
+    err.print(f"{escape(str(store))}: {counts['done']} of {counts['total']} runs done, {counts['pending']} pending, "
+              f"{counts['diverged']} diverged", soft_wrap=True)
 
 
 @sweep_app.command("export")

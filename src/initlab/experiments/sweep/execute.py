@@ -152,7 +152,7 @@ class DaskCluster:
         from distributed import as_completed as completed
         futures = {self.client.submit(run_point, task.settings, task.seeds, pure=False): task for task in tasks}
         self.futures = list(futures)
-        for future in completed(self.futures):
+        for future in completed(self.futures, loop=self.client.loop):
             yield futures[future], future.result()
 
     def close(self, abort: bool = False) -> None:

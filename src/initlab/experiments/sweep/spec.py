@@ -2,7 +2,8 @@
 
 A sweep is a TOML file or the same dict. Keys are the `compare` options: top-level data
 settings and `seeds`, a `[model]` and a `[train]` table, and a `[grid]` table whose keys are
-the same dotted names (``"model.init"``, ``"train.lr"``, ``"data"``) with lists of values.
+the same dotted names (``"model.init"``, ``"train.lr"``, ``"data"``) with lists of values; an
+axis replaces a fixed setting of the same name.
 Every grid point is one `CompareConfig` with a single scheme; it runs with seeds 0..seeds-1.
 When `model.init` is neither fixed nor in the grid, the four source schemes are a grid axis.
 
@@ -169,17 +170,16 @@ def _split(document: Mapping) -> tuple[dict, dict]:
     for key, values in grid.items():
         if key == "seeds":
             raise ValueError("seeds: cannot be a grid axis; 'seeds = N' runs every point with seeds 0..N-1")
-        if key in fixed:
-            raise ValueError(f"{key}: given both as a fixed setting and in [grid]; keep one")
         if not isinstance(values, list):
             raise ValueError(f"{key}: a grid axis needs a list of values, got {values!r} "
                              "(a single value goes outside [grid])")
         if not values:
             raise ValueError(f"{key}: the grid axis is empty ([]), so the sweep has no runs; give at least one value")
-    if isinstance(fixed.get("model.init"), list):
+    if isinstance(fixed.get("model.init"), list) and "model.init" not in grid:
         raise ValueError(f"model.init: expected one scheme spec, got {fixed['model.init']!r} "
                          "(several schemes go in [grid] as \"model.init\" = [...])")
-    return fixed, grid
+    # A grid axis replaces a fixed setting of the same name (as "model.hidden" in the example).
+    return {k: v for k, v in fixed.items() if k not in grid}, grid
 
 
 def _field_value(key: str, value: object) -> tuple[str, object]:

@@ -1,0 +1,90 @@
+"""The SQLite store: WAL mode, marked as initlab's, foreign files refused untouched, resume skips."""
+
+import math
+import sqlite3
+
+import pytest
+
+from initlab.experiments.sweep import Store, load_sweep, run_sweep, status
+from initlab.experiments.sweep.store import APPLICATION_ID, inspect_store
+
+
+def test_new_store_is_in_wal_mode_and_marked_as_initlab(tmp_path):
+    path = tmp_path / "results.db"
+    Store(path, create=True).close()
+    connection = sqlite3.connect(path)
+    assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert connection.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    assert dict(connection.execute("SELECT name, value FROM meta"))["schema_version"] == "1"
+    connection.close()
+    assert inspect_store(path) == "initlab"
+
+
+def test_a_text_file_is_refused_and_left_as_it_was(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("not a database\n")
+    with pytest.raises(ValueError, match=r"store: '.*notes.txt' is not an initlab store \(not a SQLite database\)"):
+        Store(path, create=True)
+    assert path.read_text() == "not a database\n"
+
+
+def test_another_sqlite_database_is_refused_and_left_byte_for_byte(tmp_path):
+    path = tmp_path / "other.db"
+    connection = sqlite3.connect(path)
+    connection.execute("CREATE TABLE people (name TEXT)")
+    connection.commit()
+    connection.close()
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match=r"is a SQLite database but not an initlab store \(tables: people\)"):
+        Store(path, create=True)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.db"]  # no -wal / -shm either
+
+
+def test_reading_a_missing_store_does_not_create_it(tmp_path):
+    with pytest.raises(ValueError, match="does not exist"):
+        status(tmp_path / "results.db")
+    assert not (tmp_path / "results.db").exists()
+
+
+def test_rerun_skips_finished_runs_and_never_duplicates(tiny, tmp_path, stored):
+    path = tmp_path / "results.db"
+    first = run_sweep(tiny(), path, workers=1)
+    assert (first.total, first.skipped, first.ran) == (4, 0, 4)
+    before = stored(path)
+    again = run_sweep(tiny(), path, workers=1)
+    assert (again.skipped, again.ran) == (4, 0)
+    assert stored(path) == before
+    # More seeds: only the new ones run, the stored ones keep their keys.
+    more = run_sweep(tiny(seeds=3), path, workers=1)
+    assert (more.total, more.skipped, more.ran) == (6, 4, 2)
+    assert set(before) < set(stored(path))
+    with Store(path) as store:
+        point = load_sweep(tiny()).points[0]
+        assert store.add(point.key(0), point.config_hash, point.settings, store.runs()[0]) is False
+        assert len(store.runs()) == 6
+
+
+def test_runs_are_records_like_run_to_json_plus_config(tiny, tmp_path):
+    path = tmp_path / "results.db"
+    sweep = load_sweep(tiny())
+    run_sweep(sweep, path, workers=1)
+    with Store(path) as store:
+        records = store.runs()
+    assert [(r["init"], r["seed"]) for r in records] == [("zeros", 0), ("zeros", 1), ("he_normal", 0),
+                                                         ("he_normal", 1)]
+    record = records[2]
+    assert set(record) == {"init", "seed", "final_cost", "train_accuracy", "test_accuracy", "diverged",
+                           "diverged_at", "sample_space", "wall_time", "cost_history", "config", "config_hash",
+                           "key", "finished_at"}
+    assert record["config"] == sweep.points[1].settings and record["config_hash"] == sweep.points[1].config_hash
+    assert record["diverged"] is False and record["cost_history"][0][0] == 0
+    assert record["final_cost"] == record["cost_history"][-1][1]
+    assert records[0]["final_cost"] == math.log(2)  # zeros: exactly ln 2
+
+
+def test_status_counts_done_and_pending_of_the_plan(tiny, tmp_path):
+    path = tmp_path / "results.db"
+    run_sweep(tiny(), path, workers=1)
+    assert status(path) == {"store": str(path), "done": 4, "pending": 0, "total": 4, "diverged": 0}
+    assert status(path, tiny(seeds=5))["pending"] == 6
