@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from pathlib import Path
 
 import pytest
 
@@ -112,3 +113,9 @@ def test_hashes_ignore_spelling_order_and_seed_count_but_not_settings(tiny):
     c = load_sweep({**tiny(), "grid": {"model.init": ["xavier_normal"], "train.lr": [0.2]}})
     assert c.points[0].config_hash != a.points[0].config_hash
     assert settings(c.points[0].config)["lr"] == 0.2
+
+
+@pytest.mark.parametrize("name, points, seeds", [("source_schemes", 10, 20), ("scale_depth", 40, 3)])
+def test_examples_are_valid_sweeps(name, points, seeds):
+    sweep = load_sweep(Path(__file__).parents[3] / "examples" / f"{name}.toml")
+    assert (len(sweep.points), sweep.seeds) == (points, seeds)
