@@ -295,8 +295,8 @@ def _sweep_flags(function):
     return wrapped
 
 
-def _axes_table(title: str, axes: list[str], rows: list[list[str]]) -> Table:
-    table = Table(title=title)
+def _axes_table(axes: list[str], rows: list[list[str]]) -> Table:
+    table = Table()
     for column in ("point", *axes):
         table.add_column(column, justify="right" if column == "point" else "left")
     for row in rows:
@@ -315,11 +315,12 @@ def sweep_plan(file: SweepFile, as_json: JsonOption = False) -> None:
         emit_json(sweep.to_json())
         return
     rows = [[str(p.index), *(shown_value(v) for v in p.axes.values()), p.config_hash[:12]] for p in sweep.points]
-    _print_wide(_axes_table(f"{file}: {len(sweep.points)} points x {sweep.seeds} seeds = {sweep.n_runs} runs",
-                          [*sweep.grid, "config hash"], rows))
+    err.print(escape(f"{file}: {len(sweep.points)} points x {sweep.seeds} seeds (0..{sweep.seeds - 1}) = "
+                     f"{sweep.n_runs} runs"), soft_wrap=True)
     if sweep.fixed:
-        err.print("fixed: " + escape(", ".join(f"{k} = {shown_value(v)}" for k, v in sweep.fixed.items())))
-    err.print(f"seeds 0..{sweep.seeds - 1} for every point; 'initlab sweep run {file} --store FILE' runs them")
+        err.print("fixed: " + escape(", ".join(f"{k} = {shown_value(v)}" for k, v in sweep.fixed.items())),
+                  soft_wrap=True)
+    _print_wide(_axes_table([*sweep.grid, "config hash"], rows))
 
 
 def _sweep_summary(sweep, store: Path) -> Table:

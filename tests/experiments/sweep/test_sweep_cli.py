@@ -52,7 +52,7 @@ def test_plan_json_lists_every_run_and_the_count(capsys, sweep_file):
 def test_plan_table_shows_points_and_count(capsys, sweep_file):
     code, out, err = cli(capsys, "sweep", "plan", sweep_file)
     assert code == 0 and out == ""
-    assert "2 points x 2 seeds = 4 runs" in err and "he_normal" in err and "train.lr = 0.1" in err
+    assert "2 points x 2 seeds (0..1) = 4 runs" in err and "he_normal" in err and "train.lr = 0.1" in err
 
 
 def test_run_status_export_round_trip(capsys, sweep_file, tmp_path):
