@@ -181,3 +181,18 @@ def test_interrupt_says_in_one_line_how_to_resume(capsys, tmp_path, sweep_file, 
     assert code == 130 and out == ""
     assert err.strip() == (f"interrupted: 1 of 4 runs stored in {tmp_path / 'results.db'}; resume with: "
                            f"initlab sweep run {sweep_file} --store {tmp_path / 'results.db'} --workers 2")
+
+
+THREE_CLASSES_SIGMOID = TINY_TOML.replace('data = "circles"', 'data = "blobs:3"').replace(
+    'hidden = "4"', 'hidden = "4"\noutput = "sigmoid"')
+
+
+@pytest.mark.parametrize("text, fragment", [
+    (THREE_CLASSES_SIGMOID, "bad.toml: model.output: sigmoid separates 2 classes, but 'blobs:3' has 3"),
+    (TINY_TOML.replace('"circles"', '"file:missing.npz"'), "bad.toml: data: file 'missing.npz' does not exist"),
+])
+def test_data_that_does_not_fit_fails_before_the_store_is_created(capsys, tmp_path, text, fragment):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    _assert_one_error_line(*cli(capsys, "sweep", "run", path, "--store", tmp_path / "results.db"), fragment)
+    assert not (tmp_path / "results.db").exists()

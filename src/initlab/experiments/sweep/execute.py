@@ -21,7 +21,7 @@ from pathlib import Path
 
 from initlab._checks import integer, number
 from initlab.experiments.compare import check_targets, load_dataset, run_compare
-from initlab.experiments.sweep.spec import Sweep, _named, config_from_settings, load_sweep
+from initlab.experiments.sweep.spec import Sweep, config_from_settings, load_sweep, named_error
 from initlab.experiments.sweep.store import Store, inspect_store
 
 SCHEDULER_TIMEOUT = 5.0  # seconds to reach a Dask scheduler before giving up
@@ -195,7 +195,7 @@ def check_data(sweep: Sweep) -> None:
                 loaded[data_key] = load_dataset(point.config)
             check_targets(point.config, loaded[data_key])
         except ValueError as error:
-            raise _named(error) from None
+            raise named_error(error, sweep.path) from None
 
 
 def run_sweep(source, store: str | Path, *, workers: int | None = None, scheduler: str | None = None,
@@ -219,10 +219,13 @@ def run_sweep(source, store: str | Path, *, workers: int | None = None, schedule
     if state == "initlab":
         with Store(store) as db:
             done_keys = db.done_keys()
-    missing = [run for run in planned if run["key"] not in done_keys]
-    tasks = [Task(index, points[index].settings, [r["seed"] for r in missing if r["point"] == index])
-             for index in dict.fromkeys(r["point"] for r in missing)]
-    skipped, ran, aborted = len(planned) - len(missing), 0, True
+    missing: dict[int, list[int]] = {}  # point -> its seeds not stored yet
+    for run in planned:
+        if run["key"] not in done_keys:
+            missing.setdefault(run["point"], []).append(run["seed"])
+    tasks = [Task(index, points[index].settings, seeds) for index, seeds in missing.items()]
+    skipped = len(planned) - sum(map(len, missing.values()))
+    ran, aborted = 0, True
     runner = backend(workers, scheduler, len(tasks), timeout) if tasks else Sequential()  # Dask fails fast here
     try:
         with Store(store, create=True) as db:

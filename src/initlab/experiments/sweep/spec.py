@@ -98,7 +98,11 @@ class Sweep:
     grid: dict
     seeds: int
     points: tuple[Point, ...]
-    name: str = "sweep"
+    path: str | None = None  # the file it was read from
+
+    @property
+    def name(self) -> str:
+        return self.path or "sweep"
 
     @property
     def n_runs(self) -> int:
@@ -123,7 +127,7 @@ def load_sweep(source: str | Path | Mapping | Sweep) -> Sweep:
     if isinstance(source, Sweep):
         return source
     if isinstance(source, Mapping):
-        return _build(source, "sweep")
+        return _build(source, None)
     path = Path(source)
     try:
         with path.open("rb") as handle:
@@ -200,13 +204,13 @@ def _field_value(key: str, value: object) -> tuple[str, object]:
     return KEYS[key], value
 
 
-def _named(error: Exception) -> ValueError:
-    """Rename the CompareConfig field a message starts with to its sweep key."""
+def named_error(error: Exception, path: str | None = None) -> ValueError:
+    """Rename the CompareConfig field a message starts with to its sweep key; prefix the file."""
     message = str(error)
     field, separator, rest = message.partition(": ")
     if separator and field in FIELD_KEYS:
-        return ValueError(f"{FIELD_KEYS[field]}: {rest}")
-    return ValueError(message)
+        message = f"{FIELD_KEYS[field]}: {rest}"
+    return ValueError(f"{path}: {message}" if path else message)
 
 
 def make_config(values: Mapping) -> CompareConfig:
@@ -215,10 +219,10 @@ def make_config(values: Mapping) -> CompareConfig:
     try:
         return CompareConfig(**kwargs)
     except (ValueError, TypeError) as error:
-        raise _named(error) from None
+        raise named_error(error) from None
 
 
-def _build(document: Mapping, name: str) -> Sweep:
+def _build(document: Mapping, path: str | None) -> Sweep:
     fixed, grid = _split(document)
     if "model.init" not in fixed and "model.init" not in grid:
         grid = {"model.init": list(SOURCE_SCHEMES), **grid}
@@ -235,7 +239,7 @@ def _build(document: Mapping, name: str) -> Sweep:
                              "settings; remove one of the values")
         seen[config_hash] = axes
         points.append(Point(index, axes, config, point_settings, config_hash))
-    return Sweep(fixed, {k: tuple(v) for k, v in grid.items()}, base.seeds, tuple(points), name)
+    return Sweep(fixed, {k: tuple(v) for k, v in grid.items()}, base.seeds, tuple(points), path)
 
 
 def _shown(axes: dict) -> str:
