@@ -158,6 +158,7 @@ def test_unreachable_scheduler_is_one_line_and_fast(capsys, tmp_path, sweep_file
     (["export", "--store", "STORE"], "--store: 'STORE' does not exist"),
     (["export", "--store", "STORE", "--format", "xlsx"], "--format: unknown format 'xlsx'"),
     (["export", "--store", "STORE", "--format", "parquet"], "--out: parquet is a binary format"),
+    (["export", "--store", "STORE", "--out", "STORE"], "--out: 'STORE' is the store itself"),
     (["plan", "MISSING"], "missing.toml: no such sweep file"),
 ])
 def test_bad_arguments_are_one_line_exit_2(capsys, tmp_path, sweep_file, argv, fragment):

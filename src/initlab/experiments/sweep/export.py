@@ -57,6 +57,9 @@ def export(store: str | Path | Store, format: str = "csv", out: str | Path | Non
             raise ValueError(f"out: '{out}' is a folder, expected a file name")
         if not out.parent.is_dir():
             raise ValueError(f"out: folder '{out.parent}' does not exist")
+        store_path = store.path if isinstance(store, Store) else Path(store)
+        if out.absolute() == store_path.absolute():
+            raise ValueError(f"out: '{out}' is the store itself; give another file name")
     if isinstance(store, Store):
         table = rows(store.runs())
     else:
