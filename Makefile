@@ -39,7 +39,7 @@ bench: $(VENV)/.test
 # Regenerate the figures and outputs shown in the README.
 docs: $(VENV)/.core
 	$(BIN)/initlab compare --preset demo --out docs/demo
-	rm -f docs/demo/results.json
+	rm -f docs/demo/results.json docs/demo/report.html
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

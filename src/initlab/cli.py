@@ -183,7 +183,7 @@ def _run(config: CompareConfig, out: Path | None, command: str, as_json: bool, f
     err.print(_summary_table(result))
     if config.note:
         err.print(f"note: {config.note}")
-    err.print(f"wrote {', '.join(written)} to {folder}")
+    err.print(f"wrote {', '.join(written)} to {folder}", soft_wrap=True)
     if as_json:
         emit_json(result.to_json())
     return result
@@ -441,7 +441,9 @@ def main(argv: list[str] | None = None) -> int:
     except typer.TyperException as error:  # usage errors: unknown option, bad value type, ...
         context = getattr(error, "ctx", None)
         command = context.command_path if context is not None else "initlab"
-        if error.format_message():  # empty when help was printed because no command was given
+        if type(error).__name__ == "NoArgsIsHelpError":  # no command given: the message is the help text
+            print(error.format_message(), file=sys.stderr)
+        elif error.format_message():
             print(f"{command}: {error.format_message()} (see '{command} --help')", file=sys.stderr)
         return error.exit_code
     except ValueError as error:
