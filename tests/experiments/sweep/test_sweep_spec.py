@@ -115,7 +115,19 @@ def test_hashes_ignore_spelling_order_and_seed_count_but_not_settings(tiny):
     assert settings(c.points[0].config)["lr"] == 0.2
 
 
-@pytest.mark.parametrize("name, points, seeds", [("source_schemes", 10, 20), ("scale_depth", 40, 3)])
+@pytest.mark.parametrize("name, points, seeds", [("source_schemes", 10, 20), ("scale_depth", 40, 3),
+                                                ("article", 4, 3), ("ng", 3, 3)])
 def test_examples_are_valid_sweeps(name, points, seeds):
     sweep = load_sweep(Path(__file__).parents[3] / "examples" / f"{name}.toml")
     assert (len(sweep.points), sweep.seeds) == (points, seeds)
+
+
+@pytest.mark.parametrize("name, preset_name", [("article", "article"), ("ng", "ng")])
+def test_example_sweeps_match_their_presets(name, preset_name):
+    from initlab.experiments import resolve
+    sweep = load_sweep(Path(__file__).parents[3] / "examples" / f"{name}.toml")
+    preset_config = resolve(preset_name)
+    assert [p.config.inits[0] for p in sweep.points] == list(preset_config.inits)
+    fields = ("data", "n_samples", "image_size", "test_fraction", "hidden", "activation", "lr", "iterations", "dtype")
+    for point in sweep.points:
+        assert {f: getattr(point.config, f) for f in fields} == {f: getattr(preset_config, f) for f in fields}

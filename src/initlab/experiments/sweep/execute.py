@@ -76,11 +76,20 @@ def default_workers() -> int:
 # ----- backends: each yields (task, runs) as tasks finish, and can be closed or aborted -----
 
 class Sequential:
-    """Every task in this process, one after the other (`--workers 1`)."""
+    """Every task in this process, one after the other (`--workers 1`): one worker, one thread,
+    like each worker of a pool, so `--workers N` means N cores."""
 
     def results(self, tasks: list[Task]) -> Iterator[tuple[Task, list[dict]]]:
-        for task in tasks:
-            yield task, run_point(task.settings, task.seeds)
+        import numba
+        from threadpoolctl import threadpool_limits
+        threads = numba.get_num_threads()
+        numba.set_num_threads(1)
+        try:
+            with threadpool_limits(1):
+                for task in tasks:
+                    yield task, run_point(task.settings, task.seeds)
+        finally:
+            numba.set_num_threads(threads)
 
     def close(self, abort: bool = False) -> None:
         pass
@@ -198,6 +207,12 @@ def check_data(sweep: Sweep) -> None:
             raise named_error(error, sweep.path) from None
 
 
+def _work(config, n_seeds: int) -> int:
+    """A rough cost of a task: multiply-adds of the hidden layers x iterations x seeds."""
+    widths = (1, *config.hidden, 1)
+    return n_seeds * config.iterations * sum(a * b for a, b in zip(widths, widths[1:]))
+
+
 def run_sweep(source, store: str | Path, *, workers: int | None = None, scheduler: str | None = None,
               timeout: float = SCHEDULER_TIMEOUT,
               on_progress: Callable[[int, int], None] | None = None) -> SweepReport:
@@ -224,6 +239,8 @@ def run_sweep(source, store: str | Path, *, workers: int | None = None, schedule
         if run["key"] not in done_keys:
             missing.setdefault(run["point"], []).append(run["seed"])
     tasks = [Task(index, points[index].settings, seeds) for index, seeds in missing.items()]
+    # Largest first, so that no worker is left with a long task at the end (order changes no number).
+    tasks.sort(key=lambda task: -_work(points[task.point].config, len(task.seeds)))
     skipped = len(planned) - sum(map(len, missing.values()))
     ran, aborted = 0, True
     runner = backend(workers, scheduler, len(tasks), timeout) if tasks else Sequential()  # Dask fails fast here
