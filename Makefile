@@ -34,7 +34,9 @@ test: $(VENV)/.test
 
 # Speed comparisons against PyTorch (not part of the test suite).
 bench: $(VENV)/.test
-	$(BIN)/python benchmarks/engine_vs_torch.py
+	$(BIN)/python benchmarks/engine_vs_torch.py --repeats 3
+	$(BIN)/python benchmarks/sweep_workers.py
+	$(BIN)/python benchmarks/ensemble_vs_torch.py
 
 # Regenerate the figures and outputs shown in the README.
 docs: $(VENV)/.core
