@@ -1,8 +1,10 @@
 """The compiled ensemble step: many same-shaped networks trained full-batch, one per thread.
 
 Numba compiles `train_chunk` once per dtype (cached on disk), allowing sums to be reassociated
-(`fastmath={"reassoc", "contract"}`: no finite-math assumptions, so non-finite costs are still seen)
-so that the sums over samples vectorise. Each model runs its own loop over
+(`fastmath={"reassoc"}`: no finite-math assumptions, so non-finite costs are still seen) so that
+the sums over samples vectorise. Not "contract": fused multiply-adds were placed differently in a
+freshly compiled kernel and in one loaded from the cache, which changed the last bits of results
+between processes (tests/nn/test_ensemble_compile.py guards against that). Each model runs its own loop over
 iterations with buffers allocated once, so a model's numbers do not depend on which other models
 share the call or on the thread count. Activations are stored unit-major, ``A[unit, sample]``, so
 the innermost loops run over contiguous samples and vectorise.
@@ -97,7 +99,7 @@ def _head(code, z, targets, delta, need_loss):
     return first + total / count
 
 
-@njit(cache=True, parallel=True, fastmath={"reassoc", "contract"})
+@njit(cache=True, parallel=True, fastmath={"reassoc"})
 def train_chunk(XT, targets, params, state1, state2, sizes, acts, head_code, optimizer_code, lr,
                 start, stop, record_every, costs, diverged_at, diverged_cost, beta=0.9,
                 beta1=0.9, beta2=0.999, eps=1e-8):
