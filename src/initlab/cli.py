@@ -411,6 +411,56 @@ def sweep_export(store: StoreOpt,
         sys.stdout.write(text)
 
 
+# ----- theory: mean-field numbers and the phase diagram (the logic is in initlab.theory) -----
+
+theory_app = typer.Typer(help=(
+    "Mean-field signal propagation of a deep dense network at initialization (Poole et al. 2016, "
+    "Schoenholz et al. 2017). Without a subcommand: q*, chi_1, xi_c, the critical sigma_w^2 and the phase."),
+    rich_markup_mode=None, context_settings={"help_option_names": ["-h", "--help"]})
+app.add_typer(theory_app, name="theory")
+TheoryActivation = Annotated[str, typer.Option(help="relu, leaky_relu, linear, tanh, sigmoid, erf, gelu or silu.")]
+Slope = Annotated[float, typer.Option(help="leaky_relu's negative slope.")]
+
+
+@theory_app.callback(invoke_without_command=True)
+def theory(ctx: typer.Context, activation: TheoryActivation = "tanh",
+           sigma_b2: Annotated[float, typer.Option(help="Bias variance sigma_b^2.")] = 0.05,
+           sigma_w2: Annotated[Optional[float], typer.Option(
+               help="Weight variance times fan_in, sigma_w^2. [default: the critical one]")] = None,
+           slope: Slope = 0.01, as_json: JsonOption = False) -> None:
+    """q*, chi_1, xi_c, the critical sigma_w^2 and the phase for one (activation, sigma_w^2, sigma_b^2)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from initlab.theory import theory as compute
+    numbers = compute(activation, sigma_b2, sigma_w2, slope).to_json()
+    if as_json:
+        emit_json(numbers)
+        return
+    err.print(f"{activation}: sigma_w^2 = {numbers['sigma_w2']:.6g}, sigma_b^2 = {sigma_b2:g}")
+    table = Table()
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    for key in ("q_star", "chi_1", "c_star", "xi_c", "trainable_depth", "critical_sigma_w2", "phase"):
+        value = numbers[key]
+        infinite = numbers["phase"] == "critical" and key in ("xi_c", "trainable_depth")
+        table.add_row(key, value if isinstance(value, str) else "inf" if infinite else fmt(value, 6))
+    err.print(table)
+
+
+@theory_app.command("phase")
+def theory_phase(activation: TheoryActivation = "tanh", slope: Slope = 0.01,
+                 out: Annotated[Path, typer.Option(metavar="FILE", help="PNG file to write.")] = Path("phase.png"),
+                 sigma_w2_max: Annotated[Optional[float], typer.Option(
+                     help="Right edge. [default: 2.5 x the critical sigma_w^2 at sigma_b^2 = 0]")] = None,
+                 sigma_b2_max: Annotated[float, typer.Option(help="Top edge.")] = 0.3,
+                 resolution: Annotated[int, typer.Option(help="Grid points per axis.")] = 41) -> None:
+    """Draw the (sigma_w^2, sigma_b^2) plane: trainable depth 6 xi_c and the critical line."""
+    from initlab.theory.phase import phase_figure
+    path = phase_figure(activation, out, sigma_w2_max=sigma_w2_max, sigma_b2_max=sigma_b2_max,
+                        resolution=resolution, slope=slope)
+    err.print(f"wrote {escape(str(path))}")
+
+
 def _version(value: bool) -> None:
     if value:
         print(f"initlab {__version__}")
@@ -427,7 +477,7 @@ def _with_option_name(message: str) -> str:
     """'n_samples: expected ...' -> '--n-samples: expected ...': name the flag the user typed."""
     name, separator, rest = message.partition(": ")
     flags = {"inits": "init", "first_seed": "seed", "preset_name": "preset"}
-    options = {p for command in (compare, train_command, sample, gradcheck, report)
+    options = {p for command in (compare, train_command, sample, gradcheck, report, theory, theory_phase)
                for p in inspect.signature(command).parameters}
     if separator and name.isidentifier() and (name in options or name in flags):
         return f"--{flags.get(name, name).replace('_', '-')}: {rest}"

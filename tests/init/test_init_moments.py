@@ -100,6 +100,9 @@ CASES = [
     Case("eye(gain=3)", 3 * _P_EYE, 3 * math.sqrt(_P_EYE * (1 - _P_EYE)), math.nan),
     # nn.Linear's default: kaiming_uniform_(a=sqrt 5) = U(+-1/sqrt(fan_in)).
     symmetric_uniform("torch_default", 1.0 / math.sqrt(FAN_IN)),
+    # Mean-field criticality (chi_1 = 1): relu at sigma_w^2 = 2, tanh without bias at sigma_w^2 = 1.
+    normal("critical(activation=relu, sigma_b2=0)", 0.0, math.sqrt(2.0 / FAN_IN)),
+    normal("critical(sigma_b2=0)", 0.0, math.sqrt(1.0 / FAN_IN)),
 ]
 IDS = [c.spec for c in CASES]
 EXACT = ("identity", "eye")  # deterministic laws whose std is not a sampling quantity

@@ -158,3 +158,13 @@ def torch_default() -> laws.Law:
     """gain(leaky_relu, sqrt 5)^2 = 1/3, so the bound is sqrt(3 * 1/3 / fan_in) = 1/sqrt(fan_in).
     Used as a bias init, the fans are the weight's, matching nn.Linear's bias."""
     return laws.variance_scaling(gain("leaky_relu", math.sqrt(5.0)) ** 2, "fan_in", "uniform")
+
+
+@scheme("critical", formula="N(0, sigma_w^2/fan_in), sigma_w^2 on the order/chaos line for sigma_b2",
+        distribution="normal", source="Poole et al. 2016; Schoenholz et al. 2017 (mean-field criticality, chi_1 = 1)")
+def critical(activation: str = "tanh", sigma_b2: float = 0.05, slope: float = 0.01) -> laws.Law:
+    """sigma_w^2 solves chi_1 = sigma_w^2 E[phi'(sqrt(q*) z)^2] = 1 (`initlab theory`); tanh with
+    sigma_b2 = 0.05 gives 1.761, relu 2 (He). sigma_b2 describes the biases: set them with
+    ``--bias-init 'normal(std=sqrt(sigma_b2))'`` (e.g. ``normal(std=0.2236)`` for 0.05)."""
+    from initlab.theory import critical_sigma_w2
+    return laws.variance_scaling(critical_sigma_w2(activation, sigma_b2, slope), "fan_in", "normal")

@@ -1,0 +1,105 @@
+"""Activations as (phi, phi') pairs of vectorised NumPy callables, and their Gaussian moments.
+
+For a centred Gaussian pair (u1, u2) with variances q and correlation c = cos(theta), the
+piecewise-linear family phi(x) = max(x, 0) + s min(x, 0) (relu s = 0, leaky_relu s, linear
+s = 1) has closed forms (Cho & Saul 2009, the arc-cosine kernel):
+
+    E[phi(u)^2]          = q (1 + s^2) / 2
+    E[phi(u1) phi(u2)]   = q [s c + (1 - s)^2 (sqrt(1 - c^2) + (pi - theta) c) / (2 pi)]
+    E[phi'(u1) phi'(u2)] = s + (1 - s)^2 (pi - theta) / (2 pi)
+
+Smooth activations use quadrature (`initlab.theory.quadrature`).
+
+>>> relu = activation("relu")
+>>> relu.second_moment(3.0), relu.derivative_moment(3.0)
+(1.5, 0.5)
+>>> round(activation("tanh").derivative_moment(0.0), 12)
+1.0
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special
+
+from initlab._checks import number
+from initlab._errors import unknown_choice
+from initlab.theory.quadrature import expect, expect_pair
+
+Array = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Activation:
+    """phi and phi'; `slope` is set for the piecewise-linear family (closed-form moments)."""
+
+    name: str
+    phi: Array
+    dphi: Array
+    slope: float | None = None
+
+    def second_moment(self, q: float) -> float:
+        """E[phi(sqrt(q) z)^2], z ~ N(0, 1)."""
+        if self.slope is not None:
+            return q * (1.0 + self.slope ** 2) / 2.0
+        return expect(lambda u: self.phi(u) ** 2, q)
+
+    def derivative_moment(self, q: float) -> float:
+        """E[phi'(sqrt(q) z)^2]."""
+        if self.slope is not None:
+            return (1.0 + self.slope ** 2) / 2.0
+        return expect(lambda u: self.dphi(u) ** 2, q)
+
+    def cross_moment(self, q: float, c: float) -> float:
+        """E[phi(u1) phi(u2)], variances q, correlation c."""
+        if self.slope is not None:
+            s, c = self.slope, min(1.0, max(-1.0, c))
+            arc = (math.sqrt(1.0 - c * c) + (math.pi - math.acos(c)) * c) / (2.0 * math.pi)
+            return q * (s * c + (1.0 - s) ** 2 * arc)
+        return expect_pair(lambda a, b: self.phi(a) * self.phi(b), q, c)
+
+    def derivative_cross_moment(self, q: float, c: float) -> float:
+        """E[phi'(u1) phi'(u2)], variances q, correlation c."""
+        if self.slope is not None:
+            s, c = self.slope, min(1.0, max(-1.0, c))
+            return s + (1.0 - s) ** 2 * (math.pi - math.acos(c)) / (2.0 * math.pi)
+        return expect_pair(lambda a, b: self.dphi(a) * self.dphi(b), q, c)
+
+
+def _piecewise_linear(name: str, s: float) -> Activation:
+    return Activation(name, lambda x: np.where(x > 0, x, s * x), lambda x: np.where(x > 0, 1.0, s), slope=s)
+
+
+def _sigmoid_derivative(x: np.ndarray) -> np.ndarray:
+    y = special.expit(x)
+    return y * (1.0 - y)
+
+
+SQRT_2PI = math.sqrt(2.0 * math.pi)
+SMOOTH = {
+    "tanh": Activation("tanh", np.tanh, lambda x: 1.0 - np.tanh(x) ** 2),
+    "sigmoid": Activation("sigmoid", special.expit, _sigmoid_derivative),
+    "erf": Activation("erf", special.erf, lambda x: 2.0 / math.sqrt(math.pi) * np.exp(-x * x)),
+    "gelu": Activation("gelu", lambda x: x * special.ndtr(x),
+                       lambda x: special.ndtr(x) + x * np.exp(-x * x / 2.0) / SQRT_2PI),
+    "silu": Activation("silu", lambda x: x * special.expit(x),
+                       lambda x: special.expit(x) + x * _sigmoid_derivative(x)),
+}
+NAMES = ("relu", "leaky_relu", "linear", *SMOOTH)
+
+
+def activation(name: str, slope: float = 0.01, argument: str = "activation") -> Activation:
+    """The activation called `name`; `slope` is leaky_relu's negative slope (torch's default 0.01)."""
+    if name == "relu":
+        return _piecewise_linear("relu", 0.0)
+    if name == "linear":
+        return _piecewise_linear("linear", 1.0)
+    if name == "leaky_relu":
+        return _piecewise_linear("leaky_relu", number("slope", slope))
+    if name in SMOOTH:
+        return SMOOTH[name]
+    raise unknown_choice(argument, "activation", str(name), NAMES)
