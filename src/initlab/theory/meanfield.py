@@ -195,6 +195,19 @@ def theory(act: str, sigma_b2: float, sigma_w2: float | None = None, slope: floa
             raise
         critical = math.nan
     sigma_w2, sigma_b2 = _variances(critical if sigma_w2 is None else sigma_w2, sigma_b2)
+    q, chi, c, xi, phase = depth_scale(phi, sigma_w2, sigma_b2)
+    return Theory(phi.name, sigma_w2, sigma_b2, q, chi, c, xi, critical, phase)
+
+
+def depth_scale(act: str | Activation, sigma_w2: float, sigma_b2: float) -> tuple[float, float, float, float, str]:
+    """(q*, chi_1, c*, xi_c, phase) without the critical line (what the phase diagram needs).
+
+    >>> q, chi, c, xi, phase = depth_scale("relu", 1.5, 0.1)
+    >>> round(xi, 6), phase
+    (3.476059, 'ordered')
+    """
+    phi = _act(act)
+    sigma_w2, sigma_b2 = _variances(sigma_w2, sigma_b2)
     q = q_star(phi, sigma_w2, sigma_b2)
     chi = chi_1(phi, sigma_w2, sigma_b2, q)
     phase = phase_of(chi)
@@ -204,4 +217,4 @@ def theory(act: str, sigma_b2: float, sigma_w2: float | None = None, slope: floa
     else:
         slope_at = chi if phase == "ordered" else chi_c(c, q, phi, sigma_w2)
         xi = -1.0 / math.log(slope_at) if 0.0 < slope_at < 1.0 else (0.0 if slope_at == 0.0 else math.inf)
-    return Theory(phi.name, sigma_w2, sigma_b2, q, chi, c, xi, critical, phase)
+    return q, chi, c, xi, phase

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 
 from initlab._checks import integer, number
 from initlab.theory.activations import activation
-from initlab.theory.meanfield import TRAINABLE_DEPTHS, critical_sigma_w2, theory
+from initlab.theory.meanfield import TRAINABLE_DEPTHS, critical_sigma_w2, depth_scale
 
 MAX_DEPTH = 1000.0  # the colour scale's top; critical points (xi_c = inf) are drawn there
 
@@ -25,12 +25,13 @@ def phase_grid(act: str, sigma_w2: np.ndarray, sigma_b2: np.ndarray, slope: floa
     >>> phase_grid("relu", np.array([1.0, 1.5]), np.array([0.0])).round(2).tolist()
     [[8.66, 20.86]]
     """
+    phi = activation(act, slope)
     depth = np.full((len(sigma_b2), len(sigma_w2)), math.nan)
     for i, b in enumerate(sigma_b2):
         for j, w in enumerate(sigma_w2):
-            t = theory(act, float(b), float(w), slope)
-            if math.isfinite(t.q_star) or t.phase == "critical":
-                depth[i, j] = min(MAX_DEPTH, TRAINABLE_DEPTHS * t.xi_c)
+            q, _, _, xi, phase = depth_scale(phi, float(w), float(b))
+            if math.isfinite(q) or phase == "critical":
+                depth[i, j] = min(MAX_DEPTH, TRAINABLE_DEPTHS * xi)
     return depth
 
 
@@ -61,7 +62,7 @@ def phase_figure(act: str, path: Path, *, sigma_w2_max: float | None = None, sig
     mesh = ax.pcolormesh(w, b, np.ma.masked_invalid(depth), norm=LogNorm(1.0, MAX_DEPTH), cmap="viridis",
                          shading="nearest")
     fig.colorbar(mesh, ax=ax, label="trainable depth ~ 6 xi_c (layers)")
-    fine = np.linspace(0.0, sigma_b2_max, 4 * resolution)
+    fine = np.linspace(0.0, sigma_b2_max, 2 * resolution)
     ax.plot(critical_line(act, fine, slope), fine, color="white", lw=2, label="critical line (chi_1 = 1)")
     ax.set_xlim(w[0], w[-1])
     ax.set_ylim(0.0, sigma_b2_max)
