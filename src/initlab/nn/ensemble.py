@@ -21,7 +21,7 @@ from scipy.special import expit, log_softmax, softmax
 
 from initlab._checks import choice, integer, number
 from initlab.nn.mlp import MLP
-from initlab.nn.optimizers import MOMENTUM, OPTIMIZERS
+from initlab.nn.optimizers import ADAM_BETA1, ADAM_BETA2, ADAM_EPS, MOMENTUM, OPTIMIZERS
 from initlab.nn.train import TrainResult, finish
 
 ACTIVATION_CODES = {"relu": 0, "leaky_relu": 1, "tanh": 2, "sigmoid": 3, "linear": 4}
@@ -97,7 +97,7 @@ def _numba_backend(nets, X, y, lr, iterations, optimizer, record_every, on_itera
         stop = min(start + CHUNK, iterations)
         train_chunk(XT, targets, flat, state1, state2, sizes, acts, HEAD_CODES[net.head.name],
                     OPTIMIZERS.index(optimizer), dtype.type(lr), start, stop, record_every, costs, diverged_at,
-                    diverged_cost, MOMENTUM)
+                    diverged_cost, MOMENTUM, ADAM_BETA1, ADAM_BETA2, ADAM_EPS)
         if on_iterations is not None:
             on_iterations(stop - start)
     for row, trained in zip(flat, nets):
@@ -189,7 +189,7 @@ def _step(optimizer, params, grads, state1, state2, lr, t, mask):
             s1[...] = np.where(mask, MOMENTUM * s1 + g, s1)
             update = lr * s1
         else:
-            s1[...] = np.where(mask, 0.9 * s1 + 0.1 * g, s1)
-            s2[...] = np.where(mask, 0.999 * s2 + 0.001 * g * g, s2)
-            update = (lr / (1 - 0.9**t)) * s1 / (np.sqrt(s2 / (1 - 0.999**t)) + 1e-8)
+            s1[...] = np.where(mask, ADAM_BETA1 * s1 + (1 - ADAM_BETA1) * g, s1)
+            s2[...] = np.where(mask, ADAM_BETA2 * s2 + (1 - ADAM_BETA2) * g * g, s2)
+            update = (lr / (1 - ADAM_BETA1**t)) * s1 / (np.sqrt(s2 / (1 - ADAM_BETA2**t)) + ADAM_EPS)
         p[...] = np.where(mask, p - update, p)

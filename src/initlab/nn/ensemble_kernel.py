@@ -101,12 +101,12 @@ def _head(code, z, targets, delta, need_loss):
 
 @njit(cache=True, parallel=True, fastmath={"reassoc"})
 def train_chunk(XT, targets, params, state1, state2, sizes, acts, head_code, optimizer_code, lr,
-                start, stop, record_every, costs, diverged_at, diverged_cost, beta=0.9,
-                beta1=0.9, beta2=0.999, eps=1e-8):
+                start, stop, record_every, costs, diverged_at, diverged_cost, beta, beta1, beta2, eps):
     """Iterations start..stop-1 for every model still alive (diverged_at < 0).
 
     params, state1, state2: (models, P) flat [W1, b1, W2, b2, ...], W row-major (fan_in, fan_out).
-    costs[m, it // record_every] receives the cost of every recorded iteration.
+    costs[m, it // record_every] receives the cost of every recorded iteration. beta is the momentum,
+    beta1, beta2, eps Adam's; the caller passes the constants of `initlab.nn.optimizers`.
     """
     n = XT.shape[1]
     n_layers = sizes.size - 1

@@ -12,6 +12,7 @@ from initlab._errors import unknown_choice
 
 OPTIMIZERS = ("gd", "momentum", "adam")
 MOMENTUM = 0.9  # torch.optim.SGD(momentum=0.9), the usual choice
+ADAM_BETA1, ADAM_BETA2, ADAM_EPS = 0.9, 0.999, 1e-8  # torch.optim.Adam's defaults
 
 
 class GradientDescent:
@@ -42,7 +43,8 @@ class Momentum:
 class Adam:
     """torch.optim.Adam: bias-corrected first and second moments, eps added outside the sqrt."""
 
-    def __init__(self, params, lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
+    def __init__(self, params, lr: float, beta1: float = ADAM_BETA1, beta2: float = ADAM_BETA2,
+                 eps: float = ADAM_EPS):
         self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
         self.m = [np.zeros_like(p) for p in params]
         self.v = [np.zeros_like(p) for p in params]
