@@ -1,0 +1,13 @@
+"""PyTorch adapter: find a model's layers and their activations (`layers`).
+
+Importing ``initlab`` never imports torch; only ``initlab.torch`` does.
+
+>>> import torch
+>>> from initlab.torch import layers
+>>> [t.activation_name for t in layers(torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.Tanh()))]
+['tanh']
+"""
+
+from initlab.torch.trace import TracedLayer, layers
+
+__all__ = ["TracedLayer", "layers"]

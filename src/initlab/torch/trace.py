@@ -1,0 +1,240 @@
+"""Find a model's Linear/Conv layers in execution order, each with the activation applied to its output.
+
+`layers(model)` traces the model with `torch.fx` (a symbolic trace: no data is run) and, for every
+call of an ``nn.Linear`` or ``nn.Conv1d/2d/3d``, looks at what consumes the layer's output:
+
+- the output has exactly one consumer, and that consumer is an *elementwise activation* applied
+  to it -> that is the layer's activation;
+- anything else (another layer, a norm, an add, several consumers, the model's output) -> no
+  activation (``None``, name ``"identity"``).
+
+``nn.Identity`` and dropout (``nn.Dropout*``, ``F.dropout``; the identity at evaluation) are looked
+through. An *elementwise activation* is
+
+1. a known torch one: ``nn.ReLU, LeakyReLU, Tanh, Sigmoid, GELU, SiLU, ELU, SELU, CELU, Softplus,
+   Mish, ...`` modules, their ``torch.nn.functional`` functions, ``torch.relu/tanh/sigmoid`` and the
+   tensor methods ``x.relu()/x.tanh()/x.sigmoid()``;
+2. or, probed: a parameter-free user module (a leaf of the trace, so its own control flow is never
+   traced), a wrapped function or a tensor method whose other arguments are constants, that on a
+   probe tensor shaped like the layer's output ``(2, out, 5, ...)`` keeps the shape, commutes with
+   reversing the entries (one scalar function everywhere) and, when one input entry changes,
+   changes no other output entry (no mixing). ``x * torch.sigmoid(1.702 * x)`` as an
+   ``nn.Module`` passes; softmax, layer norm and pooling do not. Written inline in ``forward``
+   (not as a module) it is traced as several ops and is not recognised.
+
+If `torch.fx` cannot trace the model, an ``nn.Sequential`` (nested ones flattened) is read in module
+order instead, with the module after each layer as its candidate activation. A module called twice
+is listed once, at its first call; layers the forward never calls are not listed.
+
+>>> import torch
+>>> net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1))
+>>> [(t.name, t.activation_name) for t in layers(net)]
+[('0', 'relu'), ('2', 'identity')]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import fx, nn
+
+LAYER_TYPES = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+CANONICAL = {nn.ReLU: "relu", nn.LeakyReLU: "leaky_relu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid",
+             nn.GELU: "gelu", nn.SiLU: "silu"}
+KNOWN_MODULES = (*CANONICAL, nn.ReLU6, nn.ELU, nn.SELU, nn.CELU, nn.Softplus, nn.Mish, nn.Hardtanh,
+                 nn.Hardswish, nn.Hardsigmoid, nn.Softsign, nn.Tanhshrink, nn.LogSigmoid, nn.Softshrink,
+                 nn.Hardshrink, nn.Threshold)
+KNOWN_FUNCTIONS = {F.relu: "relu", torch.relu: "relu", F.relu_: "relu", torch.relu_: "relu",
+                   F.leaky_relu: "leaky_relu", F.leaky_relu_: "leaky_relu", torch.tanh: "tanh", F.tanh: "tanh",
+                   torch.sigmoid: "sigmoid", F.sigmoid: "sigmoid", F.gelu: "gelu", F.silu: "silu"}
+KNOWN_METHODS = {"relu": "relu", "relu_": "relu", "tanh": "tanh", "tanh_": "tanh", "sigmoid": "sigmoid",
+                 "sigmoid_": "sigmoid"}
+TRANSPARENT = (nn.Identity, nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout)
+
+
+@dataclass(frozen=True)
+class TracedLayer:
+    """One Linear/Conv call and the elementwise activation applied to its output (None if none)."""
+
+    name: str
+    module: nn.Module
+    activation: Callable[[torch.Tensor], torch.Tensor] | None
+    activation_name: str
+
+
+class _Bound:
+    """``fn(x, *args, **kwargs)`` (or ``x.fn(...)`` for a method name) as a one-tensor callable."""
+
+    def __init__(self, fn, args=(), kwargs=None):
+        self.fn, self.args, self.kwargs = fn, tuple(args), dict(kwargs or {})
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if isinstance(self.fn, str):
+            return getattr(x, self.fn)(*self.args, **self.kwargs)
+        return self.fn(x, *self.args, **self.kwargs)
+
+    def __repr__(self) -> str:
+        return f"{getattr(self.fn, '__name__', self.fn)}(x, {self.args}, {self.kwargs})"
+
+
+def is_layer(module: nn.Module) -> bool:
+    return isinstance(module, LAYER_TYPES)
+
+
+def probe_shape(module: nn.Module) -> tuple[int, ...]:
+    """A small tensor shape shaped like `module`'s output: (2, out) or (2, out, 5, ...)."""
+    if isinstance(module, nn.Linear):
+        return (2, module.out_features)
+    return (2, module.out_channels, *([5] * (module.weight.dim() - 2)))
+
+
+def acts_elementwise(fn: Callable, shape: tuple[int, ...]) -> bool:
+    """True when `fn` keeps `shape`, commutes with reversing the entries and never mixes entries."""
+    x = torch.linspace(-3.0, 3.0, max(1, int(torch.tensor(shape).prod()))).reshape(shape)
+    try:
+        with torch.no_grad():
+            y = fn(x.clone())
+            if not isinstance(y, torch.Tensor) or y.shape != x.shape or not y.is_floating_point():
+                return False
+            flipped = fn(x.flatten().flip(0).reshape(shape).clone()).flatten().flip(0).reshape(shape)
+            nudged = x.clone()
+            k = nudged.numel() // 2
+            nudged.view(-1)[k] += 1.0
+            changed = (fn(nudged) - y).flatten().abs() > 0
+    except Exception:  # anything that cannot run on the probe is not an activation
+        return False
+    changed[k] = False
+    return bool(torch.allclose(flipped, y, rtol=1e-5, atol=1e-6, equal_nan=True)) and not bool(changed.any())
+
+
+def _user_module(module: nn.Module) -> bool:
+    return (not module.__module__.startswith(("torch.nn", "torch.ao.nn"))
+            and next(module.parameters(), None) is None and not isinstance(module, (nn.Sequential, nn.ModuleList)))
+
+
+def module_activation(module: nn.Module, shape) -> tuple[Callable, str] | None:
+    if isinstance(module, KNOWN_MODULES):
+        return module, CANONICAL.get(type(module), type(module).__name__)
+    if _user_module(module) and acts_elementwise(module, shape):
+        return module, type(module).__name__
+    return None
+
+
+class _Tracer(fx.Tracer):
+    """torch.nn modules, Linear/Conv subclasses and parameter-free user modules stay leaves."""
+
+    def is_leaf_module(self, m: nn.Module, qualified_name: str) -> bool:
+        return super().is_leaf_module(m, qualified_name) or is_layer(m) or _user_module(m)
+
+
+def _node_activation(model: nn.Module, node: fx.Node, source: fx.Node, shape) -> tuple[Callable, str] | None:
+    if node.op == "call_module":
+        return module_activation(model.get_submodule(node.target), shape)
+    if node.op not in ("call_function", "call_method") or not node.args or node.args[0] is not source:
+        return None
+    rest, kwargs = node.args[1:], dict(node.kwargs)
+    if any(isinstance(a, fx.Node) for a in (*rest, *kwargs.values())):
+        return None
+    kwargs.pop("inplace", None)
+    bound = _Bound(node.target, rest, kwargs)
+    known = KNOWN_FUNCTIONS if node.op == "call_function" else KNOWN_METHODS
+    if node.target in known:
+        return bound, known[node.target]
+    name = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", repr(node.target))
+    return (bound, name.rstrip("_")) if acts_elementwise(bound, shape) else None
+
+
+def _transparent(model: nn.Module, node: fx.Node) -> bool:
+    if node.op == "call_module":
+        return isinstance(model.get_submodule(node.target), TRANSPARENT)
+    return node.op == "call_function" and node.target is F.dropout
+
+
+def _traced(model: nn.Module) -> list[TracedLayer]:
+    graph = _Tracer().trace(model)
+    found: dict[str, TracedLayer] = {}
+    for node in graph.nodes:
+        if node.op != "call_module" or node.target in found or not is_layer(model.get_submodule(node.target)):
+            continue
+        module = model.get_submodule(node.target)
+        source, act = node, None
+        while len(source.users) == 1:
+            (user,) = source.users
+            if _transparent(model, user):
+                source = user
+                continue
+            act = _node_activation(model, user, source, probe_shape(module))
+            break
+        found[node.target] = TracedLayer(node.target, module, *(act or (None, "identity")))
+    return list(found.values())
+
+
+def _flatten(module: nn.Sequential, prefix: str, reason: str) -> list[tuple[str, nn.Module]]:
+    out = []
+    for name, child in module.named_children():
+        qualified = f"{prefix}{name}"
+        if isinstance(child, nn.Sequential):
+            out += _flatten(child, qualified + ".", reason)
+        elif not is_layer(child) and any(is_layer(m) for m in child.modules()):
+            raise _cannot_trace(reason + f"; and module '{qualified}' holds layers but is not an nn.Sequential")
+        else:
+            out.append((qualified, child))
+    return out
+
+
+def _sequential(model: nn.Sequential, reason: str) -> list[TracedLayer]:
+    items = [(n, m) for n, m in _flatten(model, "", reason) if not isinstance(m, TRANSPARENT)]
+    out = []
+    for i, (name, module) in enumerate(items):
+        if is_layer(module):
+            act = module_activation(items[i + 1][1], probe_shape(module)) if i + 1 < len(items) else None
+            out.append(TracedLayer(name, module, *(act or (None, "identity"))))
+    return out
+
+
+def _cannot_trace(reason: str) -> ValueError:
+    return ValueError(f"model: cannot trace the model ({reason}); use nn.Sequential or a torch.fx-traceable model")
+
+
+def layers(model: nn.Module, example: torch.Tensor | None = None) -> list[TracedLayer]:
+    """The Linear/Conv layers of `model` in execution order, each with its activation (see the module doc).
+
+    `example`, when given, is one input batch: the model must accept it (else ``ValueError`` naming
+    ``example``); it is run once under ``torch.no_grad()``.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
+    if example is not None:
+        run(model, example, "example")
+    try:
+        found = _traced(model)
+    except Exception as error:  # fx raises many kinds (TraceError, TypeError, RuntimeError, ...)
+        reason = f"torch.fx: {type(error).__name__}: {first_line(error)}"
+        if not isinstance(model, nn.Sequential):
+            raise _cannot_trace(reason) from None
+        found = _sequential(model, reason)
+    if not found:
+        raise ValueError(f"model: found no nn.Linear or nn.Conv1d/2d/3d layer in {type(model).__name__} "
+                         "(initlab.torch initialises only those)")
+    return found
+
+
+def first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def run(model: nn.Module, batch, argument: str) -> torch.Tensor:
+    """``model(batch)`` under ``torch.no_grad()``; a model that raises becomes
+    ``ValueError("<argument>: the model rejected a batch of shape [...]: <first line>")``."""
+    if not isinstance(batch, torch.Tensor):
+        raise TypeError(f"{argument}: expected a torch.Tensor, got {type(batch).__name__}")
+    try:
+        with torch.no_grad():
+            return model(batch)
+    except Exception as error:
+        raise ValueError(f"{argument}: the model rejected a batch of shape {list(batch.shape)}: "
+                         f"{first_line(error)}") from None
