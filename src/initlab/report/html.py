@@ -46,15 +46,15 @@ code { font: .85rem ui-monospace, SFMono-Regular, Menlo, monospace; }
 """
 
 
-def _number(value: float | None, digits: int = 4) -> str:
+def number_text(value: float | None, digits: int = 4) -> str:
     return "-" if value is None else f"{value:.{digits}g}"
 
 
-def _percent(value: float | None) -> str:
+def percent_text(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
 
 
-def _td(text: str, value: float | None = None, kind: str = "") -> str:
+def cell(text: str, value: float | None = None, kind: str = "") -> str:
     """A table cell; numbers right-aligned and carrying their full value in data-value."""
     attributes = f' class="num {kind}"' if kind else ""
     if value is not None:
@@ -72,7 +72,7 @@ def seed_list(seeds: Sequence) -> str:
     return ", ".join(str(s) for s in ordered)
 
 
-def _figure(fig, alt: str, caption: str = "") -> str:
+def figure_html(fig, alt: str, caption: str = "") -> str:
     data = png_base64(fig)
     caption = f"<figcaption>{escape(caption)}</figcaption>" if caption else ""
     return (f'<figure><img class="figure" alt="{escape(alt)}" '
@@ -89,11 +89,11 @@ def summary_table(points: Sequence[Point]) -> str:
         low, high = (min(costs), max(costs)) if costs else (None, None)
         spread = "-" if low is None else f"{low:.3g} - {high:.3g}"
         train, test = point.mean("train_accuracy"), point.mean("test_accuracy")
-        cells = [f"<td>{escape(point.label)}</td>", _td(str(len(point.runs)), len(point.runs), "seeds"),
-                 _td(str(point.n_diverged), point.n_diverged, "n-diverged"),
-                 _td(_number(point.cost_median), point.cost_median, "cost-median"),
-                 _td(spread, None, "cost-range"), _td(_percent(train), train, "train-accuracy"),
-                 _td(_percent(test), test, "test-accuracy")]
+        cells = [f"<td>{escape(point.label)}</td>", cell(str(len(point.runs)), len(point.runs), "seeds"),
+                 cell(str(point.n_diverged), point.n_diverged, "n-diverged"),
+                 cell(number_text(point.cost_median), point.cost_median, "cost-median"),
+                 cell(spread, None, "cost-range"), cell(percent_text(train), train, "train-accuracy"),
+                 cell(percent_text(test), test, "test-accuracy")]
         kind = ' class="diverged"' if point.n_diverged else ""
         rows.append(f'<tr id="point-{index}"{kind}>{"".join(cells)}</tr>')
     header = "".join(f"<th>{escape(h)}</th>" for h in head)
@@ -129,7 +129,7 @@ def build_report(runs: list[dict], *, title: str, config: dict | None = None) ->
     sections = [
         f"<header><h1>{escape(title)}</h1><p class=\"meta\">{escape(meta)}</p></header>",
         '<section id="curves"><h2>Cost curves</h2>'
-        + _figure(curves, "training cost against iteration per point",
+        + figure_html(curves, "training cost against iteration per point",
                   "Mean over seeds (line) and min to max (band), log scale; diverged runs are left out "
                   "of the curves and counted in the legend.") + "</section>",
         '<section id="summary"><h2>Final cost and accuracy</h2>' + summary_table(points)
@@ -138,28 +138,38 @@ def build_report(runs: list[dict], *, title: str, config: dict | None = None) ->
     maps = find_heatmaps(points)
     if maps:
         norm = color_scale(maps)
-        figures = "".join(_figure(heatmap_figure(m, norm), f"median final cost of {m.scheme} over {m.x} x {m.y}")
+        figures = "".join(figure_html(heatmap_figure(m, norm), f"median final cost of {m.scheme} over {m.x} x {m.y}")
                           for m in maps)
         sections.append('<section id="heatmaps"><h2>Heatmaps</h2>'
                         '<p class="note">Median final cost over seeds (one color scale for all maps); '
                         'hatched red: every seed diverged.</p>'
                         f'<div class="maps">{figures}</div></section>')
     sections.append(f'<section id="config"><h2>Configuration</h2>{config_tables(points)}</section>')
-    body = "\n".join(sections)
+    return page(title, "\n".join(sections))
+
+
+def page(title: str, body: str, style: str = "") -> str:
+    """A whole HTML document around `body`: inline style (plus `style`), no script, no external resource."""
     return ("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
             "<link rel=\"icon\" href=\"data:,\">\n"
-            f"<title>{escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n")
+            f"<title>{escape(title)}</title>\n<style>{STYLE}{style}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n")
 
 
-def write_report(runs: list[dict], path: str | os.PathLike, *, title: str, config: dict | None = None) -> Path:
-    """Write `build_report(...)` to `path` (through a temporary file, so a failure leaves no half page)."""
+def write_page(text: str, path: str | os.PathLike) -> Path:
+    """Write an HTML page through a temporary file, so a failure leaves no half page."""
     path = Path(path)
     if path.is_dir():
         raise ValueError(f"out: '{path}' is a folder; give a file name such as report.html")
-    page = build_report(runs, title=title, config=config)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(page, encoding="utf-8")
+    partial.write_text(text, encoding="utf-8")
     os.replace(partial, path)
     return path
+
+
+def write_report(runs: list[dict], path: str | os.PathLike, *, title: str, config: dict | None = None) -> Path:
+    """Write `build_report(...)` to `path`."""
+    if Path(path).is_dir():  # before the figures are drawn
+        raise ValueError(f"out: '{path}' is a folder; give a file name such as report.html")
+    return write_page(build_report(runs, title=title, config=config), path)
