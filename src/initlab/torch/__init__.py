@@ -8,6 +8,7 @@ Importing ``initlab`` never imports torch; only ``initlab.torch`` does.
 ['tanh']
 """
 
+from initlab.torch.apply import apply
 from initlab.torch.trace import TracedLayer, layers
 
-__all__ = ["TracedLayer", "layers"]
+__all__ = ["TracedLayer", "apply", "layers"]
