@@ -9,6 +9,7 @@ Importing ``initlab`` never imports torch; only ``initlab.torch`` does.
 """
 
 from initlab.torch.apply import apply
+from initlab.torch.lsuv import LsuvResult, lsuv
 from initlab.torch.trace import TracedLayer, layers
 
-__all__ = ["TracedLayer", "apply", "layers"]
+__all__ = ["LsuvResult", "TracedLayer", "apply", "layers", "lsuv"]

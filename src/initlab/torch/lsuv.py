@@ -1,0 +1,125 @@
+"""Layer-sequential unit-variance (LSUV) initialization (Mishkin & Matas 2016, "All you need is a good init").
+
+1. Every Linear/Conv weight W becomes a (semi-)orthogonal matrix (``torch.nn.init.orthogonal_``, a
+   conv kernel flattened to (out, in * prod(kernel))) and every bias 0.
+2. Layer by layer in execution order: run `batch` through the model, measure the standard deviation
+   s of the layer's output (all entries: batch, channels, positions), and set W <- W * target / s,
+   until |s - target| <= tol * target or `max_iter` rescalings were made.
+
+The paper's loop tests the variance against 1; here it tests the std against `target_std`. With zero
+biases a layer's output is linear in its own weight, so one rescaling is usually enough. The output
+is read by a forward hook that stops the forward pass at that layer (later layers need not run);
+every hook is removed afterwards, also on error. Batch statistics are data-dependent: the stds hold
+for inputs like `batch` (the tests check a fresh batch).
+
+>>> import torch
+>>> net = torch.nn.Sequential(torch.nn.Linear(20, 50), torch.nn.ReLU(), torch.nn.Linear(50, 5))
+>>> x = torch.randn(256, 20, generator=torch.Generator().manual_seed(0))
+>>> result = lsuv(net, x, seed=0)
+>>> [round(layer.std, 2) for layer in result.layers], result.converged
+([1.0, 1.0], True)
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from initlab._checks import integer, number
+from initlab.torch.apply import generator_from
+from initlab.torch.trace import layers, run
+
+
+@dataclass(frozen=True)
+class LsuvLayer:
+    name: str
+    std: float          # the layer's output std on `batch` after the last rescaling
+    iterations: int     # rescalings made (0: already within tolerance)
+    converged: bool
+
+
+@dataclass(frozen=True)
+class LsuvResult:
+    layers: tuple[LsuvLayer, ...]
+    target_std: float
+    tol: float
+    max_iter: int
+
+    @property
+    def converged(self) -> bool:
+        return all(layer.converged for layer in self.layers)
+
+    def to_json(self) -> dict:
+        return {"target_std": self.target_std, "tol": self.tol, "max_iter": self.max_iter,
+                "converged": self.converged, "layers": [asdict(layer) for layer in self.layers]}
+
+    def __str__(self) -> str:
+        rows = [f"{'layer':<16} {'std':>8} {'iter':>5}  converged"]
+        rows += [f"{layer.name:<16} {layer.std:8.4f} {layer.iterations:5d}  {'yes' if layer.converged else 'NO'}"
+                 for layer in self.layers]
+        return "\n".join(rows)
+
+
+class _Stop(Exception):
+    """Raised by the hook once the layer's output is read: the rest of the forward pass is skipped."""
+
+
+def _output_std(model: nn.Module, module: nn.Module, batch: torch.Tensor) -> float:
+    seen: list[float] = []
+
+    def hook(_module, _inputs, output):
+        seen.append(float(output.detach().double().std()))
+        raise _Stop
+
+    handle = module.register_forward_hook(hook)
+    try:
+        with torch.no_grad():
+            model(batch)
+    except _Stop:
+        pass
+    finally:
+        handle.remove()
+    if not seen:
+        raise ValueError(f"model: the forward pass on the batch never called layer {module}")
+    return seen[0]
+
+
+def lsuv(model: nn.Module, batch: torch.Tensor, target_std: float = 1.0, tol: float = 0.1, max_iter: int = 10, *,
+         generator: torch.Generator | None = None, seed: int | None = None) -> LsuvResult:
+    """LSUV-initialise `model` in place on `batch` (see the module doc); returns per-layer stds.
+
+    A layer still outside ``target_std * (1 +- tol)`` after `max_iter` rescalings (or whose output
+    std is 0 or not finite, which no scaling fixes) is reported with ``converged=False`` and a
+    warning; nothing is raised.
+    """
+    target_std = number("target_std", target_std, positive=True)
+    tol = number("tol", tol, positive=True)
+    max_iter = integer("max_iter", max_iter, minimum=1)
+    g = generator_from(generator, seed)
+    run(model, batch, "batch")
+    found = layers(model)
+    for layer in found:
+        nn.init.orthogonal_(layer.module.weight, generator=g)
+        if layer.module.bias is not None:
+            nn.init.zeros_(layer.module.bias)
+    report = []
+    for layer in found:
+        weight, iterations = layer.module.weight, 0
+        while True:
+            std = _output_std(model, layer.module, batch)
+            converged = abs(std - target_std) <= tol * target_std
+            if converged or iterations == max_iter or not (math.isfinite(std) and std > 0):
+                break
+            with torch.no_grad():
+                weight.mul_(target_std / std)
+            iterations += 1
+        report.append(LsuvLayer(layer.name, std, iterations, converged))
+    missed = [f"{r.name} (std {r.std:.4g})" for r in report if not r.converged]
+    if missed:
+        warnings.warn(f"lsuv: {len(missed)} layer(s) did not reach std {target_std:g} +- {tol * target_std:g} "
+                      f"within max_iter={max_iter}: {', '.join(missed)}", stacklevel=2)
+    return LsuvResult(tuple(report), target_std, tol, max_iter)
