@@ -1,0 +1,62 @@
+"""The init doctor: one forward and one backward pass at initialization, layer by layer, compared
+with mean-field theory, and a verdict with a fix.
+
+>>> from initlab.data import load
+>>> from initlab.nn.mlp import MLP
+>>> X, y = load("circles", n_samples=256, seed=0)
+>>> d = diagnose_mlp(MLP([2] + [100] * 30 + [1], activation="relu", init="xavier_normal", seed=0), X, y)
+>>> d.verdict, d.recommendation["scheme"]
+('vanishing', 'he_normal')
+>>> diagnose_mlp(MLP([2] + [100] * 30 + [1], activation="relu", init="he_normal", seed=0), X, y).verdict
+'ok'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from initlab.diagnose.capture import Capture
+from initlab.diagnose.expected import Expected, expected
+from initlab.diagnose.mlp_probe import capture_mlp, describe_mlp
+from initlab.diagnose.stats import LayerStats, layer_stats, sigma_b2, sigma_w2
+from initlab.diagnose.verdict import VERDICTS, Diagnosis, diagnosis
+
+
+def diagnose(captures: Sequence[Capture], input_mean_square: float, model: str) -> Diagnosis:
+    """Statistics, theory and verdict for the `captures` of one pass; `input_mean_square` = mean(X^2)
+    of the batch (theory's q(0)); `model` names the model in the report."""
+    captures = list(captures)
+    if not captures:
+        raise ValueError("captures: expected at least one dense or convolutional layer, got none")
+    w2 = [sigma_w2(c) for c in captures]
+    with np.errstate(all="ignore"):
+        last_grad = float(np.std(captures[-1].dz))
+    theory = expected(float(input_mean_square), w2, [sigma_b2(c) for c in captures],
+                      [c.activation for c in captures], [c.units for c in captures],
+                      [w * c.fan_out / c.fan_in for w, c in zip(w2, captures)], last_grad)
+    layers = [layer_stats(i, c, e) for i, (c, e) in enumerate(zip(captures, theory), start=1)]
+    return diagnosis(layers, [c.activation for c in captures], model)
+
+
+def _mean_square(X) -> float:
+    with np.errstate(all="ignore"):
+        return float(np.mean(np.square(np.asarray(X, dtype=np.float64))))
+
+
+def diagnose_mlp(net, X: np.ndarray, y: np.ndarray) -> Diagnosis:
+    """Diagnose the NumPy engine's `MLP` on the batch (`X`, `y`)."""
+    return diagnose(capture_mlp(net, X, y), _mean_square(net.as_input(X)), describe_mlp(net))
+
+
+def diagnose_torch(model, batch, target=None) -> Diagnosis:
+    """Diagnose a PyTorch `model` on `batch` (a tensor), with integer class `target`s or None (a fixed
+    random output gradient); see `initlab.diagnose.torch_probe`. The model is left unchanged."""
+    from initlab.diagnose.torch_probe import capture_torch, describe_torch  # torch only when asked for
+    captures = capture_torch(model, batch, target)
+    return diagnose(captures, _mean_square(batch.detach().cpu().double().numpy()), describe_torch(model, captures))
+
+
+__all__ = ["VERDICTS", "Capture", "Diagnosis", "Expected", "LayerStats", "capture_mlp", "diagnose",
+           "diagnose_mlp", "diagnose_torch"]

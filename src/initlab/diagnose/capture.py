@@ -1,0 +1,72 @@
+"""What a probe records for one layer in one forward and one backward pass at initialization.
+
+Probes (`initlab.diagnose.mlp_probe`, `initlab.diagnose.torch_probe`) turn a model into a list of
+`Capture`, one per dense or convolutional layer in forward order, the last one the output layer.
+Everything downstream (statistics, theory, verdict) reads only captures, so it is the same for
+the NumPy engine and for PyTorch models.
+
+Layouts: ``z``, ``a`` and ``dz`` are ``(n, units)`` for dense layers and ``(n, C, *spatial)`` for
+convolutions; ``weight`` is ``(units, fan_in)``, one row per unit's incoming weights (the NumPy
+engine's ``W.T``, torch's ``W.reshape(out, -1)``).
+
+>>> import numpy as np
+>>> c = Capture("layer 1", "dense", z=np.ones((4, 3)), a=np.ones((4, 3)), dz=np.zeros((4, 3)),
+...             weight=np.ones((3, 2)), bias=None, weight_grad=np.zeros((3, 2)), activation=None,
+...             fan_in=2, fan_out=3)
+>>> c.units, c.activation_name
+(3, 'identity')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from initlab.theory import Activation
+
+KINDS = ("dense", "conv")
+
+
+@dataclass(frozen=True)
+class Capture:
+    """One layer's pre-activation `z`, activation `a`, gradient `dz` = dL/dz of the mean loss, its
+    weights, bias and weight gradient, and the activation that follows it (None: identity)."""
+
+    name: str
+    kind: str
+    z: np.ndarray
+    a: np.ndarray
+    dz: np.ndarray
+    weight: np.ndarray
+    bias: np.ndarray | None
+    weight_grad: np.ndarray
+    activation: Activation | None
+    fan_in: int
+    fan_out: int
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"kind: expected one of {', '.join(KINDS)}, got {self.kind!r}")
+        if self.z.ndim < 2 or self.z.shape != self.a.shape or self.z.shape != self.dz.shape:
+            raise ValueError(f"{self.name}: z, a and dz must share one shape (n, units, ...), got "
+                             f"{self.z.shape}, {self.a.shape}, {self.dz.shape}")
+        if self.weight.ndim != 2 or self.weight.shape[0] != self.z.shape[1] or \
+                self.weight_grad.shape != self.weight.shape:
+            raise ValueError(f"{self.name}: weight and weight_grad must be (units={self.z.shape[1]}, fan_in), got "
+                             f"{self.weight.shape} and {self.weight_grad.shape}")
+        if self.bias is not None and self.bias.shape != (self.z.shape[1],):
+            raise ValueError(f"{self.name}: bias must be ({self.z.shape[1]},), got {self.bias.shape}")
+
+    @property
+    def units(self) -> int:
+        """Output units (dense) or channels (conv)."""
+        return int(self.z.shape[1])
+
+    @property
+    def activation_name(self) -> str:
+        return "identity" if self.activation is None else self.activation.name
+
+    def per_unit(self, x: np.ndarray) -> np.ndarray:
+        """`x` (shaped like `z`) as (units, samples * positions): row j is everything unit j produced."""
+        return np.moveaxis(x, 1, 0).reshape(self.units, -1)

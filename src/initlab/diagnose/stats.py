@@ -1,0 +1,168 @@
+"""Per-layer statistics of one pass at initialization, measured next to what theory expects.
+
+Means and stds run over every entry (samples, units, positions). Measured variances of the
+weights: sigma_w2 = fan_in * mean(W^2), sigma_b2 = mean(b^2) (0 without bias).
+
+- saturated fraction (bounded activations only): entries within 0.01 of an asymptote
+  (tanh |a| > 0.99; sigmoid a < 0.01 or a > 0.99);
+- dead fraction (relu family only): units (conv: channels) whose pre-activation is <= 0 for
+  every sample and position of the batch;
+- duplicates: units with identical incoming weights and bias, joined with units whose activations
+  over the batch are identical, leaving out constant activation vectors (a dead relu unit is
+  all zeros like every other dead unit, which is not symmetry).
+
+>>> import numpy as np
+>>> W = np.array([[1.0, 2.0], [1.0, 2.0], [0.5, 0.0]])
+>>> a = np.array([[1.0, 1.0, 0.0], [2.0, 2.0, 0.0]])
+>>> c = Capture("layer 1", "dense", a, a, a, W, None, W, None, 2, 3)
+>>> duplicates(c)  # units 0 and 1 share weights; unit 2 is constant
+(1, 2)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from initlab.diagnose.capture import Capture
+from initlab.diagnose.expected import Expected
+
+RELU_FAMILY = ("relu", "leaky_relu", "relu6", "prelu", "rrelu")
+BOUNDS = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0), "erf": (-1.0, 1.0), "hardtanh": (-1.0, 1.0),
+          "softsign": (-1.0, 1.0), "hardsigmoid": (0.0, 1.0)}
+SATURATION_MARGIN = 0.01
+
+
+def relu_family(name: str) -> bool:
+    """relu, leaky_relu and torch's ReLU6/PReLU/RReLU (names compared in lower case)."""
+    return name.lower() in RELU_FAMILY
+
+
+def bounds(name: str) -> tuple[float, float] | None:
+    """The asymptotes of a bounded activation (torch's class names in lower case too), else None."""
+    return BOUNDS.get(name.lower())
+
+
+@dataclass(frozen=True)
+class LayerStats:
+    index: int
+    name: str
+    kind: str
+    units: int
+    fan_in: int
+    activation: str
+    pre_mean: float
+    pre_std: float
+    expected_pre_std: float
+    band_low: float
+    band_high: float
+    activation_mean: float
+    activation_std: float
+    expected_activation_std: float
+    saturated_fraction: float | None
+    dead_fraction: float | None
+    grad_std: float
+    expected_grad_std: float
+    weight_grad_ratio: float | None
+    duplicate_groups: int
+    duplicate_units: int
+    sigma_w2: float
+    sigma_b2: float
+
+    @property
+    def pre_rms(self) -> float:
+        """sqrt(mean(z^2)): what theory's sqrt(q) predicts. It equals pre_std in a wide layer, whose
+        mean over units is ~0, but not in an output of one unit that barely changes over a batch
+        of inputs a deep net has made nearly parallel (its std over the batch is then tiny)."""
+        return math.hypot(self.pre_mean, self.pre_std)
+
+    @property
+    def in_band(self) -> bool:
+        """Whether the measured root mean square lies inside theory's finite-width band."""
+        return bool(self.band_low <= self.pre_rms <= self.band_high)
+
+    def to_json(self) -> dict:
+        """The fields as a dict; non-finite numbers become None."""
+        return {key: finite_or_none(value) for key, value in asdict(self).items()}
+
+
+def finite_or_none(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def sigma_w2(c: Capture) -> float:
+    with np.errstate(over="ignore"):
+        return float(c.fan_in * np.mean(np.square(c.weight)))
+
+
+def sigma_b2(c: Capture) -> float:
+    with np.errstate(over="ignore"):
+        return 0.0 if c.bias is None else float(np.mean(np.square(c.bias)))
+
+
+def saturated_fraction(c: Capture) -> float | None:
+    if bounds(c.activation_name) is None:
+        return None
+    low, high = bounds(c.activation_name)
+    return float(np.mean((c.a < low + SATURATION_MARGIN) | (c.a > high - SATURATION_MARGIN)))
+
+
+def dead_fraction(c: Capture) -> float | None:
+    if not relu_family(c.activation_name):
+        return None
+    return float(np.mean(np.all(c.per_unit(c.z) <= 0, axis=1)))
+
+
+def _groups(rows: np.ndarray) -> np.ndarray:
+    _, inverse = np.unique(rows, axis=0, return_inverse=True)
+    return inverse.reshape(-1)
+
+
+def duplicates(c: Capture) -> tuple[int, int]:
+    """(groups of >= 2 identical units, units in them): connected components of the graph that
+    links each unit to its weight-row class and to its activation-vector class (if not constant)."""
+    n = c.units
+    rows = c.weight if c.bias is None else np.column_stack([c.weight, c.bias])
+    by_weight = _groups(rows)
+    acts = c.per_unit(c.a)
+    varying = np.all(np.isfinite(acts), axis=1) & np.any(acts != acts[:, :1], axis=1)
+    by_act = _groups(acts[varying]) if varying.any() else np.zeros(0, dtype=np.intp)
+    units = np.arange(n)
+    offset = n + int(by_weight.max()) + 1
+    src = np.concatenate([units, units[varying]])
+    dst = np.concatenate([n + by_weight, offset + by_act])
+    size = offset + (int(by_act.max()) + 1 if len(by_act) else 0)
+    graph = coo_matrix((np.ones(len(src)), (src, dst)), shape=(size, size))
+    _, labels = connected_components(graph, directed=False)
+    sizes = np.bincount(labels[:n])
+    shared = sizes[sizes >= 2]
+    return int(len(shared)), int(shared.sum())
+
+
+def _std(x: np.ndarray) -> tuple[float, float]:
+    with np.errstate(all="ignore"):
+        return float(np.mean(x)), float(np.std(x))
+
+
+def layer_stats(index: int, c: Capture, e: Expected) -> LayerStats:
+    """Measured statistics of capture `c` (layer `index`, from 1) next to theory `e`."""
+    pre_mean, pre_std = _std(c.z)
+    act_mean, act_std = _std(c.a)
+    with np.errstate(all="ignore"):
+        w_norm, g_norm = float(np.linalg.norm(c.weight)), float(np.linalg.norm(c.weight_grad))
+        ratio = g_norm / w_norm if w_norm > 0 else None
+    groups, dup_units = duplicates(c)
+    return LayerStats(
+        index=index, name=c.name, kind=c.kind, units=c.units, fan_in=c.fan_in, activation=c.activation_name,
+        pre_mean=pre_mean, pre_std=pre_std, expected_pre_std=e.pre_std, band_low=e.band_low,
+        band_high=e.band_high, activation_mean=act_mean, activation_std=act_std,
+        expected_activation_std=e.activation_std, saturated_fraction=saturated_fraction(c),
+        dead_fraction=dead_fraction(c), grad_std=_std(c.dz)[1], expected_grad_std=e.grad_std,
+        weight_grad_ratio=ratio, duplicate_groups=groups, duplicate_units=dup_units,
+        sigma_w2=sigma_w2(c), sigma_b2=sigma_b2(c))

@@ -1,0 +1,166 @@
+"""Captures of a PyTorch model: one forward and one backward pass through hooks, model left as it was.
+
+The layers are `initlab.torch.layers(model)` (every Linear/Conv call, with the activation applied to
+its output). A forward hook on each records its output z (first call only) and puts a tensor hook on
+it that records dL/dz; the activation of a layer is the traced one applied to a copy of z. Tensor
+hooks, not ``register_full_backward_hook``: full backward hooks refuse a following in-place
+activation (``nn.ReLU(inplace=True)``) and warn on a first layer whose input needs no gradient;
+a tensor hook registered before an in-place change still receives dL/dz of the original values.
+
+Loss, averaged over the n samples of the batch:
+
+- integer `target` and an output (n, C > 1): cross-entropy; an output of one unit per sample:
+  binary cross-entropy with logits (targets 0/1); a float `target` shaped like the output: MSE;
+- no `target`: L = sum(out * r) / n with r ~ N(0, 1) drawn from ``torch.Generator().manual_seed(0)``,
+  a fixed random output gradient (dL/dout = r / n), so only the network shapes the backward pass.
+
+The pass runs in training mode (batch-norm uses the batch's statistics, dropout drops, as in the
+first training step) with torch's global RNG forked and seeded 0 (same result each call, caller's
+RNG untouched). Afterwards every hook is removed and the modules' training flags, the parameters'
+``requires_grad`` and ``.grad`` and every buffer (batch-norm running statistics) are restored.
+
+>>> import torch
+>>> net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(inplace=True), torch.nn.Linear(4, 2))
+>>> caps = capture_torch(net, torch.randn(5, 3, generator=torch.Generator().manual_seed(0)))
+>>> [(c.name, c.kind, c.z.shape, c.activation_name) for c in caps]
+[('0', 'dense', (5, 4), 'relu'), ('2', 'dense', (5, 2), 'identity')]
+>>> bool((caps[0].a == caps[0].z.clip(0)).all()), any(m._forward_hooks for m in net.modules())
+(True, False)
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from initlab.diagnose.capture import Capture
+from initlab.torch.activations import theory_activation
+from initlab.torch.trace import TracedLayer, first_line, layers
+
+SEED = 0
+
+
+def _numpy(t: torch.Tensor) -> np.ndarray:
+    return t.detach().to("cpu", torch.float64).numpy()
+
+
+def _units_second(t: torch.Tensor, layer: TracedLayer) -> torch.Tensor:
+    """A Linear's output (n, ..., units) as (n, units, ...): units on axis 1 like a conv's channels."""
+    return t.movedim(-1, 1) if isinstance(layer.module, nn.Linear) and t.dim() > 2 else t
+
+
+def loss_of(out: torch.Tensor, target) -> torch.Tensor:
+    """The mean loss of the module docstring."""
+    n = out.shape[0]
+    if target is None:
+        r = torch.randn(out.shape, generator=torch.Generator().manual_seed(SEED), dtype=out.dtype)
+        return (out * r.to(out.device)).sum() / n
+    target = torch.as_tensor(target, device=out.device)
+    if target.dtype.is_floating_point and target.shape == out.shape:
+        return F.mse_loss(out, target.to(out.dtype))
+    if target.shape != (n,) or target.dtype.is_floating_point and not bool((target == target.round()).all()):
+        raise ValueError(f"target: expected {n} integer class labels (one per sample) or floats shaped like the "
+                         f"output {list(out.shape)}, got shape {list(target.shape)}")
+    if out.dim() == 2 and out.shape[1] > 1:
+        return F.cross_entropy(out, target.long())
+    if out.numel() == n:
+        return F.binary_cross_entropy_with_logits(out.reshape(n), target.to(out.dtype))
+    raise ValueError(f"target: class labels need an output (n, classes) or (n, 1), got {list(out.shape)}")
+
+
+class _Recorder:
+    """Forward hooks that keep each layer's first output and, through a tensor hook, its gradient."""
+
+    def __init__(self, traced: list[TracedLayer]):
+        self.z: dict[str, torch.Tensor] = {}
+        self.dz: dict[str, torch.Tensor] = {}
+        self.handles = [t.module.register_forward_hook(self._hook(t.name)) for t in traced]
+
+    def _hook(self, name: str):
+        def record(module, inputs, output):
+            if name in self.z or not isinstance(output, torch.Tensor):
+                return
+            self.z[name] = output.detach().clone()
+            if output.requires_grad:
+                output.register_hook(lambda grad: self.dz.__setitem__(name, grad.detach().clone()))
+        return record
+
+    def remove(self) -> None:
+        for handle in self.handles:
+            handle.remove()
+
+
+def _run(model: nn.Module, batch: torch.Tensor, target, traced: list[TracedLayer]) -> _Recorder:
+    recorder = _Recorder(traced)
+    try:
+        with torch.enable_grad(), torch.random.fork_rng(devices=[]):
+            torch.manual_seed(SEED)
+            try:
+                out = model(batch)
+            except Exception as error:
+                raise ValueError(f"input_shape: the model rejected input of shape {list(batch.shape[1:])}: "
+                                 f"{first_line(error)}") from None
+            if not isinstance(out, torch.Tensor):
+                raise ValueError(f"model: expected the forward pass to return one tensor, got {type(out).__name__}")
+            loss_of(out, target).backward()
+    finally:
+        recorder.remove()
+    return recorder
+
+
+def capture_torch(model: nn.Module, batch: torch.Tensor, target=None) -> list[Capture]:
+    """One Capture per traced Linear/Conv layer of `model` on `batch` (see the module docstring)."""
+    if not isinstance(batch, torch.Tensor):
+        raise TypeError(f"batch: expected a torch.Tensor, got {type(batch).__name__}")
+    traced = layers(model)
+    params = list(model.parameters())
+    saved = [(p, p.grad, p.requires_grad) for p in params]
+    buffers = [(b, b.detach().clone()) for b in model.buffers()]
+    modes = [(m, m.training) for m in model.modules()]
+    try:
+        for p in params:
+            p.grad = None
+        for t in traced:
+            for p in t.module.parameters(recurse=False):
+                p.requires_grad_(True)
+        model.train()
+        recorder = _run(model, batch, target, traced)
+        return [_capture(t, recorder) for t in traced]
+    finally:
+        for p, grad, requires in saved:
+            p.grad = grad
+            p.requires_grad_(requires)
+        with torch.no_grad():
+            for b, copy in buffers:
+                b.copy_(copy)
+        for m, training in modes:
+            m.training = training
+
+
+def _capture(t: TracedLayer, recorder: _Recorder) -> Capture:
+    if t.name not in recorder.z or t.name not in recorder.dz:
+        raise ValueError(f"model: layer '{t.name}' was traced but its output got no gradient in the pass "
+                         "(is it used by the loss?)")
+    z = recorder.z[t.name]
+    with torch.no_grad():
+        a = z if t.activation is None else t.activation(z.clone())
+    w = t.module.weight
+    bias = getattr(t.module, "bias", None)
+    return Capture(
+        name=t.name, kind="dense" if isinstance(t.module, nn.Linear) else "conv",
+        z=_numpy(_units_second(z, t)), a=_numpy(_units_second(a, t)), dz=_numpy(_units_second(recorder.dz[t.name], t)),
+        weight=_numpy(w.reshape(w.shape[0], -1)), bias=None if bias is None else _numpy(bias),
+        weight_grad=_numpy(w.grad.reshape(w.shape[0], -1)), activation=theory_activation(t),
+        fan_in=int(w[0].numel()), fan_out=int(w.shape[0] * math.prod(w.shape[2:])))
+
+
+def describe_torch(model: nn.Module, captures: list[Capture]) -> str:
+    """'Sequential, 31 layers (31 Linear), relu': class, layers by kind, hidden activations."""
+    dense = sum(c.kind == "dense" for c in captures)
+    parts = [f"{dense} Linear"] * bool(dense) + [f"{len(captures) - dense} Conv"] * bool(len(captures) - dense)
+    acts = list(dict.fromkeys(c.activation_name for c in captures[:-1])) or ["identity"]
+    return f"{type(model).__name__}, {len(captures)} layers ({', '.join(parts)}), {'/'.join(acts)}"
