@@ -43,3 +43,23 @@ def layer_outputs(model: nn.Module, batch: torch.Tensor, per_input: bool = False
         for h in handles:
             h.remove()
     return seen
+
+
+def auto_over_seeds(activation: str, seeds=range(20), batch: int = 512, depth: int = 30, width: int = 256):
+    """`auto` on `depth` x `width` MLPs, one per seed, all fed the same N(0, 1) batch (seed 1000).
+
+    Returns (geometric mean over seeds of each layer's batch output std, shape (depth,);
+    seed-to-seed std of log(per-input output std) averaged over inputs, shape (depth,);
+    the last AutoResult)."""
+    from initlab.torch import auto
+
+    x = gaussian((batch, width), seed=1000)
+    batch_logs, per_input_logs = [], []
+    for seed in seeds:
+        net = mlp(activation, depth, width)
+        result = auto(net, (width,), seed=seed)
+        batch_logs.append(torch.stack(layer_outputs(net, x)).log())
+        per_input_logs.append(torch.stack(layer_outputs(net, x, per_input=True)).log())
+    geometric_mean = torch.stack(batch_logs).mean(0).exp()
+    spread = torch.stack(per_input_logs).std(0).mean(-1)
+    return geometric_mean, spread, result

@@ -9,7 +9,8 @@ Importing ``initlab`` never imports torch; only ``initlab.torch`` does.
 """
 
 from initlab.torch.apply import apply
+from initlab.torch.auto import AutoResult, auto, predicted_log_std_spread
 from initlab.torch.lsuv import LsuvResult, lsuv
 from initlab.torch.trace import TracedLayer, layers
 
-__all__ = ["LsuvResult", "TracedLayer", "apply", "layers", "lsuv"]
+__all__ = ["AutoResult", "LsuvResult", "TracedLayer", "apply", "auto", "layers", "lsuv", "predicted_log_std_spread"]
