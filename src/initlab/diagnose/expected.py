@@ -69,13 +69,13 @@ def moments(act: Activation | None, q: float) -> Moments:
     (1.0, 0.564189583548, 6.0, 1.0, 0.5)
     """
     act = LINEAR if act is None else act
-    if not math.isfinite(q):
-        return Moments(*[math.nan] * 5)
-    if act.slope is not None:
+    if act.slope is not None:  # q = inf (a signal that overflowed) gives inf moments and a finite E[phi'^2]
         s = act.slope
         second = q * (1.0 + s * s) / 2.0
         return Moments(second, (1.0 - s) * math.sqrt(q / (2.0 * math.pi)), 1.5 * q * q * (1.0 + s ** 4), second,
                        (1.0 + s * s) / 2.0)
+    if not math.isfinite(q):
+        return Moments(*[math.nan] * 5)
     with np.errstate(all="ignore"):  # huge q: phi^4 may overflow to inf, which is the honest answer
         return Moments(act.second_moment(q), expect(act.phi, q), expect(lambda u: act.phi(u) ** 4, q),
                        expect(lambda u: u * act.phi(u) * act.dphi(u), q), act.derivative_moment(q))

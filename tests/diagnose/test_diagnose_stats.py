@@ -1,0 +1,128 @@
+"""Per-layer statistics against hand computation, torch autograd, and nets built to have dead or duplicated units."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import integrate
+from scipy.special import expit
+
+from initlab.data import load
+from initlab.diagnose import Capture, diagnose_mlp
+from initlab.diagnose.mlp_probe import capture_mlp
+from initlab.diagnose.stats import duplicates
+from initlab.nn.mlp import MLP
+
+X_TINY = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [-1.0, 2.0]])
+Y_TINY = np.array([0, 1, 1, 0])
+
+
+def tiny_net():
+    """2 -> 3 (tanh) -> 1 with weights chosen by hand; unit 0 saturates on every sample."""
+    net = MLP([2, 3, 1], activation="tanh", seed=0)
+    net.params[0] = (np.array([[5.0, -0.5, 0.25], [5.0, 0.5, -1.0]]), np.array([0.1, 0.0, -0.2]))
+    net.params[1] = (np.array([[1.0], [-1.0], [2.0]]), np.array([0.3]))
+    return net
+
+
+def test_statistics_of_a_tiny_net_match_hand_computation():
+    net = tiny_net()
+    (W1, b1), (W2, b2) = net.params
+    z1 = X_TINY @ W1 + b1
+    a1 = np.tanh(z1)
+    z2 = a1 @ W2 + b2
+    dz2 = (expit(z2) - Y_TINY[:, None]) / 4  # d(mean BCE)/dz
+    dz1 = (dz2 @ W2.T) * (1 - a1 ** 2)
+    gW1 = X_TINY.T @ dz1
+    l1, l2 = diagnose_mlp(net, X_TINY, Y_TINY).layers
+    assert (l1.units, l1.fan_in, l1.activation, l2.activation, l1.kind) == (3, 2, "tanh", "identity", "dense")
+    assert l1.pre_mean == pytest.approx(z1.mean(), rel=1e-12)
+    assert l1.pre_std == pytest.approx(z1.std(), rel=1e-12)
+    assert l1.activation_std == pytest.approx(a1.std(), rel=1e-12)
+    assert l2.pre_std == pytest.approx(z2.std(), rel=1e-12)
+    assert l1.grad_std == pytest.approx(dz1.std(), rel=1e-12)
+    assert l2.grad_std == pytest.approx(dz2.std(), rel=1e-12)
+    assert l1.weight_grad_ratio == pytest.approx(np.linalg.norm(gW1) / np.linalg.norm(W1), rel=1e-12)
+    assert l1.saturated_fraction == pytest.approx(np.mean(np.abs(a1) > 0.99)) and l1.saturated_fraction >= 1 / 3
+    assert l1.dead_fraction is None and l2.saturated_fraction is None
+    assert l1.sigma_w2 == pytest.approx(2 * np.mean(W1 ** 2), rel=1e-12)
+    assert l1.sigma_b2 == pytest.approx(np.mean(b1 ** 2), rel=1e-12)
+    # theory: q1 = sigma_w2 mean(X^2) + sigma_b2; q2 = sigma_w2(2) E[tanh(sqrt(q1) z)^2] + b2^2
+    q1 = l1.sigma_w2 * np.mean(X_TINY ** 2) + l1.sigma_b2
+    def gauss(f, q):  # E[f(u)], u ~ N(0, q), by adaptive quadrature
+        density = lambda u: math.exp(-u * u / (2 * q)) / math.sqrt(2 * math.pi * q)  # noqa: E731
+        return integrate.quad(lambda u: f(u) * density(u), -12 * math.sqrt(q), 12 * math.sqrt(q), epsabs=1e-13,
+                              limit=400)[0]
+    m2 = gauss(lambda u: math.tanh(u) ** 2, q1)
+    assert l1.expected_pre_std == pytest.approx(math.sqrt(q1), rel=1e-12)
+    assert l1.expected_activation_std == pytest.approx(math.sqrt(m2 - gauss(math.tanh, q1) ** 2), rel=1e-8)
+    assert l2.expected_pre_std == pytest.approx(math.sqrt(l2.sigma_w2 * m2 + 0.09), rel=1e-8)
+    # backward, anchored at the output: E[dz1^2] = E[tanh'^2] * mean(W2^2) * fan_out(2) * E[dz2^2]
+    assert l2.expected_grad_std == l2.grad_std
+    dphi2 = gauss(lambda u: (1 - math.tanh(u) ** 2) ** 2, q1)
+    assert l1.expected_grad_std == pytest.approx(math.sqrt(dphi2 * np.mean(W2 ** 2) * 1) * l2.grad_std, rel=1e-8)
+
+
+def test_captured_gradients_equal_torch_autograd_of_the_mean_loss():
+    torch = pytest.importorskip("torch")
+    X, y = load("moons", n_samples=32, seed=1)
+    net = MLP([2, 8, 8, 3], activation=["relu", "tanh"], output="softmax", init="he_normal", seed=2)
+    caps = capture_mlp(net, X, y)
+    params = [(torch.tensor(W, requires_grad=True), torch.tensor(b, requires_grad=True)) for W, b in net.params]
+    h, zs = torch.tensor(X), []
+    for layer, (W, b) in enumerate(params):
+        zs.append(h @ W + b)
+        zs[-1].retain_grad()
+        h = [torch.relu, torch.tanh, lambda t: t][layer](zs[-1])
+    torch.nn.functional.cross_entropy(zs[-1], torch.tensor(y)).backward()
+    for cap, z, (W, _) in zip(caps, zs, params):
+        np.testing.assert_allclose(cap.z, z.detach().numpy(), rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(cap.dz, z.grad.numpy(), rtol=1e-10, atol=1e-15)
+        np.testing.assert_allclose(cap.weight_grad, W.grad.numpy().T, rtol=1e-10, atol=1e-15)
+        np.testing.assert_array_equal(cap.weight, W.detach().numpy().T)
+
+
+def test_dead_fraction_counts_units_nonpositive_on_every_sample():
+    X, y = load("circles", n_samples=64, seed=0)
+    net = MLP([2, 10, 1], activation="relu", init="he_normal", seed=0)
+    W, b = net.params[0]
+    b[[2, 7]] = -100.0  # far below any W x on this data: two dead units
+    (layer, _) = diagnose_mlp(net, X, y).layers
+    assert layer.dead_fraction == pytest.approx(0.2)
+    assert layer.duplicate_units == 0  # two all-zero activation vectors are not symmetry
+
+
+def test_two_identical_columns_are_one_duplicate_group():
+    X, y = load("circles", n_samples=128, seed=0)
+    net = MLP([2, 50, 50, 1], activation="tanh", init="xavier_normal", seed=0)
+    W, b = net.params[0]
+    W[:, 7], b[7] = W[:, 3], b[3]
+    layers = diagnose_mlp(net, X, y).layers
+    assert [(s.duplicate_groups, s.duplicate_units) for s in layers] == [(1, 2), (0, 0), (0, 0)]
+    assert diagnose_mlp(net, X, y).verdict == "ok"  # 2 of 50 is far from symmetric
+
+
+def test_units_with_different_weights_but_identical_activations_are_duplicates():
+    # feature 1 is always 0, so units that differ only in their weight from feature 1 compute the same
+    X = np.column_stack([np.linspace(-1, 1, 20), np.zeros(20)])
+    a = np.tanh(X @ np.array([[1.0, 1.0, 1.0, 2.0], [0.0, 3.0, -1.0, 0.0]]))
+    c = Capture("layer 1", "dense", z=a, a=a, dz=a, weight=np.array([[1.0, 0.0], [1.0, 3.0], [1.0, -1.0], [2.0, 0.0]]),
+                bias=None, weight_grad=np.zeros((4, 2)), activation=None, fan_in=2, fan_out=4)
+    assert duplicates(c) == (1, 3)
+
+
+def test_duplicate_groups_join_weight_and_activation_classes():
+    # units 0, 1 share weights; units 1, 2 share (non-constant) activations; unit 3 is alone: one group of 3
+    weight = np.array([[1.0, 0.0], [1.0, 0.0], [2.0, 0.0], [3.0, 0.0]])
+    a = np.array([[0.5, 0.1, 0.1, 0.7], [0.6, 0.2, 0.2, 0.8]])
+    c = Capture("l", "dense", z=a, a=a, dz=a, weight=weight, bias=np.zeros(4), weight_grad=weight, activation=None,
+                fan_in=2, fan_out=4)
+    assert duplicates(c) == (1, 3)
+
+
+def test_capture_rejects_inconsistent_shapes():
+    z = np.zeros((4, 3))
+    with pytest.raises(ValueError, match=r"layer 1: weight and weight_grad must be \(units=3, fan_in\), got \(2, 2\)"):
+        Capture("layer 1", "dense", z, z, z, np.zeros((2, 2)), None, np.zeros((2, 2)), None, 2, 3)
+    with pytest.raises(ValueError, match="kind: expected one of dense, conv, got 'lstm'"):
+        Capture("layer 1", "lstm", z, z, z, np.zeros((3, 2)), None, np.zeros((3, 2)), None, 2, 3)

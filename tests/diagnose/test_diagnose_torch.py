@@ -1,0 +1,178 @@
+"""diagnose on PyTorch models: the same verdicts as the NumPy engine, the same numbers on the same weights,
+conv statistics per channel, and a model left exactly as it was (parameters, grads, buffers, modes, hooks, RNG)."""
+
+import numpy as np
+import pytest
+
+from initlab.data import load
+from initlab.diagnose import diagnose_mlp, diagnose_torch
+from initlab.diagnose.mlp_probe import capture_mlp
+from initlab.nn.mlp import MLP
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+
+from initlab.diagnose.torch_probe import capture_torch  # noqa: E402  (needs torch)
+
+
+@pytest.fixture(scope="module")
+def circles():
+    X, y = load("circles", n_samples=256, seed=0)
+    return torch.tensor(X, dtype=torch.float32), torch.tensor(y)
+
+
+def deep_relu(init, depth=30, width=100, inplace=False):
+    torch.manual_seed(0)
+    layers = [nn.Linear(2, width), nn.ReLU(inplace=inplace)]
+    for _ in range(depth - 1):
+        layers += [nn.Linear(width, width), nn.ReLU(inplace=inplace)]
+    net = nn.Sequential(*layers, nn.Linear(width, 1))
+    for m in net:
+        if isinstance(m, nn.Linear):
+            init(m.weight)
+            nn.init.zeros_(m.bias)
+    return net
+
+
+def hooks(model):
+    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks)
+               + len(m._backward_pre_hooks) for m in model.modules())
+
+
+def snapshot(model):
+    return {k: v.detach().clone() for k, v in model.state_dict(keep_vars=True).items()}
+
+
+def assert_unchanged(model, before):
+    after = model.state_dict(keep_vars=True)
+    assert after.keys() == before.keys()
+    assert all(torch.equal(after[k].detach(), before[k]) for k in before)  # bit-identical, buffers included
+    assert hooks(model) == 0
+
+
+@pytest.mark.parametrize("init, verdict", [(nn.init.xavier_normal_, "vanishing"), (nn.init.kaiming_normal_, "ok")])
+def test_30_relu_layers_in_torch_get_the_same_verdicts_and_the_model_is_left_unchanged(circles, init, verdict):
+    net = deep_relu(init)
+    before = snapshot(net)
+    d = diagnose_torch(net, *circles)
+    assert d.verdict == verdict, d.evidence
+    assert d.model == "Sequential, 31 layers (31 Linear), relu"
+    assert [layer.name for layer in d.layers[:2]] == ["0", "2"] and len(d.layers) == 31
+    assert all(layer.in_band for layer in d.layers)
+    assert_unchanged(net, before)
+    assert all(p.grad is None for p in net.parameters())
+
+
+def test_torch_probe_equals_the_numpy_probe_on_the_same_weights():
+    X, y = load("moons", n_samples=64, seed=0)
+    mlp = MLP([2, 16, 16, 1], activation=["relu", "tanh"], init="he_normal", seed=1)
+    net = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 16), nn.Tanh(), nn.Linear(16, 1)).double()
+    with torch.no_grad():
+        for layer, (W, b) in zip(net[::2], mlp.params):
+            layer.weight.copy_(torch.tensor(W.T))
+            layer.bias.copy_(torch.tensor(b))
+    for ours, theirs in zip(capture_mlp(mlp, X, y), capture_torch(net, torch.tensor(X), torch.tensor(y))):
+        for field in ("z", "a", "dz", "weight", "weight_grad", "bias"):
+            np.testing.assert_allclose(getattr(theirs, field), getattr(ours, field), rtol=1e-10, atol=1e-16)
+        assert (ours.fan_in, ours.fan_out, ours.activation_name) == (theirs.fan_in, theirs.fan_out,
+                                                                     theirs.activation_name)
+    d_np = diagnose_mlp(mlp, X, y)
+    d_torch = diagnose_torch(net, torch.tensor(X), torch.tensor(y))
+    for a, b in zip(d_np.layers, d_torch.layers):
+        assert a.expected_pre_std == pytest.approx(b.expected_pre_std, rel=1e-10)
+        assert a.expected_grad_std == pytest.approx(b.expected_grad_std, rel=1e-10)
+
+
+def small_cnn():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1),
+                         nn.ReLU(inplace=True), nn.Dropout(0.5), nn.Flatten(), nn.Linear(8 * 8 * 8, 10))
+
+
+def test_small_cnn_statistics_are_per_channel_and_the_model_is_restored():
+    cnn = small_cnn()
+    with torch.no_grad():
+        cnn[3].bias[[1, 5]] = -1e3  # two channels of the second conv can never fire
+    cnn.eval()
+    before = snapshot(cnn)
+    rng = torch.Generator().manual_seed(1)
+    batch, target = torch.randn(32, 1, 8, 8, generator=rng), torch.randint(0, 10, (32,), generator=rng)
+    d = diagnose_torch(cnn, batch, target)
+    conv1, conv2, head = d.layers
+    assert [(s.kind, s.units, s.fan_in, s.activation) for s in d.layers] == [
+        ("conv", 8, 9, "identity"), ("conv", 8, 72, "relu"), ("dense", 10, 512, "identity")]
+    assert conv2.dead_fraction == 2 / 8
+    assert conv1.sigma_w2 == pytest.approx(9 * float(cnn[0].weight.detach().double().pow(2).mean()), rel=1e-12)
+    assert_unchanged(cnn, before)  # batch-norm running statistics restored
+    assert not any(m.training for m in cnn.modules())  # still in eval mode
+
+
+def test_capture_of_a_conv_keeps_channels_on_axis_1_and_fans_as_torch():
+    cnn = small_cnn()
+    caps = capture_torch(cnn, torch.randn(4, 1, 8, 8, generator=torch.Generator().manual_seed(0)))
+    assert caps[0].z.shape == (4, 8, 8, 8) and caps[0].weight.shape == (8, 9)
+    assert (caps[1].fan_in, caps[1].fan_out) == nn.init._calculate_fan_in_and_fan_out(cnn[3].weight)
+    assert np.array_equal(caps[1].a, np.maximum(caps[1].z, 0))  # ReLU(inplace=True) did not touch z
+
+
+def test_without_target_the_output_gradient_is_fixed_and_global_rng_untouched():
+    net = deep_relu(nn.init.kaiming_normal_, depth=3, width=16, inplace=True)
+    batch = torch.randn(8, 2, generator=torch.Generator().manual_seed(0))
+    state = torch.random.get_rng_state()
+    first, second = capture_torch(net, batch), capture_torch(net, batch)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    r = torch.randn((8, 1), generator=torch.Generator().manual_seed(0), dtype=torch.float32).double().numpy()
+    np.testing.assert_allclose(first[-1].dz, r / 8, rtol=1e-7)  # L = sum(out * r) / n
+    assert all(np.array_equal(a.dz, b.dz) for a, b in zip(first, second))
+
+
+def test_grads_and_requires_grad_are_restored():
+    net = deep_relu(nn.init.kaiming_normal_, depth=2, width=8)
+    net[0].weight.requires_grad_(False)
+    net[2].weight.grad = torch.ones_like(net[2].weight)
+    sentinel = net[2].weight.grad
+    caps = capture_torch(net, torch.randn(5, 2, generator=torch.Generator().manual_seed(0)))
+    assert np.abs(caps[0].weight_grad).sum() > 0  # frozen layer measured anyway
+    assert net[0].weight.requires_grad is False and net[0].weight.grad is None
+    assert net[2].weight.grad is sentinel and torch.equal(sentinel, torch.ones_like(sentinel))
+
+
+def test_linear_on_sequences_puts_units_on_axis_1():
+    net = nn.Sequential(nn.Linear(6, 4), nn.Tanh(), nn.Linear(4, 3))
+    caps = capture_torch(net, torch.randn(2, 5, 6, generator=torch.Generator().manual_seed(0)))
+    assert caps[0].z.shape == (2, 4, 5) and caps[0].units == 4
+
+
+def test_cross_entropy_gradient_of_the_output_is_softmax_minus_onehot_over_n():
+    net = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 5))
+    batch, target = torch.randn(6, 3, generator=torch.Generator().manual_seed(0)), torch.tensor([0, 1, 2, 3, 4, 0])
+    out = capture_torch(net, batch, target)[-1]
+    p = torch.softmax(torch.tensor(out.z), dim=1).numpy()
+    p[np.arange(6), target.numpy()] -= 1
+    np.testing.assert_allclose(out.dz, p / 6, rtol=1e-5, atol=1e-8)
+
+
+def test_a_rejected_input_names_input_shape_and_leaves_no_hooks():
+    net = deep_relu(nn.init.kaiming_normal_, depth=2, width=8)
+    with pytest.raises(ValueError, match=r"^input_shape: the model rejected input of shape \[3\]: mat1 and mat2"):
+        diagnose_torch(net, torch.randn(4, 3))
+    assert hooks(net) == 0 and all(p.grad is None for p in net.parameters())
+
+
+def test_bad_targets_are_refused():
+    net = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 5))
+    with pytest.raises(ValueError, match=r"target: expected 6 integer class labels .* got shape \[6, 2\]"):
+        capture_torch(net, torch.randn(6, 3), torch.zeros(6, 2, dtype=torch.long))
+    with pytest.raises(TypeError, match="batch: expected a torch.Tensor, got ndarray"):
+        capture_torch(net, np.zeros((6, 3)))
+
+
+def test_gelu_nets_are_recommended_auto():
+    torch.manual_seed(0)
+    layers = [nn.Linear(2, 64), nn.GELU()]
+    for _ in range(19):
+        layers += [nn.Linear(64, 64), nn.GELU()]
+    net = nn.Sequential(*layers, nn.Linear(64, 1))
+    d = diagnose_torch(net, torch.randn(128, 2, generator=torch.Generator().manual_seed(0)))
+    assert d.verdict == "vanishing"  # torch's default init: sigma_w2 = 1/3
+    assert d.recommendation["scheme"] == "auto"
