@@ -11,6 +11,7 @@ import inspect
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -411,6 +412,87 @@ def sweep_export(store: StoreOpt,
         sys.stdout.write(text)
 
 
+# ----- diagnose: per-layer signal at init vs theory (the logic is in initlab.diagnose) -----
+
+TorchFactory = Annotated[Optional[str], typer.Option("--torch", metavar="MODULE:FACTORY", help=(
+    "A PyTorch model instead of an MLP: a function returning an nn.Module, e.g. mymodels:build "
+    "(imported from the current folder first). Needs the torch extra."))]
+InputShape = Annotated[Optional[str], typer.Option(metavar="SHAPE", help=(
+    "Input shape of the torch model without the batch dimension, e.g. 3,32,32 (standard-normal inputs; "
+    "with --data, the rows are reshaped to it)."))]
+
+
+@app.command()
+def diagnose(data: Annotated[Optional[str], typer.Option(metavar="SPEC", help=(
+                 f"Dataset: {USAGE}; gaussian:D gives standard-normal inputs. [default: circles, or "
+                 "standard-normal inputs for --torch with --input-shape]"))] = None,
+             hidden: Annotated[str, typer.Option(metavar="WIDTHS", help="Hidden widths: '10,5' or WIDTHxDEPTH.")]
+             = "100x30",
+             activation: Annotated[str, typer.Option(help=f"Hidden activation: {', '.join(ACTIVATIONS)}.")] = "relu",
+             init: Annotated[Optional[str], typer.Option(metavar="SPEC", help=(
+                 "Weight scheme spec; for --torch also 'auto' or 'lsuv' (initlab.torch). "
+                 "[default: he_normal; for --torch: the model as built]"))] = None,
+             bias_init: Annotated[str, typer.Option(help="Bias scheme spec (MLP).")] = "zeros",
+             torch_factory: TorchFactory = None, input_shape: InputShape = None,
+             n_samples: Annotated[int, typer.Option(help="Batch size of the one forward/backward pass.")] = 256,
+             standardize: Annotated[bool, typer.Option("--standardize/--no-standardize",
+                                                       help="Scale --data features to mean 0, std 1.")] = True,
+             seed: Annotated[int, typer.Option(help="Seed of the weights and the batch.")] = 0,
+             out: Out = None,
+             no_figures: Annotated[bool, typer.Option("--no-figures", help="Write only diagnose.json.")] = False,
+             as_json: JsonOption = False) -> None:
+    """Measure each layer's signal at initialization (activations, dL/dz, dead, saturated, duplicate
+    units), compare it with mean-field theory, give a verdict and the scheme that fixes it."""
+    from initlab.diagnose import diagnose_mlp, diagnose_torch
+    from initlab.diagnose.present import layer_table, verdict_lines, with_fix
+    from initlab.diagnose.present import command_line
+    from initlab.diagnose.sources import initialise_torch, load_batch, load_factory, mlp_for, torch_batch
+    integer("n_samples", n_samples, minimum=2)
+    integer("seed", seed, minimum=0)
+    shape = None if input_shape is None else parse_int_list(input_shape, "input_shape")
+    folder = check_out(out or _new_run_folder("diagnose"))
+    if torch_factory is None:
+        if shape is not None:
+            raise ValueError("input_shape: only used with --torch (an MLP takes its input size from --data)")
+        widths = parse_hidden(hidden)
+        X, y = load_batch(data or "circles", n_samples, seed, standardize)
+        net = mlp_for(X, y, widths, activation, init or "he_normal", bias_init, seed)
+        result = diagnose_mlp(net, X, y)
+        options = [("--data", data or "circles"), ("--hidden", hidden), ("--activation", activation),
+                   ("--init", init or "he_normal"), ("--bias-init", None if bias_init == "zeros" else bias_init)]
+    else:
+        model = load_factory(torch_factory)
+        batch, target = torch_batch(shape, n_samples, seed, data, standardize)
+        if init is not None:  # LSUV calibrates on its own batch, not the one diagnosed
+            initialise_torch(model, init, seed, lambda: torch_batch(shape, n_samples, seed + 1, data, standardize)[0])
+        result = diagnose_torch(model, batch, target)
+        options = [("--torch", torch_factory), ("--input-shape", input_shape), ("--data", data), ("--init", init)]
+    options += [("--n-samples", None if n_samples == 256 else n_samples), ("--seed", seed or None),
+                ("--no-standardize", not standardize)]
+    result = replace(result, recommendation=with_fix(result.recommendation, options,
+                                                      torch_model=torch_factory is not None,
+                                                      input_shape=shape, seed=seed))
+    written = _write_diagnosis(result, folder, not no_figures, command_line(options))
+    err.print(layer_table(result))
+    for line in verdict_lines(result):
+        err.print(line, soft_wrap=True)
+    err.print(f"wrote {', '.join(written)} to {escape(str(folder))}", soft_wrap=True)
+    if as_json:
+        emit_json(result.to_json())
+
+
+def _write_diagnosis(result, folder: Path, figures: bool, command: str) -> list[str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "diagnose.json").write_text(json.dumps(result.to_json(), indent=1, allow_nan=False) + "\n")
+    if not figures:
+        return ["diagnose.json"]
+    from initlab.diagnose.figure import diagnose_figure
+    from initlab.report.diagnosis import write_diagnosis_report
+    diagnose_figure(result, folder / "diagnose.png")
+    write_diagnosis_report(result, folder / "report.html", command=command)
+    return ["diagnose.json", "diagnose.png", "report.html"]
+
+
 # ----- theory: mean-field numbers and the phase diagram (the logic is in initlab.theory) -----
 
 theory_app = typer.Typer(help=(
@@ -476,8 +558,8 @@ def _root(version: Annotated[bool, typer.Option("--version", callback=_version, 
 def _with_option_name(message: str) -> str:
     """'n_samples: expected ...' -> '--n-samples: expected ...': name the flag the user typed."""
     name, separator, rest = message.partition(": ")
-    flags = {"inits": "init", "first_seed": "seed", "preset_name": "preset"}
-    options = {p for command in (compare, train_command, sample, gradcheck, report, theory, theory_phase)
+    flags = {"inits": "init", "first_seed": "seed", "preset_name": "preset", "torch": "torch"}
+    options = {p for command in (compare, train_command, sample, gradcheck, report, theory, theory_phase, diagnose)
                for p in inspect.signature(command).parameters}
     if separator and name.isidentifier() and (name in options or name in flags):
         return f"--{flags.get(name, name).replace('_', '-')}: {rest}"

@@ -46,3 +46,14 @@ def test_the_check_sees_a_console_error_and_a_broken_figure(tmp_path):
     check = check_page(page)
     assert any("notDefined" in entry["message"] for entry in check.severe)
     assert [f["alt"] for f in check.empty_figures] == ["missing"]
+
+
+def test_diagnosis_report_loads_without_console_errors(tmp_path):
+    from initlab.data import load
+    from initlab.diagnose import diagnose_mlp
+    from initlab.nn.mlp import MLP
+    from initlab.report.diagnosis import write_diagnosis_report
+    X, y = load("circles", n_samples=128, seed=0)
+    diagnosis = diagnose_mlp(MLP([2] + [100] * 30 + [1], activation="relu", init="xavier_normal", seed=0), X, y)
+    page = write_diagnosis_report(diagnosis, tmp_path / "report.html")
+    assert_page_is_clean(page, ARTIFACTS / "report-diagnose.png", n_figures=1)

@@ -1,0 +1,87 @@
+"""How a diagnosis is shown on a terminal (a Rich table and the verdict lines), and the command that
+applies the recommended scheme: the user's own command with `--init` replaced."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+
+from rich.markup import escape
+from rich.table import Table
+
+VERDICT_STYLE = {"ok": "bold green"}
+
+
+def _num(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}g}"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.0f}%"
+
+
+def _versus(measured: float | None, expected: float | None) -> str:
+    return f"{_num(measured)} ({_num(expected)})"
+
+
+def layer_table(diagnosis, title: str | None = None) -> Table:
+    """One row per layer; 'measured (theory)' pairs; rows outside the finite-width band in yellow."""
+    table = Table(title=title or f"{diagnosis.model}: one forward + backward pass at init",
+                  caption="measured (theory); band: finite-width ±2 sd around the theory's pre-activation std")
+    for column in ("layer", "act", "units", "pre std (theory)", "band", "act std (theory)", "saturated",
+                   "dead", "dL/dz std (theory)", "|dW|/|W|", "dup units"):
+        table.add_column(column, justify="left" if column in ("layer", "act") else "right")
+    for s in diagnosis.layers:
+        inside = s.band_low is None or s.pre_std is None or s.band_low <= s.pre_std <= s.band_high
+        table.add_row(escape(f"{s.index} {s.name}" if s.name != f"layer {s.index}" else str(s.index)),
+                      escape(s.activation), str(s.units), _versus(s.pre_std, s.expected_pre_std),
+                      f"{_num(s.band_low, 2)}-{_num(s.band_high, 2)}",
+                      _versus(s.activation_std, s.expected_activation_std), _pct(s.saturated_fraction),
+                      _pct(s.dead_fraction), _versus(s.grad_std, s.expected_grad_std),
+                      _num(s.weight_grad_ratio), str(s.duplicate_units),
+                      style=None if inside else "yellow")
+    return table
+
+
+def verdict_lines(diagnosis) -> list[str]:
+    """Rich-markup lines: the verdict, its evidence, the recommended fix and how to apply it."""
+    style = VERDICT_STYLE.get(diagnosis.verdict, "bold red")
+    lines = [f"verdict: [{style}]{diagnosis.verdict}[/]"]
+    lines += [f"  - {escape(line)}" for line in diagnosis.evidence]
+    fix = diagnosis.recommendation
+    if fix:
+        lines.append(f"recommended: [bold]{escape(fix['scheme'])}[/] - {escape(fix.get('why', ''))}")
+        for key, label in (("command", "check it"), ("python", "in Python")):
+            if fix.get(key):
+                lines.append(f"  {label}: {escape(fix[key])}")
+    return lines
+
+
+def command_line(options: Sequence[tuple[str, object]]) -> str:
+    """'initlab diagnose --flag value ...' from (flag, value) pairs; None values are left out, True
+    values are bare flags, every value is shell-quoted (specs hold parentheses)."""
+    words = ["initlab", "diagnose"]
+    for flag, value in options:
+        if value is None or value is False:
+            continue
+        words += [flag] if value is True else [flag, shlex.quote(str(value))]
+    return " ".join(words)
+
+
+def with_fix(recommendation: dict | None, options: Sequence[tuple[str, object]], *, torch_model: bool,
+             input_shape: Sequence[int] | None, seed: int) -> dict | None:
+    """The recommendation plus the command (the same diagnosis with the fix) and, for torch, the Python line."""
+    if not recommendation:
+        return recommendation
+    scheme = recommendation["scheme"]
+    fixed = [(flag, scheme if flag == "--init" else value) for flag, value in options]
+    if all(flag != "--init" for flag, _ in fixed):
+        fixed.append(("--init", scheme))
+    result = dict(recommendation, command=command_line(fixed))
+    if torch_model:
+        if scheme == "auto":
+            shape = tuple(input_shape) if input_shape else "<input shape without the batch dimension>"
+            result["python"] = f"initlab.torch.auto(model, input_shape={shape}, seed={seed})"
+        else:
+            result["python"] = f"initlab.torch.apply(model, {scheme!r}, seed={seed})"
+    return result

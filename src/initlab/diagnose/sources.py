@@ -1,0 +1,113 @@
+"""What a diagnosis runs on, built from user options: a batch of data, an initlab MLP, or a PyTorch
+model returned by a user's factory function (`module.path:factory`).
+
+A factory path is imported the way `python -m` would see it: the current folder comes first on
+`sys.path`, so `initlab diagnose --torch mymodels:build` finds `./mymodels.py`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+import numpy as np
+
+from initlab._errors import did_you_mean
+from initlab.data import load, standardize
+from initlab.nn.mlp import MLP
+
+
+def load_batch(data: str, n_samples: int, seed: int, scale: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """`n_samples` rows of dataset `data` (an `initlab.data.load` spec), standardized per column if `scale`."""
+    X, y = load(data, n_samples=n_samples, seed=np.random.default_rng(seed))
+    if scale:
+        X, _ = standardize(X, X[:0])
+    return X, y
+
+
+def output_head(y: np.ndarray) -> tuple[str, int]:
+    """sigmoid for 2 classes, softmax for more, linear for real-valued targets (as `compare` infers)."""
+    if np.issubdtype(y.dtype, np.integer):
+        n_classes = int(y.max()) + 1 if len(y) else 2
+        return ("sigmoid", 1) if n_classes <= 2 else ("softmax", n_classes)
+    return "linear", 1 if y.ndim == 1 else y.shape[1]
+
+
+def mlp_for(X: np.ndarray, y: np.ndarray, hidden: Sequence[int], activation: str, init: str,
+            bias_init: str = "zeros", seed: int = 0) -> MLP:
+    """The network `initlab compare` would train on (X, y), freshly initialised."""
+    output, width = output_head(y)
+    return MLP([X.shape[1], *hidden, width], activation=activation, output=output, init=init,
+               bias_init=bias_init, seed=seed)
+
+
+def load_factory(path: str, argument: str = "torch"):
+    """Call the factory named by 'module.path:function' and return the `torch.nn.Module` it builds."""
+    module_name, colon, name = str(path).partition(":")
+    if not colon or not module_name or not name.isidentifier():
+        raise ValueError(f"{argument}: expected 'module.path:factory' (a function returning an nn.Module), "
+                         f"got '{path}'")
+    try:
+        import torch
+    except ImportError:
+        raise ValueError(f"{argument}: needs PyTorch; install it with: pip install 'initlab[torch]'") from None
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as error:  # noqa: BLE001 - any failure of the user's module is reported, not raised
+        raise ValueError(f"{argument}: cannot import module '{module_name}' "
+                         f"({type(error).__name__}: {_first_line(error)})") from None
+    factory = getattr(module, name, None)
+    if not callable(factory):
+        names = [n for n in dir(module) if not n.startswith("_") and callable(getattr(module, n))]
+        missing = "has no function" if factory is None else "has a non-callable"
+        raise ValueError(f"{argument}: module '{module_name}' {missing} '{name}'{did_you_mean(name, names)}")
+    try:
+        model = factory()
+    except Exception as error:  # noqa: BLE001
+        raise ValueError(f"{argument}: factory '{path}' raised {type(error).__name__}: {_first_line(error)}") from None
+    if not isinstance(model, torch.nn.Module):
+        raise ValueError(f"{argument}: factory '{path}' returned {type(model).__name__}, expected a torch.nn.Module")
+    return model
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else "no message"
+
+
+def torch_batch(input_shape: Sequence[int] | None, n_samples: int, seed: int, data: str | None = None,
+                scale: bool = True):
+    """(inputs, targets) for a torch model: standard-normal inputs of `input_shape` (targets None), or
+    rows of `data` reshaped to `input_shape` when both are given (e.g. digits' 64 columns as 1x8x8)."""
+    import torch
+    if data is None:
+        if input_shape is None:
+            raise ValueError("input_shape: give --input-shape (e.g. 3,32,32) or --data for a torch model")
+        generator = torch.Generator().manual_seed(seed)
+        return torch.randn((n_samples, *input_shape), generator=generator, dtype=torch.float32), None
+    X, y = load_batch(data, n_samples, seed, scale)
+    if input_shape is not None:
+        if int(np.prod(input_shape)) != X.shape[1]:
+            raise ValueError(f"input_shape: {list(input_shape)} holds {int(np.prod(input_shape))} values but "
+                             f"'{data}' has {X.shape[1]} features")
+        X = X.reshape(len(X), *input_shape)
+    target = torch.from_numpy(y) if np.issubdtype(y.dtype, np.integer) else torch.from_numpy(y).float()
+    return torch.from_numpy(X).float(), target
+
+
+def initialise_torch(model, init: str, seed: int, calibration_batch):
+    """Re-initialise `model` in place: 'auto' (analytic gains), 'lsuv' (on `calibration_batch()`, a batch
+    other than the diagnosed one) or any initlab scheme spec, all through `initlab.torch`."""
+    import initlab.torch as adapter
+    if init == "auto":
+        batch = calibration_batch()
+        adapter.auto(model, tuple(batch.shape[1:]), seed=seed)
+    elif init == "lsuv":
+        adapter.lsuv(model, calibration_batch(), seed=seed)
+    else:
+        adapter.apply(model, init, seed=seed)
+    return model

@@ -1,0 +1,134 @@
+"""`initlab diagnose` from the command line: the issue's acceptance examples, the recommended command
+really fixes the problem, the files it writes, and one-line errors with exit code 2."""
+
+import json
+import shlex
+import textwrap
+
+import pytest
+
+from initlab.cli import main
+
+DEEP_RELU = ("--data", "circles", "--hidden", "100x30", "--activation", "relu")
+
+
+def run(capsys, tmp_path, *argv):
+    code = main(["diagnose", *argv, "--out", str(tmp_path / "out"), "--json"])
+    captured = capsys.readouterr()
+    return code, (json.loads(captured.out) if code == 0 else None), captured.err
+
+
+def test_xavier_on_30_relu_layers_is_vanishing_and_the_recommended_command_makes_it_ok(capsys, tmp_path):
+    code, doc, err = run(capsys, tmp_path, *DEEP_RELU, "--init", "xavier_normal")
+    assert code == 0, err
+    assert doc["verdict"] == "vanishing"
+    assert len(doc["layers"]) == 31  # 30 hidden + the output layer
+    first, last = doc["layers"][0], doc["layers"][29]
+    assert last["activation_std"] / first["activation_std"] < 1e-3  # orders of magnitude
+    assert {"index", "activation_std", "expected_activation_std", "grad_std", "expected_grad_std",
+            "saturated_fraction", "dead_fraction", "duplicate_groups"} <= set(first)
+    fix = doc["recommendation"]
+    assert fix["scheme"] == "he_normal"
+    words = shlex.split(fix["command"])
+    assert words[:2] == ["initlab", "diagnose"] and words[words.index("--init") + 1] == "he_normal"
+    code, fixed, err = run(capsys, tmp_path, *words[2:])
+    assert code == 0, err
+    assert fixed["verdict"] == "ok" and fixed["recommendation"] is None
+
+
+def test_diagnose_writes_json_figure_and_report_and_prints_a_table(capsys, tmp_path):
+    code, doc, err = run(capsys, tmp_path, "--hidden", "20x4", "--init", "zeros")
+    assert code == 0, err
+    assert doc["verdict"] == "symmetric"
+    out = tmp_path / "out"
+    assert json.loads((out / "diagnose.json").read_text()) == doc
+    assert (out / "diagnose.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    page = (out / "report.html").read_text()
+    assert "symmetric" in page and page.count('<tr class="') == len(doc["layers"])
+    assert "verdict: symmetric" in err and "layer 1: all 20 units identical" in err
+
+
+def test_normal_std_10_with_tanh_is_saturated(capsys, tmp_path):
+    code, doc, err = run(capsys, tmp_path, "--hidden", "100x10", "--activation", "tanh", "--init", "normal(std=10)")
+    assert code == 0, err
+    assert doc["verdict"] == "saturated"
+    assert max(layer["saturated_fraction"] for layer in doc["layers"][:-1]) > 0.9
+
+
+def test_gaussian_inputs_of_784_features(capsys, tmp_path):
+    code, doc, err = run(capsys, tmp_path, "--data", "gaussian:784", "--hidden", "256x20", "--init", "he_normal")
+    assert code == 0, err
+    assert doc["verdict"] == "ok"
+    assert doc["layers"][0]["fan_in"] == 784
+
+
+FACTORIES = textwrap.dedent("""
+    import torch.nn as nn
+
+    def deep_relu():
+        layers = [nn.Linear(64, 128), nn.ReLU()]
+        for _ in range(29):
+            layers += [nn.Linear(128, 128), nn.ReLU()]
+        return nn.Sequential(*layers, nn.Linear(128, 10))
+
+    def small_cnn():
+        return nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(),
+                             nn.Flatten(), nn.Linear(8 * 8 * 8, 10))
+
+    def not_a_module():
+        return 42
+
+    def broken():
+        raise RuntimeError("no weights file")
+
+    NOT_CALLABLE = 3
+""")
+
+
+@pytest.fixture
+def factories(tmp_path, monkeypatch):
+    (tmp_path / "my_models.py").write_text(FACTORIES)
+    monkeypatch.chdir(tmp_path)  # the CLI imports factories from the current folder, as `python -m` does
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield "my_models"
+
+
+def test_torch_model_with_xavier_is_vanishing_and_auto_fixes_it(capsys, tmp_path, factories):
+    base = ("--torch", f"{factories}:deep_relu", "--input-shape", "64")
+    code, doc, err = run(capsys, tmp_path, *base, "--init", "xavier_normal")
+    assert code == 0, err
+    assert doc["verdict"] == "vanishing"
+    assert doc["recommendation"]["python"].startswith("initlab.torch.apply(model, 'he_normal'")
+    code, fixed, err = run(capsys, tmp_path, *base, "--init", "auto")
+    assert code == 0, err
+    assert fixed["verdict"] == "ok"
+
+
+def test_torch_cnn_on_digits_reshaped_to_images(capsys, tmp_path, factories):
+    code, doc, err = run(capsys, tmp_path, "--torch", f"{factories}:small_cnn", "--data", "digits",
+                         "--input-shape", "1,8,8", "--init", "he_normal")
+    assert code == 0, err
+    assert [layer["units"] for layer in doc["layers"]] == [8, 8, 10]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (("--activation", "rleu"), "--activation: unknown activation 'rleu' (did you mean 'relu'?)"),
+    (("--init", "normal(std=-1)"), "std"),
+    (("--hidden", "0x3"), "--hidden: expected WIDTHxDEPTH with positive numbers"),
+    (("--input-shape", "3,8,8"), "--input-shape: only used with --torch"),
+    (("--torch", "no_such_module_xyz:build"), "--torch: cannot import module 'no_such_module_xyz'"),
+    (("--torch", "my_models:nothing"), "--torch: module 'my_models' has no function 'nothing'"),
+    (("--torch", "my_models:NOT_CALLABLE"), "--torch: module 'my_models' has a non-callable 'NOT_CALLABLE'"),
+    (("--torch", "my_models:not_a_module", "--input-shape", "4"),
+     "--torch: factory 'my_models:not_a_module' returned int, expected a torch.nn.Module"),
+    (("--torch", "my_models:broken", "--input-shape", "4"), "raised RuntimeError: no weights file"),
+    (("--torch", "my_models"), "--torch: expected 'module.path:factory'"),
+    (("--torch", "my_models:deep_relu", "--input-shape", "3,32"), "--input-shape: the model rejected input"),
+    (("--torch", "my_models:deep_relu"), "--input-shape: give --input-shape"),
+    (("--n-samples", "1"), "--n-samples: expected an integer >= 2"),
+])
+def test_bad_input_is_one_line_with_exit_code_2(capsys, tmp_path, factories, argv, message):
+    code, _, err = run(capsys, tmp_path, *argv)
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("error: ") and message in err, err
+    assert not (tmp_path / "out").exists()  # nothing half-written
