@@ -89,6 +89,15 @@ def test_normal_std_10_with_relu_explodes(circles):
     assert d.evidence[0].startswith("forward:") and d.recommendation["scheme"] == "he_normal"
 
 
+def test_a_signal_that_overflows_float64_is_exploding_and_still_valid_json(circles):
+    X, y = circles
+    d = diagnose_mlp(MLP([2] + [WIDTH] * 60 + [1], activation="relu", init="normal(std=100)", seed=0), X, y)
+    assert d.verdict == "exploding"
+    assert d.evidence[0].startswith("statistics overflow float64 in ")
+    doc = json.loads(json.dumps(d.to_json(), allow_nan=False))
+    assert doc["layers"][-2]["pre_std"] is None and doc["layers"][0]["grad_std"] is None  # inf -> null
+
+
 def test_negative_biases_kill_relu_units_and_the_fix_says_bias_zeros(circles):
     d = deep(*circles, "he_normal", bias_init="constant(value=-1)")
     assert d.verdict == "dead"

@@ -5,9 +5,9 @@
               hidden layers (a healthy deep He net reaches 30-47% on 2-D data as the batch's
               inputs become correlated, so the median threshold sits above that);
 3. saturated  a bounded-activation layer with >= 50% of its activations at an asymptote;
-4. exploding / vanishing  pre-activation std of the last hidden layer over the first's > 10 / < 0.1
-              (forward), else gradient std of the first layer over the last hidden one > 10 / < 0.1
-              (backward);
+4. exploding / vanishing  a statistic that overflowed to inf or nan (exploding), else pre-activation
+              std of the last hidden layer over the first's > 10 / < 0.1 (forward), else gradient
+              std of the first layer over the last hidden one > 10 / < 0.1 (backward);
 5. ok.
 
 Evidence sentences quote the measured numbers (3 significant digits) and theory's.
@@ -15,6 +15,7 @@ Evidence sentences quote the measured numbers (3 significant digits) and theory'
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -63,7 +64,8 @@ def _symmetric(hidden: Sequence[LayerStats]) -> list[str]:
     for s in hidden:
         if s.duplicate_units >= SYMMETRIC_SHARE * s.units and s.duplicate_units:
             share = f"all {s.units}" if s.duplicate_units == s.units else f"{s.duplicate_units} of {s.units}"
-            cause = "zeros/constant init never breaks symmetry" if s.sigma_w2 == 0 else \
+            whole = s.duplicate_groups == 1 and s.duplicate_units == s.units
+            cause = "zeros/constant init never breaks symmetry" if whole else \
                 "identical units get identical gradients, so training never tells them apart"
             groups = f"{s.duplicate_groups} group{'s' * (s.duplicate_groups > 1)}"
             found.append(f"{s.name}: {share} units identical ({groups}): {cause}")
@@ -86,7 +88,7 @@ def _dead(hidden: Sequence[LayerStats]) -> list[str]:
 
 def _bias_kills(hidden: Sequence[LayerStats]) -> bool:
     """Dead units from the biases: pre-activations mostly negative, with biases big enough to do it."""
-    return any(s.dead_fraction is not None and s.pre_mean < -0.5 * s.pre_std and s.sigma_b2 >= 0.5 * s.pre_mean ** 2
+    return any(s.dead_fraction is not None and s.pre_mean < -0.5 * s.pre_std and s.sigma_b2 >= 0.5 * s.pre_mean * s.pre_mean
                for s in hidden)
 
 
@@ -109,6 +111,7 @@ def _inside(layers: Sequence[LayerStats]) -> str:
 def _signal(layers: Sequence[LayerStats], hidden: Sequence[LayerStats]) -> tuple[str, list[str]]:
     """('vanishing' | 'exploding' | 'ok', evidence)."""
     first, last = hidden[0], hidden[-1]
+    broken = [s for s in layers if not (math.isfinite(s.pre_std) and math.isfinite(s.grad_std))]
     forward = _ratio(last.pre_std, first.pre_std)
     backward = _ratio(first.grad_std, last.grad_std)
     span = f"(layer {first.index} -> {last.index})"
@@ -118,6 +121,11 @@ def _signal(layers: Sequence[LayerStats], hidden: Sequence[LayerStats]) -> tuple
     bwd = (f"gradient std {g(first.grad_std)} at layer {first.index} vs {g(last.grad_std)} at layer {last.index}, "
            f"ratio {g(backward)}; theory {g(first.expected_grad_std)} vs {g(last.expected_grad_std)}")
     gain = f"median measured sigma_w2 of the hidden layers: {g(statistics.median(s.sigma_w2 for s in hidden))}"
+    if broken:
+        b = broken[0]
+        overflow = (f"statistics overflow float64 in {len(broken)} layer{'s' * (len(broken) > 1)} (first {b.name}: "
+                    f"pre-activation std {g(b.pre_std)}, gradient std {g(b.grad_std)})")
+        return "exploding", [overflow, "forward: " + fwd, "backward: " + bwd, gain]
     if forward > RATIO or forward < 1 / RATIO:
         return ("exploding" if forward > RATIO else "vanishing"), ["forward: " + fwd, "backward: " + bwd, gain]
     if backward > RATIO or backward < 1 / RATIO:
