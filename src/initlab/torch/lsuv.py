@@ -7,9 +7,10 @@
    until |s - target| <= tol * target or `max_iter` rescalings were made.
 
 The paper's loop tests the variance against 1; here it tests the std against `target_std`. With zero
-biases a layer's output is linear in its own weight, so one rescaling is usually enough. The output
-is read by a forward hook that stops the forward pass at that layer (later layers need not run);
-every hook is removed afterwards, also on error. Batch statistics are data-dependent: the stds hold
+biases a layer's output is linear in its own weight, so one rescaling is usually enough. The layer's
+input and output are read by a forward hook that stops the pass at that layer (later layers need not
+run); a rescaled layer is rerun alone on that input (its ``forward``: the user's hooks do not fire
+again). Every hook is removed afterwards, also on error. Batch statistics are data-dependent: the stds hold
 for inputs like `batch` (the tests check a fresh batch).
 
 >>> import torch
@@ -68,11 +69,12 @@ class _Stop(Exception):
     """Raised by the hook once the layer's output is read: the rest of the forward pass is skipped."""
 
 
-def _output_std(model: nn.Module, module: nn.Module, batch: torch.Tensor) -> float:
-    seen: list[float] = []
+def _layer_io(model: nn.Module, module: nn.Module, batch: torch.Tensor) -> tuple[tuple, torch.Tensor]:
+    """The inputs and output of `module`'s first call when `model` runs `batch`; the pass stops there."""
+    seen: list[tuple[tuple, torch.Tensor]] = []
 
-    def hook(_module, _inputs, output):
-        seen.append(float(output.detach().double().std()))
+    def hook(_module, inputs, output):
+        seen.append((inputs, output))
         raise _Stop
 
     handle = module.register_forward_hook(hook)
@@ -86,6 +88,10 @@ def _output_std(model: nn.Module, module: nn.Module, batch: torch.Tensor) -> flo
     if not seen:
         raise ValueError(f"model: the forward pass on the batch never called layer {module}")
     return seen[0]
+
+
+def _std(output: torch.Tensor) -> float:
+    return float(output.detach().double().std())
 
 
 def lsuv(model: nn.Module, batch: torch.Tensor, target_std: float = 1.0, tol: float = 0.1, max_iter: int = 10, *,
@@ -109,13 +115,15 @@ def lsuv(model: nn.Module, batch: torch.Tensor, target_std: float = 1.0, tol: fl
     report = []
     for layer in found:
         weight, iterations = layer.module.weight, 0
+        inputs, output = _layer_io(model, layer.module, batch)
         while True:
-            std = _output_std(model, layer.module, batch)
+            std = _std(output)
             converged = abs(std - target_std) <= tol * target_std
             if converged or iterations == max_iter or not (math.isfinite(std) and std > 0):
                 break
             with torch.no_grad():
                 weight.mul_(target_std / std)
+                output = layer.module.forward(*inputs)  # the layer's input does not depend on its own weight
             iterations += 1
         report.append(LsuvLayer(layer.name, std, iterations, converged))
     missed = [f"{r.name} (std {r.std:.4g})" for r in report if not r.converged]
