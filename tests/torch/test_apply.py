@@ -50,7 +50,8 @@ TORCH_EQUIVALENT = [
     ("he_normal", *NORMAL_BIAS, lambda t, g: I.kaiming_normal_(t, generator=g)),
     ("kaiming_uniform(a=0.1, mode=fan_out)", *NORMAL_BIAS,
      lambda t, g: I.kaiming_uniform_(t, 0.1, "fan_out", generator=g)),
-    ("he_normal(nonlinearity=tanh)", *NORMAL_BIAS, lambda t, g: I.kaiming_normal_(t, nonlinearity="tanh", generator=g)),
+    ("he_normal(nonlinearity=tanh)", *NORMAL_BIAS,
+     lambda t, g: I.kaiming_normal_(t, nonlinearity="tanh", generator=g)),
     ("he_uniform(nonlinearity=identity)", *NORMAL_BIAS,
      lambda t, g: I.kaiming_uniform_(t, nonlinearity="linear", generator=g)),
     ("orthogonal(gain=1.5)", *NORMAL_BIAS, lambda t, g: I.orthogonal_(t, 1.5, generator=g)),
@@ -88,7 +89,8 @@ def test_numpy_path_uniform_variance_scaling_on_conv1d_uses_fan_out_with_the_ker
     # fan_out = 64 * 5 = 320: U(-L, L), L = sqrt(3 * 2 / 320).
     w = apply(nn.Conv1d(8, 64, 5), "variance_scaling(scale=2, mode=fan_out, distribution=uniform)", seed=4)
     limit = math.sqrt(6 / 320)
-    assert stats.kstest(w.weight.detach().double().numpy().ravel(), stats.uniform(-limit, 2 * limit).cdf).pvalue > KS_ALPHA
+    values = w.weight.detach().double().numpy().ravel()
+    assert stats.kstest(values, stats.uniform(-limit, 2 * limit).cdf).pvalue > KS_ALPHA
 
 
 def test_numpy_path_draws_are_initlabs_with_the_documented_seeding():

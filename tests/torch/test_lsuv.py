@@ -31,6 +31,14 @@ def test_every_layer_output_of_a_small_cnn_has_unit_std_on_a_fresh_batch():
     assert len(stds) == 3 and torch.all((stds - 1).abs() <= 0.1), stds
 
 
+def test_reported_stds_are_what_a_full_forward_pass_measures():
+    # lsuv reruns a rescaled layer alone on its captured input; the full model must agree.
+    net, x = mlp("gelu", depth=6, width=64), gaussian((128, 64), seed=1)
+    result = lsuv(net, x, seed=0)
+    measured = [s.item() for s in layer_outputs(net, x)]
+    assert [r.std for r in result.layers] == pytest.approx(measured, rel=1e-6)
+
+
 def test_lsuv_leaves_no_hook_behind_and_keeps_the_users_own():
     net = small_cnn()
     mine = net[0].register_forward_hook(lambda m, i, o: None)

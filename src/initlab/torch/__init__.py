@@ -1,11 +1,27 @@
-"""PyTorch adapter: find a model's layers and their activations (`layers`).
+"""PyTorch adapter: initialise a model's nn.Linear and nn.Conv1d/2d/3d layers with initlab.
 
+- `layers(model)`: the layers in execution order, each with the elementwise activation on its output
+  (torch.fx; `initlab.torch.trace`).
+- `apply(model, scheme, bias)`: any initlab scheme; torch.nn.init's own schemes give torch's exact
+  numbers for the same torch.Generator (`initlab.torch.apply`).
+- `lsuv(model, batch)`: layer-sequential unit variance, data-driven (Mishkin & Matas 2016).
+- `auto(model, input_shape)`: analytic, data-free variances keeping every pre-activation's second
+  moment at 1 (He et al. 2015; Poole et al. 2016), with the backward slope chi_1 and an honest
+  stability message; `predicted_log_std_spread` gives the finite-width seed-to-seed spread
+  (Hanin & Rolnick 2018).
+
+Randomness is always explicit: a ``torch.Generator`` or an int ``seed``, never torch's global RNG.
 Importing ``initlab`` never imports torch; only ``initlab.torch`` does.
 
 >>> import torch
->>> from initlab.torch import layers
->>> [t.activation_name for t in layers(torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.Tanh()))]
-['tanh']
+>>> from initlab.torch import apply, auto, layers
+>>> net = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
+>>> [(t.name, t.activation_name) for t in layers(net)]
+[('0', 'tanh'), ('2', 'identity')]
+>>> round(auto(net, (3,), seed=0).layers[1].sigma_w2, 4)
+2.5362
+>>> apply(net, "xavier_uniform", seed=0) is net
+True
 """
 
 from initlab.torch.apply import apply

@@ -124,8 +124,8 @@ class AutoResult:
         """`predicted_log_std_spread` for this chain; None unless every layer is dense (nn.Linear)."""
         if not self.dense:
             return None
-        rest = self.layers[1:]
-        return predicted_log_std_spread([x.width for x in self.layers], [x.kappa for x in rest], [x.slope for x in rest])
+        widths, rest = [x.width for x in self.layers], self.layers[1:]
+        return predicted_log_std_spread(widths, [x.kappa for x in rest], [x.slope for x in rest])
 
     def to_json(self) -> dict:
         return {"input_shape": list(self.input_shape), "distribution": self.distribution, "stable": self.stable,
