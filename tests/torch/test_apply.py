@@ -55,7 +55,8 @@ TORCH_EQUIVALENT = [
     ("he_uniform(nonlinearity=identity)", *NORMAL_BIAS,
      lambda t, g: I.kaiming_uniform_(t, nonlinearity="linear", generator=g)),
     ("orthogonal(gain=1.5)", *NORMAL_BIAS, lambda t, g: I.orthogonal_(t, 1.5, generator=g)),
-    ("torch_default", "torch_default", torch_default_bias, lambda t, g: I.kaiming_uniform_(t, math.sqrt(5), generator=g)),
+    ("torch_default", "torch_default", torch_default_bias,
+     lambda t, g: I.kaiming_uniform_(t, math.sqrt(5), generator=g)),
 ]
 
 
