@@ -55,6 +55,17 @@ def test_normal_std_10_with_tanh_is_saturated(capsys, tmp_path):
     assert max(layer["saturated_fraction"] for layer in doc["layers"][:-1]) > 0.9
 
 
+def test_dead_units_from_negative_biases_get_a_command_that_resets_the_biases(capsys, tmp_path):
+    code, doc, err = run(capsys, tmp_path, "--hidden", "50x5", "--bias-init", "constant(value=-1)")
+    assert code == 0, err
+    assert doc["verdict"] == "dead"
+    words = shlex.split(doc["recommendation"]["command"])
+    assert words[words.index("--bias-init") + 1] == "zeros"
+    code, fixed, err = run(capsys, tmp_path, *words[2:])
+    assert code == 0, err
+    assert fixed["verdict"] == "ok"
+
+
 def test_gaussian_inputs_of_784_features(capsys, tmp_path):
     code, doc, err = run(capsys, tmp_path, "--data", "gaussian:784", "--hidden", "256x20", "--init", "he_normal")
     assert code == 0, err

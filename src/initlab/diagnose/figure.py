@@ -1,5 +1,6 @@
-"""The diagnosis figure: standard deviation by depth, forward (pre-activations) and backward (dL/dz),
-measured against the mean-field theory curve and its finite-width fluctuation band.
+"""The diagnosis figure: signal size by depth, forward (root mean square of the pre-activations, what
+theory's sqrt(q) predicts; the std in a wide layer) and backward (std of dL/dz), measured against the
+mean-field theory curve and its finite-width fluctuation band.
 
 Built on matplotlib's object API (no pyplot state). Zero or non-finite values (a zeros init has
 std 0 everywhere) cannot sit on a log axis; they are drawn as open markers on the bottom edge and
@@ -56,9 +57,9 @@ def diagnose_figure(diagnosis, path: str | Path | None = None, *, title: str | N
     depth = np.array([s.index for s in layers], dtype=float)
     fig = Figure(figsize=(11, 4.2), layout="constrained")
     forward, backward = fig.subplots(1, 2)
-    _panel(forward, depth, _values(layers, "pre_std"), _values(layers, "expected_pre_std"),
-           "std of pre-activations", (_values(layers, "band_low"), _values(layers, "band_high")))
-    forward.set_title("forward: std of each layer's output z")
+    _panel(forward, depth, _values(layers, "pre_rms"), _values(layers, "expected_pre_std"),
+           "rms of pre-activations", (_values(layers, "band_low"), _values(layers, "band_high")))
+    forward.set_title("forward: rms of each layer's output z (its std when the mean is 0)")
     _panel(backward, depth, _values(layers, "grad_std"), _values(layers, "expected_grad_std"), "std of dL/dz")
     backward.set_title("backward: std of dL/dz (theory anchored at the last layer)")
     fig.suptitle(plain(title or f"{diagnosis.model}: {diagnosis.verdict}"))

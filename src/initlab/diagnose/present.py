@@ -27,19 +27,18 @@ def _versus(measured: float | None, expected: float | None) -> str:
 def layer_table(diagnosis, title: str | None = None) -> Table:
     """One row per layer; 'measured (theory)' pairs; rows outside the finite-width band in yellow."""
     table = Table(title=title or f"{diagnosis.model}: one forward + backward pass at init",
-                  caption="measured (theory); band: finite-width ±2 sd around the theory's pre-activation std")
-    for column in ("layer", "act", "units", "pre std (theory)", "band", "act std (theory)", "saturated",
+                  caption="measured (theory); band: finite-width ±2 sd of the pre-activation rms; rows outside it in yellow")
+    for column in ("layer", "act", "units", "pre rms (theory)", "band", "act std (theory)", "saturated",
                    "dead", "dL/dz std (theory)", "|dW|/|W|", "dup units"):
         table.add_column(column, justify="left" if column in ("layer", "act") else "right")
     for s in diagnosis.layers:
-        inside = s.band_low is None or s.pre_std is None or s.band_low <= s.pre_std <= s.band_high
         table.add_row(escape(f"{s.index} {s.name}" if s.name != f"layer {s.index}" else str(s.index)),
-                      escape(s.activation), str(s.units), _versus(s.pre_std, s.expected_pre_std),
+                      escape(s.activation), str(s.units), _versus(s.pre_rms, s.expected_pre_std),
                       f"{_num(s.band_low, 2)}-{_num(s.band_high, 2)}",
                       _versus(s.activation_std, s.expected_activation_std), _pct(s.saturated_fraction),
                       _pct(s.dead_fraction), _versus(s.grad_std, s.expected_grad_std),
                       _num(s.weight_grad_ratio), str(s.duplicate_units),
-                      style=None if inside else "yellow")
+                      style=None if s.in_band else "yellow")
     return table
 
 
@@ -74,9 +73,9 @@ def with_fix(recommendation: dict | None, options: Sequence[tuple[str, object]],
     if not recommendation:
         return recommendation
     scheme = recommendation["scheme"]
-    fixed = [(flag, scheme if flag == "--init" else value) for flag, value in options]
-    if all(flag != "--init" for flag, _ in fixed):
-        fixed.append(("--init", scheme))
+    changes = {"--init": scheme, "--bias-init": recommendation.get("bias_init")}
+    fixed = [(flag, changes[flag] if changes.get(flag) else value) for flag, value in options]
+    fixed += [(flag, value) for flag, value in changes.items() if value and flag not in dict(options)]
     result = dict(recommendation, command=command_line(fixed))
     if torch_model:
         if scheme == "auto":

@@ -21,7 +21,7 @@ COLUMNS = (  # (header, LayerStats field, formatter, css class)
     ("name", "name", str, ""),
     ("units", "units", str, "units"),
     ("activation", "activation", str, ""),
-    ("pre std", "pre_std", _short, "pre-std"),
+    ("pre rms", "pre_rms", _short, "pre-rms"),
     ("theory", "expected_pre_std", _short, "expected-pre-std"),
     ("act std", "activation_std", _short, "activation-std"),
     ("theory", "expected_activation_std", _short, "expected-activation-std"),
@@ -37,7 +37,7 @@ STYLE = "table.layers td { white-space: nowrap; }\ntr.outside td { background: #
 
 
 def layer_table(layers) -> str:
-    """One row per layer; a row whose pre-activation std leaves the finite-width band is marked."""
+    """One row per layer; a row whose pre-activation rms leaves the finite-width band is marked."""
     head = "".join(f"<th>{escape(title)}</th>" for title, *_ in COLUMNS)
     rows = []
     for s in layers:
@@ -48,9 +48,7 @@ def layer_table(layers) -> str:
                 cells.append(f"<td>{escape(str(value))}</td>")
             else:
                 cells.append(cell("-" if value is None else show(value), value, kind))
-        outside = s.band_low is not None and s.pre_std is not None and not (
-            s.band_low <= s.pre_std <= s.band_high)
-        rows.append(f'<tr class="{"outside" if outside else "inside"}">{"".join(cells)}</tr>')
+        rows.append(f'<tr class="{"inside" if s.in_band else "outside"}">{"".join(cells)}</tr>')
     return f'<table class="layers"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
@@ -83,7 +81,7 @@ def build_diagnosis_report(diagnosis, *, title: str | None = None, command: str 
                       "Hanin & Rolnick 2018). The backward theory is anchored at the last layer.")
         + "</section>",
         '<section id="layers"><h2>Per layer</h2>' + layer_table(diagnosis.layers)
-        + '<p class="note">Rows whose pre-activation std leaves the band are shaded.</p></section>',
+        + '<p class="note">Rows whose pre-activation rms leaves the band are shaded.</p></section>',
     ]
     return page(title, "\n".join(sections), STYLE)
 
