@@ -187,6 +187,15 @@ def test_a_malformed_input_shape_is_a_value_error(shape):
         auto(nn.Sequential(nn.Linear(4, 2)), shape, seed=0)
 
 
+def test_an_activation_that_kills_the_signal_is_a_value_error_naming_it():
+    class Zero(nn.Module):
+        def forward(self, x):
+            return x * 0.0
+
+    with pytest.raises(ValueError, match=r"^model: activation 'Zero' has E\[act\(z\)\^2\] = 0 at q = 1"):
+        auto(nn.Sequential(nn.Linear(4, 4), Zero(), nn.Linear(4, 2)), (4,), seed=0)
+
+
 def test_bad_distribution_and_missing_seed_are_value_errors():
     with pytest.raises(ValueError, match=r"^distribution: unknown distribution 'normall' \(did you mean 'normal'"):
         auto(nn.Sequential(nn.Linear(4, 2)), (4,), seed=0, distribution="normall")

@@ -71,6 +71,9 @@ def moments(act: Activation | None) -> tuple[float, float, float, float]:
     """(sigma_w^2, chi_1, slope, kappa) at q = 1 for a layer fed by `act` (None: identity)."""
     act = activation("linear") if act is None else act
     m2 = act.second_moment(1.0)
+    if not (math.isfinite(m2) and m2 > 0):
+        raise ValueError(f"model: activation '{act.name}' has E[act(z)^2] = {m2:g} at q = 1; "
+                         "no weight variance brings the next layer back to q = 1")
     if act.slope is not None:  # homogeneous: z act'(z) = act(z), and E[act^4] = 3 (1 + s^4) / 2
         mixed, m4 = m2, 1.5 * (1.0 + act.slope ** 4)
     else:
