@@ -45,7 +45,8 @@ def layer_outputs(model: nn.Module, batch: torch.Tensor, per_input: bool = False
     return seen
 
 
-def auto_over_seeds(activation: str, seeds=range(20), batch: int = 512, depth: int = 30, width: int = 256):
+def auto_over_seeds(activation: str, seeds=range(20), batch: int = 512, depth: int = 30, width: int = 256,
+                    stabilize: bool = True):
     """`auto` on `depth` x `width` MLPs, one per seed, all fed the same N(0, 1) batch (seed 1000).
 
     Returns (geometric mean over seeds of each layer's batch output std, shape (depth,);
@@ -57,7 +58,7 @@ def auto_over_seeds(activation: str, seeds=range(20), batch: int = 512, depth: i
     batch_logs, per_input_logs = [], []
     for seed in seeds:
         net = mlp(activation, depth, width)
-        result = auto(net, (width,), seed=seed)
+        result = auto(net, (width,), seed=seed, stabilize=stabilize)
         batch_logs.append(torch.stack(layer_outputs(net, x)).log())
         per_input_logs.append(torch.stack(layer_outputs(net, x, per_input=True)).log())
     geometric_mean = torch.stack(batch_logs).mean(0).exp()
