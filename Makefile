@@ -42,6 +42,8 @@ bench: $(VENV)/.test
 docs: $(VENV)/.core
 	$(BIN)/initlab compare --preset demo --out docs/demo
 	rm -f docs/demo/results.json docs/demo/report.html
+	$(BIN)/initlab diagnose --data circles --hidden 100x30 --activation relu --init xavier_normal --out docs/diagnose
+	rm -f docs/diagnose/report.html docs/diagnose/diagnose.json
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -50,8 +50,9 @@ def recommend(hidden: Sequence[Activation | None], bias: bool = False) -> dict:
 
 
 def _auto(name: str) -> dict:
-    return {"scheme": "auto", "why": f"{name} has no closed-form gain; initlab.torch.auto computes the gain "
-                                     "by quadrature so that chi_1 = 1"}
+    return {"scheme": "auto", "why": f"{name} has no closed-form gain; initlab.torch.auto computes it by "
+                                     "quadrature so every layer's pre-activation variance stays 1 (with bias "
+                                     "variance where that fixed point is unstable, as for gelu and silu)"}
 
 
 def _scheme(act: Activation | None) -> dict:
