@@ -13,7 +13,7 @@ import torch
 from scipy import integrate, stats
 from torch import nn
 
-from _initlab_torch_nets import auto_over_seeds, gaussian, small_cnn
+from _initlab_torch_nets import auto_over_seeds, gaussian, layer_outputs, mlp, small_cnn
 from initlab.torch import auto, predicted_log_std_spread
 
 runs = functools.lru_cache(maxsize=None)(auto_over_seeds)  # each activation simulated once per session
@@ -87,6 +87,20 @@ def test_other_distributions_keep_the_variance(distribution):
 def test_issue_target_geometric_mean_of_every_linear_output_std_over_20_seeds_within_10pct(activation):
     geometric_mean, _, _ = runs(activation)
     assert torch.all((geometric_mean - 1).abs() <= 0.1), geometric_mean
+
+
+def test_relu_output_variance_is_one_in_expectation_at_every_layer():
+    # What auto promises (E[q] = 1) as opposed to the geometric-mean target above: the mean over 20 seeds of
+    # each Linear output's batch variance is 1 within 4 standard errors of that mean (seed-to-seed sd).
+    x = gaussian((512, 256), seed=1000)
+    variances = []
+    for seed in range(20):
+        net = mlp("relu")
+        auto(net, (256,), seed=seed)
+        variances.append(torch.stack(layer_outputs(net, x)) ** 2)
+    v = torch.stack(variances)
+    mean, se = v.mean(0), v.std(0) / math.sqrt(len(v))
+    assert torch.all((mean - 1).abs() <= 4 * se), (mean, se)
 
 
 @pytest.mark.parametrize("activation", ["relu", "gelu"])
