@@ -2,16 +2,14 @@
 
 1. Make `_initlab_torch_nets.py` importable: pytest runs with ``--import-mode=importlib``, which does
    not put test directories on sys.path, and this directory is not a package. The name is unique.
-2. Run torch on one thread inside each test (restored afterwards), as tests/init does: on a small
-   machine shared with other work, two torch threads made the 30 x 256 MLP tests up to 10x slower
-   (spinning threads), and no result here depends on the thread count.
+2. Run torch (and BLAS) on one thread inside each test (`single_threaded_linear_algebra`): two
+   torch threads made the 30 x 256 MLP tests up to 10x slower.
 """
 
 import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
@@ -19,10 +17,5 @@ if _HERE not in sys.path:
 
 
 @pytest.fixture(autouse=True)
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+def _single_threaded(single_threaded_linear_algebra):
+    yield
