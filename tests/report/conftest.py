@@ -1,21 +1,11 @@
-"""Shared set-up for the report tests.
-
-Makes `_initlab_browser.py` importable (pytest runs with ``--import-mode=importlib``, which does
-not put test folders on sys.path; the helper's name is unique, so it shadows nothing), and builds
-the run records of a small real sweep once: schemes x std x depth x lr, two seeds each.
+"""Shared set-up for the report tests: the run records of a small real sweep, built once
+(schemes x std x depth x lr, two seeds each). `_initlab_browser.py` is importable through tests/conftest.py.
 """
-
-import sys
-from pathlib import Path
 
 import pytest
 
 from initlab.experiments import CompareConfig, run_compare
 from initlab.report import records_from_compare
-
-_HERE = str(Path(__file__).resolve().parent)
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
 
 SWEEP_INITS = ("normal(std=0.1)", "normal(std=1)", "normal(std=10)", "he_normal")
 
