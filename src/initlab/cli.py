@@ -11,7 +11,6 @@ import inspect
 import json
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -426,71 +425,38 @@ InputShape = Annotated[Optional[str], typer.Option(metavar="SHAPE", help=(
 def diagnose(data: Annotated[Optional[str], typer.Option(metavar="SPEC", help=(
                  f"Dataset: {USAGE}; gaussian:D gives standard-normal inputs. [default: circles, or "
                  "standard-normal inputs for --torch with --input-shape]"))] = None,
-             hidden: Annotated[str, typer.Option(metavar="WIDTHS", help="Hidden widths: '10,5' or WIDTHxDEPTH.")]
-             = "100x30",
-             activation: Annotated[str, typer.Option(help=f"Hidden activation: {', '.join(ACTIVATIONS)}.")] = "relu",
+             hidden: Annotated[Optional[str], typer.Option(metavar="WIDTHS", help=(
+                 "Hidden widths: '10,5' or WIDTHxDEPTH. [default: 100x30]"))] = None,
+             activation: Annotated[Optional[str], typer.Option(help=(
+                 f"Hidden activation: {', '.join(ACTIVATIONS)}. [default: relu]"))] = None,
              init: Annotated[Optional[str], typer.Option(metavar="SPEC", help=(
                  "Weight scheme spec; for --torch also 'auto' or 'lsuv' (initlab.torch). "
-                 "[default: he_normal; for --torch: the model as built]"))] = None,
-             bias_init: Annotated[str, typer.Option(help="Bias scheme spec (MLP).")] = "zeros",
+                 "[default: he_normal; for --torch: the model as its factory built it]"))] = None,
+             bias_init: Annotated[Optional[str], typer.Option(help="Bias scheme spec (MLP). [default: zeros]")] = None,
              torch_factory: TorchFactory = None, input_shape: InputShape = None,
              n_samples: Annotated[int, typer.Option(help="Batch size of the one forward/backward pass.")] = 256,
              standardize: Annotated[bool, typer.Option("--standardize/--no-standardize",
                                                        help="Scale --data features to mean 0, std 1.")] = True,
-             seed: Annotated[int, typer.Option(help="Seed of the weights and the batch.")] = 0,
+             seed: Annotated[int, typer.Option(help="Seed of the batch and the weights (split into independent "
+                                                    "streams).")] = 0,
              out: Out = None,
              no_figures: Annotated[bool, typer.Option("--no-figures", help="Write only diagnose.json.")] = False,
              as_json: JsonOption = False) -> None:
     """Measure each layer's signal at initialization (activations, dL/dz, dead, saturated, duplicate
     units), compare it with mean-field theory, give a verdict and the scheme that fixes it."""
-    from initlab.diagnose import diagnose_mlp, diagnose_torch
-    from initlab.diagnose.present import layer_table, verdict_lines, with_fix
-    from initlab.diagnose.present import command_line
-    from initlab.diagnose.sources import initialise_torch, load_batch, load_factory, mlp_for, torch_batch
-    integer("n_samples", n_samples, minimum=2)
-    integer("seed", seed, minimum=0)
-    shape = None if input_shape is None else parse_int_list(input_shape, "input_shape")
+    from initlab.diagnose.command import Options, run, write_folder
+    from initlab.diagnose.present import command_line, layer_table, verdict_lines
+    options = Options(data, hidden, activation, init, bias_init, torch_factory, input_shape, n_samples,
+                      standardize, seed)
     folder = check_out(out or _new_run_folder("diagnose"))
-    if torch_factory is None:
-        if shape is not None:
-            raise ValueError("input_shape: only used with --torch (an MLP takes its input size from --data)")
-        widths = parse_hidden(hidden)
-        X, y = load_batch(data or "circles", n_samples, seed, standardize)
-        net = mlp_for(X, y, widths, activation, init or "he_normal", bias_init, seed)
-        result = diagnose_mlp(net, X, y)
-        options = [("--data", data or "circles"), ("--hidden", hidden), ("--activation", activation),
-                   ("--init", init or "he_normal"), ("--bias-init", None if bias_init == "zeros" else bias_init)]
-    else:
-        model = load_factory(torch_factory)
-        batch, target = torch_batch(shape, n_samples, seed, data, standardize)
-        if init is not None:  # LSUV calibrates on its own batch, not the one diagnosed
-            initialise_torch(model, init, seed, lambda: torch_batch(shape, n_samples, seed + 1, data, standardize)[0])
-        result = diagnose_torch(model, batch, target)
-        options = [("--torch", torch_factory), ("--input-shape", input_shape), ("--data", data), ("--init", init)]
-    options += [("--n-samples", None if n_samples == 256 else n_samples), ("--seed", seed or None),
-                ("--no-standardize", not standardize)]
-    result = replace(result, recommendation=with_fix(result.recommendation, options,
-                                                      torch_model=torch_factory is not None,
-                                                      input_shape=shape, seed=seed))
-    written = _write_diagnosis(result, folder, not no_figures, command_line(options))
+    result = run(options)
+    written = write_folder(result, folder, not no_figures, command_line(options.flags()))
     err.print(layer_table(result))
     for line in verdict_lines(result):
         err.print(line, soft_wrap=True)
     err.print(f"wrote {', '.join(written)} to {escape(str(folder))}", soft_wrap=True)
     if as_json:
         emit_json(result.to_json())
-
-
-def _write_diagnosis(result, folder: Path, figures: bool, command: str) -> list[str]:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "diagnose.json").write_text(json.dumps(result.to_json(), indent=1, allow_nan=False) + "\n")
-    if not figures:
-        return ["diagnose.json"]
-    from initlab.diagnose.figure import diagnose_figure
-    from initlab.report.diagnosis import write_diagnosis_report
-    diagnose_figure(result, folder / "diagnose.png")
-    write_diagnosis_report(result, folder / "report.html", command=command)
-    return ["diagnose.json", "diagnose.png", "report.html"]
 
 
 # ----- theory: mean-field numbers and the phase diagram (the logic is in initlab.theory) -----

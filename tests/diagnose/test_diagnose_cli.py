@@ -137,9 +137,37 @@ def test_torch_cnn_on_digits_reshaped_to_images(capsys, tmp_path, factories):
     (("--torch", "my_models:deep_relu", "--input-shape", "3,32"), "--input-shape: the model rejected input"),
     (("--torch", "my_models:deep_relu"), "--input-shape: give --input-shape"),
     (("--n-samples", "1"), "--n-samples: expected an integer >= 2"),
+    (("--init", "auto"), "--init: 'auto' is initlab.torch's and needs --torch"),
+    (("--torch", "my_models:deep_relu", "--input-shape", "64", "--hidden", "10x3", "--activation", "tanh"),
+     "--torch: --hidden, --activation describe an initlab MLP"),
 ])
 def test_bad_input_is_one_line_with_exit_code_2(capsys, tmp_path, factories, argv, message):
     code, _, err = run(capsys, tmp_path, *argv)
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("error: ") and message in err, err
     assert not (tmp_path / "out").exists()  # nothing half-written
+
+
+def test_batch_and_weights_come_from_independent_streams(capsys, tmp_path, factories):
+    # One stream for both would make the first layer's weight rows copies of the input rows: z[i, i]
+    # would stand out from the rest of z by ~sqrt(fan_in) standard deviations.
+    import torch
+    from initlab.diagnose.command import Options
+    from initlab.diagnose.sources import Seeds, load_factory, torch_batch
+    import initlab.torch
+    seeds = Seeds.spawn(0)
+    model = load_factory(f"{factories}:deep_relu", seeds.factory)
+    initlab.torch.apply(model, "he_normal", seed=seeds.weights)
+    batch, _ = torch_batch((64,), 256, seeds.batch)
+    with torch.no_grad():
+        z = model[0](batch)[:, :128] - model[0].bias[:128]
+    diagonal, rest = torch.diagonal(z[:128]), z.std()
+    assert diagonal.abs().max() < 5 * rest
+    assert Options(seed=0).flags()[-2] == ("--seed", None)
+
+
+def test_a_torch_model_with_its_default_init_is_the_same_at_every_run(capsys, tmp_path, factories):
+    argv = ("--torch", f"{factories}:deep_relu", "--input-shape", "64", "--no-figures")
+    first = run(capsys, tmp_path, *argv)[1]
+    second = run(capsys, tmp_path, *argv)[1]
+    assert first == second and first["layers"][0]["pre_std"] > 0

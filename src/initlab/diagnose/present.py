@@ -29,8 +29,8 @@ def layer_table(diagnosis, title: str | None = None) -> Table:
     table = Table(title=title or f"{diagnosis.model}: one forward + backward pass at init",
                   caption="measured (theory); band: finite-width ±2 sd of the pre-activation rms; rows outside it in yellow")
     for column in ("layer", "act", "units", "pre rms (theory)", "band", "act std (theory)", "saturated",
-                   "dead", "dL/dz std (theory)", "|dW|/|W|", "dup units"):
-        table.add_column(column, justify="left" if column in ("layer", "act") else "right")
+                   "dead", "dL/dz std (theory)", "|dW|/|W|", "dup units"):  # fold, never cut, on narrow consoles
+        table.add_column(column, justify="left" if column in ("layer", "act") else "right", overflow="fold")
     for s in diagnosis.layers:
         table.add_row(escape(f"{s.index} {s.name}" if s.name != f"layer {s.index}" else str(s.index)),
                       escape(s.activation), str(s.units), _versus(s.pre_rms, s.expected_pre_std),

@@ -1,8 +1,12 @@
 """What a diagnosis runs on, built from user options: a batch of data, an initlab MLP, or a PyTorch
 model returned by a user's factory function (`module.path:factory`).
 
+One seed drives everything, split with `SeedSequence.spawn` into independent streams for the
+batch, the weights, LSUV's calibration batch and the factory's own random draws: drawing the batch
+and the weights from one stream would make the first layer's weights copies of the inputs.
+
 A factory path is imported the way `python -m` would see it: the current folder comes first on
-`sys.path`, so `initlab diagnose --torch mymodels:build` finds `./mymodels.py`.
+`sys.path` while it is imported, so `initlab diagnose --torch mymodels:build` finds `./mymodels.py`.
 """
 
 from __future__ import annotations
@@ -11,12 +15,33 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from initlab._errors import did_you_mean
 from initlab.data import load, standardize
 from initlab.nn.mlp import MLP
+
+
+@dataclass(frozen=True)
+class Seeds:
+    """Independent seeds for the batch, the weights, LSUV's calibration batch and the model factory."""
+
+    batch: int
+    weights: int
+    calibration: int
+    factory: int
+
+    @classmethod
+    def spawn(cls, seed: int) -> Seeds:
+        """
+        >>> s = Seeds.spawn(0)
+        >>> len({s.batch, s.weights, s.calibration, s.factory}), s == Seeds.spawn(0)
+        (4, True)
+        """
+        children = np.random.SeedSequence(seed).spawn(4)
+        return cls(*(int(child.generate_state(1, np.uint64)[0] >> np.uint64(1)) for child in children))
 
 
 def load_batch(data: str, n_samples: int, seed: int, scale: bool = True) -> tuple[np.ndarray, np.ndarray]:
@@ -43,8 +68,11 @@ def mlp_for(X: np.ndarray, y: np.ndarray, hidden: Sequence[int], activation: str
                bias_init=bias_init, seed=seed)
 
 
-def load_factory(path: str, argument: str = "torch"):
-    """Call the factory named by 'module.path:function' and return the `torch.nn.Module` it builds."""
+def load_factory(path: str, seed: int = 0, argument: str = "torch"):
+    """Call the factory named by 'module.path:function' and return the `torch.nn.Module` it builds.
+
+    The factory runs on a forked torch RNG seeded with `seed`, so a model built with torch's
+    default init is the same at every run and the caller's random state is untouched."""
     module_name, colon, name = str(path).partition(":")
     if not colon or not module_name or not name.isidentifier():
         raise ValueError(f"{argument}: expected 'module.path:factory' (a function returning an nn.Module), "
@@ -53,28 +81,39 @@ def load_factory(path: str, argument: str = "torch"):
         import torch
     except ImportError:
         raise ValueError(f"{argument}: needs PyTorch; install it with: pip install 'initlab[torch]'") from None
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    try:
-        module = importlib.import_module(module_name)
-    except Exception as error:  # noqa: BLE001 - any failure of the user's module is reported, not raised
-        raise ValueError(f"{argument}: cannot import module '{module_name}' "
-                         f"({type(error).__name__}: {_first_line(error)})") from None
+    module = _import_from_cwd(module_name, argument)
     factory = getattr(module, name, None)
     if not callable(factory):
         names = [n for n in dir(module) if not n.startswith("_") and callable(getattr(module, n))]
         missing = "has no function" if factory is None else "has a non-callable"
         raise ValueError(f"{argument}: module '{module_name}' {missing} '{name}'{did_you_mean(name, names)}")
     try:
-        model = factory()
-    except Exception as error:  # noqa: BLE001
-        raise ValueError(f"{argument}: factory '{path}' raised {type(error).__name__}: {_first_line(error)}") from None
+        with torch.random.fork_rng(devices=[]):
+            torch.default_generator.manual_seed(seed)
+            model = factory()
+    except Exception as error:  # noqa: BLE001 - any failure of the user's code is reported, not raised
+        raise ValueError(f"{argument}: factory '{path}' raised {type(error).__name__}: {first_line(error)}") from None
     if not isinstance(model, torch.nn.Module):
         raise ValueError(f"{argument}: factory '{path}' returned {type(model).__name__}, expected a torch.nn.Module")
     return model
 
 
-def _first_line(error: BaseException) -> str:
+def _import_from_cwd(module_name: str, argument: str):
+    folder = os.getcwd()
+    added = folder not in sys.path
+    if added:
+        sys.path.insert(0, folder)
+    try:
+        return importlib.import_module(module_name)
+    except Exception as error:  # noqa: BLE001
+        raise ValueError(f"{argument}: cannot import module '{module_name}' "
+                         f"({type(error).__name__}: {first_line(error)})") from None
+    finally:
+        if added:
+            sys.path.remove(folder)
+
+
+def first_line(error: BaseException) -> str:
     text = str(error).strip()
     return text.splitlines()[0] if text else "no message"
 
@@ -104,8 +143,7 @@ def initialise_torch(model, init: str, seed: int, calibration_batch):
     other than the diagnosed one) or any initlab scheme spec, all through `initlab.torch`."""
     import initlab.torch as adapter
     if init == "auto":
-        batch = calibration_batch()
-        adapter.auto(model, tuple(batch.shape[1:]), seed=seed)
+        adapter.auto(model, tuple(calibration_batch().shape[1:]), seed=seed)
     elif init == "lsuv":
         adapter.lsuv(model, calibration_batch(), seed=seed)
     else:

@@ -63,9 +63,13 @@ def _recommendation(recommendation: dict | None) -> str:
     return "".join(parts)
 
 
-def build_diagnosis_report(diagnosis, *, title: str | None = None, command: str | None = None) -> str:
-    """The report page (HTML text) of an `initlab.diagnose.Diagnosis`."""
-    from initlab.diagnose.figure import diagnose_figure  # matplotlib only when a page is built
+def build_diagnosis_report(diagnosis, *, title: str | None = None, command: str | None = None,
+                           figure=None) -> str:
+    """The report page (HTML text) of an `initlab.diagnose.Diagnosis`; `figure` is its
+    `diagnose_figure` when the caller has drawn it already."""
+    if figure is None:
+        from initlab.diagnose.figure import diagnose_figure  # matplotlib only when a page is built
+        figure = diagnose_figure(diagnosis)
     title = title or f"Init diagnosis: {diagnosis.model}"
     evidence = "".join(f"<li>{escape(line)}</li>" for line in diagnosis.evidence)
     how = f"<p class=\"meta\">Command: <code>{escape(command)}</code></p>" if command else ""
@@ -75,7 +79,7 @@ def build_diagnosis_report(diagnosis, *, title: str | None = None, command: str 
         f'<section id="verdict"><h2>Verdict: <span class="verdict">{escape(diagnosis.verdict)}</span></h2>'
         f'<ul class="evidence">{evidence}</ul>{_recommendation(diagnosis.recommendation)}</section>',
         '<section id="depth"><h2>Signal by depth</h2>'
-        + figure_html(diagnose_figure(diagnosis), "std of pre-activations and of dL/dz by layer",
+        + figure_html(figure, "std of pre-activations and of dL/dz by layer",
                       "Measured (blue) against mean-field theory for the measured weight variances (red); "
                       "the shaded band is the finite-width fluctuation (±2 sd of a single input's log std, "
                       "Hanin & Rolnick 2018). The backward theory is anchored at the last layer.")
@@ -87,5 +91,5 @@ def build_diagnosis_report(diagnosis, *, title: str | None = None, command: str 
 
 
 def write_diagnosis_report(diagnosis, path: str | os.PathLike, *, title: str | None = None,
-                           command: str | None = None) -> Path:
-    return write_page(build_diagnosis_report(diagnosis, title=title, command=command), path)
+                           command: str | None = None, figure=None) -> Path:
+    return write_page(build_diagnosis_report(diagnosis, title=title, command=command, figure=figure), path)

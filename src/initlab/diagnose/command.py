@@ -1,0 +1,116 @@
+"""The work behind `initlab diagnose`: options -> model and batch -> diagnosis -> files.
+
+`Options` holds what the user typed (None = not given); `run` validates it, builds the MLP or the
+torch model, diagnoses it and adds to the recommendation the command that applies the fix.
+`write_folder` writes diagnose.json, diagnose.png and report.html.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from initlab._checks import integer
+from initlab.options import parse_hidden, parse_int_list
+
+MLP_DEFAULTS = {"data": "circles", "hidden": "100x30", "activation": "relu", "init": "he_normal",
+                "bias_init": "zeros"}
+TORCH_INITS = ("auto", "lsuv")  # initlab.torch's data-free and data-driven inits, on top of every scheme
+N_SAMPLES = 256
+
+
+@dataclass(frozen=True)
+class Options:
+    data: str | None = None
+    hidden: str | None = None
+    activation: str | None = None
+    init: str | None = None
+    bias_init: str | None = None
+    torch_factory: str | None = None
+    input_shape: str | None = None
+    n_samples: int = N_SAMPLES
+    standardize: bool = True
+    seed: int = 0
+
+    def flags(self) -> list[tuple[str, object]]:
+        """(flag, value) pairs that reproduce this run (defaults left out where the user left them out)."""
+        if self.torch_factory is None:
+            mlp = [("--" + key.replace("_", "-"), getattr(self, key) or default)
+                   for key, default in MLP_DEFAULTS.items()]
+            head = [(flag, None if flag == "--bias-init" and value == "zeros" else value) for flag, value in mlp]
+        else:
+            head = [("--torch", self.torch_factory), ("--input-shape", self.input_shape), ("--data", self.data),
+                    ("--init", self.init)]
+        return head + [("--n-samples", None if self.n_samples == N_SAMPLES else self.n_samples),
+                       ("--seed", self.seed or None), ("--no-standardize", not self.standardize)]
+
+
+def _check(options: Options) -> None:
+    integer("n_samples", options.n_samples, minimum=2)
+    integer("seed", options.seed, minimum=0)
+    if options.torch_factory is None:
+        if options.input_shape is not None:
+            raise ValueError("input_shape: only used with --torch (an MLP takes its input size from --data)")
+        if options.init in TORCH_INITS:
+            raise ValueError(f"init: '{options.init}' is initlab.torch's and needs --torch "
+                             "(for an MLP use a scheme such as he_normal)")
+        return
+    given = [name for name in ("hidden", "activation", "bias_init") if getattr(options, name) is not None]
+    if given:
+        flags = ", ".join("--" + name.replace("_", "-") for name in given)
+        raise ValueError(f"torch: {flags} describe an initlab MLP; a --torch model brings its own layers "
+                         "(re-initialise it with --init)")
+
+
+def run(options: Options):
+    """The `Diagnosis` of what `options` describe, its recommendation completed with the command."""
+    from initlab.diagnose import diagnose_mlp, diagnose_torch
+    from initlab.diagnose.present import with_fix
+    from initlab.diagnose.sources import Seeds, initialise_torch, load_batch, load_factory, mlp_for, torch_batch
+    _check(options)
+    seeds = Seeds.spawn(options.seed)
+    shape = None if options.input_shape is None else parse_int_list(options.input_shape, "input_shape")
+    if options.torch_factory is None:
+        o = {key: getattr(options, key) or default for key, default in MLP_DEFAULTS.items()}
+        widths = parse_hidden(o["hidden"])
+        X, y = load_batch(o["data"], options.n_samples, seeds.batch, options.standardize)
+        net = mlp_for(X, y, widths, o["activation"], o["init"], o["bias_init"], seeds.weights)
+        result = diagnose_mlp(net, X, y)
+    else:
+        model = load_factory(options.torch_factory, seeds.factory)
+        batch, target = torch_batch(shape, options.n_samples, seeds.batch, options.data, options.standardize)
+        if options.init is not None:  # LSUV calibrates on its own batch, not the one diagnosed
+            initialise_torch(model, options.init, seeds.weights, lambda: torch_batch(
+                shape, options.n_samples, seeds.calibration, options.data, options.standardize)[0])
+        result = _renamed(diagnose_torch, model, batch, target,
+                          batch="input_shape" if options.input_shape else "data", target="data")
+    fix = with_fix(result.recommendation, options.flags(), torch_model=options.torch_factory is not None,
+                   input_shape=shape, seed=options.seed)
+    return replace(result, recommendation=fix)
+
+
+def _renamed(function, *args, **names):
+    """Call `function`; a ValueError about one of its arguments is re-worded to name the user's option
+    instead (`names` maps argument -> option): 'batch: ...' -> 'input_shape: ...'."""
+    try:
+        return function(*args)
+    except ValueError as error:
+        argument, separator, rest = str(error).partition(": ")
+        if separator and argument in names:
+            raise ValueError(f"{names[argument]}: {rest}") from None
+        raise
+
+
+def write_folder(result, folder: Path, figures: bool = True, command: str | None = None) -> list[str]:
+    """Write diagnose.json (and diagnose.png, report.html) into `folder`; returns the names written."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "diagnose.json").write_text(json.dumps(result.to_json(), indent=1, allow_nan=False) + "\n")
+    if not figures:
+        return ["diagnose.json"]
+    from initlab.diagnose.figure import diagnose_figure
+    from initlab.report.diagnosis import write_diagnosis_report
+    figure = diagnose_figure(result, folder / "diagnose.png")
+    write_diagnosis_report(result, folder / "report.html", command=command, figure=figure)
+    return ["diagnose.json", "diagnose.png", "report.html"]
