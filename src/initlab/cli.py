@@ -432,7 +432,8 @@ def diagnose(data: Annotated[Optional[str], typer.Option(metavar="SPEC", help=(
              init: Annotated[Optional[str], typer.Option(metavar="SPEC", help=(
                  "Weight scheme spec; for --torch also 'auto' or 'lsuv' (initlab.torch). "
                  "[default: he_normal; for --torch: the model as its factory built it]"))] = None,
-             bias_init: Annotated[Optional[str], typer.Option(help="Bias scheme spec (MLP). [default: zeros]")] = None,
+             bias_init: Annotated[Optional[str], typer.Option(help=(
+                 "Bias scheme spec (for --torch, with a scheme in --init). [default: zeros]"))] = None,
              torch_factory: TorchFactory = None, input_shape: InputShape = None,
              n_samples: Annotated[int, typer.Option(help="Batch size of the one forward/backward pass.")] = 256,
              standardize: Annotated[bool, typer.Option("--standardize/--no-standardize",
@@ -451,7 +452,7 @@ def diagnose(data: Annotated[Optional[str], typer.Option(metavar="SPEC", help=(
     folder = check_out(out or _new_run_folder("diagnose"))
     result = run(options)
     written = write_folder(result, folder, not no_figures, command_line(options.flags()))
-    err.print(layer_table(result))
+    _print_wide(layer_table(result))
     for line in verdict_lines(result):
         err.print(line, soft_wrap=True)
     err.print(f"wrote {', '.join(written)} to {escape(str(folder))}", soft_wrap=True)
@@ -524,7 +525,7 @@ def _root(version: Annotated[bool, typer.Option("--version", callback=_version, 
 def _with_option_name(message: str) -> str:
     """'n_samples: expected ...' -> '--n-samples: expected ...': name the flag the user typed."""
     name, separator, rest = message.partition(": ")
-    flags = {"inits": "init", "first_seed": "seed", "preset_name": "preset", "torch": "torch"}
+    flags = {"inits": "init", "first_seed": "seed", "preset_name": "preset", "torch": "torch", "model": "torch"}
     options = {p for command in (compare, train_command, sample, gradcheck, report, theory, theory_phase, diagnose)
                for p in inspect.signature(command).parameters}
     if separator and name.isidentifier() and (name in options or name in flags):

@@ -115,6 +115,20 @@ def test_torch_model_with_xavier_is_vanishing_and_auto_fixes_it(capsys, tmp_path
     assert fixed["verdict"] == "ok"
 
 
+def test_torch_bias_init_goes_to_initlab_torch_apply(capsys, tmp_path, factories):
+    code, doc, err = run(capsys, tmp_path, "--torch", f"{factories}:deep_relu", "--input-shape", "64",
+                         "--init", "he_normal", "--bias-init", "constant(value=-1)")
+    assert code == 0, err
+    assert doc["verdict"] == "dead"
+    assert all(layer["sigma_b2"] == 1.0 for layer in doc["layers"])
+
+
+def test_no_figures_removes_an_earlier_runs_figure_and_report(capsys, tmp_path):
+    assert run(capsys, tmp_path, "--hidden", "10x2")[0] == 0
+    assert run(capsys, tmp_path, "--hidden", "10x2", "--no-figures")[0] == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["diagnose.json"]
+
+
 def test_torch_cnn_on_digits_reshaped_to_images(capsys, tmp_path, factories):
     code, doc, err = run(capsys, tmp_path, "--torch", f"{factories}:small_cnn", "--data", "digits",
                          "--input-shape", "1,8,8", "--init", "he_normal")
@@ -139,7 +153,9 @@ def test_torch_cnn_on_digits_reshaped_to_images(capsys, tmp_path, factories):
     (("--n-samples", "1"), "--n-samples: expected an integer >= 2"),
     (("--init", "auto"), "--init: 'auto' is initlab.torch's and needs --torch"),
     (("--torch", "my_models:deep_relu", "--input-shape", "64", "--hidden", "10x3", "--activation", "tanh"),
-     "--torch: --hidden, --activation describe an initlab MLP"),
+     "--torch: --hidden and --activation only shape an initlab MLP"),
+    (("--torch", "my_models:deep_relu", "--input-shape", "64", "--init", "auto", "--bias-init", "zeros"),
+     "--bias-init: with --torch it goes with a scheme in --init"),
 ])
 def test_bad_input_is_one_line_with_exit_code_2(capsys, tmp_path, factories, argv, message):
     code, _, err = run(capsys, tmp_path, *argv)

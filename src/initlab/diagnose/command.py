@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 from initlab._checks import integer
 from initlab.options import parse_hidden, parse_int_list
 
@@ -41,7 +43,7 @@ class Options:
             head = [(flag, None if flag == "--bias-init" and value == "zeros" else value) for flag, value in mlp]
         else:
             head = [("--torch", self.torch_factory), ("--input-shape", self.input_shape), ("--data", self.data),
-                    ("--init", self.init)]
+                    ("--init", self.init), ("--bias-init", self.bias_init)]
         return head + [("--n-samples", None if self.n_samples == N_SAMPLES else self.n_samples),
                        ("--seed", self.seed or None), ("--no-standardize", not self.standardize)]
 
@@ -56,11 +58,14 @@ def _check(options: Options) -> None:
             raise ValueError(f"init: '{options.init}' is initlab.torch's and needs --torch "
                              "(for an MLP use a scheme such as he_normal)")
         return
-    given = [name for name in ("hidden", "activation", "bias_init") if getattr(options, name) is not None]
+    given = [name for name in ("hidden", "activation") if getattr(options, name) is not None]
     if given:
-        flags = ", ".join("--" + name.replace("_", "-") for name in given)
-        raise ValueError(f"torch: {flags} describe an initlab MLP; a --torch model brings its own layers "
+        flags = " and ".join("--" + name.replace("_", "-") for name in given)
+        raise ValueError(f"torch: {flags} only shape an initlab MLP; a --torch model brings its own layers "
                          "(re-initialise it with --init)")
+    if options.bias_init is not None and (options.init is None or options.init in TORCH_INITS):
+        raise ValueError(f"bias_init: with --torch it goes with a scheme in --init (auto and lsuv set the "
+                         f"biases themselves), got --init {options.init}")
 
 
 def run(options: Options):
@@ -76,13 +81,15 @@ def run(options: Options):
         widths = parse_hidden(o["hidden"])
         X, y = load_batch(o["data"], options.n_samples, seeds.batch, options.standardize)
         net = mlp_for(X, y, widths, o["activation"], o["init"], o["bias_init"], seeds.weights)
-        result = diagnose_mlp(net, X, y)
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is a finding (exploding), not noise
+            result = diagnose_mlp(net, X, y)
     else:
         model = load_factory(options.torch_factory, seeds.factory)
         batch, target = torch_batch(shape, options.n_samples, seeds.batch, options.data, options.standardize)
         if options.init is not None:  # LSUV calibrates on its own batch, not the one diagnosed
             initialise_torch(model, options.init, seeds.weights, lambda: torch_batch(
-                shape, options.n_samples, seeds.calibration, options.data, options.standardize)[0])
+                shape, options.n_samples, seeds.calibration, options.data, options.standardize)[0],
+                bias=options.bias_init or "zeros")
         result = _renamed(diagnose_torch, model, batch, target,
                           batch="input_shape" if options.input_shape else "data", target="data")
     fix = with_fix(result.recommendation, options.flags(), torch_model=options.torch_factory is not None,
@@ -108,6 +115,8 @@ def write_folder(result, folder: Path, figures: bool = True, command: str | None
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "diagnose.json").write_text(json.dumps(result.to_json(), indent=1, allow_nan=False) + "\n")
     if not figures:
+        for stale in ("diagnose.png", "report.html"):  # an earlier run's, which would contradict the json
+            (folder / stale).unlink(missing_ok=True)
         return ["diagnose.json"]
     from initlab.diagnose.figure import diagnose_figure
     from initlab.report.diagnosis import write_diagnosis_report

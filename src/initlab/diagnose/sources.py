@@ -138,14 +138,15 @@ def torch_batch(input_shape: Sequence[int] | None, n_samples: int, seed: int, da
     return torch.from_numpy(X).float(), target
 
 
-def initialise_torch(model, init: str, seed: int, calibration_batch):
+def initialise_torch(model, init: str, seed: int, calibration_batch, bias: str = "zeros"):
     """Re-initialise `model` in place: 'auto' (analytic gains), 'lsuv' (on `calibration_batch()`, a batch
-    other than the diagnosed one) or any initlab scheme spec, all through `initlab.torch`."""
+    other than the diagnosed one) or any initlab scheme spec with `bias` for the biases, all through
+    `initlab.torch`."""
     import initlab.torch as adapter
     if init == "auto":
         adapter.auto(model, tuple(calibration_batch().shape[1:]), seed=seed)
     elif init == "lsuv":
         adapter.lsuv(model, calibration_batch(), seed=seed)
     else:
-        adapter.apply(model, init, seed=seed)
+        adapter.apply(model, init, bias=bias, seed=seed)
     return model
