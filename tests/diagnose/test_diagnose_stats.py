@@ -10,8 +10,9 @@ from scipy.special import expit
 from initlab.data import load
 from initlab.diagnose import Capture, diagnose_mlp
 from initlab.diagnose.mlp_probe import capture_mlp
-from initlab.diagnose.stats import duplicates
+from initlab.diagnose.stats import bounds, dead_fraction, duplicates, saturated_fraction
 from initlab.nn.mlp import MLP
+from initlab.theory import Activation
 
 X_TINY = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [-1.0, 2.0]])
 Y_TINY = np.array([0, 1, 1, 0])
@@ -57,10 +58,13 @@ def test_statistics_of_a_tiny_net_match_hand_computation():
     assert l1.expected_pre_std == pytest.approx(math.sqrt(q1), rel=1e-12)
     assert l1.expected_activation_std == pytest.approx(math.sqrt(m2 - gauss(math.tanh, q1) ** 2), rel=1e-8)
     assert l2.expected_pre_std == pytest.approx(math.sqrt(l2.sigma_w2 * m2 + 0.09), rel=1e-8)
-    # backward, anchored at the output: E[dz1^2] = E[tanh'^2] * mean(W2^2) * fan_out(2) * E[dz2^2]
-    assert l2.expected_grad_std == l2.grad_std
+    # backward, anchored at the output's rms: E[dz1^2] = E[tanh'^2] * mean(W2^2) * fan_out(2) * E[dz2^2]
+    assert l1.grad_mean == pytest.approx(dz1.mean(), rel=1e-12) and l2.grad_mean == pytest.approx(dz2.mean(), rel=1e-12)
+    rms2 = math.sqrt(np.mean(dz2 ** 2))
+    assert l2.grad_rms == pytest.approx(rms2, rel=1e-12) and l2.expected_grad_std == pytest.approx(rms2, rel=1e-12)
+    assert l2.grad_rms > l2.grad_std * 1.001  # this output's dz has a mean: rms and std differ
     dphi2 = gauss(lambda u: (1 - math.tanh(u) ** 2) ** 2, q1)
-    assert l1.expected_grad_std == pytest.approx(math.sqrt(dphi2 * np.mean(W2 ** 2) * 1) * l2.grad_std, rel=1e-8)
+    assert l1.expected_grad_std == pytest.approx(math.sqrt(dphi2 * np.mean(W2 ** 2) * 1) * rms2, rel=1e-8)
 
 
 def test_captured_gradients_equal_torch_autograd_of_the_mean_loss():
@@ -126,3 +130,34 @@ def test_capture_rejects_inconsistent_shapes():
         Capture("layer 1", "dense", z, z, z, np.zeros((2, 2)), None, np.zeros((2, 2)), None, 2, 3)
     with pytest.raises(ValueError, match="kind: expected one of dense, conv, got 'lstm'"):
         Capture("layer 1", "lstm", z, z, z, np.zeros((3, 2)), None, np.zeros((3, 2)), None, 2, 3)
+
+
+def relu_capture(z, name="relu"):
+    phi = {"relu": lambda u: np.maximum(u, 0), "ReLU6": lambda u: np.clip(u, 0, 6),
+           "leaky_relu": lambda u: np.where(u > 0, u, 0.01 * u)}[name]
+    act = Activation(name, phi, lambda u: (u > 0).astype(float))
+    units = z.shape[1]
+    return Capture("l", "dense", z=z, a=phi(z), dz=np.zeros_like(z), weight=np.ones((units, 2)), bias=None,
+                   weight_grad=np.zeros((units, 2)), activation=act, fan_in=2, fan_out=units)
+
+
+def test_units_of_one_sign_from_correlated_inputs_are_not_dead_unless_shifted_below_zero():
+    # Correlation collapse: every unit is (nearly) constant over the batch, its level ~N(0, 1) across units, so
+    # half the units are <= 0 on the whole batch; only those 1 sd below 0 (Phi(-1) = 16%) count as dead.
+    rng = np.random.default_rng(0)
+    level = rng.standard_normal(2000)
+    z = level + 0.01 * rng.standard_normal((64, 2000))
+    assert np.mean(np.all(z <= 0, axis=0)) == pytest.approx(0.5, abs=0.03)  # the old rule: half "dead"
+    assert dead_fraction(relu_capture(z)) == pytest.approx(0.159, abs=0.02)
+    assert dead_fraction(relu_capture(z - 3.0)) > 0.95  # a negative bias of 3 sd kills nearly every unit
+    assert dead_fraction(relu_capture(np.zeros((8, 5)))) == 1.0  # exactly 0 everywhere: nothing upstream lives
+
+
+def test_leaky_relu_never_dies_and_relu6_dies_at_0_and_saturates_at_6():
+    z = np.array([[-9.0, 7.0, 1.0, -2.0], [-8.0, 8.0, 2.0, 9.0]])  # std over all entries 6.5
+    assert dead_fraction(relu_capture(z, "leaky_relu")) is None  # its gradient below 0 is 0.01, not 0
+    assert saturated_fraction(relu_capture(z, "leaky_relu")) is None
+    relu6 = relu_capture(z, "ReLU6")  # torch's class name; compared in lower case
+    assert dead_fraction(relu6) == 0.25  # unit 0: <= 0 on both samples, mean -8.5 < -1 sd
+    assert saturated_fraction(relu6) == 3 / 8  # 7, 8, 9 sit at the flat top; the zeros are relu's half, not saturation
+    assert bounds("ReLU6") == (None, 6.0) and bounds("relu") is None

@@ -26,16 +26,21 @@ from initlab.diagnose.verdict import VERDICTS, Diagnosis, diagnosis
 
 def diagnose(captures: Sequence[Capture], input_mean_square: float, model: str) -> Diagnosis:
     """Statistics, theory and verdict for the `captures` of one pass; `input_mean_square` = mean(X^2)
-    of the batch (theory's q(0)); `model` names the model in the report."""
+    of the batch (theory's q(0)); `model` names the model in the report.
+
+    Theory's backward map runs on root mean squares, E[dz(l)^2] = E[phi'^2] mean(W(l+1)^2)
+    backward_fan(l+1) E[dz(l+1)^2], anchored at the output layer's measured rms; `expected_grad_std`
+    is therefore compared with `LayerStats.grad_rms` (as `expected_pre_std` = sqrt(q) is with
+    `pre_rms`), while `grad_std` stays the std of the entries."""
     captures = list(captures)
     if not captures:
         raise ValueError("captures: expected at least one dense or convolutional layer, got none")
     w2 = [sigma_w2(c) for c in captures]
-    with np.errstate(all="ignore"):
-        last_grad = float(np.std(captures[-1].dz))
+    with np.errstate(all="ignore"):  # theory propagates E[dz^2]: anchor it with the output's rms, not its std
+        last_grad_rms = float(np.sqrt(np.mean(np.square(captures[-1].dz))))
     theory = expected(float(input_mean_square), w2, [sigma_b2(c) for c in captures],
                       [c.activation for c in captures], [c.units for c in captures],
-                      [w * c.fan_out / c.fan_in for w, c in zip(w2, captures)], last_grad)
+                      [w * c.backward_fan / c.fan_in for w, c in zip(w2, captures)], last_grad_rms)
     layers = [layer_stats(i, c, e) for i, (c, e) in enumerate(zip(captures, theory), start=1)]
     return diagnosis(layers, [c.activation for c in captures], model)
 

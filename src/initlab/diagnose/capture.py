@@ -9,6 +9,12 @@ Layouts: ``z``, ``a`` and ``dz`` are ``(n, units)`` for dense layers and ``(n, C
 convolutions; ``weight`` is ``(units, fan_in)``, one row per unit's incoming weights (the NumPy
 engine's ``W.T``, torch's ``W.reshape(out, -1)``).
 
+``fan_out`` is the layer's fan as initializers count it (dense: units; conv: out * prod(kernel), as
+torch). The backward pass needs something else: how many output entries each *input* entry feeds,
+on average (`outputs_per_input`, default ``fan_out``). For a dense layer that is the fan_out; a
+convolution with stride s reads each input position only about prod(kernel) / prod(s) times, and
+fewer at the borders (see `initlab.diagnose.torch_probe.conv_outputs_per_input`).
+
 >>> import numpy as np
 >>> c = Capture("layer 1", "dense", z=np.ones((4, 3)), a=np.ones((4, 3)), dz=np.zeros((4, 3)),
 ...             weight=np.ones((3, 2)), bias=None, weight_grad=np.zeros((3, 2)), activation=None,
@@ -44,6 +50,7 @@ class Capture:
     activation: Activation | None
     fan_in: int
     fan_out: int
+    outputs_per_input: float | None = None
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -62,6 +69,12 @@ class Capture:
     def units(self) -> int:
         """Output units (dense) or channels (conv)."""
         return int(self.z.shape[1])
+
+    @property
+    def backward_fan(self) -> float:
+        """Mean number of output entries an input entry feeds: `outputs_per_input`, else `fan_out`.
+        Backward, E[d input^2] = mean(W^2) * backward_fan * E[dz^2] for weights independent of dz."""
+        return float(self.fan_out if self.outputs_per_input is None else self.outputs_per_input)
 
     @property
     def activation_name(self) -> str:

@@ -25,8 +25,9 @@ from initlab.nn.mlp import MLP
 from initlab.theory import Activation, activation
 
 
-def theory_activation(act: nn_activations.Activation) -> Activation:
-    """The theory's (phi, phi') for one of the engine's activations (leaky_relu keeps its slope)."""
+def from_engine_activation(act: nn_activations.Activation) -> Activation:
+    """The theory's (phi, phi') for one of the NumPy engine's activations (leaky_relu keeps its slope);
+    `initlab.torch.activations.theory_activation` does the same for a traced torch layer."""
     if isinstance(act, nn_activations.LeakyReLU):
         return activation("leaky_relu", slope=act.slope)
     return activation(act.name)
@@ -48,7 +49,7 @@ def capture_mlp(net: MLP, X: np.ndarray, y: np.ndarray) -> list[Capture]:
         captures.append(Capture(
             name=f"layer {layer + 1}", kind="dense", z=z, a=inputs[layer + 1] if hidden else z, dz=dz[layer],
             weight=W.T, bias=b, weight_grad=gW.T,
-            activation=theory_activation(net.activations[layer]) if hidden else None,
+            activation=from_engine_activation(net.activations[layer]) if hidden else None,
             fan_in=W.shape[0], fan_out=W.shape[1]))
     return captures
 

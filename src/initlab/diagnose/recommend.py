@@ -1,33 +1,75 @@
-"""The init to use instead, chosen from the network's (most common hidden) activation.
+"""The init to use instead, chosen from the network's (most common hidden) activation and checked
+against the weights as measured, so the doctor never sends a user back to the init they have.
 
 Each choice puts the layers on the mean-field critical line chi_1 = sigma_w2 E[phi'(sqrt(q*) z)^2] = 1
 (Poole et al. 2016; Schoenholz et al. 2017), where signals and gradients neither shrink nor grow:
 
 - relu: sigma_w2 = 2 (He et al. 2015), leaky_relu with slope a: 2 / (1 + a^2) -> he_normal(a=a);
-- tanh: sigma_w2 = 1 at zero bias (q* = 0, tanh'(0) = 1) -> lecun_normal, N(0, 1/fan_in);
 - linear: sigma_w2 = 1 -> lecun_normal;
-- sigmoid: critical at zero bias only at sigma_w2 ~ 103 -> critical(activation=sigmoid, sigma_b2=0),
-  which keeps the gradients but saturates about half the units: the advice says that a deep
-  sigmoid net has no healthy init and a centred activation (tanh, relu) is the real fix;
-- other smooth activations initlab's theory knows (erf): critical(activation=..., sigma_b2=0);
-- gelu, silu and activations initlab's theory does not name (torch models: ELU, Softplus, a
+- tanh (and erf): with zero biases the critical point sigma_w2 = 1 has q* = 0, and q decays like
+  1/depth (a 60-layer lecun_normal tanh net vanishes); a bias variance sigma_b2 = 0.05 moves q* away
+  from 0 -> critical(activation=tanh, sigma_b2=0.05) (sigma_w2 = 1.761) with biases normal(std=0.2236);
+- sigmoid: critical at zero bias only at sigma_w2 ~ 103, where about half its outputs saturate:
+  critical(activation=sigmoid, sigma_b2=0) keeps the gradients, but no init makes a deep sigmoid
+  net healthy, so the advice is another activation (``fixes`` is False);
+- gelu, silu and activations initlab's theory does not name (torch models: ELU, Softplus, ReLU6, a
   user's module): "auto", which finds the gain by quadrature (`initlab.torch`).
+
+The recommendation is a dict:
+
+- ``scheme``: the weight init spec (always present);
+- ``why``: one paragraph, with the formula and the source;
+- ``bias_init``: the bias init spec to use with it, only when the biases must change (``zeros``
+  when negative biases killed relu units; ``normal(std=0.2236)`` for tanh);
+- ``fixes``: whether applying ``scheme`` (and ``bias_init``) is expected to make the verdict ok;
+- ``at_optimum``: the measured weights already follow ``scheme``: the median sigma_w2 = fan_in *
+  mean(W^2) of the hidden layers equals the scheme's within `TOLERANCE` (or 4 sampling sds of a
+  variance estimate from that many Gaussian weights, for narrow nets), and the median bias variance
+  the scheme's (within the same relative tolerance, or `BIAS_FLOOR` when the scheme's is 0).
+  Applying it again would change nothing; ``why`` then says what can (wider or fewer layers,
+  another activation) and ``fixes`` is False.
 
 >>> from initlab.theory import activation
 >>> recommend([activation("leaky_relu", slope=0.1)])["scheme"]
 'he_normal(a=0.1)'
->>> recommend([activation("tanh"), None])["scheme"]
-'lecun_normal'
+>>> r = recommend([activation("tanh"), None])
+>>> r["scheme"], r["bias_init"], r["fixes"], r["at_optimum"]
+('critical(activation=tanh, sigma_b2=0.05)', 'normal(std=0.2236)', True, False)
 """
 
 from __future__ import annotations
 
+import math
+import statistics
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 
-from initlab.theory import ACTIVATIONS, Activation, critical_sigma_w2
+import numpy as np
+
+from initlab.theory import Activation, critical_sigma_w2, q_star
+from initlab.theory.quadrature import expect
 
 BIAS_HINT = "; the biases push the pre-activations below zero: use --bias-init zeros"
+TOLERANCE = 0.05   # relative: sigma_w2 (and sigma_b2) "equal" to the scheme's
+SAMPLING_SDS = 4   # ... or within this many sds of a variance estimated from N Gaussian draws, sqrt(2/N)
+BIAS_FLOOR = 0.01  # a bias variance this small counts as zero (q ~ 1 for standardized inputs)
+CENTRED_BIAS2 = 0.05  # tanh/erf: sigma_b2 that gives q* > 0; biases N(0, 0.05)
+CENTRED_BIAS_INIT = "normal(std=0.2236)"  # sqrt(0.05) = 0.22361
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A scheme for one activation, with the (sigma_w2, sigma_b2) pairs that mean "already applied"
+    (empty: not checked) and what else can change when it already is."""
+
+    scheme: str
+    why: str
+    targets: tuple[tuple[float, float], ...]
+    beyond: str
+    bias_init: str | None = None
+    fixes: bool = True
 
 
 def dominant(activations: Sequence[Activation | None]) -> Activation | None:
@@ -39,46 +81,131 @@ def dominant(activations: Sequence[Activation | None]) -> Activation | None:
     return next(a for a in named if a.name == top)
 
 
-def recommend(hidden: Sequence[Activation | None], bias: bool = False) -> dict:
-    """{"scheme", "why"} for hidden activations `hidden` (None: identity); with `bias` (dead units
-    caused by negative biases), also {"bias_init": "zeros"}."""
-    out = _scheme(dominant(hidden))
+def recommend(activations: Sequence[Activation | None], hidden: Sequence = (), bias: bool = False) -> dict:
+    """The recommendation (module doc) for hidden activations `activations` (None: identity) and the
+    hidden layers' measured statistics `hidden` (`LayerStats`; none: the at-optimum check is skipped);
+    `bias`: dead units caused by negative biases (-> ``bias_init`` zeros)."""
+    choice = _choice(dominant(activations))
+    out = {"scheme": choice.scheme, "why": choice.why, "fixes": choice.fixes, "at_optimum": False}
+    if choice.bias_init:
+        out["bias_init"] = choice.bias_init
     if bias:
         out["why"] += BIAS_HINT
         out["bias_init"] = "zeros"
+    elif hidden and _applied(choice, hidden):
+        out.update(why=_optimum_why(choice, hidden), fixes=False, at_optimum=True)
     return out
 
 
-def _auto(name: str) -> dict:
-    return {"scheme": "auto", "why": f"{name} has no closed-form gain; initlab.torch.auto computes it by "
-                                     "quadrature so every layer's pre-activation variance stays 1 (with bias "
-                                     "variance where that fixed point is unstable, as for gelu and silu)"}
+def _tolerance(count: int) -> float:
+    return max(TOLERANCE, SAMPLING_SDS * math.sqrt(2.0 / max(count, 1)))
 
 
-def _scheme(act: Activation | None) -> dict:
+def measured(hidden: Sequence) -> tuple[float, float]:
+    """Median sigma_w2 and sigma_b2 over the hidden layers."""
+    return statistics.median(s.sigma_w2 for s in hidden), statistics.median(s.sigma_b2 for s in hidden)
+
+
+def _applied(choice: Choice, hidden: Sequence) -> bool:
+    w2, b2 = measured(hidden)
+    weights_tol = _tolerance(sum(s.units * s.fan_in for s in hidden))
+    bias_tol = _tolerance(sum(s.units for s in hidden))
+    for target_w2, target_b2 in choice.targets:
+        bias_ok = abs(b2) <= BIAS_FLOOR if target_b2 == 0 else abs(b2 / target_b2 - 1.0) <= bias_tol
+        if abs(w2 / target_w2 - 1.0) <= weights_tol and bias_ok:
+            return True
+    return False
+
+
+def _optimum_why(choice: Choice, hidden: Sequence) -> str:
+    w2, b2 = measured(hidden)
+    target = choice.targets[0][0]
+    inverse_widths = sum(1.0 / s.units for s in hidden)
+    bias = f" with biases {choice.bias_init}" if choice.bias_init else ""
+    return (f"the weights already follow {choice.scheme}{bias} (median measured sigma_w2 {w2:.3g}, the scheme's "
+            f"{target:.4g}; bias variance {b2:.3g}): the init is at the theoretical optimum for this activation, "
+            f"so no other scheme fixes this. What can change: {choice.beyond} "
+            f"(here the sum of 1/width over the {len(hidden)} hidden layers is {inverse_widths:.3g}; finite-width "
+            "fluctuations of the signal grow with it)")
+
+
+WIDER = "wider layers, fewer layers"
+
+
+@lru_cache(maxsize=None)
+def _critical(name: str, sigma_b2: float) -> tuple[float, float]:
+    """(sigma_w2 on the critical line, q* there) for a named activation."""
+    w2 = critical_sigma_w2(name, sigma_b2)
+    return w2, q_star(name, w2, sigma_b2)
+
+
+def _auto(act: Activation) -> Choice:
+    return Choice("auto", f"{act.name} has no closed-form gain; initlab.torch.auto computes it by quadrature so "
+                          "every layer's pre-activation variance stays 1 (with bias variance where that fixed "
+                          "point is unstable, as for gelu and silu)", _auto_targets(act), WIDER + ", or relu with he_normal")
+
+
+def _auto_targets(act: Activation) -> tuple[tuple[float, float], ...]:
+    """The (sigma_w2, sigma_b2) initlab.torch.auto gives a layer fed by `act` (its module doc): q = 1 kept
+    by sigma_w2 = 1 / E[act(z)^2]; where the length map's slope E[z act act'] / E[act^2] exceeds 1, also
+    the stabilized pair sigma_b2 = 1 - 1/slope, sigma_w2 = (1 - sigma_b2) / E[act^2]."""
+    with np.errstate(all="ignore"):
+        m2 = act.second_moment(1.0)
+        if not (math.isfinite(m2) and m2 > 0):
+            return ()
+        mixed = expect(lambda u: u * act.phi(u) * act.dphi(u), 1.0)
+    targets = [(1.0 / m2, 0.0)]
+    if math.isfinite(mixed) and mixed > m2:
+        b2 = 1.0 - m2 / mixed
+        targets.append(((1.0 - b2) / m2, b2))
+    return tuple(targets)
+
+
+def _centred(name: str) -> Choice:
+    """tanh and erf: odd, bounded, slope 1 at 0 (erf: 2/sqrt(pi))."""
+    w2, q = _critical(name, CENTRED_BIAS2)
+    return Choice(
+        f"critical(activation={name}, sigma_b2={CENTRED_BIAS2:g})",
+        f"{name} with zero biases is critical only at q* = 0, so at that sigma_w2 (lecun_normal for tanh) q still "
+        f"decays like 1/depth and a deep net's signal fades (Schoenholz et al. 2017). Bias variance "
+        f"sigma_b2 = {CENTRED_BIAS2:g} gives the fixed point q* = {q:.3g}, and sigma_w2 = {w2:.4g} puts it on the "
+        "order/chaos line chi_1 = 1 (Poole et al. 2016): signals keep their scale and gradients neither shrink "
+        f"nor grow. Draw the biases from {CENTRED_BIAS_INIT} (std = sqrt({CENTRED_BIAS2:g}))",
+        ((w2, CENTRED_BIAS2),), WIDER + ", or relu with he_normal", bias_init=CENTRED_BIAS_INIT)
+
+
+def _sigmoid() -> Choice:
+    w2, _ = _critical("sigmoid", 0.0)
+    return Choice(
+        "critical(activation=sigmoid, sigma_b2=0)",
+        f"sigmoid keeps its gradients (chi_1 = 1) at zero bias only at sigma_w2 = {w2:.4g}, where about half its "
+        "outputs sit within 0.01 of 0 or 1; with less the gradients shrink by up to 4x per layer (sigmoid' <= 1/4). "
+        "No init makes a deep sigmoid net healthy (its outputs are not centred), so this scheme only trades "
+        "vanishing gradients for saturation: switch the activation to relu (he_normal) or tanh "
+        f"(critical(activation=tanh, sigma_b2={CENTRED_BIAS2:g}) with biases {CENTRED_BIAS_INIT})",
+        ((w2, 0.0),), f"a different activation: relu with he_normal, or tanh with critical(activation=tanh, "
+                      f"sigma_b2={CENTRED_BIAS2:g}) and biases {CENTRED_BIAS_INIT}", fixes=False)
+
+
+def _choice(act: Activation | None) -> Choice:
     if act is None or act.name == "linear":
-        return {"scheme": "lecun_normal", "why": "a linear layer keeps the signal's second moment when "
-                                                 "sigma_w2 = 1: lecun_normal, N(0, 1/fan_in)"}
+        return Choice("lecun_normal", "a linear layer keeps the signal's second moment when sigma_w2 = 1: "
+                                      "lecun_normal, N(0, 1/fan_in)", ((1.0, 0.0),),
+                      WIDER + " (a deep linear net computes one linear map)")
     if act.name == "relu":
-        return {"scheme": "he_normal", "why": "relu passes half the second moment (E[relu(u)^2] = q/2), so "
-                                              "sigma_w2 = 2 keeps signals and gradients constant with depth "
-                                              "(He et al. 2015)"}
+        return Choice("he_normal", "relu passes half the second moment (E[relu(u)^2] = q/2), so sigma_w2 = 2 keeps "
+                                   "signals and gradients constant with depth (He et al. 2015)", ((2.0, 0.0),),
+                      WIDER + ", or leaky_relu with he_normal(a=0.01), whose units cannot die")
     if act.name == "leaky_relu":
-        return {"scheme": f"he_normal(a={act.slope:g})",
-                "why": f"leaky_relu with slope {act.slope:g} passes (1 + a^2)/2 of the second moment, so "
-                       f"sigma_w2 = 2/(1 + a^2) = {2 / (1 + act.slope ** 2):.4g} keeps it (He et al. 2015)"}
-    if act.name == "tanh":
-        return {"scheme": "lecun_normal", "why": "tanh is critical at sigma_w2 = 1 with zero biases "
-                                                 "(chi_1 = sigma_w2 tanh'(0)^2 = 1 at q* = 0; Poole et al. 2016): "
-                                                 "lecun_normal, N(0, 1/fan_in); xavier_normal is the same when "
-                                                 "fan_in = fan_out"}
+        w2 = 2 / (1 + act.slope ** 2)
+        return Choice(f"he_normal(a={act.slope:g})",
+                      f"leaky_relu with slope {act.slope:g} passes (1 + a^2)/2 of the second moment, so "
+                      f"sigma_w2 = 2/(1 + a^2) = {w2:.4g} keeps it (He et al. 2015)", ((w2, 0.0),), WIDER)
+    if act.name in ("tanh", "erf"):
+        return _centred(act.name)
     if act.name == "sigmoid":
-        return {"scheme": "critical(activation=sigmoid, sigma_b2=0)",
-                "why": "sigmoid keeps its gradients (chi_1 = 1) at zero bias only at sigma_w2 ~ 103, where about half "
-                       "its outputs sit at 0 or 1: a deep sigmoid net has no healthy init, so prefer tanh "
-                       "(lecun_normal) or relu (he_normal)"}
-    if act.name in ("gelu", "silu") or act.name not in ACTIVATIONS:
-        return _auto(act.name)
-    return {"scheme": f"critical(activation={act.name}, sigma_b2=0)",
-            "why": f"{act.name} is critical (chi_1 = 1) at sigma_w2 = {critical_sigma_w2(act, 0.0):.4g} with "
-                   "zero biases (Poole et al. 2016)"}
+        return _sigmoid()
+    return _auto(act)  # gelu, silu (unstable q = 1 without bias) and activations theory does not name
+
+
+__all__ = ["BIAS_HINT", "Choice", "dominant", "measured", "recommend"]

@@ -3,10 +3,19 @@
 Means and stds run over every entry (samples, units, positions). Measured variances of the
 weights: sigma_w2 = fan_in * mean(W^2), sigma_b2 = mean(b^2) (0 without bias).
 
-- saturated fraction (bounded activations only): entries within 0.01 of an asymptote
-  (tanh |a| > 0.99; sigmoid a < 0.01 or a > 0.99);
-- dead fraction (relu family only): units (conv: channels) whose pre-activation is <= 0 for
-  every sample and position of the batch;
+- saturated fraction (activations with a flat side): entries within 0.01 of a value where phi'
+  is ~0 (tanh |a| > 0.99; sigmoid a < 0.01 or a > 0.99; relu6 a > 5.99, its flat top: its flat
+  bottom at 0 is relu's and counts as dead, not saturated);
+- dead fraction (relu and relu6 only: their gradient is exactly 0 below 0; leaky_relu, PReLU and
+  RReLU pass a gradient there and never die): units (conv: channels) whose pre-activation is <= 0
+  on every sample and position of the batch *and* whose mean over the batch lies at least
+  `DEAD_SD` = 1 sd (of the layer's pre-activations, over every unit and sample) below 0. The
+  second condition keeps correlation collapse out: a deep healthy relu net makes the batch's
+  inputs nearly parallel, so about half its units have one sign on the whole batch (medians of
+  41-46% at depth 100-200), but their batch means are spread around 0 no wider than the layer's
+  entries (law of total variance), so at most Phi(-1) = 16% of a centred layer's units lie 1 sd
+  below 0. Negative biases (or a negative shift of the whole layer) put the units there; a layer
+  that is exactly 0 everywhere (all upstream units dead) has sd 0 and all its units count;
 - duplicates: units with identical incoming weights and bias, joined with units whose activations
   over the batch are identical, leaving out constant activation vectors (a dead relu unit is
   all zeros like every other dead unit, which is not symmetry).
@@ -31,19 +40,23 @@ from scipy.sparse.csgraph import connected_components
 from initlab.diagnose.capture import Capture
 from initlab.diagnose.expected import Expected
 
-RELU_FAMILY = ("relu", "leaky_relu", "relu6", "prelu", "rrelu")
+DYING = ("relu", "relu6")  # gradient exactly 0 for every pre-activation below 0
+# the values where phi' is ~0 (asymptotes or flat parts); None: that side has none
 BOUNDS = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0), "erf": (-1.0, 1.0), "hardtanh": (-1.0, 1.0),
-          "softsign": (-1.0, 1.0), "hardsigmoid": (0.0, 1.0)}
+          "softsign": (-1.0, 1.0), "hardsigmoid": (0.0, 1.0), "relu6": (None, 6.0)}
 SATURATION_MARGIN = 0.01
+DEAD_SD = 1.0
 
 
-def relu_family(name: str) -> bool:
-    """relu, leaky_relu and torch's ReLU6/PReLU/RReLU (names compared in lower case)."""
-    return name.lower() in RELU_FAMILY
+def can_die(name: str) -> bool:
+    """relu and relu6 (torch's ReLU6 too; names compared in lower case): units whose gradient is
+    exactly 0 for every negative pre-activation."""
+    return name.lower() in DYING
 
 
-def bounds(name: str) -> tuple[float, float] | None:
-    """The asymptotes of a bounded activation (torch's class names in lower case too), else None."""
+def bounds(name: str) -> tuple[float | None, float | None] | None:
+    """(low, high) where a saturating activation's gradient vanishes (None: not on that side), for
+    torch's class names in lower case too; None for an activation that does not saturate."""
     return BOUNDS.get(name.lower())
 
 
@@ -53,6 +66,7 @@ class LayerStats:
     name: str
     kind: str
     units: int
+    positions: int  # spatial positions per sample and unit: 1 for dense, H*W for a 2-D conv
     fan_in: int
     activation: str
     pre_mean: float
@@ -65,6 +79,7 @@ class LayerStats:
     expected_activation_std: float
     saturated_fraction: float | None
     dead_fraction: float | None
+    grad_mean: float
     grad_std: float
     expected_grad_std: float
     weight_grad_ratio: float | None
@@ -79,6 +94,18 @@ class LayerStats:
         mean over units is ~0, but not in an output of one unit that barely changes over a batch
         of inputs a deep net has made nearly parallel (its std over the batch is then tiny)."""
         return math.hypot(self.pre_mean, self.pre_std)
+
+    @property
+    def grad_rms(self) -> float:
+        """sqrt(mean(dz^2)): what theory's backward map propagates (`expected_grad_std` is one)."""
+        return math.hypot(self.grad_mean, self.grad_std)
+
+    @property
+    def grad_norm(self) -> float:
+        """rms of dL/dz times sqrt(units * positions): the root mean (over samples) squared norm of one
+        sample's gradient vector. chi_1 = 1 keeps this norm from layer to layer whatever the widths and
+        strides (|dx|^2 = sigma_w2 E[phi'^2] |dz|^2), while the rms per entry changes with them."""
+        return self.grad_rms * math.sqrt(self.units * self.positions)
 
     @property
     def in_band(self) -> bool:
@@ -107,16 +134,28 @@ def sigma_b2(c: Capture) -> float:
 
 
 def saturated_fraction(c: Capture) -> float | None:
+    """Share of the activations within `SATURATION_MARGIN` of a flat side (module doc)."""
     if bounds(c.activation_name) is None:
         return None
     low, high = bounds(c.activation_name)
-    return float(np.mean((c.a < low + SATURATION_MARGIN) | (c.a > high - SATURATION_MARGIN)))
+    flat = np.zeros(c.a.shape, dtype=bool)
+    if low is not None:
+        flat |= c.a < low + SATURATION_MARGIN
+    if high is not None:
+        flat |= c.a > high - SATURATION_MARGIN
+    return float(np.mean(flat))
 
 
 def dead_fraction(c: Capture) -> float | None:
-    if not relu_family(c.activation_name):
+    """Share of the units that are dead (module doc): <= 0 on the whole batch and with a batch mean
+    at least `DEAD_SD` layer sds below 0."""
+    if not can_die(c.activation_name):
         return None
-    return float(np.mean(np.all(c.per_unit(c.z) <= 0, axis=1)))
+    units = c.per_unit(c.z)
+    with np.errstate(all="ignore"):
+        sd = float(np.std(units))
+        dead = np.all(units <= 0, axis=1) & (np.mean(units, axis=1) <= -DEAD_SD * sd)
+    return float(np.mean(dead))
 
 
 def _groups(rows: np.ndarray) -> np.ndarray:
@@ -145,24 +184,27 @@ def duplicates(c: Capture) -> tuple[int, int]:
     return int(len(shared)), int(shared.sum())
 
 
-def _std(x: np.ndarray) -> tuple[float, float]:
+def mean_and_std(x: np.ndarray) -> tuple[float, float]:
+    """(mean, std) over every entry of `x`; inf or nan where the values overflowed."""
     with np.errstate(all="ignore"):
         return float(np.mean(x)), float(np.std(x))
 
 
 def layer_stats(index: int, c: Capture, e: Expected) -> LayerStats:
     """Measured statistics of capture `c` (layer `index`, from 1) next to theory `e`."""
-    pre_mean, pre_std = _std(c.z)
-    act_mean, act_std = _std(c.a)
+    pre_mean, pre_std = mean_and_std(c.z)
+    act_mean, act_std = mean_and_std(c.a)
+    grad_mean, grad_std = mean_and_std(c.dz)
     with np.errstate(all="ignore"):
         w_norm, g_norm = float(np.linalg.norm(c.weight)), float(np.linalg.norm(c.weight_grad))
         ratio = g_norm / w_norm if w_norm > 0 else None
     groups, dup_units = duplicates(c)
     return LayerStats(
-        index=index, name=c.name, kind=c.kind, units=c.units, fan_in=c.fan_in, activation=c.activation_name,
+        index=index, name=c.name, kind=c.kind, units=c.units, positions=int(np.prod(c.z.shape[2:])), fan_in=c.fan_in,
+        activation=c.activation_name,
         pre_mean=pre_mean, pre_std=pre_std, expected_pre_std=e.pre_std, band_low=e.band_low,
         band_high=e.band_high, activation_mean=act_mean, activation_std=act_std,
         expected_activation_std=e.activation_std, saturated_fraction=saturated_fraction(c),
-        dead_fraction=dead_fraction(c), grad_std=_std(c.dz)[1], expected_grad_std=e.grad_std,
+        dead_fraction=dead_fraction(c), grad_mean=grad_mean, grad_std=grad_std, expected_grad_std=e.grad_std,
         weight_grad_ratio=ratio, duplicate_groups=groups, duplicate_units=dup_units,
         sigma_w2=sigma_w2(c), sigma_b2=sigma_b2(c))
