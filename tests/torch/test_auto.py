@@ -1,5 +1,12 @@
 """`initlab.torch.auto`: analytic, data-free weight variances (He et al. 2015; Poole et al. 2016) and the
-finite-width spread around them (Hanin & Rolnick 2018), checked on 30 x 256 MLPs over 20 seeds."""
+finite-width spread around them (Hanin & Rolnick 2018), checked on 30 x 256 MLPs over 20 seeds.
+
+A note on the issue's target (geometric mean over 20 seeds within 1 +- 0.1 at every layer): at deep
+layers the seed-to-seed sd of log(output std) is 0.3-0.4, so a 20-seed geometric mean itself scatters by
+~8% (sd) around its expectation. A miss of a few percent past 10% with seeds 0..19 is as much the seeds
+as the init; the strict xfails below give both numbers (seeds 0..19, and 0..99 as a reference), and
+`test_median_centre_keeps_e_log_q_at_zero_where_mean_centre_drifts_by_jensen` is the decisive check.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +20,18 @@ import torch
 from scipy import integrate, stats
 from torch import nn
 
-from _initlab_torch_nets import auto_over_seeds, gaussian, layer_outputs, mlp, small_cnn
-from initlab.torch import auto, predicted_log_std_spread
+from scipy.special import polygamma
 
-runs = functools.lru_cache(maxsize=None)(auto_over_seeds)  # each activation simulated once per session
+from _initlab_torch_nets import small_cnn
+from initlab.theory.finite_width import chi2_log_moments, log_q_moments
+from initlab.torch import auto, predicted_log_std_spread
+from initlab.torch.measure import gaussian, layer_outputs, mlp, propagation
+
+
+@functools.lru_cache(maxsize=None)  # each configuration simulated once per session
+def runs(activation: str, **options):
+    """`auto` on 30 x 256 MLPs, seeds 0..19, one fixed batch of 512 N(0, 1) inputs (initlab.torch.measure)."""
+    return propagation(activation, "auto", seeds=range(20), **options)
 
 
 def gaussian_moment(f) -> float:
@@ -74,33 +89,87 @@ def test_other_distributions_keep_the_variance(distribution):
     assert net[2].weight.double().var().item() == pytest.approx(2 / 512, rel=0.015)
 
 
+@pytest.mark.parametrize("distribution, bound", [("truncated_normal", 2 / 0.87962566103423978),
+                                                 ("uniform", math.sqrt(3)), ("normal", math.inf)])
+def test_the_stabilizing_bias_is_drawn_from_the_weights_distribution_with_variance_sigma_b2(distribution, bound):
+    net = nn.Sequential(nn.Linear(8, 8), nn.GELU(), nn.Linear(8, 20000))
+    layer = auto(net, (8,), seed=0, distribution=distribution).layers[1]
+    b, std = net[2].bias.double(), math.sqrt(layer.sigma_b2)
+    # 20000 draws: the sample variance has relative SE <= sqrt(2 / 20000) = 1%; allow 5%.
+    assert b.var().item() == pytest.approx(layer.sigma_b2, rel=0.05)
+    largest = b.abs().max().item()
+    assert largest <= bound * std * (1 + 1e-6) and (bound == math.inf or largest > 0.95 * bound * std)
+
+
 @pytest.mark.parametrize("activation", [
     "tanh",
     pytest.param("relu", marks=pytest.mark.xfail(strict=True, reason=(
-        "auto keeps E[q] = 1 (He); seed-to-seed fluctuation (Var log q = 0.57 at layer 30) puts the geometric "
-        "mean below it by Jensen: measured 0.891 at layer 26, 0.903 at layer 30 (seeds 0..19, batch 512)"))),
+        "centre='mean' keeps E[q] = 1 (He); log q drifts down by 5/(2n) per layer (Jensen), so the geometric "
+        "mean sits below 1: seeds 0..19 measure 0.891 at layer 26 (seeds 0..99: 0.936 at layer 27); "
+        "centre='median' removes the drift (test below)"))),
     pytest.param("gelu", marks=pytest.mark.xfail(strict=True, reason=(
-        "with the stabilizing bias variance (slope 1 at q = 1) the drift left is second order, from the "
-        "curvature of gelu's length map: measured 1.08 at layer 10, 1.13 at layer 14, 1.12 at layer 30 "
-        "(zero biases: 3.01 at layer 30, see the test below)"))),
+        "seeds 0..19 measure 1.133 at layer 14 (above 1.1 at layers 13-16); seeds 0..99 give 0.974-1.023 at "
+        "every layer, so the miss is the 20-seed sampling sd (~7% at layer 14), not a drift of the init"))),
 ])
 def test_issue_target_geometric_mean_of_every_linear_output_std_over_20_seeds_within_10pct(activation):
-    geometric_mean, _, _ = runs(activation)
+    geometric_mean = runs(activation).geometric_mean
+    assert torch.all((geometric_mean - 1).abs() <= 0.1), geometric_mean
+
+
+@pytest.mark.parametrize("activation", [
+    "relu",  # measured 1.003-1.084 (layer 16); seeds 0..99: 1.004-1.082
+    "tanh",  # 0.999-1.005
+    pytest.param("gelu", marks=pytest.mark.xfail(strict=True, reason=(
+        "seeds 0..19 measure 1.171 at layer 14 (above 1.1 at layers 10-29), the same seeds that put "
+        "centre='mean' at 1.133; seeds 0..99 give 0.989-1.045 at every layer: the 20-seed sampling sd "
+        "(~7% at layer 14), not a drift left by the init"))),
+])
+def test_issue_target_with_centre_median_geometric_mean_over_20_seeds_within_10pct(activation):
+    geometric_mean = runs(activation, centre="median").geometric_mean
     assert torch.all((geometric_mean - 1).abs() <= 0.1), geometric_mean
 
 
 def test_relu_output_variance_is_one_in_expectation_at_every_layer():
-    # What auto promises (E[q] = 1) as opposed to the geometric-mean target above: the mean over 20 seeds of
-    # each Linear output's batch variance is 1 within 4 standard errors of that mean (seed-to-seed sd).
-    x = gaussian((512, 256), seed=1000)
-    variances = []
-    for seed in range(20):
-        net = mlp("relu")
-        auto(net, (256,), seed=seed)
-        variances.append(torch.stack(layer_outputs(net, x)) ** 2)
-    v = torch.stack(variances)
-    mean, se = v.mean(0), v.std(0) / math.sqrt(len(v))
-    assert torch.all((mean - 1).abs() <= 4 * se), (mean, se)
+    # What centre='mean' promises (E[q] = 1), as opposed to the geometric-mean target: the mean over 20 seeds
+    # of each Linear output's batch variance is 1 within 4 standard errors of that mean (seed-to-seed sd).
+    r = runs("relu")
+    assert torch.all((r.variance_mean - 1).abs() <= 4 * r.variance_se), (r.variance_mean, r.variance_se)
+
+
+def test_centre_median_pays_with_a_mean_variance_of_exp_of_the_summed_shifts():
+    # relu: shift 5/512 per layer after the first (+ the first layer's 1/256 or so), so E[q] at layer 30 is
+    # exp(0.29) = 1.33, not 1; the mean over 20 seeds of the batch variance must match within 4 SE.
+    r = runs("relu", centre="median")
+    shifts = [x.log_shift for x in auto(mlp("relu"), (256,), seed=0, centre="median").layers]
+    assert shifts[1] == pytest.approx(5 / 512, abs=1e-12) and shifts[0] == -chi2_log_moments(256)[0]
+    expected = torch.tensor(shifts, dtype=torch.float64).cumsum(0).exp()
+    assert expected[-1] == pytest.approx(math.exp(29 * 5 / 512 - chi2_log_moments(256)[0]), rel=1e-9)
+    assert torch.all((r.variance_mean - expected).abs() <= 4 * r.variance_se), (r.variance_mean, expected)
+
+
+@pytest.mark.parametrize("activation, centre", [("relu", "mean"), ("relu", "median"), ("gelu", "median")])
+def test_median_centre_keeps_e_log_q_at_zero_where_mean_centre_drifts_by_jensen(activation, centre):
+    # Decisive where the 20-seed geometric mean is not: 100 MLPs of 20 x 64 (drift 5/128 per relu layer), one
+    # input's log of its mean square q over each layer's units, averaged over 64 inputs of mean square 1.
+    # Predicted E[log q]: 0 for 'median'; for 'mean' initlab.theory.finite_width's D + E[log chi2_n / n]
+    # (relu: -0.72 at layer 20). Checked within 4 standard errors (seed-to-seed sd / 10; 0.1 at layer 20), so
+    # relu 'mean' and 'median' are told apart by 7 SE at layer 20.
+    x = gaussian((64, 64), seed=7)
+    x *= (64 / x.pow(2).sum(1, keepdim=True)).sqrt()
+    per_seed = []
+    for seed in range(100):
+        net = mlp(activation, depth=20, width=64)
+        result = auto(net, (64,), seed=seed, centre=centre)
+        per_seed.append(torch.stack([h.pow(2).mean(1).log().mean() for h in layer_outputs(net, x)]))
+    logs = torch.stack(per_seed)
+    mean, se = logs.mean(0), logs.std(0) / 10
+    if centre == "median":
+        predicted = torch.zeros(20, dtype=mean.dtype)
+    else:
+        steps = [layer.step for layer in result.layers[1:]]
+        predicted = torch.tensor([d for d, _ in log_q_moments(steps, [64] * 20, curvature=True)], dtype=mean.dtype)
+        assert predicted[-1] < -0.7 and -predicted[-1] > 6 * se[-1]  # far from the median's 0
+    assert torch.all((mean - predicted).abs() <= 4 * se), (mean, predicted, se)
 
 
 @pytest.mark.parametrize("activation", ["relu", "gelu"])
@@ -109,8 +178,9 @@ def test_geometric_mean_within_10pct_where_the_first_order_theory_allows_it(acti
     # mean drift of a length map curved at q = 1, ~ F''(1) Var / 2 per layer). Where the predicted Var log q <= 0.2
     # (sd(log std) <= 0.224) the Jensen factor is >= 0.95 and the seed noise of a 20-seed geometric mean is
     # <= 0.224 / sqrt(20) = 5% per layer, so the 10% target must hold: relu layers 1-10, gelu layers 1-5.
-    geometric_mean, _, result = runs(activation)
-    small = torch.tensor(result.predicted_spread()) <= math.sqrt(0.2) / 2
+    r = runs(activation)
+    geometric_mean = r.geometric_mean
+    small = torch.tensor(r.predicted) <= math.sqrt(0.2) / 2
     assert small.sum() >= 5
     assert torch.all((geometric_mean[small] - 1).abs() <= 0.1), geometric_mean[small]
 
@@ -121,8 +191,8 @@ def test_seed_to_seed_spread_of_log_std_matches_the_finite_width_prediction_with
     # shrink the part shared through the weights, so 35% is ~2.2 SE. Checked in the first-order regime
     # (predicted sd <= 0.5): every layer (gelu with its stabilizing bias variance). Measured ratios with seeds
     # 0-19: relu 0.88-1.12 (0.417 vs 0.379 at layer 30), tanh 0.97-1.01, gelu 0.90-1.10 (0.375 vs 0.369).
-    _, spread, result = runs(activation)
-    predicted = torch.tensor(result.predicted_spread(), dtype=spread.dtype)
+    spread = runs(activation).spread
+    predicted = torch.tensor(runs(activation).predicted, dtype=spread.dtype)
     first_order = predicted <= 0.5
     ratio = spread[first_order] / predicted[first_order]
     assert first_order.sum() >= 10 and torch.all((ratio - 1).abs() <= 0.35), ratio
@@ -131,8 +201,8 @@ def test_seed_to_seed_spread_of_log_std_matches_the_finite_width_prediction_with
 def test_gelu_bias_variance_removes_the_drift_of_the_unstable_fixed_point():
     # Zero biases: q = 1 is unstable (slope 1.144), the geometric mean drifts to ~3 by layer 30; with
     # sigma_b^2 = 1 - 1/1.144 = 0.126 the slope is 1 and what is left is the second-order drift (<= 1.15).
-    stabilized, _, result = runs("gelu")
-    drifting, _, _ = runs("gelu", stabilize=False)
+    stabilized, drifting = runs("gelu").geometric_mean, runs("gelu", stabilize=False).geometric_mean
+    result = auto(mlp("gelu"), (256,), seed=0)
     assert result.layers[1].sigma_b2 == pytest.approx(0.1259, abs=1e-4) and result.layers[1].slope == 1.0
     assert drifting[-1] > 2.0
     assert torch.all((stabilized - 1).abs() <= 0.15), stabilized
@@ -141,16 +211,16 @@ def test_gelu_bias_variance_removes_the_drift_of_the_unstable_fixed_point():
 def test_gelu_spread_beyond_first_order_stays_below_the_linear_prediction():
     # Away from q = 1 gelu's log-log length map flattens to slope 1 (relu-like above, linear below), so the
     # linearised growth slope^2 = 1.31 per layer overestimates: measured 2.87 vs predicted 6.94 at layer 30.
-    _, spread, result = runs("gelu", stabilize=False)
-    predicted = torch.tensor(result.predicted_spread(), dtype=spread.dtype)
+    spread = runs("gelu", stabilize=False).spread
+    predicted = torch.tensor(runs("gelu", stabilize=False).predicted, dtype=spread.dtype)
     assert spread[-1] > 1.0 and spread[-1] < predicted[-1]
 
 
-def test_predicted_spread_is_hanin_rolnicks_sum_for_relu_and_two_over_n_for_one_layer():
+def test_predicted_spread_is_hanin_rolnicks_sum_for_relu_plus_the_exact_chi2_term():
     widths = [100, 200, 50, 400]
-    expected = math.sqrt(5 * (1 / 100 + 1 / 200 + 1 / 50) + 2 / 400) / 2
+    expected = math.sqrt(5 * (1 / 100 + 1 / 200 + 1 / 50) + polygamma(1, 400 / 2)) / 2  # psi_1(n/2) ~ 2/n
     assert predicted_log_std_spread(widths, [5.0] * 3, [1.0] * 3)[-1] == pytest.approx(expected, rel=1e-12)
-    assert predicted_log_std_spread([64], [], []) == [math.sqrt(2 / 64) / 2]
+    assert predicted_log_std_spread([64], [], []) == [pytest.approx(math.sqrt(polygamma(1, 32)) / 2, rel=1e-12)]
     with pytest.raises(ValueError, match=r"^widths, kappa, slope: expected L positive widths"):
         predicted_log_std_spread([64, 64], [5.0, 5.0], [1.0])
 
@@ -193,6 +263,17 @@ def test_messages_state_the_real_numbers():
             "bias variance sigma_b^2 = 0.126 makes it 1") in gelu.message
     sigmoid = auto(nn.Sequential(nn.Linear(8, 8), nn.Sigmoid(), nn.Linear(8, 8)), (8,), seed=0)
     assert "the backward signal shrinks x0.153 per layer" in sigmoid.message
+    tanh_net = nn.Sequential(*[m for _ in range(30) for m in (nn.Linear(8, 8), nn.Tanh())])
+    assert auto(tanh_net, (8,), seed=0, centre="median").message == tanh.message  # about q = 1, unshifted
+
+
+def test_centre_median_shifts_dense_layers_only():
+    # Conv layers and the first layer's upstream get no drift correction; a Linear after a conv gets only its
+    # own chi-square term (E[log chi2_10 / 10] = -0.103 for the 10 outputs).
+    result = auto(small_cnn(), (3, 16, 16), seed=0, centre="median")
+    assert [x.log_shift for x in result.layers[:2]] == [0.0, 0.0]
+    assert result.layers[2].log_shift == pytest.approx(-chi2_log_moments(10)[0], rel=1e-12)
+    assert result.layers[2].sigma_w2 == pytest.approx(2 * math.exp(result.layers[2].log_shift), rel=1e-12)
 
 
 def test_result_serialises_and_prints():
@@ -200,7 +281,7 @@ def test_result_serialises_and_prints():
     data = json.loads(json.dumps(result.to_json()))
     assert [row["name"] for row in data["layers"]] == ["0", "2", "6"]
     assert data["layers"][1]["weight_std"] == pytest.approx(math.sqrt(2 / (16 * 9)))
-    assert data["predicted_log_std_spread"] is None and data["stable"] is True
+    assert data["predicted_log_std_spread"] is None and data["stable"] is True and data["centre"] == "mean"
     assert str(result).splitlines()[0].split()[:3] == ["layer", "input", "act"]
 
 
@@ -234,5 +315,7 @@ def test_an_activation_that_kills_the_signal_is_a_value_error_naming_it():
 def test_bad_distribution_and_missing_seed_are_value_errors():
     with pytest.raises(ValueError, match=r"^distribution: unknown distribution 'normall' \(did you mean 'normal'"):
         auto(nn.Sequential(nn.Linear(4, 2)), (4,), seed=0, distribution="normall")
+    with pytest.raises(ValueError, match=r"^centre: unknown centre 'medain' \(did you mean 'median'"):
+        auto(nn.Sequential(nn.Linear(4, 2)), (4,), seed=0, centre="medain")
     with pytest.raises(ValueError, match=r"^generator, seed: give exactly one"):
         auto(nn.Sequential(nn.Linear(4, 2)), (4,))

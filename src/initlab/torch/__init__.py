@@ -2,13 +2,17 @@
 
 - `layers(model)`: the layers in execution order, each with the elementwise activation on its output
   (torch.fx; `initlab.torch.trace`).
-- `apply(model, scheme, bias)`: any initlab scheme; torch.nn.init's own schemes give torch's exact
-  numbers for the same torch.Generator (`initlab.torch.apply`).
-- `lsuv(model, batch)`: layer-sequential unit variance, data-driven (Mishkin & Matas 2016).
-- `auto(model, input_shape)`: analytic, data-free variances keeping every pre-activation's second
-  moment at 1 (He et al. 2015; Poole et al. 2016), with the backward slope chi_1 and an honest
-  stability message; `predicted_log_std_spread` gives the finite-width seed-to-seed spread
-  (Hanin & Rolnick 2018).
+- `apply(model, scheme, bias)`: any initlab scheme, layers in registration order
+  (``model.modules()``); torch.nn.init's own schemes give torch's exact numbers for the same
+  torch.Generator (`initlab.torch.apply`).
+- `lsuv(model, batch)`: layer-sequential unit variance, data-driven (Mishkin & Matas 2016), calibrated
+  in training mode; buffers, modes and torch's global RNG are left as they were.
+- `auto(model, input_shape, centre="mean")`: analytic, data-free variances keeping every
+  pre-activation's second moment at 1 in expectation (He et al. 2015; Poole et al. 2016), or with
+  ``centre="median"`` its log at 0 (finite-width drift removed), with the backward slope chi_1 and
+  an honest stability message; `predicted_log_std_spread` gives the finite-width seed-to-seed
+  spread (Hanin & Rolnick 2018; `initlab.theory.finite_width`).
+- `initlab.torch.measure`: deep MLPs over many seeds, the measurements behind the README's table.
 
 Randomness is always explicit: a ``torch.Generator`` or an int ``seed``, never torch's global RNG.
 Importing ``initlab`` never imports torch; only ``initlab.torch`` does.

@@ -12,24 +12,48 @@ its input's pre-activations to (the length map, Poole et al. 2016)
 so q = 1 is kept by sigma_w^2 = 1 / E[act(z)^2]: 1 for the first layer and after no activation,
 2 after relu (He et al. 2015), 2 / (1 + s^2) after leaky_relu, and by quadrature for any other
 activation, a user's own included (`initlab.torch.activations`). At q = 1 each layer also reports
+(`initlab.theory.finite_width`)
 
     chi_1 = sigma_w^2 E[act'(z)^2]       mean squared singular value of the layer Jacobian: the
                                          per-layer factor of the backward signal's variance
-    slope = sigma_w^2 E[z act(z) act'(z)] d q_next / d q: >1 makes q = 1 unstable (gelu, silu)
+    slope = sigma_w^2 E[z act(z) act'(z)] d log q_next / d log q: >1 makes q = 1 unstable (gelu, silu)
     kappa = E[act^4] / E[act^2]^2 - 1    relative variance of act(z)^2 (relu 5, identity 2)
 
 When slope > 1 (gelu 1.144, silu), q = 1 is an unstable fixed point: with zero biases no weight
-variance keeps deep layers near q = 1 (a 30 x 256 gelu MLP drifts to a geometric-mean std of ~2.8
-over seeds). With ``stabilize=True`` (the default) such layers get bias variance sigma_b^2 and
+variance keeps deep layers near q = 1 (a 30 x 256 gelu MLP drifts to a geometric-mean std of 3.0
+at layer 30 over 20 seeds). With ``stabilize=True`` (the default) such layers get bias variance
 
     sigma_b^2 = 1 - 1 / slope,   sigma_w^2 = (1 - sigma_b^2) / E[act(z)^2]
 
 which keeps q_next = sigma_w^2 E[act^2] + sigma_b^2 = 1 and makes the slope exactly 1 (marginal,
-like relu); the same gelu MLP then stays within 1.00-1.08. Both forward and backward variance stay
-at 1 only when E[act^2] = E[act'^2] (relu family); otherwise `AutoResult.message` says by how much
-the backward signal grows or shrinks. Ops between layers
-that are not elementwise activations (pooling, normalisation, residual sums, zero padding at conv
-borders) are not modelled; layers the forward never calls are left as they are.
+like relu); the same gelu MLP then stays within 1.00-1.13 over seeds 0..19 (`centre="mean"`; 0.97-1.02
+over 100 seeds: the 20-seed excursion is sampling noise). Both forward and
+backward variance stay at 1 only when E[act^2] = E[act'^2] (relu family); otherwise
+`AutoResult.message` says by how much the backward signal grows or shrinks.
+
+``centre`` says which 1 is kept. ``"mean"`` (the default; exact He for relu): E[q] = 1 at every
+layer. But one network's q fluctuates around that mean (finite width, Hanin & Rolnick 2018), and
+log q drifts down by r^2 kappa / (2 n) per layer of n units (Jensen; relu 5 / (2 n)), so the typical
+network sits below 1: for a 30 x 256 relu MLP, E[log q] = -0.29 at layer 30 and the geometric mean
+over seeds of the output std is 0.94 at layer 27 (100 seeds; 0.89 at layer 26 with seeds 0..19).
+``"median"`` keeps E[log q] = 0 instead, q being one input's mean square over a layer's units: the
+length map of every Linear is multiplied by exp(shift) (sigma_w^2 and sigma_b^2 both, so slope and
+share stay as they are), the shift cancelling what `initlab.theory.finite_width` predicts for E[log q]:
+
+    shift(l+1) = r^2 kappa / (2 n(l)) - c V(l) / 2 + (own(n(l)) - own(n(l+1)))   (first layer: -own(n(1)))
+    V(l+1) = slope^2 V(l) + r^2 kappa / n(l),   own(n) = E[log(chi2_n / n)] ~ -1/n,
+
+the Jensen drift, the curvature drift (V = Var log q, c the length map's curvature in log
+coordinates: 0 for relu, 0.079 for gelu with its stabilizing bias, where it turns the shift
+negative after 14 layers of width 256) and the layer's own chi-square term. For relu every shift
+after the first is 5 / (2 n) (the reviewer's exp(5/512) per layer at width 256). The price: E[q]
+grows to exp(sum of the shifts), exp(0.29) = 1.33 at layer 30 of the 30 x 256 relu MLP, where the
+typical q is 1. The batch std of a layer averages q over inputs before the log, so its geometric
+mean sits a little above 1 (relu: 1.00-1.08 over 100 seeds, gelu 0.99-1.05). Only chains of nn.Linear are
+corrected: a conv layer gets no shift, and a Linear after a conv only its own chi-square term.
+
+Ops between layers that are not elementwise activations (pooling, normalisation, residual sums,
+zero padding at conv borders) are not modelled; layers the forward never calls are left as they are.
 
 >>> import torch
 >>> net = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 4))
@@ -42,21 +66,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import torch
 from torch import nn
 
 from initlab._checks import choice
 from initlab.init import fans, initializer
-from initlab.theory import Activation, activation
+from initlab.init.laws import TRUNCATED_NORMAL_STD
+from initlab.theory import Activation
+from initlab.theory.finite_width import Step, chi2_log_moments, log_q_moments, moments, propagate, step
 from initlab.theory.meanfield import CRITICAL_TOLERANCE
-from initlab.theory.quadrature import expect
 from initlab.torch.activations import theory_activation
 from initlab.torch.apply import fill, generator_from
-from initlab.torch.trace import first_line, layers
+from initlab.torch.trace import layers, run
 
 DISTRIBUTIONS = ("normal", "uniform", "truncated_normal")
+CENTRES = ("mean", "median")
 
 
 @dataclass(frozen=True)
@@ -69,45 +95,52 @@ class AutoLayer:
     sigma_w2: float         # Var W = sigma_w2 / fan_in, i.e. gain^2
     sigma_b2: float         # Var b (0 unless stabilizing an unstable fixed point)
     chi_1: float
-    slope: float
-    kappa: float
+    slope: float            # d log q_next / d log q at the layer's input
+    kappa: float            # of the input activation
+    share: float            # sigma_w2 E[act^2] / q_next: the part of q_next the previous layer's units carry
+    curvature: float        # d^2 log q_next / d (log q)^2
+    log_shift: float        # centre="median": log of the factor on sigma_w2 and sigma_b2 (else 0)
 
     @property
     def weight_std(self) -> float:
         return math.sqrt(self.sigma_w2 / self.fan_in)
 
+    @property
+    def step(self) -> Step:
+        """The layer's length map at its input's q = 1 (`initlab.theory.finite_width.Step`)."""
+        return Step(math.exp(self.log_shift), self.slope, self.share, self.kappa, self.curvature)
 
-def moments(act: Activation | None, stabilize: bool = False) -> tuple[float, float, float, float, float]:
-    """(sigma_w^2, sigma_b^2, chi_1, slope, kappa) at q = 1 for a layer fed by `act` (None: identity);
+
+def gains(act: Activation | None, stabilize: bool = False) -> tuple[float, float, float, Step]:
+    """(sigma_w^2, sigma_b^2, chi_1, length-map step) at q = 1 for a layer fed by `act` (None: identity);
     with `stabilize`, a slope > 1 is brought to 1 by bias variance (module doc)."""
-    act = activation("linear") if act is None else act
-    m2 = act.second_moment(1.0)
-    if not (math.isfinite(m2) and m2 > 0):
-        raise ValueError(f"model: activation '{act.name}' has E[act(z)^2] = {m2:g} at q = 1; "
+    m = moments(act, 1.0)
+    if not (math.isfinite(m.second) and m.second > 0):
+        name = "identity" if act is None else act.name
+        raise ValueError(f"model: activation '{name}' has E[act(z)^2] = {m.second:g} at q = 1; "
                          "no weight variance brings the next layer back to q = 1")
-    if act.slope is not None:  # homogeneous: z act'(z) = act(z), and E[act^4] = 3 (1 + s^4) / 2
-        mixed, m4 = m2, 1.5 * (1.0 + act.slope ** 4)
-    else:
-        mixed = expect(lambda u: u * act.phi(u) * act.dphi(u), 1.0)
-        m4 = expect(lambda u: act.phi(u) ** 4, 1.0)
-    sigma_b2 = 1.0 - m2 / mixed if stabilize and mixed > m2 * (1.0 + CRITICAL_TOLERANCE) else 0.0
-    sigma_w2 = (1.0 - sigma_b2) / m2
-    slope = 1.0 if sigma_b2 else sigma_w2 * mixed
-    return sigma_w2, sigma_b2, sigma_w2 * act.derivative_moment(1.0), slope, m4 / (m2 * m2) - 1.0
+    unstable = m.u_phi_dphi > m.second * (1.0 + CRITICAL_TOLERANCE)
+    sigma_b2 = 1.0 - m.second / m.u_phi_dphi if stabilize and unstable else 0.0
+    sigma_w2 = (1.0 - sigma_b2) / m.second
+    point = step(m, sigma_w2, sigma_b2)
+    if sigma_b2:
+        point = replace(point, slope=1.0)  # exactly, by construction
+    return sigma_w2, sigma_b2, sigma_w2 * m.dphi2, point
 
 
 def predicted_log_std_spread(widths: Sequence[int], kappa: Sequence[float], slope: Sequence[float]) -> list[float]:
     """Seed-to-seed std of log(std of one input's output vector) at each of L dense layers, to first order in 1/n.
 
     `widths` = n_1..n_L, the layers' output widths; `kappa`, `slope` = those of the activations
-    entering layers 2..L (length L - 1). With q_l the mean square of layer l's output for a fixed
-    input, written q_l = Q_l chi^2_{n_l} / n_l (Q_l its conditional mean given the previous layers),
-    (finite-width fluctuations, Hanin & Rolnick 2018):
+    entering layers 2..L (length L - 1; a kappa already multiplied by the squared share r^2 where
+    biases carry part of q). Half the square root of `initlab.theory.finite_width.log_q_moments`'s
+    variance (Hanin & Rolnick 2018, generalised):
 
-        V_1 = 0,  V_l = slope_l^2 V_{l-1} + kappa_l / n_{l-1}     (V_l = Var log Q_l)
-        Var log q_l = V_l + 2 / n_l,   sd(log std_l) = sqrt(Var log q_l) / 2
+        V_1 = 0,  V_l = slope_l^2 V_{l-1} + kappa_l / n_{l-1},
+        Var log q_l = V_l + psi_1(n_l / 2),   sd(log std_l) = sqrt(Var log q_l) / 2
 
-    For relu (kappa 5, slope 1) this is Hanin & Rolnick's 5 sum_{l<L} 1/n_l + 2/n_L.
+    For relu (kappa 5, slope 1) this is Hanin & Rolnick's 5 sum_{l<L} 1/n_l + psi_1(n_L / 2)
+    (psi_1(n/2) = 2/n + 2/n^2 + ..., the exact variance of log(chi2_n / n)).
 
     >>> [round(s, 4) for s in predicted_log_std_spread([256] * 30, [5.0] * 29, [1.0] * 29)][-1]
     0.3789
@@ -116,12 +149,8 @@ def predicted_log_std_spread(widths: Sequence[int], kappa: Sequence[float], slop
     if len(kappa) != len(widths) - 1 or len(slope) != len(widths) - 1 or min(widths, default=1) < 1:
         raise ValueError(f"widths, kappa, slope: expected L positive widths and L - 1 kappas and slopes, got "
                          f"{len(widths)} widths (min {min(widths, default=None)}), {len(kappa)}, {len(slope)}")
-    v, out = 0.0, []
-    for index, n in enumerate(widths):
-        if index:
-            v = slope[index - 1] ** 2 * v + kappa[index - 1] / widths[index - 1]
-        out.append(math.sqrt(v + 2.0 / n) / 2.0)
-    return out
+    steps = [Step(1.0, s, 1.0, k, 0.0) for k, s in zip(kappa, slope)]
+    return [math.sqrt(v) / 2.0 for _, v in log_q_moments(steps, widths)]
 
 
 @dataclass(frozen=True)
@@ -132,6 +161,7 @@ class AutoResult:
     stable: bool
     message: str
     dense: bool  # every layer an nn.Linear: the finite-width prediction applies
+    centre: str = "mean"
 
     def rows(self) -> list[dict]:
         return [asdict(layer) | {"weight_std": layer.weight_std} for layer in self.layers]
@@ -140,21 +170,20 @@ class AutoResult:
         """`predicted_log_std_spread` for this chain; None unless every layer is dense (nn.Linear)."""
         if not self.dense:
             return None
-        widths, rest = [x.width for x in self.layers], self.layers[1:]
-        # bias variance dilutes the activation's noise in q_next by the share (1 - sigma_b^2) it carries
-        return predicted_log_std_spread(widths, [x.kappa * (1.0 - x.sigma_b2) ** 2 for x in rest],
-                                        [x.slope for x in rest])
+        moments_by_layer = log_q_moments([x.step for x in self.layers[1:]], [x.width for x in self.layers])
+        return [math.sqrt(v) / 2.0 for _, v in moments_by_layer]
 
     def to_json(self) -> dict:
-        return {"input_shape": list(self.input_shape), "distribution": self.distribution, "stable": self.stable,
-                "message": self.message, "dense": self.dense, "layers": self.rows(),
+        return {"input_shape": list(self.input_shape), "distribution": self.distribution, "centre": self.centre,
+                "stable": self.stable, "message": self.message, "dense": self.dense, "layers": self.rows(),
                 "predicted_log_std_spread": self.predicted_spread()}
 
     def __str__(self) -> str:
         head = (f"{'layer':<12} {'input act':<12} {'act':<12} {'fan_in':>7} {'sigma_w2':>9} {'sigma_b2':>9} "
-                f"{'chi_1':>7} {'slope':>7}")
+                f"{'chi_1':>7} {'slope':>7} {'shift':>7}")
         lines = [head] + [f"{x.name:<12} {x.input_activation:<12} {x.activation_name:<12} {x.fan_in:>7d} "
-                          f"{x.sigma_w2:9.4f} {x.sigma_b2:9.4f} {x.chi_1:7.4f} {x.slope:7.4f}" for x in self.layers]
+                          f"{x.sigma_w2:9.4f} {x.sigma_b2:9.4f} {x.chi_1:7.4f} {x.slope:7.4f} {x.log_shift:7.4f}"
+                          for x in self.layers]
         return "\n".join(lines + [self.message])
 
 
@@ -164,7 +193,8 @@ def explain(found: Sequence[AutoLayer]) -> tuple[bool, str]:
     parts = []
     for name in dict.fromkeys(x.input_activation for x in found):
         fed = [x for x in found if x.input_activation == name]
-        chi, w2, slope = fed[0].chi_1, fed[0].sigma_w2, fed[0].slope
+        unshift = math.exp(-fed[0].log_shift)  # centre="median" scales sigma_w^2; the message is about q = 1
+        chi, w2, slope = fed[0].chi_1 * unshift, fed[0].sigma_w2 * unshift, fed[0].slope
         said = []
         if abs(chi - 1.0) > CRITICAL_TOLERANCE:
             way = "grows" if chi > 1 else "shrinks"
@@ -201,11 +231,7 @@ def _check_input(model: nn.Module, input_shape) -> tuple[int, ...]:
     modes = {m: m.training for m in model.modules()}
     model.eval()  # a batch of one must pass batch norm; train/eval flags are restored below
     try:
-        with torch.no_grad():
-            model(example)
-    except Exception as error:
-        raise ValueError(f"input_shape: the model rejected input of shape {list(example.shape)}: "
-                         f"{first_line(error)}") from None
+        run(model, example, "input_shape", what="input")
     finally:
         for m, training in modes.items():
             m.train(training)
@@ -213,42 +239,57 @@ def _check_input(model: nn.Module, input_shape) -> tuple[int, ...]:
 
 
 def _bias_init(sigma_b2: float, distribution: str):
+    """Mean 0 and variance sigma_b2 in the weights' distribution (a truncated normal: +-2 std before the
+    truncation, the std divided by 0.8796 as variance_scaling does)."""
     std = math.sqrt(sigma_b2)
-    spec = f"uniform(limit={math.sqrt(3.0) * std!r})" if distribution == "uniform" else f"normal(std={std!r})"
+    spec = {"normal": f"normal(std={std!r})", "uniform": f"uniform(limit={math.sqrt(3.0) * std!r})",
+            "truncated_normal": f"truncated_normal(std={std / TRUNCATED_NORMAL_STD!r}, bounds=sigma)"}[distribution]
     return initializer(spec, layout="torch")
 
 
 def auto(model: nn.Module, input_shape, *, generator: torch.Generator | None = None, seed: int | None = None,
-         distribution: str = "normal", stabilize: bool = True) -> AutoResult:
+         distribution: str = "normal", stabilize: bool = True, centre: str = "mean") -> AutoResult:
     """Initialise `model` in place as the module doc says; `input_shape` excludes the batch dimension.
 
     Weights are drawn from `distribution` (normal, uniform or truncated_normal; each with variance
     sigma_w^2 / fan_in) in execution order with one NumPy generator draw each, as
     ``initlab.torch.apply`` does for ``variance_scaling``; biases are set to 0, or drawn from the same
-    distribution with variance sigma_b^2 where `stabilize` gives one (module doc).
+    distribution with variance sigma_b^2 where `stabilize` gives one (module doc). `centre` is
+    ``"mean"`` (E[q] = 1) or ``"median"`` (E[log q] = 0; module doc).
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
     choice("distribution", distribution, DISTRIBUTIONS)
+    choice("centre", centre, CENTRES)
     g = generator_from(generator, seed)
     shape = _check_input(model, input_shape)
     found, out, previous = layers(model), [], None
-    for layer in found:
-        has_bias = layer.module.bias is not None  # without one, the slope cannot be moved
-        sigma_w2, sigma_b2, chi, slope, kappa = moments(previous, stabilize and has_bias)
-        weight = layer.module.weight
-        fan = fans(tuple(weight.shape), "torch")
+    d, v = 0.0, 0.0  # E[log Q] and Var log Q of the current layer (finite_width), Q its conditional mean square
+    for index, layer in enumerate(found):
+        module, has_bias = layer.module, layer.module.bias is not None  # without a bias the slope cannot move
+        sigma_w2, sigma_b2, chi, point = gains(previous, stabilize and has_bias)
+        dense = isinstance(module, nn.Linear)
+        if index and dense and isinstance(found[index - 1].module, nn.Linear):
+            d, v = propagate(d, v, point, out[-1].width, curvature=True)
+        else:  # the first layer, or one after a conv: its input taken as exact
+            d, v = 0.0, 0.0
+        shift = 0.0
+        if centre == "median" and dense:  # E[log q] = E[log Q] + E[log(chi2_n / n)] = 0
+            shift = -d - chi2_log_moments(int(module.weight.shape[0]))[0]
+            d += shift
+            sigma_w2, sigma_b2, chi = (x * math.exp(shift) for x in (sigma_w2, sigma_b2, chi))
+        fan = fans(tuple(module.weight.shape), "torch")
         init = initializer(f"variance_scaling(scale={sigma_w2!r}, mode=fan_in, distribution={distribution})",
                            layout="torch")
-        fill(weight, init, g, fan)
+        fill(module.weight, init, g, fan)
         if sigma_b2:
-            fill(layer.module.bias, _bias_init(sigma_b2, distribution), g, fan, is_bias=True)
+            fill(module.bias, _bias_init(sigma_b2, distribution), g, fan, is_bias=True)
         elif has_bias:
-            nn.init.zeros_(layer.module.bias)
-        width = weight.shape[0]
+            nn.init.zeros_(module.bias)
         out.append(AutoLayer(layer.name, layer.activation_name, out[-1].activation_name if out else "identity",
-                             int(fan.fan_in), int(width), sigma_w2, sigma_b2, chi, slope, kappa))
+                             int(fan.fan_in), int(module.weight.shape[0]), sigma_w2, sigma_b2, chi, point.slope,
+                             point.kappa, point.share, point.curvature, shift))
         previous = theory_activation(layer)
     stable, message = explain(out)
     dense = all(isinstance(layer.module, nn.Linear) for layer in found)
-    return AutoResult(tuple(out), shape, distribution, stable, message, dense)
+    return AutoResult(tuple(out), shape, distribution, stable, message, dense, centre)

@@ -13,6 +13,13 @@ run); a rescaled layer is rerun alone on that input (its ``forward``: the user's
 again). Every hook is removed afterwards, also on error. Batch statistics are data-dependent: the stds hold
 for inputs like `batch` (the tests check a fresh batch).
 
+The passes run as in training, whatever mode the model is in: in training mode (batch norm normalises
+by the batch's own statistics, dropout is active), so the stds are those training starts from. Nothing
+else is left changed: the modules' train/eval flags and every buffer (batch norm's running mean and
+variance, num_batches_tracked) are restored afterwards, also on error, and dropout draws from a fork
+of torch's global CPU RNG (``torch.random.fork_rng``) seeded by one draw of `generator` after the
+orthogonal weights: the global RNG state is unchanged and the same seed gives the same result.
+
 >>> import torch
 >>> net = torch.nn.Sequential(torch.nn.Linear(20, 50), torch.nn.ReLU(), torch.nn.Linear(50, 5))
 >>> x = torch.randn(256, 20, generator=torch.Generator().manual_seed(0))
@@ -69,8 +76,9 @@ class _Stop(Exception):
     """Raised by the hook once the layer's output is read: the rest of the forward pass is skipped."""
 
 
-def _layer_io(model: nn.Module, module: nn.Module, batch: torch.Tensor) -> tuple[tuple, torch.Tensor]:
-    """The inputs and output of `module`'s first call when `model` runs `batch`; the pass stops there."""
+def _layer_io(model: nn.Module, name: str, module: nn.Module, batch: torch.Tensor) -> tuple[tuple, torch.Tensor]:
+    """The inputs and output of `module`'s (layer `name`'s) first call when `model` runs `batch`; the pass stops
+    there."""
     seen: list[tuple[tuple, torch.Tensor]] = []
 
     def hook(_module, inputs, output):
@@ -86,7 +94,8 @@ def _layer_io(model: nn.Module, module: nn.Module, batch: torch.Tensor) -> tuple
     finally:
         handle.remove()
     if not seen:
-        raise ValueError(f"model: the forward pass on the batch never called layer {module}")
+        raise ValueError(f"model: the forward pass on the batch never called layer '{name}' (it was called when "
+                         "the model was traced; lsuv needs a forward that calls the same layers every time)")
     return seen[0]
 
 
@@ -94,28 +103,20 @@ def _std(output: torch.Tensor) -> float:
     return float(output.detach().double().std())
 
 
-def lsuv(model: nn.Module, batch: torch.Tensor, target_std: float = 1.0, tol: float = 0.1, max_iter: int = 10, *,
-         generator: torch.Generator | None = None, seed: int | None = None) -> LsuvResult:
-    """LSUV-initialise `model` in place on `batch` (see the module doc); returns per-layer stds.
-
-    A layer still outside ``target_std * (1 +- tol)`` after `max_iter` rescalings (or whose output
-    std is 0 or not finite, which no scaling fixes) is reported with ``converged=False`` and a
-    warning; nothing is raised.
-    """
-    target_std = number("target_std", target_std, positive=True)
-    tol = number("tol", tol, positive=True)
-    max_iter = integer("max_iter", max_iter, minimum=1)
-    g = generator_from(generator, seed)
+def _calibrate(model: nn.Module, batch: torch.Tensor, target_std: float, tol: float, max_iter: int,
+               g: torch.Generator) -> list[LsuvLayer]:
+    """Steps 1 and 2 of the module doc, in the mode and RNG fork `lsuv` sets up."""
     run(model, batch, "batch")
-    found = layers(model)
+    found = layers(model)  # traced in training mode, as the passes below run
     for layer in found:
         nn.init.orthogonal_(layer.module.weight, generator=g)
         if layer.module.bias is not None:
             nn.init.zeros_(layer.module.bias)
+    torch.default_generator.manual_seed(int(torch.randint(2**63 - 1, (1,), generator=g)))  # dropout's draws
     report = []
     for layer in found:
         weight, iterations = layer.module.weight, 0
-        inputs, output = _layer_io(model, layer.module, batch)
+        inputs, output = _layer_io(model, layer.name, layer.module, batch)
         while True:
             std = _std(output)
             converged = abs(std - target_std) <= tol * target_std
@@ -126,6 +127,35 @@ def lsuv(model: nn.Module, batch: torch.Tensor, target_std: float = 1.0, tol: fl
                 output = layer.module.forward(*inputs)  # the layer's input does not depend on its own weight
             iterations += 1
         report.append(LsuvLayer(layer.name, std, iterations, converged))
+    return report
+
+
+def lsuv(model: nn.Module, batch: torch.Tensor, target_std: float = 1.0, tol: float = 0.1, max_iter: int = 10, *,
+         generator: torch.Generator | None = None, seed: int | None = None) -> LsuvResult:
+    """LSUV-initialise `model` in place on `batch` (see the module doc); returns per-layer stds.
+
+    A layer still outside ``target_std * (1 +- tol)`` after `max_iter` rescalings (or whose output
+    std is 0 or not finite, which no scaling fixes) is reported with ``converged=False`` and a
+    warning; nothing is raised.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
+    target_std = number("target_std", target_std, positive=True)
+    tol = number("tol", tol, positive=True)
+    max_iter = integer("max_iter", max_iter, minimum=1)
+    g = generator_from(generator, seed)
+    modes = {m: m.training for m in model.modules()}
+    buffers = [(b, b.detach().clone()) for b in model.buffers()]
+    try:
+        with torch.random.fork_rng(devices=[]):
+            model.train()
+            report = _calibrate(model, batch, target_std, tol, max_iter, g)
+    finally:
+        with torch.no_grad():
+            for buffer, saved in buffers:
+                buffer.copy_(saved)
+        for m, training in modes.items():
+            m.train(training)
     missed = [f"{r.name} (std {r.std:.4g})" for r in report if not r.converged]
     if missed:
         warnings.warn(f"lsuv: {len(missed)} layer(s) did not reach std {target_std:g} +- {tol * target_std:g} "

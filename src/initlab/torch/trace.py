@@ -223,18 +223,23 @@ def layers(model: nn.Module, example: torch.Tensor | None = None) -> list[Traced
 
 
 def first_line(error: BaseException) -> str:
+    """The first line of an exception's message (its type name when the message is empty)."""
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
 
 
-def run(model: nn.Module, batch, argument: str) -> torch.Tensor:
-    """``model(batch)`` under ``torch.no_grad()``; a model that raises becomes
-    ``ValueError("<argument>: the model rejected a batch of shape [...]: <first line>")``."""
+def rejected(argument: str, what: str, shape, error: BaseException) -> ValueError:
+    """``ValueError("<argument>: the model rejected <what> of shape [...]: <first line of error>")``."""
+    return ValueError(f"{argument}: the model rejected {what} of shape {list(shape)}: {first_line(error)}")
+
+
+def run(model: nn.Module, batch, argument: str, what: str = "a batch") -> torch.Tensor:
+    """``model(batch)`` under ``torch.no_grad()``; a model that raises becomes `rejected` (argument, what,
+    the batch's shape and torch's first line), e.g. ``batch: the model rejected a batch of shape [4, 7]: ...``."""
     if not isinstance(batch, torch.Tensor):
         raise TypeError(f"{argument}: expected a torch.Tensor, got {type(batch).__name__}")
     try:
         with torch.no_grad():
             return model(batch)
     except Exception as error:
-        raise ValueError(f"{argument}: the model rejected a batch of shape {list(batch.shape)}: "
-                         f"{first_line(error)}") from None
+        raise rejected(argument, what, batch.shape, error) from None
