@@ -148,3 +148,22 @@ def test_bad_seed_and_bad_names_are_value_errors_naming_the_argument():
 def test_float64_models_are_filled_in_float64():
     net = apply(model().double(), "lecun_normal", bias="normal(std=1)", seed=0)
     assert all(p.dtype == torch.float64 for p in net.parameters())
+
+
+class RegisteredLateFirst(nn.Module):
+    """Registration order (late, unused, early) differs from execution order (early, late)."""
+
+    def __init__(self):
+        super().__init__()
+        self.late, self.unused, self.early = nn.Linear(4, 2), nn.Linear(2, 2), nn.Linear(3, 4)
+
+    def forward(self, x):
+        return self.late(torch.relu(self.early(x)))
+
+
+def test_layers_are_filled_in_registration_order_not_execution_order_and_unused_layers_too():
+    net = apply(RegisteredLateFirst(), "he_normal", bias="normal(std=0.1)", generator=torch.Generator().manual_seed(3))
+    g = torch.Generator().manual_seed(3)
+    for m in (net.late, net.unused, net.early):  # what a loop over net.modules() visits
+        assert torch.equal(m.weight, I.kaiming_normal_(torch.empty_like(m.weight), generator=g))
+        assert torch.equal(m.bias, I.normal_(torch.empty_like(m.bias), 0.0, 0.1, generator=g))

@@ -1,9 +1,13 @@
 """Initialise every Linear/Conv layer of a model in place with an initlab scheme.
 
-Layers are visited in module order (``model.modules()``), weight then bias. A scheme that
-``torch.nn.init`` has is run by that very function with the caller's ``torch.Generator``, so
-``apply(model, "he_normal", generator=g)`` fills the same numbers as calling
-``torch.nn.init.kaiming_normal_(layer.weight, generator=g)`` layer by layer. The translation:
+Layers are visited in registration order (``model.modules()``, the order ``print(model)`` shows),
+weight then bias; not in execution order (`initlab.torch.layers`, which `auto` and `lsuv` follow
+because they need each layer's activation): apply needs no trace, so it also fills layers the
+forward never calls and models torch.fx cannot trace. A scheme that ``torch.nn.init`` has is run by
+that very function with the caller's ``torch.Generator``, so ``apply(model, "he_normal", generator=g)``
+fills the same numbers as the loop ``for m in model.modules(): if isinstance(m, (nn.Linear,
+nn.Conv1d, nn.Conv2d, nn.Conv3d)): kaiming_normal_(m.weight, generator=g); zeros_(m.bias)``.
+The translation:
 
     zeros, ones, constant(value)     -> zeros_, ones_, constant_
     normal(std, mean)                -> normal_(mean, std)
