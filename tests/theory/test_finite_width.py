@@ -80,7 +80,7 @@ def test_chi2_log_moments_are_exact_for_small_n():
     mean, var = chi2_log_moments(1)
     assert mean == pytest.approx(-np.euler_gamma - math.log(2), rel=1e-12)
     assert var == pytest.approx(math.pi ** 2 / 2, rel=1e-12)
-    density = lambda x: x ** 1.5 * math.exp(-x / 2) / (2 ** 2.5 * math.gamma(2.5))  # noqa: E731  chi2_5 (x ** 1.5 = x^(5/2-1))
+    density = lambda x: x ** 1.5 * math.exp(-x / 2) / (2 ** 2.5 * math.gamma(2.5))  # noqa: E731  chi2 with 5 dof
     m5 = integrate.quad(lambda x: math.log(x / 5) * density(x), 0, np.inf)[0]
     v5 = integrate.quad(lambda x: (math.log(x / 5) - m5) ** 2 * density(x), 0, np.inf)[0]
     assert chi2_log_moments(5) == pytest.approx((m5, v5), rel=1e-7)

@@ -261,6 +261,8 @@ def test_messages_state_the_real_numbers():
     assert "gelu: keeping q = 1 needs sigma_w^2 = 2.06; there chi_1 = 0.937" in gelu.message
     assert ("q = 1 is an unstable fixed point of the length map with zero biases (d q_next / d q = 1.14 > 1); "
             "bias variance sigma_b^2 = 0.126 makes it 1") in gelu.message
+    gelu_net = nn.Sequential(nn.Linear(8, 8), nn.GELU(), nn.Linear(8, 8))
+    assert auto(gelu_net, (8,), seed=0, centre="median").message == gelu.message  # about q = 1, unshifted
     sigmoid = auto(nn.Sequential(nn.Linear(8, 8), nn.Sigmoid(), nn.Linear(8, 8)), (8,), seed=0)
     assert "the backward signal shrinks x0.153 per layer" in sigmoid.message
     tanh_net = nn.Sequential(*[m for _ in range(30) for m in (nn.Linear(8, 8), nn.Tanh())])

@@ -194,7 +194,8 @@ def explain(found: Sequence[AutoLayer]) -> tuple[bool, str]:
     for name in dict.fromkeys(x.input_activation for x in found):
         fed = [x for x in found if x.input_activation == name]
         unshift = math.exp(-fed[0].log_shift)  # centre="median" scales sigma_w^2; the message is about q = 1
-        chi, w2, slope = fed[0].chi_1 * unshift, fed[0].sigma_w2 * unshift, fed[0].slope
+        chi, w2, b2, slope = (fed[0].chi_1 * unshift, fed[0].sigma_w2 * unshift, fed[0].sigma_b2 * unshift,
+                              fed[0].slope)
         said = []
         if abs(chi - 1.0) > CRITICAL_TOLERANCE:
             way = "grows" if chi > 1 else "shrinks"
@@ -202,10 +203,10 @@ def explain(found: Sequence[AutoLayer]) -> tuple[bool, str]:
                         f"signal {way} x{chi:.3g} per layer in variance (x{chi ** len(fed):.3g} over the {len(fed)} "
                         f"layer(s) it feeds); no scalar init keeps both forward and backward variance at 1 with "
                         f"{name} at q = 1")
-        if fed[0].sigma_b2:
+        if b2:
             said.append(f"q = 1 is an unstable fixed point of the length map with zero biases (d q_next / d q = "
-                        f"{1.0 / (1.0 - fed[0].sigma_b2):.3g} > 1); bias variance "
-                        f"sigma_b^2 = {fed[0].sigma_b2:.3g} makes it 1 (stabilize=False keeps zero biases)")
+                        f"{1.0 / (1.0 - b2):.3g} > 1); bias variance "
+                        f"sigma_b^2 = {b2:.3g} makes it 1 (stabilize=False keeps zero biases)")
         if slope > 1.0 + CRITICAL_TOLERANCE:
             said.append(f"q = 1 is an unstable fixed point of the length map (d q_next / d q = {slope:.3g} > 1): "
                         f"finite-width deviations of log q grow x{slope ** 2:.3g} per layer in variance, so deep "
