@@ -163,7 +163,8 @@ def test_a_rejected_batch_names_the_batch_argument_and_leaves_no_hooks():
 
 @pytest.mark.parametrize("outputs, labels, message", [
     (4, [0, 1, 2, 4, 3, 0], r"^target: expected class labels 0\.\.3 for a model with 4 outputs, got labels up to 4$"),
-    (4, [0, -1, 2, 3, 3, 0], r"^target: expected class labels 0\.\.3 for a model with 4 outputs, got labels from -1 to 3$"),
+    (4, [0, -1, 2, 3, 3, 0],
+     r"^target: expected class labels 0\.\.3 for a model with 4 outputs, got labels from -1 to 3$"),
     (1, [0, 1, 2, 1, 0, 0], r"^target: expected labels 0 and 1 for a model with 1 output \(binary cross-entropy\), "
                             r"got labels from 0 to 2$"),
 ])
@@ -181,7 +182,8 @@ def test_a_target_of_the_wrong_length_is_refused_before_the_forward_pass():
     calls = []
     net = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2))
     net[0].register_forward_pre_hook(lambda module, args: calls.append(1))
-    with pytest.raises(ValueError, match=r"^target: expected 6 integer class labels \(one per sample\), got shape \[5\]"):
+    with pytest.raises(ValueError,
+                       match=r"^target: expected 6 integer class labels \(one per sample\), got shape \[5\]"):
         capture_torch(net, torch.randn(6, 3), torch.zeros(5, dtype=torch.long))
     assert calls == []
 

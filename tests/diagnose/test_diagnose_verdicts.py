@@ -12,7 +12,8 @@ from initlab.init import initializer
 from initlab.nn.mlp import MLP
 
 DEPTH, WIDTH = 30, 100
-LAYER_KEYS = {"index", "name", "kind", "units", "positions", "fan_in", "activation", "pre_mean", "pre_std", "expected_pre_std",
+LAYER_KEYS = {"index", "name", "kind", "units", "positions", "fan_in", "activation", "pre_mean", "pre_std",
+              "expected_pre_std",
               "band_low", "band_high", "activation_mean", "activation_std", "expected_activation_std",
               "saturated_fraction", "dead_fraction", "grad_mean", "grad_std", "expected_grad_std", "weight_grad_ratio",
               "duplicate_groups", "duplicate_units", "sigma_w2", "sigma_b2"}
@@ -182,9 +183,9 @@ def test_a_fluctuation_is_explained_with_the_theory_ratio_and_the_spread():
     assert d.verdict == "ok" and d.recommendation is None
     (note,) = [line for line in d.evidence if "fluctuation" in line]
     assert note == ("the measured forward ratio 0.0373 is a finite-width fluctuation: theory from the measured weights "
-                    "gives 0.98 and layer 30's rms 0.0528 lies 1.8 sd below theory's finite-width centre 0.407 (1 sd: a "
-                    "factor 3.03 at these widths), within 3; wider layers shrink it (the spread of log q grows like "
-                    "sum 1/n over the layers)")
+                    "gives 0.98 and layer 30's rms 0.0528 lies 1.8 sd below theory's finite-width centre 0.407 "
+                    "(1 sd: a factor 3.03 at these widths), within 3; wider layers shrink it (the spread of log q "
+                    "grows like sum 1/n over the layers)")
 
 
 def test_a_layer_far_outside_its_spread_is_vanishing_even_when_theory_says_1(circles):
@@ -277,7 +278,8 @@ def test_he_at_width_4_is_at_the_optimum_and_points_at_the_architecture(circles)
     assert d.recommendation["at_optimum"] is True and d.recommendation["fixes"] is False
     why = d.recommendation["why"]
     assert why.startswith("the weights already follow he_normal (median measured sigma_w2 ")
-    assert "What can change: wider layers, fewer layers" in why and "sum of 1/width over the 30 hidden layers is 7.5" in why
+    assert "What can change: wider layers, fewer layers" in why
+    assert "sum of 1/width over the 30 hidden layers is 7.5" in why
 
 
 def test_a_scheme_that_only_looks_like_the_optimum_is_still_recommended(circles):

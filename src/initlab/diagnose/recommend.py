@@ -57,6 +57,7 @@ SAMPLING_SDS = 4   # ... or within this many sds of a variance estimated from N 
 BIAS_FLOOR = 0.01  # a bias variance this small counts as zero (q ~ 1 for standardized inputs)
 CENTRED_BIAS2 = 0.05  # tanh/erf: sigma_b2 that gives q* > 0; biases N(0, 0.05)
 CENTRED_BIAS_INIT = "normal(std=0.2236)"  # sqrt(0.05) = 0.22361
+WIDER = "wider layers, fewer layers"
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,9 @@ def recommend(activations: Sequence[Activation | None], hidden: Sequence = (), b
 
 
 def _tolerance(count: int) -> float:
+    """Relative tolerance for a variance estimated from `count` Gaussian draws (relative sd sqrt(2/count));
+    the median over layers of per-layer estimates has ~1.25x the pooled estimate's sd, so 4 pooled sds
+    are ~3 of the median's."""
     return max(TOLERANCE, SAMPLING_SDS * math.sqrt(2.0 / max(count, 1)))
 
 
@@ -120,16 +124,14 @@ def _applied(choice: Choice, hidden: Sequence) -> bool:
 def _optimum_why(choice: Choice, hidden: Sequence) -> str:
     w2, b2 = measured(hidden)
     target = choice.targets[0][0]
-    inverse_widths = sum(1.0 / s.units for s in hidden)
     bias = f" with biases {choice.bias_init}" if choice.bias_init else ""
-    return (f"the weights already follow {choice.scheme}{bias} (median measured sigma_w2 {w2:.3g}, the scheme's "
-            f"{target:.4g}; bias variance {b2:.3g}): the init is at the theoretical optimum for this activation, "
-            f"so no other scheme fixes this. What can change: {choice.beyond} "
-            f"(here the sum of 1/width over the {len(hidden)} hidden layers is {inverse_widths:.3g}; finite-width "
-            "fluctuations of the signal grow with it)")
-
-
-WIDER = "wider layers, fewer layers"
+    why = (f"the weights already follow {choice.scheme}{bias} (median measured sigma_w2 {w2:.3g}, the scheme's "
+           f"{target:.4g}; bias variance {b2:.3g}): the init is at the theoretical optimum for this activation, "
+           f"so no other scheme fixes this. What can change: {choice.beyond}")
+    if choice.beyond.startswith(WIDER):
+        why += (f" (here the sum of 1/width over the {len(hidden)} hidden layers is "
+                f"{sum(1.0 / s.units for s in hidden):.3g}; finite-width fluctuations of the signal grow with it)")
+    return why
 
 
 @lru_cache(maxsize=None)
@@ -142,7 +144,8 @@ def _critical(name: str, sigma_b2: float) -> tuple[float, float]:
 def _auto(act: Activation) -> Choice:
     return Choice("auto", f"{act.name} has no closed-form gain; initlab.torch.auto computes it by quadrature so "
                           "every layer's pre-activation variance stays 1 (with bias variance where that fixed "
-                          "point is unstable, as for gelu and silu)", _auto_targets(act), WIDER + ", or relu with he_normal")
+                          "point is unstable, as for gelu and silu)",
+                  _auto_targets(act), WIDER + ", or relu with he_normal")
 
 
 def _auto_targets(act: Activation) -> tuple[tuple[float, float], ...]:

@@ -52,7 +52,7 @@ from torch import nn
 
 from initlab.diagnose.capture import Capture
 from initlab.torch.activations import theory_activation
-from initlab.torch.trace import TracedLayer, first_line, layers
+from initlab.torch.trace import TracedLayer, first_line, layers, rejected
 
 SEED = 0
 
@@ -183,8 +183,7 @@ def _run(model: nn.Module, batch: torch.Tensor, target, traced: list[TracedLayer
             try:
                 out = model(batch)
             except Exception as error:  # noqa: BLE001 - whatever the model raises is the user's batch or model
-                raise ValueError(f"batch: the model rejected a batch of shape {list(batch.shape)}: "
-                                 f"{first_line(error)}") from None
+                raise rejected("batch", "a batch", batch.shape, error) from None
             if not isinstance(out, torch.Tensor):
                 raise ValueError(f"model: expected the forward pass to return one tensor, got {type(out).__name__}")
             loss = loss_of(out, target)

@@ -109,8 +109,8 @@ def _dead(hidden: Sequence[LayerStats]) -> list[str]:
 
 def _bias_kills(hidden: Sequence[LayerStats]) -> bool:
     """Dead units from the biases: pre-activations mostly negative, with biases big enough to do it."""
-    return any(s.dead_fraction is not None and s.pre_mean < -0.5 * s.pre_std and s.sigma_b2 >= 0.5 * s.pre_mean * s.pre_mean
-               for s in hidden)
+    return any(s.dead_fraction is not None and s.pre_mean < -0.5 * s.pre_std
+               and s.sigma_b2 >= 0.5 * s.pre_mean * s.pre_mean for s in hidden)
 
 
 def _saturated(hidden: Sequence[LayerStats]) -> list[str]:
