@@ -66,6 +66,16 @@ def test_dead_units_from_negative_biases_get_a_command_that_resets_the_biases(ca
     assert fixed["verdict"] == "ok"
 
 
+def test_an_init_already_at_its_optimum_is_kept_not_recommended_again(capsys, tmp_path):
+    # 4 units per layer: relu units die from finite width, not from the init (He already).
+    code, doc, err = run(capsys, tmp_path, "--hidden", "4x30")
+    assert code == 0, err
+    assert doc["verdict"] == "dead"
+    fix = doc["recommendation"]
+    assert fix["at_optimum"] and fix["scheme"] == "he_normal" and "command" not in fix
+    assert "keep: he_normal" in err and "check it" not in err
+
+
 def test_gaussian_inputs_of_784_features(capsys, tmp_path):
     code, doc, err = run(capsys, tmp_path, "--data", "gaussian:784", "--hidden", "256x20", "--init", "he_normal")
     assert code == 0, err
@@ -148,7 +158,7 @@ def test_torch_cnn_on_digits_reshaped_to_images(capsys, tmp_path, factories):
      "--torch: factory 'my_models:not_a_module' returned int, expected a torch.nn.Module"),
     (("--torch", "my_models:broken", "--input-shape", "4"), "raised RuntimeError: no weights file"),
     (("--torch", "my_models"), "--torch: expected 'module.path:factory'"),
-    (("--torch", "my_models:deep_relu", "--input-shape", "3,32"), "--input-shape: the model rejected input"),
+    (("--torch", "my_models:deep_relu", "--input-shape", "3,32"), "--input-shape: the model rejected a batch of shape"),
     (("--torch", "my_models:deep_relu"), "--input-shape: give --input-shape"),
     (("--n-samples", "1"), "--n-samples: expected an integer >= 2"),
     (("--init", "auto"), "--init: 'auto' is initlab.torch's and needs --torch"),

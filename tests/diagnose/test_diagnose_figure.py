@@ -33,8 +33,8 @@ def test_figure_plots_measured_and_theory_std_by_layer(circles):
     np.testing.assert_array_equal(lines["measured rms of pre-activations"].get_xdata(), depth)
     np.testing.assert_allclose(lines["measured rms of pre-activations"].get_ydata(), [s.pre_rms for s in d.layers])
     np.testing.assert_allclose(lines["theory (mean field)"].get_ydata(), [s.expected_pre_std for s in d.layers])
-    np.testing.assert_allclose(lines_by_label(backward)["measured std of dL/dz"].get_ydata(),
-                               [s.grad_std for s in d.layers])
+    np.testing.assert_allclose(lines_by_label(backward)["measured rms of dL/dz"].get_ydata(),
+                               [s.grad_rms for s in d.layers])
     assert forward.get_yscale() == "log" and len(forward.collections) == 1  # the band
 
 

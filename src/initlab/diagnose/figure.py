@@ -1,5 +1,5 @@
 """The diagnosis figure: signal size by depth, forward (root mean square of the pre-activations, what
-theory's sqrt(q) predicts; the std in a wide layer) and backward (std of dL/dz), measured against the
+theory's sqrt(q) predicts; the std in a wide layer) and backward (rms of dL/dz), measured against the
 mean-field theory curve and its finite-width fluctuation band.
 
 Built on matplotlib's object API (no pyplot state). Zero or non-finite values (a zeros init has
@@ -60,8 +60,8 @@ def diagnose_figure(diagnosis, path: str | Path | None = None, *, title: str | N
     _panel(forward, depth, _values(layers, "pre_rms"), _values(layers, "expected_pre_std"),
            "rms of pre-activations", (_values(layers, "band_low"), _values(layers, "band_high")))
     forward.set_title("forward: rms of each layer's output z (its std when the mean is 0)")
-    _panel(backward, depth, _values(layers, "grad_std"), _values(layers, "expected_grad_std"), "std of dL/dz")
-    backward.set_title("backward: std of dL/dz (theory anchored at the last layer)")
+    _panel(backward, depth, _values(layers, "grad_rms"), _values(layers, "expected_grad_std"), "rms of dL/dz")
+    backward.set_title("backward: rms of dL/dz (theory anchored at the last layer)")
     fig.suptitle(plain(title or f"{diagnosis.model}: {diagnosis.verdict}"))
     if path is not None:
         fig.savefig(Path(path), dpi=100)

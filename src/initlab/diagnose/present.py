@@ -29,14 +29,14 @@ def layer_table(diagnosis, title: str | None = None) -> Table:
     table = Table(title=title or f"{diagnosis.model}: one forward + backward pass at init",
                   caption="measured (theory); band: finite-width ±2 sd of the pre-activation rms; rows outside it in yellow")
     for column in ("layer", "act", "units", "pre rms (theory)", "band", "act std (theory)", "saturated",
-                   "dead", "dL/dz std (theory)", "|dW|/|W|", "dup units"):  # fold, never cut, on narrow consoles
+                   "dead", "dL/dz rms (theory)", "|dW|/|W|", "dup units"):  # fold, never cut, on narrow consoles
         table.add_column(column, justify="left" if column in ("layer", "act") else "right", overflow="fold")
     for s in diagnosis.layers:
         table.add_row(escape(f"{s.index} {s.name}" if s.name != f"layer {s.index}" else str(s.index)),
                       escape(s.activation), str(s.units), _versus(s.pre_rms, s.expected_pre_std),
                       f"{_num(s.band_low, 2)}-{_num(s.band_high, 2)}",
                       _versus(s.activation_std, s.expected_activation_std), _pct(s.saturated_fraction),
-                      _pct(s.dead_fraction), _versus(s.grad_std, s.expected_grad_std),
+                      _pct(s.dead_fraction), _versus(s.grad_rms, s.expected_grad_std),
                       _num(s.weight_grad_ratio), str(s.duplicate_units),
                       style=None if s.in_band else "yellow")
     return table
@@ -48,7 +48,9 @@ def verdict_lines(diagnosis) -> list[str]:
     lines = [f"verdict: [{style}]{diagnosis.verdict}[/]"]
     lines += [f"  - {escape(line)}" for line in diagnosis.evidence]
     fix = diagnosis.recommendation
-    if fix:
+    if fix and fix.get("at_optimum"):  # rerunning the same init would change nothing
+        lines.append(f"keep: [bold]{escape(fix['scheme'])}[/] - {escape(fix.get('why', ''))}")
+    elif fix:
         lines.append(f"recommended: [bold]{escape(fix['scheme'])}[/] - {escape(fix.get('why', ''))}")
         for key, label in (("command", "check it"), ("python", "in Python")):
             if fix.get(key):
@@ -70,7 +72,7 @@ def command_line(options: Sequence[tuple[str, object]]) -> str:
 def with_fix(recommendation: dict | None, options: Sequence[tuple[str, object]], *, torch_model: bool,
              input_shape: Sequence[int] | None, seed: int) -> dict | None:
     """The recommendation plus the command (the same diagnosis with the fix) and, for torch, the Python line."""
-    if not recommendation:
+    if not recommendation or recommendation.get("at_optimum"):
         return recommendation
     scheme = recommendation["scheme"]
     changes = {"--init": scheme, "--bias-init": recommendation.get("bias_init")}
@@ -82,5 +84,7 @@ def with_fix(recommendation: dict | None, options: Sequence[tuple[str, object]],
             shape = tuple(input_shape) if input_shape else "<input shape without the batch dimension>"
             result["python"] = f"initlab.torch.auto(model, input_shape={shape}, seed={seed})"
         else:
-            result["python"] = f"initlab.torch.apply(model, {scheme!r}, seed={seed})"
+            bias = recommendation.get("bias_init")
+            result["python"] = (f"initlab.torch.apply(model, {scheme!r}" + (f", bias={bias!r}" if bias else "")
+                                + f", seed={seed})")
     return result

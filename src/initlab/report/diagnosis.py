@@ -27,7 +27,7 @@ COLUMNS = (  # (header, LayerStats field, formatter, css class)
     ("theory", "expected_activation_std", _short, "expected-activation-std"),
     ("saturated", "saturated_fraction", percent_text, "saturated"),
     ("dead", "dead_fraction", percent_text, "dead"),
-    ("dL/dz std", "grad_std", _short, "grad-std"),
+    ("dL/dz rms", "grad_rms", _short, "grad-rms"),
     ("theory", "expected_grad_std", _short, "expected-grad-std"),
     ("|dW|/|W|", "weight_grad_ratio", _short, "weight-grad-ratio"),
     ("duplicates", "duplicate_units", str, "duplicate-units"),
@@ -55,6 +55,9 @@ def layer_table(layers) -> str:
 def _recommendation(recommendation: dict | None) -> str:
     if not recommendation:
         return '<p class="recommendation">No change needed.</p>'
+    if recommendation.get("at_optimum"):
+        return (f"<p class=\"recommendation\">Keep <code>{escape(recommendation['scheme'])}</code> &mdash; "
+                f"{escape(recommendation.get('why', ''))}</p>")
     parts = [f"<p class=\"recommendation\">Recommended: <code>{escape(recommendation['scheme'])}</code>"
              f" &mdash; {escape(recommendation.get('why', ''))}</p>"]
     for key, label in (("command", "Check it"), ("python", "In Python")):
@@ -79,7 +82,7 @@ def build_diagnosis_report(diagnosis, *, title: str | None = None, command: str 
         f'<section id="verdict"><h2>Verdict: <span class="verdict">{escape(diagnosis.verdict)}</span></h2>'
         f'<ul class="evidence">{evidence}</ul>{_recommendation(diagnosis.recommendation)}</section>',
         '<section id="depth"><h2>Signal by depth</h2>'
-        + figure_html(figure, "std of pre-activations and of dL/dz by layer",
+        + figure_html(figure, "rms of pre-activations and of dL/dz by layer",
                       "Measured (blue) against mean-field theory for the measured weight variances (red); "
                       "the shaded band is the finite-width fluctuation (±2 sd of a single input's log std, "
                       "Hanin & Rolnick 2018). The backward theory is anchored at the last layer.")
