@@ -291,3 +291,13 @@ def test_relu6_saturates_at_its_flat_top_and_leaky_relu_units_never_count_as_dea
         leaky[0].bias.fill_(-100.0)  # every unit below 0 on every sample: its gradient is still 0.01
     d = diagnose_torch(leaky, *circles)
     assert d.layers[0].dead_fraction is None and d.verdict != "dead"
+
+
+def test_modules_the_theory_does_not_cover_are_named_in_the_evidence():
+    from initlab.diagnose import diagnose_torch
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 3))
+    batch = torch.randn(16, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    evidence = diagnose_torch(model, batch).evidence
+    assert evidence[-1].startswith("not diagnosed: BatchNorm2d x1 (modules with parameters that are not Linear/Conv)")
+    plain = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2))
+    assert not any("not diagnosed" in line for line in diagnose_torch(plain, batch.reshape(16, 64)[:, :4]).evidence)

@@ -14,6 +14,7 @@ with mean-field theory, and a verdict with a fix.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -58,9 +59,16 @@ def diagnose_mlp(net, X: np.ndarray, y: np.ndarray) -> Diagnosis:
 def diagnose_torch(model, batch, target=None) -> Diagnosis:
     """Diagnose a PyTorch `model` on `batch` (a tensor), with integer class `target`s or None (a fixed
     random output gradient); see `initlab.diagnose.torch_probe`. The model is left unchanged."""
-    from initlab.diagnose.torch_probe import capture_torch, describe_torch  # torch only when asked for
+    from initlab.diagnose.torch_probe import capture_torch, describe_torch, untreated_modules  # torch only here
     captures = capture_torch(model, batch, target)
-    return diagnose(captures, _mean_square(batch.detach().cpu().double().numpy()), describe_torch(model, captures))
+    result = diagnose(captures, _mean_square(batch.detach().cpu().double().numpy()), describe_torch(model, captures))
+    others = untreated_modules(model)
+    if not others:
+        return result
+    listed = ", ".join(f"{name} x{count}" for name, count in others.items())
+    return replace(result, evidence=[*result.evidence, (
+        f"not diagnosed: {listed} (modules with parameters that are not Linear/Conv); theory treats a chain of "
+        "Linear/Conv layers and elementwise activations, so expected values around them are approximate")])
 
 
 __all__ = ["VERDICTS", "Capture", "Diagnosis", "Expected", "LayerStats", "capture_mlp", "diagnose",

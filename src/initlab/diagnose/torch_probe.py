@@ -52,7 +52,7 @@ from torch import nn
 
 from initlab.diagnose.capture import Capture
 from initlab.torch.activations import theory_activation
-from initlab.torch.trace import TracedLayer, first_line, layers, rejected
+from initlab.torch.trace import LAYER_TYPES, TracedLayer, first_line, layers, rejected
 
 SEED = 0
 
@@ -252,3 +252,19 @@ def describe_torch(model: nn.Module, captures: list[Capture]) -> str:
     parts = [f"{dense} Linear"] * bool(dense) + [f"{len(captures) - dense} Conv"] * bool(len(captures) - dense)
     acts = list(dict.fromkeys(c.activation_name for c in captures[:-1])) or ["identity"]
     return f"{type(model).__name__}, {len(captures)} layers ({', '.join(parts)}), {'/'.join(acts)}"
+
+
+def untreated_modules(model: nn.Module) -> dict[str, int]:
+    """Modules with parameters of their own that are not Linear/Conv (BatchNorm, LayerNorm, LSTM,
+    Embedding, ...), counted by class: the theory's chain of layers and elementwise activations does
+    not describe them, so the expected values around them are approximate.
+
+    >>> untreated_modules(nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3), nn.ReLU(), nn.Linear(3, 1)))
+    {'BatchNorm1d': 1}
+    """
+    counts: dict[str, int] = {}
+    for module in model.modules():
+        own = any(True for _ in module.parameters(recurse=False))
+        if own and not isinstance(module, LAYER_TYPES):
+            counts[type(module).__name__] = counts.get(type(module).__name__, 0) + 1
+    return counts
