@@ -301,3 +301,19 @@ def test_modules_the_theory_does_not_cover_are_named_in_the_evidence():
     assert evidence[-1].startswith("not diagnosed: BatchNorm2d x1 (modules with parameters that are not Linear/Conv)")
     plain = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2))
     assert not any("not diagnosed" in line for line in diagnose_torch(plain, batch.reshape(16, 64)[:, :4]).evidence)
+
+
+def test_residual_additions_are_named_in_the_evidence():
+    from initlab.diagnose import diagnose_torch
+
+    class Residual(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = nn.Linear(6, 6), nn.Linear(6, 6)
+
+        def forward(self, x):
+            return x + self.b(self.a(x).relu())
+
+    batch = torch.randn(32, 6, generator=torch.Generator().manual_seed(0))
+    evidence = diagnose_torch(Residual(), batch).evidence
+    assert evidence[-1].startswith("not a plain chain: the forward adds or concatenates computed tensors 1 time(s)")

@@ -321,3 +321,18 @@ def test_bad_distribution_and_missing_seed_are_value_errors():
         auto(nn.Sequential(nn.Linear(4, 2)), (4,), seed=0, centre="medain")
     with pytest.raises(ValueError, match=r"^generator, seed: give exactly one"):
         auto(nn.Sequential(nn.Linear(4, 2)), (4,))
+
+
+def test_a_residual_model_is_not_called_stable():
+    class Residual(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 8))
+
+        def forward(self, x):
+            return x + self.inner(x)
+
+    result = auto(Residual(), (8,), seed=0)
+    assert not result.stable
+    assert result.message.startswith("not a plain chain: the forward adds or concatenates computed tensors 1 time(s)")
+    assert auto(nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 8)), (8,), seed=0).stable

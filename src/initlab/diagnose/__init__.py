@@ -60,15 +60,21 @@ def diagnose_torch(model, batch, target=None) -> Diagnosis:
     """Diagnose a PyTorch `model` on `batch` (a tensor), with integer class `target`s or None (a fixed
     random output gradient); see `initlab.diagnose.torch_probe`. The model is left unchanged."""
     from initlab.diagnose.torch_probe import capture_torch, describe_torch, untreated_modules  # torch only here
+    from initlab.torch.trace import merges
     captures = capture_torch(model, batch, target)
     result = diagnose(captures, _mean_square(batch.detach().cpu().double().numpy()), describe_torch(model, captures))
+    caveats = []
     others = untreated_modules(model)
-    if not others:
-        return result
-    listed = ", ".join(f"{name} x{count}" for name, count in others.items())
-    return replace(result, evidence=[*result.evidence, (
-        f"not diagnosed: {listed} (modules with parameters that are not Linear/Conv); theory treats a chain of "
-        "Linear/Conv layers and elementwise activations, so expected values around them are approximate")])
+    if others:
+        listed = ", ".join(f"{name} x{count}" for name, count in others.items())
+        caveats.append(f"not diagnosed: {listed} (modules with parameters that are not Linear/Conv); theory "
+                       "treats a chain of Linear/Conv layers and elementwise activations, so expected values "
+                       "around them are approximate")
+    branches = merges(model)
+    if branches:
+        caveats.append(f"not a plain chain: the forward adds or concatenates computed tensors {branches} time(s) "
+                       "(residual connections or branches); theory's expected values assume a chain there")
+    return replace(result, evidence=[*result.evidence, *caveats]) if caveats else result
 
 
 __all__ = ["VERDICTS", "Capture", "Diagnosis", "Expected", "LayerStats", "capture_mlp", "diagnose",

@@ -79,7 +79,7 @@ from initlab.theory.finite_width import Step, chi2_log_moments, log_q_moments, m
 from initlab.theory.meanfield import CRITICAL_TOLERANCE
 from initlab.torch.activations import theory_activation
 from initlab.torch.apply import fill, generator_from
-from initlab.torch.trace import layers, run
+from initlab.torch.trace import layers, merges, run
 
 DISTRIBUTIONS = ("normal", "uniform", "truncated_normal")
 CENTRES = ("mean", "median")
@@ -292,5 +292,11 @@ def auto(model: nn.Module, input_shape, *, generator: torch.Generator | None = N
                              point.kappa, point.share, point.curvature, shift))
         previous = theory_activation(layer)
     stable, message = explain(out)
+    branches = merges(model)
+    if branches:  # the per-layer variances assume a chain; say so rather than call it stable
+        stable, message = False, (f"not a plain chain: the forward adds or concatenates computed tensors "
+                                  f"{branches} time(s) (residual connections or branches), which the length map "
+                                  f"does not model, so layer variances there are not kept at 1; per layer: "
+                                  f"{message}")
     dense = all(isinstance(layer.module, nn.Linear) for layer in found)
     return AutoResult(tuple(out), shape, distribution, stable, message, dense, centre)

@@ -34,6 +34,7 @@ is listed once, at its first call; layers the forward never calls are not listed
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -220,6 +221,38 @@ def layers(model: nn.Module, example: torch.Tensor | None = None) -> list[Traced
         raise ValueError(f"model: found no nn.Linear or nn.Conv1d/2d/3d layer in {type(model).__name__} "
                          "(initlab.torch initialises only those)")
     return found
+
+
+MERGES = {operator.add, operator.iadd, operator.sub, torch.add, torch.sub, torch.cat, torch.concat, torch.stack,
+          "add", "add_", "sub", "sub_"}
+
+
+def merges(model: nn.Module) -> int:
+    """How many times the forward adds, subtracts or concatenates two computed tensors (residual
+    connections, parallel branches): places where a model stops being the chain of layers and
+    elementwise activations that the variance maps describe. 0 when torch.fx cannot trace the model.
+
+    >>> class Block(nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.a, self.b = nn.Linear(4, 4), nn.Linear(4, 4)
+    ...     def forward(self, x):
+    ...         return x + self.b(self.a(x).relu())
+    >>> merges(Block()), merges(nn.Sequential(nn.Linear(4, 4), nn.ReLU()))
+    (1, 0)
+    """
+    try:
+        graph = _Tracer().trace(model)
+    except Exception:  # noqa: BLE001 - untraceable models are read in module order: no merges to see
+        return 0
+    count = 0
+    for node in graph.nodes:
+        if node.op in ("call_function", "call_method") and node.target in MERGES:
+            tensors = [a for a in node.args if isinstance(a, fx.Node) and a.op != "get_attr"]
+            tensors += [a for arg in node.args if isinstance(arg, (list, tuple)) for a in arg
+                        if isinstance(a, fx.Node) and a.op != "get_attr"]
+            count += len(tensors) >= 2
+    return count
 
 
 def first_line(error: BaseException) -> str:
