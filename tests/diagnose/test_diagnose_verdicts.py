@@ -98,7 +98,7 @@ def test_a_signal_that_overflows_float64_is_exploding_and_still_valid_json(circl
     X, y = circles
     d = diagnose_mlp(MLP([2] + [WIDTH] * 60 + [1], activation="relu", init="normal(std=100)", seed=0), X, y)
     assert d.verdict == "exploding"
-    assert d.evidence[0].startswith("statistics overflow float64 in ")
+    assert d.evidence[0].startswith("the signal overflowed (inf or nan) in ")
     doc = json.loads(json.dumps(d.to_json(), allow_nan=False))
     assert doc["layers"][-2]["pre_std"] is None and doc["layers"][0]["grad_std"] is None  # inf -> null
 

@@ -242,7 +242,7 @@ def _signal(layers: Sequence[LayerStats], hidden: Sequence[LayerStats]) -> tuple
     broken = [s for s in layers if not (math.isfinite(s.pre_std) and math.isfinite(s.grad_std))]
     if broken:
         b = broken[0]
-        overflow = (f"statistics overflow float64 in {len(broken)} layer{'s' * (len(broken) > 1)} (first {b.name}: "
+        overflow = (f"the signal overflowed (inf or nan) in {len(broken)} layer{'s' * (len(broken) > 1)} (first {b.name}: "
                     f"pre-activation std {n(b.pre_std)}, gradient std {n(b.grad_std)})")
         return "exploding", [overflow, "forward: " + forward.sentence, "backward: " + backward.sentence, gain]
     for check, other in ((forward, backward), (backward, forward)):
