@@ -364,7 +364,8 @@ def sweep_run(file: SweepFile, store: StoreOpt,
             progress.update(task, completed=done)
 
         try:
-            report = run_sweep(sweep, store, workers=workers, scheduler=scheduler, timeout=timeout, on_progress=show)
+            report = run_sweep(sweep, store, workers=workers, scheduler=scheduler, timeout=timeout, on_progress=show,
+                               on_note=lambda text: err.print(f"note: {escape(text)}", soft_wrap=True))
         except SweepInterrupted as stop:
             progress.stop()
             command = ["initlab", "sweep", "run", str(file), "--store", str(store)]

@@ -26,6 +26,19 @@ def test_pool_workers_1_and_dask_give_bit_identical_stores(varied, tmp_path, sto
     assert stored(tmp_path / "dask.db") == one
 
 
+def test_a_scheduler_without_workers_is_reported_and_the_sweep_runs_once_one_joins(tiny, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    notes = []
+    with distributed.LocalCluster(processes=False, n_workers=0, dashboard_address=None) as cluster:
+        def note(text):  # the user would start a worker now; the test scales the cluster instead
+            notes.append(text)
+            cluster.scale(1)
+        report = run_sweep(tiny(), tmp_path / "dask.db", scheduler=cluster.scheduler_address, on_note=note)
+    assert notes == [f"the scheduler at {cluster.scheduler_address} has no workers yet; runs start when one "
+                     f"joins (e.g. dask worker {cluster.scheduler_address})"]
+    assert report.ran == report.total > 0
+
+
 def test_unreachable_scheduler_fails_fast_and_creates_no_store(tiny, tmp_path):
     with pytest.raises(ValueError, match=r"scheduler: cannot reach 'tcp://127.0.0.1:9' within 0.5 s"):
         run_sweep(tiny(), tmp_path / "results.db", scheduler="tcp://127.0.0.1:9", timeout=0.5)

@@ -155,7 +155,15 @@ class DaskCluster:
         except Exception as error:  # noqa: BLE001 - OSError, TimeoutError, ValueError for a bad address...
             reason = str(error).splitlines()[0] if str(error) else type(error).__name__
             raise ValueError(f"scheduler: cannot reach '{address}' within {timeout:g} s ({reason})") from None
+        self.address = address
         self.futures: list = []
+
+    def waiting_note(self) -> str | None:
+        """What to tell the user when the scheduler has no worker: tasks would wait without a sign."""
+        if self.client.scheduler_info().get("workers"):
+            return None
+        return (f"the scheduler at {self.address} has no workers yet; runs start when one joins "
+                f"(e.g. dask worker {self.address})")
 
     def results(self, tasks: list[Task]) -> Iterator[tuple[Task, list[dict]]]:
         from distributed import as_completed as completed
@@ -215,13 +223,15 @@ def _work(config, n_seeds: int) -> int:
 
 def run_sweep(source, store: str | Path, *, workers: int | None = None, scheduler: str | None = None,
               timeout: float = SCHEDULER_TIMEOUT,
-              on_progress: Callable[[int, int], None] | None = None) -> SweepReport:
+              on_progress: Callable[[int, int], None] | None = None,
+              on_note: Callable[[str], None] | None = None) -> SweepReport:
     """Run every run of the sweep that `store` does not hold yet; returns a `SweepReport`.
 
     Checks come first and leave the store as it was: the sweep, the store file (never writes to
     a file that is not an initlab store), the data, the workers or the scheduler (fail fast
     after `timeout` seconds). `on_progress(done, total)` is called at the start and after each
-    stored run. Ctrl-C (KeyboardInterrupt) stops the workers and raises `SweepInterrupted`.
+    stored run; `on_note(text)` with anything the user should know while waiting (a Dask scheduler
+    without workers). Ctrl-C (KeyboardInterrupt) stops the workers and raises `SweepInterrupted`.
     """
     sweep = load_sweep(source)
     store = Path(store)
@@ -249,6 +259,9 @@ def run_sweep(source, store: str | Path, *, workers: int | None = None, schedule
             db.add_plan(run | {"config": points[run["point"]].settings} for run in planned)
             if on_progress is not None:
                 on_progress(skipped, len(planned))
+            note = getattr(runner, "waiting_note", lambda: None)()
+            if note and on_note is not None:
+                on_note(note)
             for task, runs in runner.results(tasks):
                 point = points[task.point]
                 for run in runs:
