@@ -79,6 +79,8 @@ def load_factory(path: str, seed: int = 0, argument: str = "torch"):
                          f"got '{path}'")
     try:
         import torch
+
+        from initlab.torch.trace import first_line
     except ImportError:
         raise ValueError(f"{argument}: needs PyTorch; install it with: pip install 'initlab[torch]'") from None
     module = _import_from_cwd(module_name, argument)
@@ -99,6 +101,7 @@ def load_factory(path: str, seed: int = 0, argument: str = "torch"):
 
 
 def _import_from_cwd(module_name: str, argument: str):
+    from initlab.torch.trace import first_line  # only reached once torch imported
     folder = os.getcwd()
     added = folder not in sys.path
     if added:
@@ -111,11 +114,6 @@ def _import_from_cwd(module_name: str, argument: str):
     finally:
         if added:
             sys.path.remove(folder)
-
-
-def first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else "no message"
 
 
 def torch_batch(input_shape: Sequence[int] | None, n_samples: int, seed: int, data: str | None = None,
