@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+from initlab._errors import ArgumentError
 
 IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".pbm", ".pgm", ".png", ".ppm", ".tif", ".tiff", ".webp")
 
@@ -17,14 +18,14 @@ def _visible(path: Path) -> bool:
 def _class_files(root: Path, spec: str) -> tuple[list[str], list[list[Path]]]:
     """Sorted class names and, per class, its sorted image files (by suffix, hidden files skipped)."""
     if not root.exists():
-        raise ValueError(f"data: folder '{root}' does not exist")
+        raise ArgumentError("data", f"folder '{root}' does not exist")
     if not root.is_dir():
-        raise ValueError(f"data: '{root}' is not a folder; '{spec}' needs a folder with one subfolder per class")
+        raise ArgumentError("data", f"'{root}' is not a folder; '{spec}' needs a folder with one subfolder per class")
     folders = sorted((p for p in root.iterdir() if p.is_dir() and _visible(p)), key=lambda p: p.name)
     if not folders:
-        raise ValueError(f"data: folder '{root}' has no class subfolders; expected e.g. '{root}/cats/1.jpg'")
+        raise ArgumentError("data", f"folder '{root}' has no class subfolders; expected e.g. '{root}/cats/1.jpg'")
     if len(folders) == 1:
-        raise ValueError(f"data: '{spec}' has only one class folder ('{folders[0].name}'); need at least 2")
+        raise ArgumentError("data", f"'{spec}' has only one class folder ('{folders[0].name}'); need at least 2")
     files = []
     for folder in folders:
         images = sorted(p for p in folder.iterdir() if p.is_file() and _visible(p) and p.suffix.lower() in IMAGE_SUFFIXES)
@@ -42,9 +43,9 @@ def _read_rgb(path: Path, image_size: int | None) -> np.ndarray:
         with Image.open(path) as image:
             rgb = image.convert("RGB")
     except UnidentifiedImageError:
-        raise ValueError(f"data: cannot read image '{path}' (cannot identify image file)") from None
+        raise ArgumentError("data", f"cannot read image '{path}' (cannot identify image file)") from None
     except (OSError, ValueError, Image.DecompressionBombError) as error:
-        raise ValueError(f"data: cannot read image '{path}' ({error})") from None
+        raise ArgumentError("data", f"cannot read image '{path}' ({error})") from None
     if image_size is not None:
         rgb = rgb.resize((image_size, image_size), Image.Resampling.BILINEAR)
     return np.asarray(rgb, dtype=np.uint8)
