@@ -91,8 +91,8 @@ are refused.
     path = Path(filename).expanduser()
     reader = READERS.get(path.suffix.lower())
     if reader is None:
-        raise ValueError(
-            f"data: unsupported file extension '{path.suffix}' in '{spec}'; expected {' or '.join(READERS)}"
+        raise ArgumentError(
+            "data", f"unsupported file extension '{path.suffix}' in '{spec}'; expected {' or '.join(READERS)}"
         )
     if not path.is_file():
         raise ArgumentError("data", f"file '{path}' does not exist")

@@ -30,8 +30,8 @@ def _class_files(root: Path, spec: str) -> tuple[list[str], list[list[Path]]]:
     for folder in folders:
         images = sorted(p for p in folder.iterdir() if p.is_file() and _visible(p) and p.suffix.lower() in IMAGE_SUFFIXES)
         if not images:
-            raise ValueError(
-                f"data: class folder '{folder}' has no images (looked for {', '.join(IMAGE_SUFFIXES)})"
+            raise ArgumentError(
+                "data", f"class folder '{folder}' has no images (looked for {', '.join(IMAGE_SUFFIXES)})"
             )
         files.append(images)
     return [folder.name for folder in folders], files
@@ -80,8 +80,8 @@ def image_folder(folder: str, image_size: int | None, spec: str) -> tuple[np.nda
         pixels = _read_rgb(path, image_size)
         if pixels.shape != first.shape:
             size, first_size = pixels.shape[1::-1], first.shape[1::-1]
-            raise ValueError(
-                f"data: images have different sizes ({first_size} in {paths[0].relative_to(root)}, "
+            raise ArgumentError(
+                "data", f"images have different sizes ({first_size} in {paths[0].relative_to(root)}, "
                 f"{size} in {path.relative_to(root)}); pass image_size= to resize"
             )
         X[row] = pixels.reshape(-1)

@@ -57,8 +57,8 @@ def train_test_split(
         if rare.size:
             raise ArgumentError("y", f"class {rare[0]} has only 1 sample; a stratified split needs at least 2 per class")
         if min(n_test, n - n_test) < classes.size:
-            raise ValueError(
-                f"test_fraction: {test_fraction} of {n} rows gives {n_test} test and {n - n_test} training rows, "
+            raise ArgumentError(
+                "test_fraction", f"{test_fraction} of {n} rows gives {n_test} test and {n - n_test} training rows, "
                 f"fewer than the {classes.size} classes; a stratified split needs one of each class in both parts"
             )
         stratify = y

@@ -96,6 +96,6 @@ def _literal(node: ast.expr, argument: str, text: str) -> Value:
     raise ArgumentError(argument, f"value '{ast.unparse(node)}' in '{text}' is not a number, true/false or a word")
 
 
-def _syntax_error(argument: str, text: str) -> ValueError:
-    return ValueError(f"{argument}: cannot parse '{text}'; expected 'name' or 'name(key=value, ...)', "
+def _syntax_error(argument: str, text: str) -> ArgumentError:
+    return ArgumentError(argument, f"cannot parse '{text}'; expected 'name' or 'name(key=value, ...)', "
                       "e.g. 'he_normal' or 'normal(std=0.01)'")

@@ -198,7 +198,7 @@ def _sequential(model: nn.Sequential, reason: str) -> list[TracedLayer]:
 
 
 def _cannot_trace(reason: str) -> ValueError:
-    return ValueError(f"model: cannot trace the model ({reason}); use nn.Sequential or a torch.fx-traceable model")
+    return ArgumentError("model", f"cannot trace the model ({reason}); use nn.Sequential or a torch.fx-traceable model")
 
 
 def layers(model: nn.Module, example: torch.Tensor | None = None) -> list[TracedLayer]:
@@ -262,9 +262,9 @@ def first_line(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
-def rejected(argument: str, what: str, shape, error: BaseException) -> ValueError:
-    """``ValueError("<argument>: the model rejected <what> of shape [...]: <first line of error>")``."""
-    return ValueError(f"{argument}: the model rejected {what} of shape {list(shape)}: {first_line(error)}")
+def rejected(argument: str, what: str, shape, error: BaseException) -> ArgumentError:
+    """``ArgumentError("<argument>: the model rejected <what> of shape [...]: <first line of error>")``."""
+    return ArgumentError(argument, f"the model rejected {what} of shape {list(shape)}: {first_line(error)}")
 
 
 def run(model: nn.Module, batch, argument: str, what: str = "a batch") -> torch.Tensor:
