@@ -27,6 +27,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 
 from initlab._checks import integer, number
+from initlab._errors import ArgumentError
 from initlab.experiments.compare import run_compare
 from initlab.experiments.sweep.spec import config_from_settings
 
@@ -175,7 +176,7 @@ def _client(address: str, timeout: float):
         return OneShotClient(address, timeout=timeout, set_as_default=False)
     except Exception as error:  # noqa: BLE001 - OSError, TimeoutError, TypeError for tls without a context...
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise ValueError(f"scheduler: cannot reach '{address}' within {timeout:g} s ({reason})") from None
+        raise ArgumentError("scheduler", f"cannot reach '{address}' within {timeout:g} s ({reason})") from None
 
 
 class DaskCluster:
@@ -226,13 +227,13 @@ class DaskCluster:
 def check_backend(workers: int | None, scheduler: str | None, timeout: float = SCHEDULER_TIMEOUT) -> None:
     """Raise ValueError for a bad choice of workers / scheduler (before anything runs)."""
     if scheduler is not None and workers is not None:
-        raise ValueError(f"workers: give --workers or --scheduler, not both (got {workers} and '{scheduler}')")
+        raise ArgumentError("workers", f"give --workers or --scheduler, not both (got {workers} and '{scheduler}')")
     if workers is not None:
         integer("workers", workers)
     if scheduler is not None:
         match = ADDRESS.match(scheduler) if isinstance(scheduler, str) else None
         if match is None or not 0 < int(match.group(3)) < 65536:
-            raise ValueError(f"scheduler: expected an address like tcp://host:8786 (protocol tcp, tls, ws, wss or "
+            raise ArgumentError("scheduler", f"expected an address like tcp://host:8786 (protocol tcp, tls, ws, wss or "
                              f"ucx; port 1 to 65535), got {scheduler!r}")
     number("timeout", timeout, positive=True)
 

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from initlab import __version__
+from initlab._errors import ArgumentError
 
 APPLICATION_ID = 0x494C4142  # 'ILAB' in the SQLite header: marks the file as an initlab store
 SCHEMA_VERSION = 2  # 1: meta, planned, runs; 2: + claims (runs being computed, so runners share the work)
@@ -26,12 +27,12 @@ TABLES = {1: ("meta", "planned", "runs"), 2: ("meta", "planned", "runs", "claims
 SIDE_SUFFIXES = ("-wal", "-shm", "-journal")
 
 
-def refusal(rule: str, path: str | Path) -> ValueError:
+def refusal(rule: str, path: str | Path) -> ArgumentError:
     """The error for a store path: `store: <rule>, got '<path>'`."""
-    return ValueError(f"store: {rule}, got '{path}'")
+    return ArgumentError("store", f"{rule}, got '{path}'")
 
 
-def database_error(error: sqlite3.Error, path: str | Path) -> ValueError:
+def database_error(error: sqlite3.Error, path: str | Path) -> ArgumentError:
     """A SQLite error while using a store, as a refusal that says what is wrong in a user's words."""
     text = str(error)
     if "readonly" in text or "read-only" in text:
