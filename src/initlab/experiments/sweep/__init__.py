@@ -12,10 +12,10 @@ spec -> plan -> run -> store -> export:
 
 from initlab.experiments.sweep.execute import SweepInterrupted, SweepReport, default_workers, run_sweep, status
 from initlab.experiments.sweep.export import FORMATS, export, summary
-from initlab.experiments.sweep.spec import KEYS, Point, Sweep, load_sweep
+from initlab.experiments.sweep.spec import KEYS, MAX_RUNS, Point, Sweep, load_sweep
 from initlab.experiments.sweep.store import Store
 
 plan = load_sweep  # the plan of a sweep is its expanded, validated grid
 
-__all__ = ["FORMATS", "KEYS", "Point", "Store", "Sweep", "SweepInterrupted", "SweepReport", "default_workers",
+__all__ = ["FORMATS", "KEYS", "MAX_RUNS", "Point", "Store", "Sweep", "SweepInterrupted", "SweepReport", "default_workers",
            "export", "load_sweep", "plan", "run_sweep", "status", "summary"]

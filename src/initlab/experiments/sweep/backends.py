@@ -32,8 +32,10 @@ from initlab.experiments.compare import run_compare
 from initlab.experiments.sweep.spec import config_from_settings
 
 SCHEDULER_TIMEOUT = 5.0  # seconds to reach a Dask scheduler before giving up
-# A Dask address: [protocol://]host:port, the host a name, an IPv4 address or a bracketed IPv6 address.
-ADDRESS = re.compile(r"^(?:(tcp|tls|ws|wss|ucx)://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):([0-9]{1,5})$")
+# A Dask address: [protocol://]host:port, the host a name, an IPv4 address or a bracketed IPv6 address;
+# or the in-process address of a LocalCluster(processes=False).
+ADDRESS = re.compile(r"^(?:(?:tcp|tls|ws|wss|ucx)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):([0-9]{1,5})$")
+INPROC = re.compile(r"^inproc://\S+$")
 
 
 def run_point(settings: dict, seeds: list[int]) -> list[dict]:
@@ -200,23 +202,29 @@ class DaskCluster:
         return max(2, 2 * sum(worker.get("nthreads", 1) for worker in workers.values()))
 
     def results(self, next_task: NextTask) -> Iterator[tuple[Task, list[dict]]]:
-        from distributed import wait as dask_wait
+        from distributed import as_completed as completed
         running: dict = {}
+        finished = completed([], loop=self.client.loop)
         more = True
-        while True:
+
+        def fill() -> None:
+            nonlocal more
             slots = self._slots()
             while more and len(running) < slots:
                 task = next_task()
                 if task is None:
                     more = False
-                    break
-                running[self.client.submit(run_point, task.settings, task.seeds, pure=False)] = task
+                    return
+                future = self.client.submit(run_point, task.settings, task.seeds, pure=False)
+                running[future] = task
+                finished.add(future)
             self.futures = list(running)
-            if not running:
-                return
-            finished = dask_wait(self.futures, return_when="FIRST_COMPLETED").done
-            for future in finished:
-                yield running.pop(future), future.result()
+
+        fill()
+        for future in finished:  # as_completed takes the futures added while it is iterated
+            task = running.pop(future)
+            yield task, future.result()
+            fill()
 
     def close(self, abort: bool = False) -> None:
         if abort and self.futures:
@@ -232,7 +240,8 @@ def check_backend(workers: int | None, scheduler: str | None, timeout: float = S
         integer("workers", workers)
     if scheduler is not None:
         match = ADDRESS.match(scheduler) if isinstance(scheduler, str) else None
-        if match is None or not 0 < int(match.group(3)) < 65536:
+        inproc = isinstance(scheduler, str) and INPROC.match(scheduler)
+        if not inproc and (match is None or not 0 < int(match.group(1)) < 65536):
             raise ArgumentError("scheduler", f"expected an address like tcp://host:8786 (protocol tcp, tls, ws, wss or "
                              f"ucx; port 1 to 65535), got {scheduler!r}")
     number("timeout", timeout, positive=True)

@@ -91,7 +91,7 @@ class Store:
         write = write or create
         state = inspect_store(self.path, write=write)
         if state == "missing" and not create:
-            raise refusal(f"does not exist ('initlab sweep run FILE --store {self.path}' creates it)", self.path)
+            raise refusal(f"no such file ('initlab sweep run FILE --store {self.path}' creates it)", self.path)
         if state == "empty" and not create:
             raise refusal("an empty file, not an initlab store yet", self.path)
         self.connection = None
