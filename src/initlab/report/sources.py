@@ -15,8 +15,8 @@ from initlab.report.points import records_from_compare
 def runs_from_store(path: str | Path) -> tuple[list[dict], str]:
     """Every run of a sweep store (`initlab.experiments.sweep.Store(path).runs()`)."""
     path = Path(path)
-    if not path.exists():
-        raise ArgumentError("store", f"'{path}' does not exist; give the results.db of a sweep")
+    if not path.exists() and path.absolute().parent.is_dir():
+        raise ArgumentError("store", f"no such file (give the results.db of a sweep), got '{path}'")
     try:
         from initlab.experiments.sweep import Store
     except ImportError:
@@ -24,7 +24,7 @@ def runs_from_store(path: str | Path) -> tuple[list[dict], str]:
     with Store(path) as store:
         runs = store.runs()
     if not runs:
-        raise ArgumentError("store", f"'{path}' holds no finished runs yet")
+        raise ArgumentError("store", f"no finished runs yet, got '{path}'")
     return runs, f"initlab sweep: {path.name}"
 
 

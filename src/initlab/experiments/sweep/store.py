@@ -43,8 +43,9 @@ from pathlib import Path
 
 from initlab import __version__
 from initlab.experiments.sweep import claims
-from initlab.experiments.sweep.storefile import (APPLICATION_ID, SCHEMA_VERSION, SQLITE_HEADER, database_error,
-                                                 inspect_store, read_uri, refusal, removing_new_side_files)
+from initlab.experiments.sweep.storefile import (APPLICATION_ID, SCHEMA_VERSION, SQLITE_HEADER, TABLES, database_error,
+                                                 inspect_store, read_uri, refusal, remove_side_files,
+                                                 removing_new_side_files, side_files)
 
 __all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "SQLITE_HEADER", "Store", "inspect_store"]
 
@@ -95,6 +96,7 @@ class Store:
         if state == "empty" and not create:
             raise refusal("an empty file, not an initlab store yet", self.path)
         self.connection = None
+        self._created = {side for side in side_files(self.path) if not side.exists()}
         with removing_new_side_files(self.path):
             try:
                 self._open(state, write)
@@ -110,13 +112,20 @@ class Store:
     def _open(self, state: str, write: bool) -> None:
         if not write:
             self.connection = sqlite3.connect(read_uri(self.path), uri=True, timeout=60, isolation_level=None)
+            self._check_tables()
             return
         self.connection = sqlite3.connect(self.path, timeout=60, isolation_level=None)
         self.connection.execute("PRAGMA busy_timeout = 60000")
         if state != "initlab":
             self._create()
         self._upgrade()
+        self._check_tables()
         self.connection.execute("PRAGMA synchronous = FULL")  # a committed run survives a crash
+
+    def _check_tables(self) -> None:
+        """Read the first page of every table: a damaged store fails here, when it is opened."""
+        for table in TABLES[self.schema_version()]:
+            self.connection.execute(f"SELECT * FROM {table} LIMIT 1").fetchall()
 
     def _create(self) -> None:
         self.connection.execute("PRAGMA journal_mode = WAL")  # persistent: stored in the file
@@ -145,9 +154,12 @@ class Store:
         return _Transaction(self.connection)
 
     def close(self) -> None:
+        """Close the connection; the -wal and -shm files it created go too, once no other process uses them
+        (SQLite removes them itself only when it could write the store)."""
         if self.connection is not None:
             self.connection.close()
             self.connection = None
+            remove_side_files(self.path, {side for side in self._created if side.exists()})
 
     def __enter__(self) -> Store:
         return self

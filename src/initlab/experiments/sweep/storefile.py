@@ -48,17 +48,53 @@ def side_files(path: str | Path) -> list[Path]:
     return [Path(f"{path}{suffix}") for suffix in SIDE_SUFFIXES]
 
 
+def _unused(shm: Path) -> bool:
+    """No connection uses the store: SQLite holds a read lock on byte 128 of the -shm file (its
+    'dead man switch') as long as a connection is open, so F_GETLK reports a write lock there as
+    possible only when no process has the store open. False whenever that cannot be told."""
+    import fcntl
+    import struct
+    try:
+        handle = os.open(shm, os.O_RDONLY)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    try:
+        layout = "hhqqi4x"  # struct flock on Linux: type, whence, start, length, pid
+        answer = fcntl.fcntl(handle, fcntl.F_GETLK, struct.pack(layout, fcntl.F_WRLCK, os.SEEK_SET, 128, 1, 0))
+        return struct.unpack(layout, answer)[0] == fcntl.F_UNLCK
+    except (OSError, struct.error):
+        return False
+    finally:
+        os.close(handle)
+
+
+def remove_side_files(path: str | Path, created: set[Path]) -> None:
+    """Delete the side files in `created` (made by this process) once no connection uses the store;
+    a -wal file is kept when it holds data (committed runs not yet copied into the store)."""
+    wal, shm, journal = side_files(path)
+    if wal in created and wal.exists() and wal.stat().st_size > 0:
+        return
+    if not _unused(shm):
+        return
+    for side in (wal, shm, journal):
+        if side in created:
+            side.unlink(missing_ok=True)
+
+
 @contextmanager
-def removing_new_side_files(path: str | Path):
-    """On an exception, delete the -wal/-shm/-journal files of `path` that did not exist before."""
+def removing_new_side_files(path: str | Path, always: bool = False):
+    """Delete the -wal/-shm/-journal files of `path` that this block made SQLite create: on an exception,
+    or `always`; only when no other connection uses the store (see `remove_side_files`)."""
     before = {side for side in side_files(path) if side.exists()}
     try:
         yield
     except BaseException:
-        for side in side_files(path):
-            if side not in before:
-                side.unlink(missing_ok=True)
+        remove_side_files(path, {side for side in side_files(path) if side not in before})
         raise
+    if always:
+        remove_side_files(path, {side for side in side_files(path) if side not in before})
 
 
 def read_uri(path: str | Path) -> str:
@@ -115,7 +151,7 @@ def inspect_store(path: str | Path, write: bool = False) -> str:
     if header != SQLITE_HEADER:
         raise refusal("not an initlab store (not a SQLite database; give a new file name or an existing store)",
                       path)
-    with removing_new_side_files(path):
+    with removing_new_side_files(path, always=True):
         application_id, version, tables = _read_header(path)
         return _state(path, application_id, version, tables)
 
