@@ -15,7 +15,8 @@ from initlab.report.points import records_from_compare
 
 def runs_from_store(path: str | Path) -> tuple[list[dict], str]:
     """Every run of a sweep store (`initlab.experiments.sweep.Store(path).runs()`)."""
-    path = Path(path)
+    from initlab.experiments.sweep.storefile import store_path
+    path = store_path(path)
     if not path.exists() and path.absolute().parent.is_dir():
         raise ArgumentError("store", f"no such file (give the results.db of a sweep), got '{path}'")
     try:

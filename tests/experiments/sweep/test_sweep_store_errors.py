@@ -220,3 +220,19 @@ def test_a_read_only_store_can_still_be_read(shared_folder, good_store, read_onl
     assert f"{path}: 4 of 4 runs done, 0 pending" in err
     assert path.read_bytes() == before
     assert sorted(p.name for p in folder.iterdir()) == ["results.db"]
+
+
+@pytest.mark.parametrize("value, error, message", [
+    (None, TypeError, "store: expected a file path such as results.db, got None"),
+    (5, TypeError, "store: expected a file path such as results.db, got 5"),
+    ("a\0b.db", ValueError, r"store: a file name cannot hold a NUL character, got 'a\0b.db'"),
+    ("x" * 5000 + ".db", ValueError, "store: cannot be used (File name too long), got 'xxx"),
+])
+def test_a_store_argument_that_is_not_a_usable_path_is_named(tmp_path, tiny, value, error, message):
+    calls = [lambda: Store(value), lambda: status(value), lambda: export(value, "csv", tmp_path / "out.csv"),
+             lambda: runs_from_store(value), lambda: run_sweep(tiny(), value, workers=1)]
+    for call in calls:
+        with pytest.raises(error) as raised:
+            call()
+        assert str(raised.value).startswith(message)
+    assert list(tmp_path.iterdir()) == []

@@ -23,6 +23,7 @@ from initlab.experiments.sweep.backends import (SCHEDULER_TIMEOUT, Sequential, T
 from initlab.experiments.sweep.claims import Heartbeat, Owner
 from initlab.experiments.sweep.spec import Sweep, load_sweep, named_error
 from initlab.experiments.sweep.store import Store, inspect_store
+from initlab.experiments.sweep.storefile import store_path
 
 __all__ = ["SCHEDULER_TIMEOUT", "SweepInterrupted", "SweepReport", "Task", "default_workers", "run_point",
            "run_sweep", "status"]
@@ -136,7 +137,7 @@ def run_sweep(source, store: str | Path, *, workers: int | None = None, schedule
     without workers). Ctrl-C (KeyboardInterrupt) stops the workers and raises `SweepInterrupted`.
     """
     sweep = load_sweep(source)
-    store = Path(store)
+    store = store_path(store)
     check_backend(workers, scheduler, timeout)
     state = inspect_store(store, write=True)
     check_data(sweep)

@@ -45,7 +45,7 @@ from initlab import __version__
 from initlab.experiments.sweep import claims
 from initlab.experiments.sweep.storefile import (APPLICATION_ID, SCHEMA_VERSION, SQLITE_HEADER, TABLES, database_error,
                                                  inspect_store, read_uri, refusal, remove_side_files,
-                                                 removing_new_side_files, side_files)
+                                                 removing_new_side_files, side_files, store_path)
 
 __all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "SQLITE_HEADER", "Store", "inspect_store"]
 
@@ -88,7 +88,7 @@ class Store:
     """
 
     def __init__(self, path: str | Path, create: bool = False, write: bool = False):
-        self.path = Path(path)
+        self.path = store_path(path)
         write = write or create
         state = inspect_store(self.path, write=write)
         if state == "missing" and not create:

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from initlab import __version__
-from initlab._errors import ArgumentError
+from initlab._errors import ArgumentError, ArgumentTypeError
 
 APPLICATION_ID = 0x494C4142  # 'ILAB' in the SQLite header: marks the file as an initlab store
 SCHEMA_VERSION = 2  # 1: meta, planned, runs; 2: + claims (runs being computed, so runners share the work)
@@ -30,6 +30,22 @@ SIDE_SUFFIXES = ("-wal", "-shm", "-journal")
 def refusal(rule: str, path: str | Path) -> ArgumentError:
     """The error for a store path: `store: <rule>, got '<path>'`."""
     return ArgumentError("store", f"{rule}, got '{path}'")
+
+
+def store_path(path: object) -> Path:
+    """`path` as a Path, or an error naming `store` (not a path; a name the system cannot look up)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise ArgumentTypeError("store", f"expected a file path such as results.db, got {path!r}")
+    path = Path(path)
+    if "\x00" in str(path):
+        raise refusal("a file name cannot hold a NUL character", str(path).replace("\x00", "\\0"))
+    try:
+        path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        pass
+    except OSError as error:
+        raise refusal(f"cannot be used ({error.strerror})", path) from None
+    return path
 
 
 def database_error(error: sqlite3.Error, path: str | Path) -> ArgumentError:
@@ -129,7 +145,7 @@ def inspect_store(path: str | Path, write: bool = False) -> str:
     Only reads the file: a foreign or damaged database is never written to. With `write`, also
     refuses what a sweep could not write (see `check_writable`).
     """
-    path = Path(path)
+    path = store_path(path)
     if path.is_dir():
         raise refusal("expected a store file (e.g. results.db), not a folder", path)
     if not path.exists():
