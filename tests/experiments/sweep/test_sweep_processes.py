@@ -180,3 +180,29 @@ def test_claims_of_a_dead_or_silent_runner_are_taken_over(tmp_path, tiny, stored
     report = run_sweep(spec, path, workers=1)
     assert (report.skipped, report.ran) == (2, 2)
     assert stored(path) == stored(reference)
+
+
+def test_runs_claimed_by_a_live_runner_are_waited_for_with_a_note(tmp_path, tiny, stored):
+    spec = tiny()
+    path = tmp_path / "results.db"
+    run_sweep(tiny(seeds=1), path, workers=1)
+    key = load_sweep(spec).points[0].key(1)
+    _claim(path, key, os.getpid(), time.time() + 3600)  # a live owner that keeps its claim fresh
+    notes = []
+
+    def note(text):  # the other runner finishes the run now: store it as it would
+        notes.append(text)
+        reference = tmp_path / "reference.db"
+        run_sweep(spec, reference, workers=1)
+        connection = sqlite3.connect(path)
+        connection.execute("ATTACH ? AS ref", (str(reference),))
+        connection.execute("INSERT INTO runs SELECT * FROM ref.runs WHERE key = ?", (key,))
+        connection.execute("DELETE FROM claims WHERE key = ?", (key,))
+        connection.commit()
+        connection.close()
+
+    report = run_sweep(spec, path, workers=1, on_note=note)
+    assert notes == [f"1 run is being computed by another runner on {path}; waiting for them (the runs of a "
+                     "runner that stops are taken over)"]
+    assert (report.skipped, report.ran, report.by_others, report.done) == (2, 1, 1, 4)
+    assert stored(path) == stored(tmp_path / "reference.db")

@@ -134,7 +134,7 @@ def run_sweep(source, store: str | Path, *, workers: int | None = None, schedule
     the data, the workers or the scheduler (fail fast after `timeout` seconds). `on_progress(done,
     total)` is called at the start and whenever more runs are stored (by this call or another
     runner); `on_note(text)` with anything the user should know while waiting (a Dask scheduler
-    without workers). Ctrl-C (KeyboardInterrupt) stops the workers and raises `SweepInterrupted`.
+    without workers, runs left to another runner). Ctrl-C (KeyboardInterrupt) stops the workers and raises `SweepInterrupted`.
     """
     sweep = load_sweep(source)
     store = store_path(store)
@@ -146,7 +146,7 @@ def run_sweep(source, store: str | Path, *, workers: int | None = None, schedule
         with Store(store) as db:
             done_keys = db.done_keys()
     n_tasks = sum(any(p.key(seed) not in done_keys for seed in range(sweep.seeds)) for p in sweep.points)
-    total, skipped, ran, aborted = sweep.n_runs, 0, 0, True
+    total, skipped, ran, aborted, waiting = sweep.n_runs, 0, 0, True, False
     runner = backend(workers, scheduler, n_tasks, timeout) if n_tasks else Sequential()  # Dask fails fast here
     owner = Owner()
     try:
@@ -167,6 +167,11 @@ def run_sweep(source, store: str | Path, *, workers: int | None = None, schedule
                             ran += db.add(point.key(run["seed"]), point.config_hash, point.settings, run, owner)
                             done = _progress(claimer, done, total, on_progress)
                     if done < total:  # the rest is claimed by other runners: wait for them, or for a claim to go stale
+                        if on_note is not None and not waiting:
+                            left = f"{total - done} runs are" if total - done > 1 else "1 run is"
+                            on_note(f"{left} being computed by another runner on {store}; waiting for them "
+                                    "(the runs of a runner that stops are taken over)")
+                        waiting = True
                         time.sleep(WAIT)
                         done = _progress(claimer, done, total, on_progress)
             finally:
