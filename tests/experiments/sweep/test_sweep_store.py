@@ -59,6 +59,9 @@ def test_rerun_skips_finished_runs_and_never_duplicates(tiny, tmp_path, stored):
     more = run_sweep(tiny(seeds=3), path, workers=1)
     assert (more.total, more.skipped, more.ran) == (6, 4, 2)
     assert set(before) < set(stored(path))
+    with Store(path) as store, pytest.raises(ValueError, match=r"^store: opened for reading; Store\(path, "
+                                                               r"write=True\) writes to it, got '.*results.db'$"):
+        store.add_plan([{"key": "new", "config_hash": "h", "config": {}, "init": "zeros", "seed": 9}])
     with Store(path, write=True) as store:
         point = load_sweep(tiny()).points[0]
         assert store.add(point.key(0), point.config_hash, point.settings, store.runs()[0]) is False

@@ -72,6 +72,8 @@ def _sqlite_errors(method):
         try:
             return method(self, *args, **kwargs)
         except sqlite3.Error as error:
+            if not self.write and "readonly" in str(error):
+                raise refusal("opened for reading; Store(path, write=True) writes to it", self.path) from None
             raise database_error(error, self.path) from None
     return wrapped
 
@@ -89,7 +91,7 @@ class Store:
 
     def __init__(self, path: str | Path, create: bool = False, write: bool = False):
         self.path = store_path(path)
-        write = write or create
+        self.write = write = write or create
         state = inspect_store(self.path, write=write)
         if state == "missing" and not create:
             raise refusal(f"no such file ('initlab sweep run FILE --store {self.path}' creates it)", self.path)
