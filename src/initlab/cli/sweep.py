@@ -98,7 +98,8 @@ def sweep_run(file: SweepFile, store: StoreOpt,
                       f"resume with: {escape(shlex.join(command))}", soft_wrap=True)
             raise typer.Exit(130) from None
     show(_summary_table(sweep, store))
-    err.print(f"{escape(str(store))}: ran {report.ran} runs, {report.skipped} were already stored; "
+    others = f", {report.by_others} by another runner" if report.by_others else ""
+    err.print(f"{escape(str(store))}: ran {report.ran} runs, {report.skipped} were already stored{others}; "
               f"{report.done} of {report.total} done", soft_wrap=True)
     if as_json:
         emit_json(report.to_json())
