@@ -1,4 +1,4 @@
-"""`initlab diagnose` from the command line: the issue's acceptance examples, the recommended command
+"""`initlab diagnose` from the command line: the acceptance examples, the recommended command
 really fixes the problem, the files it writes, and one-line errors with exit code 2."""
 
 import json

@@ -1,4 +1,4 @@
-"""The issue's acceptance cases: a 30-layer relu MLP on circles (and 784-D Gaussian inputs), diagnosed
+"""Acceptance cases: a 30-layer relu MLP on circles (and 784-D Gaussian inputs), diagnosed
 at initialization, gets the verdict the lesson teaches, with evidence and a fix that parses."""
 
 import json

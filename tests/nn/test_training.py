@@ -1,4 +1,5 @@
-"""The lessons of the source documents, as facts about the engine."""
+"""The lessons of Andrew Ng's and the deeplearning.ai courses and Imad Dabbura's article (zeros keep the units
+identical, randn * 10 starts with a huge cost, He and Xavier train), as facts about the engine."""
 
 import math
 

@@ -1,7 +1,7 @@
 """`initlab.torch.auto`: analytic, data-free weight variances (He et al. 2015; Poole et al. 2016) and the
 finite-width spread around them (Hanin & Rolnick 2018), checked on 30 x 256 MLPs over 20 seeds.
 
-A note on the issue's target (geometric mean over 20 seeds within 1 +- 0.1 at every layer): at deep
+A note on the target (geometric mean over 20 seeds within 1 +- 0.1 at every layer): at deep
 layers the seed-to-seed sd of log(output std) is 0.3-0.4, so a 20-seed geometric mean itself scatters by
 ~8% (sd) around its expectation. A miss of a few percent past 10% with seeds 0..19 is as much the seeds
 as the init; the strict xfails below give both numbers (seeds 0..19, and 0..99 as a reference), and
@@ -111,7 +111,7 @@ def test_the_stabilizing_bias_is_drawn_from_the_weights_distribution_with_varian
         "seeds 0..19 measure 1.133 at layer 14 (above 1.1 at layers 13-16); seeds 0..99 give 0.974-1.023 at "
         "every layer, so the miss is the 20-seed sampling sd (~7% at layer 14), not a drift of the init"))),
 ])
-def test_issue_target_geometric_mean_of_every_linear_output_std_over_20_seeds_within_10pct(activation):
+def test_target_geometric_mean_of_every_linear_output_std_over_20_seeds_within_10pct(activation):
     geometric_mean = runs(activation).geometric_mean
     assert torch.all((geometric_mean - 1).abs() <= 0.1), geometric_mean
 
@@ -124,7 +124,7 @@ def test_issue_target_geometric_mean_of_every_linear_output_std_over_20_seeds_wi
         "centre='mean' at 1.133; seeds 0..99 give 0.989-1.045 at every layer: the 20-seed sampling sd "
         "(~7% at layer 14), not a drift left by the init"))),
 ])
-def test_issue_target_with_centre_median_geometric_mean_over_20_seeds_within_10pct(activation):
+def test_target_with_centre_median_geometric_mean_over_20_seeds_within_10pct(activation):
     geometric_mean = runs(activation, centre="median").geometric_mean
     assert torch.all((geometric_mean - 1).abs() <= 0.1), geometric_mean
 

@@ -46,7 +46,7 @@ share stay as they are), the shift cancelling what `initlab.theory.finite_width`
 the Jensen drift, the curvature drift (V = Var log q, c the length map's curvature in log
 coordinates: 0 for relu, 0.079 for gelu with its stabilizing bias, where it turns the shift
 negative after 14 layers of width 256) and the layer's own chi-square term. For relu every shift
-after the first is 5 / (2 n) (the reviewer's exp(5/512) per layer at width 256). The price: E[q]
+after the first is 5 / (2 n) (a factor exp(5/512) per layer at width 256). The price: E[q]
 grows to exp(sum of the shifts), exp(0.29) = 1.33 at layer 30 of the 30 x 256 relu MLP, where the
 typical q is 1. The batch std of a layer averages q over inputs before the log, so its geometric
 mean sits a little above 1 (relu: 1.00-1.08 over 100 seeds, gelu 0.99-1.05). Only chains of nn.Linear are
