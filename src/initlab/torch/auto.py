@@ -79,7 +79,7 @@ from initlab.theory.finite_width import Step, chi2_log_moments, log_q_moments, m
 from initlab.theory.meanfield import CRITICAL_TOLERANCE
 from initlab.torch.activations import theory_activation
 from initlab.torch.apply import fill, generator_from
-from initlab.torch.trace import layers, merges, run
+from initlab.torch.trace import run, structure
 
 DISTRIBUTIONS = ("normal", "uniform", "truncated_normal")
 CENTRES = ("mean", "median")
@@ -264,7 +264,8 @@ def auto(model: nn.Module, input_shape, *, generator: torch.Generator | None = N
     choice("centre", centre, CENTRES)
     g = generator_from(generator, seed)
     shape = _check_input(model, input_shape)
-    found, out, previous = layers(model), [], None
+    traced = structure(model)  # one trace: the layers and the merges
+    found, out, previous = traced.layers, [], None
     d, v = 0.0, 0.0  # E[log Q] and Var log Q of the current layer (finite_width), Q its conditional mean square
     for index, layer in enumerate(found):
         module, has_bias = layer.module, layer.module.bias is not None  # without a bias the slope cannot move
@@ -292,7 +293,7 @@ def auto(model: nn.Module, input_shape, *, generator: torch.Generator | None = N
                              point.kappa, point.share, point.curvature, shift))
         previous = theory_activation(layer)
     stable, message = explain(out)
-    branches = merges(model)
+    branches = traced.merges
     if branches:  # the per-layer variances assume a chain; say so rather than call it stable
         stable, message = False, (f"not a plain chain: the forward adds or concatenates computed tensors "
                                   f"{branches} time(s) (residual connections or branches), which the length map "
