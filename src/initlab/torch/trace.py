@@ -43,17 +43,33 @@ import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
+from initlab import activations as table
+
 LAYER_TYPES = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
-CANONICAL = {nn.ReLU: "relu", nn.LeakyReLU: "leaky_relu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid",
-             nn.GELU: "gelu", nn.SiLU: "silu"}
-KNOWN_MODULES = (*CANONICAL, nn.ReLU6, nn.ELU, nn.SELU, nn.CELU, nn.Softplus, nn.Mish, nn.Hardtanh,
-                 nn.Hardswish, nn.Hardsigmoid, nn.Softsign, nn.Tanhshrink, nn.LogSigmoid, nn.Softshrink,
-                 nn.Hardshrink, nn.Threshold)
-KNOWN_FUNCTIONS = {F.relu: "relu", torch.relu: "relu", F.relu_: "relu", torch.relu_: "relu",
-                   F.leaky_relu: "leaky_relu", F.leaky_relu_: "leaky_relu", torch.tanh: "tanh", F.tanh: "tanh",
-                   torch.sigmoid: "sigmoid", F.sigmoid: "sigmoid", F.gelu: "gelu", F.silu: "silu"}
-KNOWN_METHODS = {"relu": "relu", "relu_": "relu", "tanh": "tanh", "tanh_": "tanh", "sigmoid": "sigmoid",
-                 "sigmoid_": "sigmoid"}
+
+
+def _torch_names() -> tuple[dict, tuple, dict, dict]:
+    """The ``torch`` column of `initlab.activations`, resolved: (module class -> initlab's name, for rows
+    with a NumPy phi), every module class, function -> name, tensor method name -> name."""
+    canonical, modules, functions, methods = {}, [], {}, {}
+    places = {"nn": nn, "F": F, "torch": torch}
+    for row in table.ACTIVATIONS:
+        for spelling in row.torch:
+            place, attribute = spelling.split(".", 1)
+            if place == "Tensor":
+                methods[attribute] = row.name
+                continue
+            found = getattr(places[place], attribute)
+            if place != "nn":
+                functions[found] = row.name
+                continue
+            modules.append(found)
+            if row.forward is not None:
+                canonical[found] = row.name
+    return canonical, tuple(modules), functions, methods
+
+
+CANONICAL, KNOWN_MODULES, KNOWN_FUNCTIONS, KNOWN_METHODS = _torch_names()
 TRANSPARENT = (nn.Identity, nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout)
 
 
