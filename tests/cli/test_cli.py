@@ -45,6 +45,7 @@ def test_gradcheck_json_passes_every_combination(cli):
     assert max(c["max_relative_error"] for c in document["checks"]) < 1e-7
 
 
+@pytest.mark.slow
 def test_compare_json_shows_the_lesson_and_writes_the_output_folder(cli, tmp_path):
     document = cli.json("compare", "--data", "circles", "--n-samples", "200", "--hidden", "10,5",
                         "--seeds", "2", "--lr", "0.05", "--iterations", "1500", "--out", str(tmp_path))
@@ -85,6 +86,7 @@ def write_image_folder(root: Path, classes: dict[str, int]) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_compare_on_an_image_folder(cli, tmp_path):
     folder = write_image_folder(tmp_path / "pets", {"cats": 4, "dogs": 4})
     document = cli.json("compare", "--data", f"images:{folder}", "--test-fraction", "0", "--hidden", "5,5",
@@ -138,6 +140,7 @@ def test_every_bad_input_is_one_line_on_stderr_with_exit_code_2(cli, tmp_path):
     assert not (tmp_path / "never").exists()  # nothing half-written
 
 
+@pytest.mark.slow
 def test_console_script_exits_2_without_traceback():
     script = Path(sys.executable).with_name("initlab")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "initlab.cli"]

@@ -17,6 +17,7 @@ def run(cli, tmp_path, *argv):
     return code, (json.loads(out) if code == 0 else None), err
 
 
+@pytest.mark.slow
 def test_xavier_on_30_relu_layers_is_vanishing_and_the_recommended_command_makes_it_ok(cli, tmp_path):
     code, doc, err = run(cli, tmp_path, *DEEP_RELU, "--init", "xavier_normal")
     assert code == 0, err
@@ -35,6 +36,7 @@ def test_xavier_on_30_relu_layers_is_vanishing_and_the_recommended_command_makes
     assert fixed["verdict"] == "ok" and fixed["recommendation"] is None
 
 
+@pytest.mark.slow
 def test_diagnose_writes_json_figure_and_report_and_prints_a_table(cli, tmp_path):
     code, doc, err = run(cli, tmp_path, "--hidden", "20x4", "--init", "zeros")
     assert code == 0, err
@@ -47,6 +49,7 @@ def test_diagnose_writes_json_figure_and_report_and_prints_a_table(cli, tmp_path
     assert "verdict: symmetric" in err and "layer 1: all 20 units identical" in err
 
 
+@pytest.mark.slow
 def test_normal_std_10_with_tanh_is_saturated(cli, tmp_path):
     code, doc, err = run(cli, tmp_path, "--hidden", "100x10", "--activation", "tanh", "--init", "normal(std=10)")
     assert code == 0, err
@@ -54,6 +57,7 @@ def test_normal_std_10_with_tanh_is_saturated(cli, tmp_path):
     assert max(layer["saturated_fraction"] for layer in doc["layers"][:-1]) > 0.9
 
 
+@pytest.mark.slow
 def test_dead_units_from_negative_biases_get_a_command_that_resets_the_biases(cli, tmp_path):
     code, doc, err = run(cli, tmp_path, "--hidden", "50x5", "--bias-init", "constant(value=-1)")
     assert code == 0, err
@@ -65,6 +69,7 @@ def test_dead_units_from_negative_biases_get_a_command_that_resets_the_biases(cl
     assert fixed["verdict"] == "ok"
 
 
+@pytest.mark.slow
 def test_an_init_already_at_its_optimum_is_kept_not_recommended_again(cli, tmp_path):
     # 4 units per layer: relu units die from finite width, not from the init (He already).
     code, doc, err = run(cli, tmp_path, "--hidden", "4x30")
@@ -75,6 +80,7 @@ def test_an_init_already_at_its_optimum_is_kept_not_recommended_again(cli, tmp_p
     assert "keep: he_normal" in err and "check it" not in err
 
 
+@pytest.mark.slow
 def test_gaussian_inputs_of_784_features(cli, tmp_path):
     code, doc, err = run(cli, tmp_path, "--data", "gaussian:784", "--hidden", "256x20", "--init", "he_normal")
     assert code == 0, err
@@ -113,6 +119,7 @@ def factories(tmp_path, monkeypatch):
     yield "my_models"
 
 
+@pytest.mark.slow
 def test_torch_model_with_xavier_is_vanishing_and_auto_fixes_it(cli, tmp_path, factories):
     base = ("--torch", f"{factories}:deep_relu", "--input-shape", "64")
     code, doc, err = run(cli, tmp_path, *base, "--init", "xavier_normal")
@@ -124,6 +131,7 @@ def test_torch_model_with_xavier_is_vanishing_and_auto_fixes_it(cli, tmp_path, f
     assert fixed["verdict"] == "ok"
 
 
+@pytest.mark.slow
 def test_torch_bias_init_goes_to_initlab_torch_apply(cli, tmp_path, factories):
     code, doc, err = run(cli, tmp_path, "--torch", f"{factories}:deep_relu", "--input-shape", "64",
                          "--init", "he_normal", "--bias-init", "constant(value=-1)")
@@ -132,12 +140,14 @@ def test_torch_bias_init_goes_to_initlab_torch_apply(cli, tmp_path, factories):
     assert all(layer["sigma_b2"] == 1.0 for layer in doc["layers"])
 
 
+@pytest.mark.slow
 def test_no_figures_removes_an_earlier_runs_figure_and_report(cli, tmp_path):
     assert run(cli, tmp_path, "--hidden", "10x2")[0] == 0
     assert run(cli, tmp_path, "--hidden", "10x2", "--no-figures")[0] == 0
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["diagnose.json"]
 
 
+@pytest.mark.slow
 def test_torch_cnn_on_digits_reshaped_to_images(cli, tmp_path, factories):
     code, doc, err = run(cli, tmp_path, "--torch", f"{factories}:small_cnn", "--data", "digits",
                          "--input-shape", "1,8,8", "--init", "he_normal")
@@ -191,6 +201,7 @@ def test_batch_and_weights_come_from_independent_streams(cli, tmp_path, factorie
     assert Options(seed=0).flags()[-2] == ("--seed", None)
 
 
+@pytest.mark.slow
 def test_a_torch_model_with_its_default_init_is_the_same_at_every_run(cli, tmp_path, factories):
     argv = ("--torch", f"{factories}:deep_relu", "--input-shape", "64", "--no-figures")
     first = run(cli, tmp_path, *argv)[1]

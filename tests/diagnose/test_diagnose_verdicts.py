@@ -161,6 +161,7 @@ def test_diagnose_checks_the_targets(circles):
 # ----- the false-alarm regime: narrow healthy nets stray 10x end to end by chance -----
 
 @pytest.mark.parametrize("data", ["gaussian:784", "circles"])
+@pytest.mark.slow
 def test_he_on_narrow_30x30_relu_nets_is_ok_for_seeds_0_to_9(data):
     # At width 30 the finite-width spread of log q after 29 layers is ~2.2 (5 * 29/30 in variance): a measured
     # end-to-end ratio of 0.02-0.04 happens (gaussian:784 seeds 4, 5; circles seed 5) while theory from the
@@ -258,6 +259,7 @@ def test_following_recommendations_ends_at_ok_or_at_optimum_without_revisiting_a
 
 @pytest.mark.parametrize("data", ["circles", "gaussian:784"])
 @pytest.mark.parametrize("depth", [30, 60])
+@pytest.mark.slow
 def test_tanh_lecun_fades_at_depth_and_critical_with_bias_variance_is_ok(data, depth):
     # zero biases: q decays ~1/l at sigma_w2 = 1; sigma_b2 = 0.05 gives q* = 0.57 on the critical line
     X, y = load(data, n_samples=256, seed=0)
@@ -292,6 +294,7 @@ def test_a_scheme_that_only_looks_like_the_optimum_is_still_recommended(circles)
 # ----- dead: relu units below zero on purpose, not correlation collapse -----
 
 @pytest.mark.parametrize("depth", [100, 200])
+@pytest.mark.slow
 def test_deep_he_relu_nets_are_not_dead_from_correlation_collapse(circles, depth):
     X, y = circles
     d = diagnose_mlp(MLP([2] + [WIDTH] * depth + [1], activation="relu", init="he_normal", seed=0), X, y)

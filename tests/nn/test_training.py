@@ -41,6 +41,7 @@ def test_large_random_init_starts_with_a_huge_finite_cost(circles):
     assert not result.diverged
 
 
+@pytest.mark.slow
 def test_he_init_trains_far_below_ln2_and_below_large_random(circles):
     X, y = circles
     he = train(MLP([2, 10, 5, 1], "relu", init="he_normal", seed=0), X, y, lr=0.05, iterations=3000)
@@ -95,6 +96,7 @@ def _torch_sgd_reference(net: MLP, X, y, lr, iterations, momentum):
 
 
 @pytest.mark.parametrize("optimizer,momentum", [("gd", 0.0), ("momentum", 0.9)])
+@pytest.mark.slow
 def test_training_matches_torch_sgd_step_by_step(circles, optimizer, momentum):
     X, y = circles
     net = MLP([2, 6, 4, 1], "tanh", init="xavier_normal", seed=2)

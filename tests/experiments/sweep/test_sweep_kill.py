@@ -40,6 +40,7 @@ def _count(path) -> int:
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.slow
 def test_sigkill_then_rerun_equals_an_uninterrupted_run(tmp_path, stored, cli, workers):
     sweep = tmp_path / "sweep.toml"
     sweep.write_text(SWEEP)
