@@ -47,6 +47,7 @@ def test_xavier_on_30_relu_layers_vanishes_by_orders_of_magnitude_as_theory_pred
 
 
 @pytest.mark.parametrize("seed", range(5))
+@pytest.mark.slow
 def test_he_on_30_relu_layers_is_ok_with_every_layer_inside_the_band(circles, seed):
     d = deep(*circles, "he_normal", seed=seed)
     assert d.verdict == "ok", d.evidence
@@ -219,6 +220,7 @@ def apply(X, y, activation, recommendation, seed=0, hidden=(WIDTH,) * DEPTH):
 
 
 @pytest.mark.parametrize("activation, init, verdict", FAILING)
+@pytest.mark.slow
 def test_applying_the_recommendation_changes_the_verdict_and_fixes_what_it_claims(circles, activation, init, verdict):
     bad = deep(*circles, init, activation=activation)
     assert bad.verdict == verdict
@@ -239,6 +241,7 @@ def test_applying_the_recommendation_changes_the_verdict_and_fixes_what_it_claim
     ("relu", "4x30", "xavier_normal", "zeros"), ("relu", "4x30", "he_normal", "zeros"),
     ("tanh", "100x60", "lecun_normal", "zeros"), ("sigmoid", "100x30", "normal(std=10)", "zeros"),
     ("sigmoid", "100x30", "xavier_normal", "zeros")])
+@pytest.mark.slow
 def test_following_recommendations_ends_at_ok_or_at_optimum_without_revisiting_an_init(activation, hidden, init,
                                                                                          bias_init):
     X, y = load("circles", n_samples=256, seed=0)

@@ -34,6 +34,7 @@ def assert_same_training(together, alone, results, solo_results, rtol):
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
 @pytest.mark.parametrize("optimizer", ["gd", "momentum", "adam"])
 @pytest.mark.parametrize("activation", list(ACTIVATIONS))  # every engine activation: each has a kernel branch
+@pytest.mark.slow
 def test_ensemble_equals_training_each_network_alone(circles, backend, optimizer, activation):
     X, y = circles
     alone = make_nets(activation=activation)

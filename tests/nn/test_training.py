@@ -106,6 +106,7 @@ def test_training_matches_torch_sgd_step_by_step(circles, optimizer, momentum):
         np.testing.assert_allclose(mine, theirs, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.slow
 def test_adam_matches_torch_adam(circles):
     X, y = circles
     net = MLP([2, 5, 1], "relu", init="he_normal", seed=3)
