@@ -2,8 +2,8 @@
 
 Each row (`Activation`) says what initlab knows about one activation phi:
 
-- ``forward(z)`` and ``derivative(z, a)``: phi and phi' on NumPy arrays (``a = forward(z)``, used where
-  it is cheaper). Rows that have them are initlab's own activations: theory computes their Gaussian
+- ``forward(z)`` and ``derivative(z, a)``: phi and phi' on NumPy arrays; ``a`` is ``forward(z)`` when the
+  caller has it (the engine keeps it from the forward pass; tanh' = 1 - a^2 is cheaper from it), else None. Rows that have them are initlab's own activations: theory computes their Gaussian
   moments, and a torch layer with one of them is called by this name.
 - ``slope``: set for the piecewise-linear family phi(x) = max(x, 0) + slope min(x, 0) (relu 0,
   leaky_relu its default 0.01, linear 1): theory uses closed forms (arc-cosine kernel) for it and
@@ -97,6 +97,11 @@ def _erf_derivative(z, a):
     return 2.0 / math.sqrt(math.pi) * np.exp(-z * z)
 
 
+def _from_output(derivative: Forward, forward: Forward) -> Derivative:
+    """phi'(z) written in a = phi(z), which is computed when the caller passes None."""
+    return lambda z, a: derivative(forward(z) if a is None else a)
+
+
 def _leaky(slope: float) -> tuple[Forward, Derivative]:
     def forward(z):
         return np.where(z > 0, z, z * z.dtype.type(slope))
@@ -116,9 +121,9 @@ ACTIVATIONS: tuple[Activation, ...] = (
                dies=True),
     Activation("leaky_relu", *_leaky(0.01), slope=0.01, kernel=1,
                torch=("nn.LeakyReLU", "F.leaky_relu", "F.leaky_relu_")),
-    Activation("tanh", np.tanh, lambda z, a: 1 - a * a, kernel=2,
+    Activation("tanh", np.tanh, _from_output(lambda a: 1 - a * a, np.tanh), kernel=2,
                torch=("nn.Tanh", "torch.tanh", "F.tanh", "Tensor.tanh", "Tensor.tanh_"), flat=(-1.0, 1.0)),
-    Activation("sigmoid", _sigmoid, lambda z, a: a * (1 - a), kernel=3,
+    Activation("sigmoid", _sigmoid, _from_output(lambda a: a * (1 - a), _sigmoid), kernel=3,
                torch=("nn.Sigmoid", "torch.sigmoid", "F.sigmoid", "Tensor.sigmoid", "Tensor.sigmoid_"),
                flat=(0.0, 1.0)),
     Activation("linear", lambda z: z, lambda z, a: np.ones_like(z), slope=1.0, kernel=4),

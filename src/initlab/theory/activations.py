@@ -77,8 +77,8 @@ def _piecewise_linear(name: str, s: float) -> Activation:
 
 
 def _smooth(row: table.Activation) -> Activation:
-    forward, derivative = row.forward, row.derivative
-    return Activation(row.name, forward, lambda x: derivative(x, forward(x)))
+    derivative = row.derivative
+    return Activation(row.name, row.forward, lambda x: derivative(x, None))
 
 
 # Every row of `initlab.activations` with a NumPy phi: closed forms where it has a slope, else quadrature.
