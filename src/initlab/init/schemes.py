@@ -38,7 +38,7 @@ def constant(value: float = 0.0) -> laws.Law:
 
 
 @scheme("normal", formula="N(mean, std^2)", distribution="normal",
-        source="torch.nn.init.normal_; randn * k is normal(std=k): 0.01 in deeplearning.ai's course, 10 in Imad Dabbura's article")
+        source="torch.nn.init.normal_; randn * k is normal(std=k): 0.01 in deeplearning.ai course 1 week 3, 10 in Imad Dabbura's article")
 def normal(std: float = 1.0, mean: float = 0.0) -> laws.Law:
     std, mean = number("std", std, positive=True), number("mean", mean)
     return laws.normal(mean, laws.fixed(std))
@@ -96,7 +96,7 @@ def he_uniform(a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_
 
 
 @scheme("he_normal", aliases=("kaiming_normal",), formula="N(0, gain^2/fan_mode)",
-        distribution="normal", source="He et al. 2015; torch.nn.init.kaiming_normal_ (untruncated)")
+        distribution="normal", source="He et al. 2015; torch.nn.init.kaiming_normal_ (untruncated); deeplearning.ai course 2 week 1")
 def he_normal(a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> laws.Law:
     """gain = gain(nonlinearity, a); the defaults give N(0, 2/fan_in), as in torch."""
     return laws.variance_scaling(*_kaiming_scale(a, mode, nonlinearity), "normal")
