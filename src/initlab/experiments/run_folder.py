@@ -35,12 +35,9 @@ def write_run_folder(result: CompareResult, folder: Path, figures: bool = True) 
         staging = Path(scratch)
         (staging / "config.json").write_text(json.dumps(document["config"], indent=2) + "\n")
         (staging / "results.json").write_text(json.dumps(document, allow_nan=False) + "\n")
-        if figures:
-            from initlab.report import boundary_figure, cost_figure, records_from_compare, write_report
-            cost_figure(result, staging / "cost.png")
-            if result.shows_boundaries:
-                boundary_figure(result, staging / "boundary.png")
-            write_report(records_from_compare(document), staging / "report.html", title=result.title)
+        if figures:  # the report layer draws them from the document
+            from initlab.report.folder import write_compare_figures
+            write_compare_figures(document, staging, title=result.title, note=result.config.note)
         names = sorted(p.name for p in staging.iterdir())
         folder.mkdir(exist_ok=True)
         for name in names:
