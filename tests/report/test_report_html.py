@@ -160,3 +160,32 @@ def test_write_report_writes_the_page_and_refuses_a_folder(tmp_path):
     assert sorted(p.name for p in path.parent.iterdir()) == ["report.html"]  # no partial file left
     with pytest.raises(ValueError, match=r"out: '.*sub' is a folder"):
         write_report(runs, tmp_path / "sub", title="t")
+
+
+def test_every_scheme_gets_a_heatmap_once_one_scheme_has_a_grid():
+    # like examples/scale_depth.toml: normal spans std x depth, he_normal and zeros only depth
+    runs = [record(f"normal(std={s})", 0, 0.1 * s, hidden=[4] * d) for s in (0.1, 1) for d in (1, 2, 3)]
+    runs += [record("he_normal", 0, 0.05 * d, hidden=[4] * d) for d in (1, 2, 3)]
+    runs += [record("zeros", 0, 0.69, hidden=[4, 4])]
+    maps = find_heatmaps(group_points(runs))
+    schemes = ["normal", "he_normal", "zeros"]
+    assert [m.scheme for m in maps] == schemes  # one per scheme, none left out
+    assert [(m.title, m.x, m.y) for m in maps] == [("normal(std=...)", "std", "depth"), ("he_normal", "depth", ""),
+                                                   ("zeros", "", "")]
+    assert sorted(maps[1].cells) == [(1.0, 0.0), (2.0, 0.0), (3.0, 0.0)]  # a one-row strip over depth
+    page = build_report(runs, title="t")
+    assert len(embedded_pngs(page)) == 1 + len(schemes)  # cost curves + a map per scheme
+    assert 'alt="median final cost of normal(std=...) over std x depth"' in page
+    assert 'alt="median final cost of he_normal over depth"' in page
+
+
+def test_heatmap_figure_draws_one_cell_per_point_with_its_median(sweep_records):
+    from initlab.report.heatmaps import color_scale, heatmap_figure
+    maps = find_heatmaps(group_points(sweep_records))
+    norm = color_scale(maps)
+    for heatmap in maps:
+        (ax, _colorbar) = heatmap_figure(heatmap, norm).axes
+        texts = [t.get_text() for t in ax.texts]
+        medians = [statistics.median(c for p in points for c in p.costs) for points in heatmap.cells.values()]
+        assert sorted(texts) == sorted(f"{m:.3g}" for m in medians)
+        assert heatmap.title in ax.get_title()

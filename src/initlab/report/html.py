@@ -155,7 +155,8 @@ def build_report(runs: list[dict], *, title: str, config: dict | None = None) ->
     maps = find_heatmaps(points)
     if maps:
         norm = color_scale(maps)
-        figures = "".join(figure_html(heatmap_figure(m, norm), f"median final cost of {m.scheme} over {m.x} x {m.y}")
+        figures = "".join(figure_html(heatmap_figure(m, norm), f"median final cost of {m.title}"
+                                      + (f" over {' x '.join(a for a in (m.x, m.y) if a)}" if m.x else ""))
                           for m in maps)
         sections.append('<section id="heatmaps"><h2>Heatmaps</h2>'
                         '<p class="note">Median final cost over seeds (one color scale for all maps); '
