@@ -12,6 +12,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from initlab._errors import ArgumentError
 from initlab.experiments.compare import CompareResult
 
 
@@ -19,10 +20,10 @@ def check_out(folder: Path) -> Path:
     """Fail early (before any training) if `folder` cannot become the output folder."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
-        raise ValueError(f"out: '{folder}' exists and is not a folder")
+        raise ArgumentError("out", f"'{folder}' exists and is not a folder")
     existing = next(p for p in (folder, *folder.absolute().parents) if p.exists())
     if not os.access(existing, os.W_OK):
-        raise ValueError(f"out: cannot write to '{existing}' (permission denied)")
+        raise ArgumentError("out", f"cannot write to '{existing}' (permission denied)")
     return folder
 
 
