@@ -118,3 +118,23 @@ def test_compare_folder_and_report_show_boundaries_and_both_statistics(document,
 def test_report_of_a_sweep_store_record_without_surfaces_has_no_boundary_section(sweep_records):
     stripped = [{k: v for k, v in r.items() if k not in ("boundary", "train_points")} for r in sweep_records[:8]]
     assert 'id="boundaries"' not in build_report(stripped, title="t")
+
+
+@pytest.mark.parametrize("boundary, train_points, argument", [
+    ({"extent": [0, 1, 0, 1], "resolution": 2, "classes": [[0, 3]]}, None, "boundary"),  # 3 of 4 cells
+    ({"extent": [0, 1, 0, 1], "resolution": 2, "classes": "garbage"}, None, "boundary"),
+    ({"extent": [0, 1, 0, 1], "resolution": 2, "classes": [[0, 10**12]]}, None, "boundary"),  # no huge allocation
+    ({"extent": [1, 0, 0, 1], "resolution": 2, "classes": [[0, 4]]}, None, "boundary"),
+    (None, {"X": [[0, 1, 2]], "y": [0]}, "train_points"),
+    (None, {"X": [[0, float("nan")]], "y": [0]}, "train_points"),
+    (None, {"X": [[0, 1]], "y": ["a"]}, "train_points"),
+])
+def test_a_corrupt_boundary_or_point_list_is_named_not_a_numpy_error(document, boundary, train_points, argument):
+    from initlab._errors import ArgumentError
+    records = records_from_compare(document)
+    if boundary is not None:
+        records[0] = {**records[0], "boundary": boundary}
+    if train_points is not None:
+        records = [{**r, "train_points": train_points} for r in records]
+    with pytest.raises(ArgumentError, match=rf"^{argument}: expected"):
+        build_report(records, title="t")

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
+from initlab._errors import ArgumentError
 from initlab.report.curves import LEGEND_SIZE, plain
 from initlab.report.points import Point
 from initlab.summary import diverged
@@ -33,17 +34,40 @@ def expand(pairs: list[list[int]]) -> np.ndarray:
     """
     if not pairs:
         return np.zeros(0, dtype=np.int64)
-    values, counts = np.asarray(pairs, dtype=np.int64).T
+    values, counts = np.asarray(pairs, dtype=np.int64).reshape(-1, 2).T
+    if (counts < 0).any() or counts.sum() > 10**8:  # a hostile record must not allocate gigabytes
+        raise ValueError("run lengths out of range")
     return np.repeat(values, counts)
 
 
 def surface_array(surface: dict) -> np.ndarray:
-    """A surface record as a (resolution, resolution) array of classes, row 0 at the bottom."""
-    n = int(surface["resolution"])
-    classes = expand(surface["classes"])
-    if classes.size != n * n:
-        raise ValueError(f"boundary: expected {n * n} grid classes, got {classes.size}")
+    """A surface record as a (resolution, resolution) array of classes, row 0 at the bottom; checked."""
+    try:
+        n = int(surface["resolution"])
+        classes = expand(surface["classes"])
+        box = np.asarray(surface["extent"], dtype=float)
+    except (TypeError, KeyError, ValueError, OverflowError):
+        raise ArgumentError("boundary", "expected {'extent': [4 numbers], 'resolution': n, "
+                                        "'classes': [[class, count], ...]}") from None
+    if n < 1 or classes.size != n * n or (classes < 0).any():
+        raise ArgumentError("boundary", f"expected {n} x {n} classes >= 0, got {classes.size} values")
+    if box.shape != (4,) or not np.isfinite(box).all() or box[0] >= box[1] or box[2] >= box[3]:
+        raise ArgumentError("boundary", f"expected an extent [x_min, x_max, y_min, y_max], got {box.tolist()}")
     return classes.reshape(n, n)
+
+
+def training_points(train_points) -> tuple[np.ndarray, np.ndarray]:
+    """(X, y) of a record's "train_points", checked: X of shape (n, 2), finite; y n class numbers."""
+    try:
+        X = np.asarray(train_points["X"], dtype=float)
+        y = np.asarray(train_points["y"], dtype=float)
+    except (TypeError, KeyError, ValueError, IndexError):
+        raise ArgumentError("train_points", "expected {'X': [[x, y], ...], 'y': [class, ...]}") from None
+    if X.ndim != 2 or X.shape[1] != 2 or y.shape != (len(X),) or not len(X) or not np.isfinite(X).all() \
+            or not (np.isfinite(y).all() and (y == np.round(y)).all() and (y >= 0).all()):
+        raise ArgumentError("train_points", f"expected n points of 2 finite numbers and n class numbers, got X of "
+                                            f"shape {X.shape} and y of shape {y.shape}")
+    return X, y.astype(np.int64)
 
 
 def has_boundaries(points: Sequence[Point]) -> bool:
@@ -98,10 +122,11 @@ def boundary_figure(points: Sequence[Point], train_points: dict) -> Figure:
 
     `train_points` is {"X": [[x, y], ...], "y": [class, ...]} (a compare document's "train_points").
     """
-    X, y = np.asarray(train_points["X"], dtype=float), np.asarray(train_points["y"])
-    n_classes = int(max(y.max(), max((int(c) for p in points for r in p.runs if r.get("boundary")
-                                      for c, _ in r["boundary"]["classes"]), default=0))) + 1
+    X, y = training_points(train_points)
     rows = boundary_panels(points)
+    surfaces = {id(run): surface_array(run["boundary"]) for _, runs, _ in rows for run in runs
+                if run.get("boundary") and not diverged(run)}
+    n_classes = int(max([y.max(), *(s.max() for s in surfaces.values())])) + 1
     median = any(of for _, _, of in rows)
     if median:  # one panel per point, in a near-square grid
         n_cols = min(4, len(rows))
@@ -116,16 +141,14 @@ def boundary_figure(points: Sequence[Point], train_points: dict) -> Figure:
         for c, run in enumerate(runs):
             ax = axes.flat[r] if median else axes[r, c]
             ax.set_visible(True)
-            surface = run.get("boundary")
-            if surface and not diverged(run):
-                box = surface["extent"]
-                ax.imshow(surface_array(surface), origin="lower", extent=box, cmap="coolwarm", vmin=0,
+            if id(run) in surfaces:
+                box = [float(v) for v in run["boundary"]["extent"]]
+                ax.imshow(surfaces[id(run)], origin="lower", extent=box, cmap="coolwarm", vmin=0,
                           vmax=max(n_classes - 1, 1), alpha=0.35, aspect="auto", interpolation="nearest")
+                ax.set_xlim(box[:2])
+                ax.set_ylim(box[2:])
             ax.scatter(X[:, 0], X[:, 1], c=y, cmap="coolwarm", vmin=0, vmax=max(n_classes - 1, 1), s=6,
                        edgecolors="k", linewidths=0.2)
-            if surface:
-                ax.set_xlim(surface["extent"][:2])
-                ax.set_ylim(surface["extent"][2:])
             ax.set_xticks([])
             ax.set_yticks([])
             title = panel_title(run, of)
