@@ -47,7 +47,7 @@ def test_large_random_starts_with_a_huge_cost(lesson):
 
 def test_json_document_has_the_documented_shape(lesson):
     document = json.loads(json.dumps(lesson.to_json(), allow_nan=False))
-    assert set(document) == {"config", "runs", "summary", "train_points"}  # 2-D classification: boundaries
+    assert set(document) == {"config", "title", "runs", "summary", "train_points"}  # 2-D classification: boundaries
     assert len(document["runs"]) == 4 * 3
     run = document["runs"][0]
     assert {"init", "seed", "final_cost", "train_accuracy", "test_accuracy", "diverged",

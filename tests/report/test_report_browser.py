@@ -10,6 +10,7 @@ import pytest
 
 from _initlab_browser import check_page, missing
 from initlab.experiments import CompareConfig, run_compare
+from initlab.report.folder import write_compare_figures
 from initlab.experiments.run_folder import write_run_folder
 from initlab.report import write_report
 from initlab.report.boundaries import PANEL
@@ -37,7 +38,7 @@ def test_sweep_report_loads_without_console_errors_and_draws_every_figure(tmp_pa
 
 def test_compare_run_folder_report_loads_without_console_errors(tmp_path):
     result = run_compare(CompareConfig(data="circles", n_samples=100, hidden=(6,), seeds=2, iterations=100))
-    write_run_folder(result, tmp_path / "run")
+    write_run_folder(result, tmp_path / "run", write_compare_figures)
     # cost curves + the decision boundaries of every seed
     check = assert_page_is_clean(tmp_path / "run" / "report.html", ARTIFACTS / "report-compare.png", n_figures=2)
     boundary = next(f for f in check.figures if f["alt"] == "decision boundary of every seed")

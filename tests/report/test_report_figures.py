@@ -105,7 +105,7 @@ def test_many_seeds_show_the_median_seed_labelled_as_such():
 
 
 def test_compare_folder_and_report_show_boundaries_and_both_statistics(document, tmp_path):
-    written = write_compare_figures(document, tmp_path, title="circles")
+    written = write_compare_figures(document, tmp_path)
     assert written == ["cost.png", "boundary.png", "report.html"]
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert re.search(r'<section id="boundaries"><h2>Decision boundaries</h2><figure><img class="figure" '

@@ -86,7 +86,8 @@ class CompareResult:
         points ("train_points": X and y) and each run's decision surface ("boundary", see
         `initlab.experiments.boundary`; not for diverged runs), so a report can draw every seed."""
         runs = [run.to_json() for run in self.runs]
-        document = {"config": self.config.to_json(), "runs": runs, "summary": self.summary()}
+        document = {"config": self.config.to_json(), "title": self.title if self.runs else "", "runs": runs,
+                    "summary": self.summary()}
         if self.runs and self.shows_boundaries:
             box = extent(self.data.X_train)
             for record, run in zip(runs, self.runs):

@@ -13,10 +13,13 @@ from initlab.report.points import group_points, records_from_compare
 DPI = 110
 
 
-def write_compare_figures(document: dict, folder: Path, *, title: str, note: str = "") -> list[str]:
+def write_compare_figures(document: dict, folder: Path) -> list[str]:
     """Write cost.png, boundary.png (when the runs carry decision surfaces) and report.html of a
-    compare document (`CompareResult.to_json()`) into `folder`; returns the names written."""
+    compare document (`CompareResult.to_json()`, titled by its "title") into `folder`; returns the
+    names written."""
     folder = Path(folder)
+    title = str(document.get("title") or "initlab compare")
+    note = str(document["config"].get("note") or "")
     records = records_from_compare(document)
     points = group_points(records)
     written = []
