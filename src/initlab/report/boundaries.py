@@ -155,8 +155,8 @@ def boundary_figure(points: Sequence[Point], train_points: dict) -> Figure:
             ax.set_title(plain(f"{point.label}\n{title}" if median else title), fontsize=LEGEND_SIZE)
             if not median and c == 0:
                 ax.set_ylabel(plain(point.label), fontsize=LEGEND_SIZE + 1)
-    how = ("median seed of each point (ranked by test accuracy)" if median
-           else "every seed: one row per point, one column per seed")
-    fig.suptitle(f"Decision boundaries, {how}; shading = predicted class, dots = training points",
+    how = ("the median seed of each point\n(ranked by test accuracy)" if median
+           else "every seed\n(rows: points, columns: seeds)")
+    fig.suptitle(f"Decision boundaries of {how}\nshading: predicted class; dots: training points",
                  fontsize=LEGEND_SIZE + 1)
     return fig
