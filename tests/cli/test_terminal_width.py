@@ -92,14 +92,14 @@ COMPARE = ["compare", "--iterations", "50", "--seeds", "3", "--n-samples", "80",
            "--init", "normal(std=10)", "--init", "xavier_normal(gain=1.67)", "--no-figures"]
 
 
-def test_compare_table_shows_mean_std_and_median_min_max_labelled_as_json_and_report_do(capsys, monkeypatch,
+def test_compare_table_shows_mean_std_and_median_min_max_labelled_as_json_and_report_do(cli, monkeypatch,
                                                                                          tmp_path):
     from initlab.summary import mean_std_text, median_range_text
     argv = [*COMPARE, "--out", str(tmp_path / "c")]
-    _, err = run(capsys, monkeypatch, 80, *argv)
+    _, err = run(cli, monkeypatch, 80, *argv)
     assert_within(err, 80)
     assert "mean ± std" in err and "median [min, max]" in err and "…" not in err
-    document = json.loads(run(capsys, monkeypatch, 80, *argv, "--json")[0])
+    document = json.loads(run(cli, monkeypatch, 80, *argv, "--json")[0])
     lines = err.splitlines()
     for row in document["summary"]:
         assert re.search(rf"│ {re.escape(row['label'])} +│ +3 │", err), row["label"]  # full names, one line
@@ -110,11 +110,11 @@ def test_compare_table_shows_mean_std_and_median_min_max_labelled_as_json_and_re
                        and f" {median_range_text(row, quantity)} │" in line for line in lines), (row["label"], name)
 
 
-def test_compare_table_on_a_narrow_terminal_gives_keys_then_blocks_never_cut_names(capsys, monkeypatch, tmp_path):
+def test_compare_table_on_a_narrow_terminal_gives_keys_then_blocks_never_cut_names(cli, monkeypatch, tmp_path):
     long = "variance_scaling(scale=2, mode=fan_avg, distribution=uniform)"
     argv = [*COMPARE[:-1], "--init", long, "--no-figures", "--out", str(tmp_path / "c")]
-    _, err = run(capsys, monkeypatch, 80, *argv)
+    _, err = run(cli, monkeypatch, 80, *argv)
     assert_within(err, 80)
     assert "│ [1] " in err and f"\n[1] = {long}\n" in err  # the legend names it whole, on one line
-    _, err = run(capsys, monkeypatch, 50, *argv)  # too narrow for the table: a block per scheme
+    _, err = run(cli, monkeypatch, 50, *argv)  # too narrow for the table: a block per scheme
     assert f"{long} (3 seeds)\n" in err and "    median [min, max]: " in err and "┃" not in err
