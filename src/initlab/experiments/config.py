@@ -12,7 +12,9 @@ from initlab.data import DATASETS
 from initlab.init import canonical, check_dtype, initializer
 from initlab.nn import ACTIVATIONS, HEADS, OPTIMIZERS
 
-# The four schemes of the source documents: zeros, randn * 10, He, Xavier.
+# The four starting points of the deeplearning.ai Deep Learning Specialization (course 2, week 1) and of
+# Imad Dabbura's article "Coding Neural Network - Parameters' Initialization" (2018): zeros, randn * 10,
+# He, Xavier.
 SOURCE_SCHEMES = ("zeros", "normal(std=10)", "he_normal", "xavier_normal")
 CURVE_POINTS = 300  # recorded costs per curve when record_every is 0 (automatic)
 
@@ -40,12 +42,16 @@ class CompareConfig:
 
     ``output="auto"`` picks sigmoid for 2 classes, softmax for more, linear for real-valued
     targets; ``record_every=0`` records about 300 points per curve. `note` is shown with the
-    results (a preset uses it to say its data is a synthetic stand-in).
+    results (a preset uses it to say its data is a synthetic stand-in). The defaults are the
+    experiment of ``--preset demo``: 400 circles points split 300 / 100, [2, 10, 5, 1] relu.
+
+    >>> CompareConfig().n_samples, CompareConfig().test_fraction
+    (400, 0.25)
     """
 
     data: str = "circles"
     test_data: str | None = None
-    n_samples: int = 300
+    n_samples: int = 400
     noise: float | None = None
     image_size: int | None = None
     test_fraction: float = 0.25

@@ -21,7 +21,7 @@ TORCH_MODES = ("fan_in", "fan_out")
 DISTRIBUTIONS = ("truncated_normal", "normal", "untruncated_normal", "uniform")
 
 
-@scheme("zeros", formula="0", distribution="constant", source="torch.nn.init.zeros_; the symmetric start of the notes")
+@scheme("zeros", formula="0", distribution="constant", source="torch.nn.init.zeros_; the symmetric start in Andrew Ng's courses")
 def zeros() -> laws.Law:
     """All zeros: every unit of a layer computes the same thing forever (symmetry)."""
     return laws.constant(0.0)
@@ -38,7 +38,7 @@ def constant(value: float = 0.0) -> laws.Law:
 
 
 @scheme("normal", formula="N(mean, std^2)", distribution="normal",
-        source="torch.nn.init.normal_; the notes' randn * k is normal(std=k)")
+        source="torch.nn.init.normal_; the courses' randn * k is normal(std=k)")
 def normal(std: float = 1.0, mean: float = 0.0) -> laws.Law:
     std, mean = number("std", std, positive=True), number("mean", mean)
     return laws.normal(mean, laws.fixed(std))
@@ -109,7 +109,7 @@ def lecun_uniform() -> laws.Law:
 
 
 @scheme("lecun_normal", formula="N(0, 1/fan_in)", distribution="normal",
-        source="LeCun et al. 1998 (untruncated); the seed-001 article's 'Xavier' (randn * sqrt(1/fan_in))")
+        source="LeCun et al. 1998 (untruncated); Imad Dabbura's 2018 article's 'Xavier' (randn * sqrt(1/fan_in))")
 def lecun_normal() -> laws.Law:
     return laws.variance_scaling(1.0, "fan_in", "normal")
 
