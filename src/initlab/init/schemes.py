@@ -61,7 +61,7 @@ def uniform(limit: float | None = None, low: float | None = None, high: float | 
 
 
 @scheme("epsilon_uniform", formula="U(-e, e), e = sqrt(6)/sqrt(fan_in + fan_out)", distribution="uniform",
-        source="Ng, Machine Learning (Coursera), 'Random initialization'")
+        source="Andrew Ng's Machine Learning course, 'Random initialization' (exercise 4: epsilon_init = 0.12 for 400-25)")
 def epsilon_uniform(epsilon: float | None = None) -> laws.Law:
     """Ng's symmetry-breaking init. With the default epsilon it equals `xavier_uniform`;
     the course's 400-25-10 network uses the fixed ``epsilon=0.12``."""
