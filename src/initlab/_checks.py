@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import numbers
 
-from initlab._errors import unknown_choice
+from initlab._errors import ArgumentError, unknown_choice
 
 
 def _shown(value: object) -> str:
@@ -28,7 +28,7 @@ def number(name: str, value: object, *, positive: bool = False, non_negative: bo
     if ok and non_negative:
         ok = value >= 0
     if not ok:
-        raise ValueError(f"{name}: expected {rule}, got {_shown(value)}")
+        raise ArgumentError(name, f"expected {rule}, got {_shown(value)}")
     return float(value)
 
 
@@ -36,7 +36,7 @@ def integer(name: str, value: object, *, minimum: int = 1) -> int:
     """An int >= `minimum` (1: 'a positive integer', 0: 'a non-negative integer'); bools are refused."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         rule = {1: "a positive integer", 0: "a non-negative integer"}.get(minimum, f"an integer >= {minimum}")
-        raise ValueError(f"{name}: expected {rule}, got {_shown(value)}")
+        raise ArgumentError(name, f"expected {rule}, got {_shown(value)}")
     return int(value)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+from initlab._errors import ArgumentError, ArgumentTypeError
 
 RandomLike = int | np.random.Generator
 
@@ -21,7 +22,7 @@ def as_generator(rng: RandomLike, argument: str = "rng") -> np.random.Generator:
         return rng
     if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
         if rng < 0:
-            raise ValueError(f"{argument}: expected a non-negative integer seed, got {rng}")
+            raise ArgumentError(argument, f"expected a non-negative integer seed, got {rng}")
         return np.random.default_rng(int(rng))
-    raise TypeError(f"{argument}: expected an int seed or numpy.random.Generator, got {rng!r}")
+    raise ArgumentTypeError(argument, f"expected an int seed or numpy.random.Generator, got {rng!r}")
 

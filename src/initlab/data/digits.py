@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image
-from sklearn.datasets import load_digits
+from initlab._errors import ArgumentError
 
 
 def parse_classes(text: str, spec: str) -> list[int]:
@@ -16,10 +15,10 @@ def parse_classes(text: str, spec: str) -> list[int]:
     rule = "expected at least 2 distinct digits 0-9 separated by commas, e.g. 'digits:0,1'"
     parts = [part.strip() for part in text.split(",")]
     if not all(len(part) == 1 and part in "0123456789" for part in parts):
-        raise ValueError(f"data: bad digits class list '{text}' in '{spec}'; {rule}")
+        raise ArgumentError("data", f"bad digits class list '{text}' in '{spec}'; {rule}")
     classes = [int(part) for part in parts]
     if len(classes) < 2 or len(set(classes)) != len(classes):
-        raise ValueError(f"data: bad digits class list '{text}' in '{spec}'; {rule}")
+        raise ArgumentError("data", f"bad digits class list '{text}' in '{spec}'; {rule}")
     return classes
 
 
@@ -36,6 +35,9 @@ def digits(classes: list[int] | None = None, image_size: int | None = None) -> t
     >>> X.shape, np.bincount(y).tolist(), float(X.max()), names
     ((361, 64), [179, 182], 1.0, ['7', '1'])
     """
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
     X, target = load_digits(return_X_y=True)
     X = X / 16.0
     if image_size is not None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from initlab._errors import ArgumentError
 from initlab.data._validate import finish
 
 LABEL_COLUMNS = ("label", "y")
@@ -17,25 +18,25 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
     try:
         arrays = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError) as error:  # not a zip archive, pickled data, ...
-        raise ValueError(f"data: cannot read '{path}' as .npz ({error})") from None
+        raise ArgumentError("data", f"cannot read '{path}' as .npz ({error})") from None
     if not hasattr(arrays, "files"):  # a bare .npy array saved under a .npz name
-        raise ValueError(f"data: '{path}' is a single array, not an .npz archive with arrays 'X' and 'y'")
+        raise ArgumentError("data", f"'{path}' is a single array, not an .npz archive with arrays 'X' and 'y'")
     with arrays:
         for name in ("X", "y"):
             if name not in arrays.files:
                 found = ", ".join(arrays.files) or "none"
-                raise ValueError(f"data: '{path}' has no array '{name}' (arrays found: {found})")
+                raise ArgumentError("data", f"'{path}' has no array '{name}' (arrays found: {found})")
         try:
             return arrays["X"], arrays["y"]
         except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:  # object arrays, corruption
-            raise ValueError(f"data: cannot read '{path}' as .npz ({error})") from None
+            raise ArgumentError("data", f"cannot read '{path}' as .npz ({error})") from None
 
 
 def _number(text: str, path: Path, row: int, column: str) -> float:
     try:
         return float(text)
     except ValueError:
-        raise ValueError(f"data: '{path}' row {row}, column '{column}': cannot parse '{text}' as a number") from None
+        raise ArgumentError("data", f"'{path}' row {row}, column '{column}': cannot parse '{text}' as a number") from None
 
 
 def _read_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -43,10 +44,10 @@ def _read_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
     with path.open(newline="", encoding="utf-8-sig") as handle:
         rows = [row for row in csv.reader(handle) if row]
     if not rows:
-        raise ValueError(f"data: '{path}' is empty; expected a header row, e.g. 'x1,x2,label'")
+        raise ArgumentError("data", f"'{path}' is empty; expected a header row, e.g. 'x1,x2,label'")
     header = [name.strip() for name in rows[0]]
     if len(header) < 2:
-        raise ValueError(f"data: '{path}' has {len(header)} column; need at least one feature and a label")
+        raise ArgumentError("data", f"'{path}' has {len(header)} column; need at least one feature and a label")
     lowered = [name.lower() for name in header]
     label = next((lowered.index(name) for name in LABEL_COLUMNS if name in lowered), len(header) - 1)
     features = [i for i in range(len(header)) if i != label]
@@ -54,11 +55,11 @@ def _read_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
     labels = []
     for number, row in enumerate(rows[1:], start=2):  # row numbers as a spreadsheet shows them
         if len(row) != len(header):
-            raise ValueError(f"data: '{path}' row {number} has {len(row)} fields but the header has {len(header)}")
+            raise ArgumentError("data", f"'{path}' row {number} has {len(row)} fields but the header has {len(header)}")
         cells = [cell.strip() for cell in row]
         for column, cell in enumerate(cells):
             if not cell:
-                raise ValueError(f"data: '{path}' row {number}, column '{header[column]}' is empty")
+                raise ArgumentError("data", f"'{path}' row {number}, column '{header[column]}' is empty")
         X[number - 2] = [_number(cells[i], path, number, header[i]) for i in features]
         labels.append(cells[label])
     try:
@@ -90,10 +91,10 @@ are refused.
     path = Path(filename).expanduser()
     reader = READERS.get(path.suffix.lower())
     if reader is None:
-        raise ValueError(
-            f"data: unsupported file extension '{path.suffix}' in '{spec}'; expected {' or '.join(READERS)}"
+        raise ArgumentError(
+            "data", f"unsupported file extension '{path.suffix}' in '{spec}'; expected {' or '.join(READERS)}"
         )
     if not path.is_file():
-        raise ValueError(f"data: file '{path}' does not exist")
+        raise ArgumentError("data", f"file '{path}' does not exist")
     X, y = reader(path)
     return finish(X, y, f"'{path}'")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from initlab._errors import ArgumentError
 
 IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".pbm", ".pgm", ".png", ".ppm", ".tif", ".tiff", ".webp")
 
@@ -17,20 +17,20 @@ def _visible(path: Path) -> bool:
 def _class_files(root: Path, spec: str) -> tuple[list[str], list[list[Path]]]:
     """Sorted class names and, per class, its sorted image files (by suffix, hidden files skipped)."""
     if not root.exists():
-        raise ValueError(f"data: folder '{root}' does not exist")
+        raise ArgumentError("data", f"folder '{root}' does not exist")
     if not root.is_dir():
-        raise ValueError(f"data: '{root}' is not a folder; '{spec}' needs a folder with one subfolder per class")
+        raise ArgumentError("data", f"'{root}' is not a folder; '{spec}' needs a folder with one subfolder per class")
     folders = sorted((p for p in root.iterdir() if p.is_dir() and _visible(p)), key=lambda p: p.name)
     if not folders:
-        raise ValueError(f"data: folder '{root}' has no class subfolders; expected e.g. '{root}/cats/1.jpg'")
+        raise ArgumentError("data", f"folder '{root}' has no class subfolders; expected e.g. '{root}/cats/1.jpg'")
     if len(folders) == 1:
-        raise ValueError(f"data: '{spec}' has only one class folder ('{folders[0].name}'); need at least 2")
+        raise ArgumentError("data", f"'{spec}' has only one class folder ('{folders[0].name}'); need at least 2")
     files = []
     for folder in folders:
         images = sorted(p for p in folder.iterdir() if p.is_file() and _visible(p) and p.suffix.lower() in IMAGE_SUFFIXES)
         if not images:
-            raise ValueError(
-                f"data: class folder '{folder}' has no images (looked for {', '.join(IMAGE_SUFFIXES)})"
+            raise ArgumentError(
+                "data", f"class folder '{folder}' has no images (looked for {', '.join(IMAGE_SUFFIXES)})"
             )
         files.append(images)
     return [folder.name for folder in folders], files
@@ -38,13 +38,15 @@ def _class_files(root: Path, spec: str) -> tuple[list[str], list[list[Path]]]:
 
 def _read_rgb(path: Path, image_size: int | None) -> np.ndarray:
     """One image as a uint8 array (height, width, 3)."""
+    from PIL import Image, UnidentifiedImageError  # here, not at import: keeps the CLI's start-up short
+
     try:
         with Image.open(path) as image:
             rgb = image.convert("RGB")
     except UnidentifiedImageError:
-        raise ValueError(f"data: cannot read image '{path}' (cannot identify image file)") from None
+        raise ArgumentError("data", f"cannot read image '{path}' (cannot identify image file)") from None
     except (OSError, ValueError, Image.DecompressionBombError) as error:
-        raise ValueError(f"data: cannot read image '{path}' ({error})") from None
+        raise ArgumentError("data", f"cannot read image '{path}' ({error})") from None
     if image_size is not None:
         rgb = rgb.resize((image_size, image_size), Image.Resampling.BILINEAR)
     return np.asarray(rgb, dtype=np.uint8)
@@ -60,6 +62,7 @@ def image_folder(folder: str, image_size: int | None, spec: str) -> tuple[np.nda
     `image_size` all images must share one size.
 
     >>> import tempfile
+    >>> from PIL import Image
     >>> root = Path(tempfile.mkdtemp())
     >>> for name, value in [("cat", 0), ("dog", 255)]:
     ...     (root / name).mkdir()
@@ -79,8 +82,8 @@ def image_folder(folder: str, image_size: int | None, spec: str) -> tuple[np.nda
         pixels = _read_rgb(path, image_size)
         if pixels.shape != first.shape:
             size, first_size = pixels.shape[1::-1], first.shape[1::-1]
-            raise ValueError(
-                f"data: images have different sizes ({first_size} in {paths[0].relative_to(root)}, "
+            raise ArgumentError(
+                "data", f"images have different sizes ({first_size} in {paths[0].relative_to(root)}, "
                 f"{size} in {path.relative_to(root)}); pass image_size= to resize"
             )
         X[row] = pixels.reshape(-1)

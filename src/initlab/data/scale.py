@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from initlab._errors import ArgumentError
 
 
 def standardize(X_train: np.ndarray, X_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -17,9 +18,9 @@ def standardize(X_train: np.ndarray, X_test: np.ndarray) -> tuple[np.ndarray, np
     X_train = np.asarray(X_train, dtype=np.float64)
     X_test = np.asarray(X_test, dtype=np.float64)
     if X_train.ndim != 2 or X_train.shape[0] == 0:
-        raise ValueError(f"X_train: expected a non-empty 2-D array (n_samples, n_features), got shape {X_train.shape}")
+        raise ArgumentError("X_train", f"expected a non-empty 2-D array (n_samples, n_features), got shape {X_train.shape}")
     if X_test.ndim != 2 or X_test.shape[1] != X_train.shape[1]:
-        raise ValueError(f"X_test: expected a 2-D array with {X_train.shape[1]} columns like X_train, got shape {X_test.shape}")
+        raise ArgumentError("X_test", f"expected a 2-D array with {X_train.shape[1]} columns like X_train, got shape {X_test.shape}")
     mean = X_train.mean(axis=0)
     std = X_train.std(axis=0)
     std = np.where(np.ptp(X_train, axis=0) == 0, 1.0, std)

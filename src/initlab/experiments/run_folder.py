@@ -10,19 +10,34 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from initlab.experiments.compare import CompareResult
+from initlab._errors import ArgumentError
+
+if TYPE_CHECKING:  # only an annotation: the CLI checks --out before importing the training code
+    from initlab.experiments.compare import CompareResult
+
+
+def new_run_folder(command: str) -> Path:
+    """runs/<command>-<time>, with a suffix if a run started in the same second already took it."""
+    base = Path("runs") / f"{command}-{time.strftime('%Y%m%d-%H%M%S')}"
+    folder, k = base, 1
+    while folder.exists():
+        k += 1
+        folder = base.with_name(f"{base.name}-{k}")
+    return folder
 
 
 def check_out(folder: Path) -> Path:
     """Fail early (before any training) if `folder` cannot become the output folder."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
-        raise ValueError(f"out: '{folder}' exists and is not a folder")
+        raise ArgumentError("out", f"'{folder}' exists and is not a folder")
     existing = next(p for p in (folder, *folder.absolute().parents) if p.exists())
     if not os.access(existing, os.W_OK):
-        raise ValueError(f"out: cannot write to '{existing}' (permission denied)")
+        raise ArgumentError("out", f"cannot write to '{existing}' (permission denied)")
     return folder
 
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit, log_softmax, softmax
 
-from initlab._errors import unknown_choice
+from initlab._errors import ArgumentError, unknown_choice
 
 
 @dataclass(frozen=True)
@@ -49,18 +48,18 @@ def mean_loss(losses: np.ndarray) -> float:
 
 def _class_labels(y: np.ndarray, n_classes: int, head: str, argument: str) -> None:
     if y.ndim != 1:
-        raise ValueError(f"{argument}: {head} output expects a 1-D vector of class labels, got shape {y.shape}")
+        raise ArgumentError(argument, f"{head} output expects a 1-D vector of class labels, got shape {y.shape}")
     labels = np.unique(y)
     if not np.all((labels == np.round(labels)) & (labels >= 0) & (labels < n_classes)):
         bad = [v for v in labels.tolist() if not (v == round(v) and 0 <= v < n_classes)][:5]
-        raise ValueError(f"{argument}: {head} output with {n_classes} classes needs integer labels "
+        raise ArgumentError(argument, f"{head} output with {n_classes} classes needs integer labels "
                          f"in 0..{n_classes - 1}, got {bad}")
 
 
 class SigmoidBCE(Head):
     def check_targets(self, y, width, argument="y"):
         if width != 1:
-            raise ValueError(f"output: sigmoid output needs 1 unit, got {width}; use output='softmax' for "
+            raise ArgumentError("output", f"sigmoid output needs 1 unit, got {width}; use output='softmax' for "
                              f"{width} classes")
         _class_labels(y, 2, "sigmoid", argument)
 
@@ -71,6 +70,8 @@ class SigmoidBCE(Head):
         return mean_loss(np.maximum(z, 0) - y * z + np.log1p(np.exp(-np.abs(z))))
 
     def delta(self, z, y):
+        from scipy.special import expit  # here, not at import: keeps the CLI's start-up short
+
         return expit(z) - y.reshape(-1, 1).astype(z.dtype)
 
     def predict(self, z):
@@ -80,13 +81,17 @@ class SigmoidBCE(Head):
 class SoftmaxCE(Head):
     def check_targets(self, y, width, argument="y"):
         if width < 2:
-            raise ValueError(f"output: softmax output needs at least 2 units, got {width}")
+            raise ArgumentError("output", f"softmax output needs at least 2 units, got {width}")
         _class_labels(y, width, "softmax", argument)
 
     def loss(self, z, y):
+        from scipy.special import log_softmax
+
         return mean_loss(-log_softmax(z, axis=1)[np.arange(len(y)), y.astype(np.intp)])
 
     def delta(self, z, y):
+        from scipy.special import softmax
+
         p = softmax(z, axis=1)
         p[np.arange(len(y)), y.astype(np.intp)] -= 1
         return p
@@ -101,7 +106,7 @@ class LinearMSE(Head):
     def check_targets(self, y, width, argument="y"):
         columns = 1 if y.ndim == 1 else y.shape[1]
         if y.ndim > 2 or columns != width:
-            raise ValueError(f"{argument}: linear output with {width} units needs targets with {width} "
+            raise ArgumentError(argument, f"linear output with {width} units needs targets with {width} "
                              f"column(s), got shape {y.shape}")
 
     def loss(self, z, y):

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from initlab._errors import ArgumentError
 from initlab._random import as_generator
 from initlab.init import Initializer, check_dtype, fans, initializer
 from initlab.nn.activations import Activation, activation
@@ -22,7 +23,7 @@ def check_layer_sizes(layer_sizes: Sequence[int], argument: str = "layer_sizes")
     sizes = list(layer_sizes)
     if len(sizes) < 2 or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0
                                  for s in sizes):
-        raise ValueError(f"{argument}: expected at least 2 positive integers (input, ..., output), got {sizes}")
+        raise ArgumentError(argument, f"expected at least 2 positive integers (input, ..., output), got {sizes}")
     return [int(s) for s in sizes]
 
 
@@ -60,7 +61,7 @@ class MLP:
             return [activation(spec)] * n_hidden
         names = list(spec)
         if len(names) != n_hidden:
-            raise ValueError(f"activation: expected one name or {n_hidden} (one per hidden layer), got {names}")
+            raise ArgumentError("activation", f"expected one name or {n_hidden} (one per hidden layer), got {names}")
         return [activation(name) for name in names]
 
     @property
@@ -70,7 +71,7 @@ class MLP:
     def as_input(self, X: np.ndarray, argument: str = "X") -> np.ndarray:
         X = np.asarray(X)
         if X.ndim != 2 or X.shape[1] != self.layer_sizes[0]:
-            raise ValueError(f"{argument}: expected shape (n_samples, {self.layer_sizes[0]}), got {X.shape}")
+            raise ArgumentError(argument, f"expected shape (n_samples, {self.layer_sizes[0]}), got {X.shape}")
         return X.astype(self.dtype, copy=False)
 
     def logits(self, X: np.ndarray) -> np.ndarray:

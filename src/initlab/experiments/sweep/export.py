@@ -16,7 +16,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from initlab._errors import unknown_choice
+from initlab._errors import ArgumentError, unknown_choice
 from initlab.experiments.sweep.spec import FIELD_KEYS
 from initlab.experiments.sweep.store import Store
 
@@ -50,16 +50,16 @@ def export(store: str | Path | Store, format: str = "csv", out: str | Path | Non
     if format not in FORMATS:
         raise unknown_choice("format", "format", str(format), FORMATS)
     if format == "parquet" and out is None:
-        raise ValueError("out: parquet is a binary format; give --out FILE")
+        raise ArgumentError("out", "parquet is a binary format; give --out FILE")
     if out is not None:
         out = Path(out)
         if out.is_dir():
-            raise ValueError(f"out: '{out}' is a folder, expected a file name")
+            raise ArgumentError("out", f"'{out}' is a folder, expected a file name")
         if not out.parent.is_dir():
-            raise ValueError(f"out: folder '{out.parent}' does not exist")
+            raise ArgumentError("out", f"folder '{out.parent}' does not exist")
         store_path = store.path if isinstance(store, Store) else Path(store)
         if out.absolute() == store_path.absolute():
-            raise ValueError(f"out: '{out}' is the store itself; give another file name")
+            raise ArgumentError("out", f"'{out}' is the store itself; give another file name")
     if isinstance(store, Store):
         table = rows(store.runs())
     else:
@@ -101,7 +101,7 @@ def _parquet(table: list[dict], path: str) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
-        raise ValueError("format: parquet needs pyarrow (pip install 'initlab[parquet]')") from None
+        raise ArgumentError("format", "parquet needs pyarrow (pip install 'initlab[parquet]')") from None
     columns = {name: [row[name] for row in table] for name in _columns(table)}
     pq.write_table(pa.table(columns), path)
 
@@ -116,6 +116,12 @@ def _write_atomically(out: Path, write) -> None:
     finally:
         if os.path.exists(scratch):
             os.remove(scratch)
+
+
+def stored_summary(sweep, store) -> list[dict]:
+    """`summary` of the sweep's points over the runs its store (a path) holds."""
+    with Store(store) as db:
+        return summary(sweep.points, db.runs())
 
 
 def summary(points, records: list[dict]) -> list[dict]:
