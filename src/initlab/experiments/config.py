@@ -17,6 +17,7 @@ from initlab.nn import ACTIVATIONS, HEADS, OPTIMIZERS
 # He, Xavier.
 SOURCE_SCHEMES = ("zeros", "normal(std=10)", "he_normal", "xavier_normal")
 CURVE_POINTS = 300  # recorded costs per curve when record_every is 0 (automatic)
+MAX_SEEDS = 100_000  # seeds per scheme: each is a network trained and kept in memory with the others
 
 
 def _dataset(argument: str, spec: str) -> str:
@@ -94,6 +95,8 @@ class CompareConfig:
         check_dtype(self.dtype)
         for name in ("n_samples", "seeds", "iterations"):
             integer(name, getattr(self, name))
+        if self.seeds > MAX_SEEDS:
+            raise ArgumentError("seeds", f"expected at most {MAX_SEEDS} seeds per scheme, got {self.seeds}")
         for name in ("first_seed", "data_seed", "record_every"):
             integer(name, getattr(self, name), minimum=0)
         for name in ("batch_size", "image_size"):

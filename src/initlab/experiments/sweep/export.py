@@ -19,6 +19,7 @@ from pathlib import Path
 from initlab._errors import ArgumentError, unknown_choice
 from initlab.experiments.sweep.spec import FIELD_KEYS
 from initlab.experiments.sweep.store import Store
+from initlab.experiments.sweep.storefile import store_path
 
 FORMATS = ("csv", "json", "parquet")
 RUN_COLUMNS = ("key", "config_hash", "init", "seed", "final_cost", "train_accuracy", "test_accuracy", "diverged",
@@ -57,8 +58,8 @@ def export(store: str | Path | Store, format: str = "csv", out: str | Path | Non
             raise ArgumentError("out", f"'{out}' is a folder, expected a file name")
         if not out.parent.is_dir():
             raise ArgumentError("out", f"folder '{out.parent}' does not exist")
-        store_path = store.path if isinstance(store, Store) else Path(store)
-        if out.absolute() == store_path.absolute():
+        store_file = store.path if isinstance(store, Store) else store_path(store)
+        if out.absolute() == store_file.absolute():
             raise ArgumentError("out", f"'{out}' is the store itself; give another file name")
     if isinstance(store, Store):
         table = rows(store.runs())
