@@ -245,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="rewrite nothing; exit 1 if a block differs")
     parser.add_argument("files", nargs="*", type=Path, help="files to regenerate (default: README.md, docs/*.md)")
     args = parser.parse_args(argv)
+    (ROOT / "runs").mkdir(exist_ok=True)  # a store's folder must exist; compare creates its own
     changed = []
     for path in [p.resolve() for p in args.files] or documents():
         changed += regenerate(path, fast=args.fast, timings=args.timings, match=args.match,
