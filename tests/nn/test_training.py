@@ -1,4 +1,4 @@
-"""The lessons of the source documents, as facts about the engine."""
+"""The lessons of Andrew Ng's courses and Imad Dabbura's article, as facts about the engine."""
 
 import math
 
