@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-fast bench docs clean
+.PHONY: demo test test-fast bench docs timings clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,13 +42,29 @@ bench: $(VENV)/.test
 	$(BIN)/python benchmarks/sweep_workers.py
 	$(BIN)/python benchmarks/ensemble_vs_torch.py
 
-# Regenerate the figures and outputs shown in the README.
-docs: $(VENV)/.core
-	$(BIN)/initlab compare --preset demo --out docs/demo
-	rm -f docs/demo/results.json docs/demo/report.html
-	$(BIN)/initlab diagnose --data circles --hidden 100x30 --activation relu --init xavier_normal --out docs/diagnose
-	rm -f docs/diagnose/report.html docs/diagnose/diagnose.json
+# Regenerate what README.md and docs/*.md show: every marked command output (docs/regenerate.py reruns
+# them at 100 columns and rewrites the blocks), then the figures under docs/ from the runs those commands
+# wrote, the phase diagram, and the report screenshots (these need chromium + chromedriver: skipped,
+# with a note, when missing). Needs the test extra (torch for diagnose --torch, selenium for screenshots).
+docs: $(VENV)/.test
+	$(BIN)/python docs/regenerate.py
+	mkdir -p docs/demo docs/ng docs/diagnose
+	cp runs/demo/cost.png runs/demo/boundary.png runs/demo/config.json docs/demo/
+	cp runs/ng/cost.png runs/ng/config.json docs/ng/
+	cp runs/diagnose/diagnose.png docs/diagnose/
 	$(BIN)/initlab theory phase --activation tanh --out docs/theory-phase-tanh.png
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then \
+	  $(BIN)/python tests/report/_initlab_browser.py runs/demo/report.html docs/report.png && \
+	  rm -f runs/depth.db runs/depth.db-wal runs/depth.db-shm && \
+	  $(BIN)/initlab sweep run docs/depth.toml --store runs/depth.db && \
+	  $(BIN)/initlab report --store runs/depth.db --out runs/depth.html && \
+	  $(BIN)/python tests/report/_initlab_browser.py runs/depth.html docs/report-sweep.png; \
+	else echo "chromium/chromedriver missing: docs/report.png and docs/report-sweep.png not redrawn" \
+	  "(install with: apt-get install chromium chromium-driver)"; fi
+
+# Remeasure the times in docs/benchmarks.md (the commands' wall clock and the three speed comparisons).
+timings: $(VENV)/.test
+	$(BIN)/python docs/regenerate.py --timings
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

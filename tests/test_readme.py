@@ -1,4 +1,4 @@
-"""The README cannot drift: its scheme table matches the registry, its Python examples print what they say."""
+"""The README and docs/*.md cannot drift: the scheme table matches the registry, Python examples print what they say."""
 
 from pathlib import Path
 
@@ -6,11 +6,13 @@ import pytest
 
 from initlab.init import SCHEMES
 
-README = (Path(__file__).parents[1] / "README.md").read_text()
+ROOT = Path(__file__).parents[1]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+SCHEMES_PAGE = (ROOT / "docs" / "schemes.md").read_text()
 
 
 def test_every_registered_scheme_has_a_readme_row_with_its_parameters_and_aliases():
-    rows = {line.split("|")[1].strip(" `"): line for line in README.splitlines() if line.startswith("| `")}
+    rows = {line.split("|")[1].strip(" `"): line for line in SCHEMES_PAGE.splitlines() if line.startswith("| `")}
     for scheme in SCHEMES.values():
         assert scheme.name in rows, scheme.name
         cells = [cell.strip() for cell in rows[scheme.name].split("|")[1:-1]]
@@ -27,10 +29,11 @@ def test_python_examples_print_what_their_comments_say(capsys, monkeypatch):
     root = Path(__file__).parents[1]
     monkeypatch.chdir(root)
     monkeypatch.syspath_prepend(str(root))
-    blocks = [b for b in re.findall(r"```python\n(.*?)```", README, flags=re.S) if re.search(r"print\(.*\)\s+# ", b)]
-    assert len(blocks) >= 2
-    for block in blocks:
+    blocks = [(page.name, b) for page in PAGES for b in re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.S)
+              if re.search(r"print\(.*\)\s+# ", b)]
+    assert len(blocks) >= 3
+    for name, block in blocks:
         expected = [line.split("# ", 1)[1] for line in block.splitlines() if line.startswith("print(")]
-        exec(compile(block, "README.md", "exec"), {"__name__": "readme"})
+        exec(compile(block, name, "exec"), {"__name__": "readme"})
         assert capsys.readouterr().out.splitlines() == expected
         sys.modules.pop("examples.torch_models", None)

@@ -103,7 +103,7 @@ def bad_inputs(tmp_path):
     nan_file = tmp_path / "nan.npz"
     np.savez(nan_file, X=np.array([[np.nan, 1.0], [0.0, 1.0]]), y=np.array([0, 1]))
     return [
-        (["sample", "he_norml"], "init: unknown scheme 'he_norml' (did you mean 'he_normal'?)"),
+        (["sample", "he_norml"], "SPEC: unknown scheme 'he_norml' (did you mean 'he_normal'?)"),
         (["sample", "normal(std=-1)"], "std: expected a positive number, got -1"),
         (["sample", "orthogonal", "--shape", "5"], "shape: 'orthogonal' needs at least 2 dimensions, got [5]"),
         (["sample", "he_normal", "--shape", "4,x"], "shape: expected comma-separated positive integers"),

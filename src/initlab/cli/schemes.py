@@ -33,7 +33,7 @@ def schemes(as_json: JsonOption = False) -> None:
     show(table, optional=("aliases", "parameters", "source"))
 
 
-@names_flags()
+@names_flags(init="SPEC", spec="SPEC")  # the scheme is the positional SPEC here
 def sample(spec: Annotated[str, typer.Argument(help="Scheme spec, e.g. he_normal or 'normal(std=0.01)'.")],
            shape: Annotated[str, typer.Option(help="Tensor shape, comma-separated.")] = "400,25",
            seed: Annotated[int, typer.Option(help="Random seed.")] = 0,

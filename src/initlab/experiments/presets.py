@@ -26,9 +26,9 @@ STAND_IN = ("SYNTHETIC STAND-IN for the article's 100 cats-vs-dogs pictures: 100
 
 PRESETS = {p.name: p for p in (
     Preset("demo",
-           "The 2-D experiment of the deeplearning.ai Deep Learning Specialization (course 2 week 1, "
-           "initialization): circles (300 train + 100 test points), [2, 10, 5, 1] relu, zeros vs randn*10 vs "
-           "He, plus Xavier, 5 seeds, lr 0.01, 15,000 full-batch iterations.",
+           "The 2-D experiment of the deeplearning.ai Deep Learning Specialization (course 2, week 1): "
+           "circles (300 train + 100 test points), [2, 10, 5, 1] relu, zeros vs randn*10 vs He vs Xavier, "
+           "5 seeds, lr 0.01, 15,000 full-batch iterations. These are also the defaults of compare and train.",
            dict(data="circles", n_samples=400, hidden=(10, 5), activation="relu",
                 inits=("zeros", "normal(std=10)", "he_normal", "xavier_normal"), seeds=5, lr=0.01,
                 iterations=15000)),

@@ -12,6 +12,7 @@ ACTIVATIONS: dict[str, Activation] = {a.name: a for a in TABLE if a.kernel is no
 def activation(name: str | Activation, argument: str = "activation") -> Activation:
     """The activation registered under `name`.
 
+    >>> import numpy as np
     >>> activation("tanh").forward(np.array([0.0]))
     array([0.])
     """

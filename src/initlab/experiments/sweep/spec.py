@@ -6,7 +6,8 @@ the same dotted names (``"model.init"``, ``"train.lr"``, ``"data"``) with lists 
 axis replaces a fixed setting of the same name.
 Every grid point is one `CompareConfig` with a single scheme; it runs with seeds 0..seeds-1.
 A sweep holds at most MAX_RUNS runs (points x seeds, counted before the grid is expanded).
-When `model.init` is neither fixed nor in the grid, the four source schemes are a grid axis.
+When `model.init` is neither fixed nor in the grid, the four default schemes of `compare`
+(zeros, normal(std=10), he_normal, xavier_normal) are a grid axis.
 
 >>> sweep = load_sweep({"seeds": 2, "model": {"hidden": "10,5"},
 ...                     "grid": {"model.init": ["zeros", "he_normal"], "train.lr": [0.1, 0.01]}})
