@@ -1,11 +1,25 @@
-"""Validation shared by every module; messages name the argument, the rule and the value."""
+"""Validation shared by every module; messages name the argument, the rule and the value.
+
+Upper bounds on counts and seeds (documented here, quoted in the messages):
+
+- `MAX_SEED` = 2**63 - 1: seeds are stored as SQLite INTEGER and handed to torch (int64);
+- `MAX_COUNT` = 10**9 (samples, seeds, iterations, layer widths, batch sizes, ...): a billion of
+  anything is beyond a day of compute or the memory of one machine for this tool, and keeps every
+  count inside NumPy's int64 arithmetic; the memory estimate (`initlab.memory`) usually refuses
+  much earlier.
+"""
 
 from __future__ import annotations
 
 import math
 import numbers
 
+import numpy as np
+
 from initlab._errors import unknown_choice
+
+MAX_SEED = 2**63 - 1
+MAX_COUNT = 10**9
 
 
 def _shown(value: object) -> str:
@@ -15,8 +29,9 @@ def _shown(value: object) -> str:
     return repr(value)
 
 
-def number(name: str, value: object, *, positive: bool = False, non_negative: bool = False) -> float:
-    """A finite real number, optionally > 0 or >= 0.
+def number(name: str, value: object, *, positive: bool = False, non_negative: bool = False,
+           maximum: float | None = None) -> float:
+    """A finite real number, optionally > 0 or >= 0, and <= `maximum`.
 
     >>> number("lr", 0.1, positive=True)
     0.1
@@ -27,20 +42,92 @@ def number(name: str, value: object, *, positive: bool = False, non_negative: bo
         ok = value > 0
     if ok and non_negative:
         ok = value >= 0
+    if ok and maximum is not None and value > maximum:
+        raise ValueError(f"{name}: expected {rule} <= {maximum:g}, got {_shown(value)}")
     if not ok:
         raise ValueError(f"{name}: expected {rule}, got {_shown(value)}")
     return float(value)
 
 
-def integer(name: str, value: object, *, minimum: int = 1) -> int:
-    """An int >= `minimum` (1: 'a positive integer', 0: 'a non-negative integer'); bools are refused."""
+def integer(name: str, value: object, *, minimum: int = 1, maximum: int | None = MAX_COUNT) -> int:
+    """An int in [`minimum`, `maximum`] (1: 'a positive integer', 0: 'a non-negative integer');
+    bools are refused; `maximum` defaults to `MAX_COUNT` (None: no bound).
+
+    >>> integer("seeds", 10**10)
+    Traceback (most recent call last):
+    ...
+    ValueError: seeds: expected a positive integer <= 1000000000, got 10000000000
+    """
+    rule = {1: "a positive integer", 0: "a non-negative integer"}.get(minimum, f"an integer >= {minimum}")
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        rule = {1: "a positive integer", 0: "a non-negative integer"}.get(minimum, f"an integer >= {minimum}")
         raise ValueError(f"{name}: expected {rule}, got {_shown(value)}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name}: expected {rule} <= {maximum}, got {value}")
     return int(value)
+
+
+def seed(name: str, value: object) -> int:
+    """A seed: an int in [0, MAX_SEED]."""
+    return integer(name, value, minimum=0, maximum=MAX_SEED)
 
 
 def choice(name: str, value: object, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise unknown_choice(name, name, str(value), choices)
     return str(value)
+
+
+def features(name: str, X: object, width: int | None = None) -> np.ndarray:
+    """A non-empty 2-D array of finite real numbers, `width` columns if given (not converted).
+
+    Strings, objects and complex numbers are a TypeError; NaN or infinite entries a ValueError
+    that counts them and gives the first position.
+
+    >>> features("X", [[0.0, float("nan")]])
+    Traceback (most recent call last):
+    ...
+    ValueError: X: expected finite numbers, got 1 NaN or infinite value(s) (first at row 0, column 1: nan)
+    """
+    try:
+        array = np.asarray(X)
+    except ValueError:  # ragged nested lists
+        raise ValueError(f"{name}: expected a 2-D array (n_samples, n_features), got rows of different "
+                         "lengths") from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: expected an array of real numbers, got dtype {array.dtype}")
+    shape = f"(n_samples, {width})" if width is not None else "(n_samples, n_features)"
+    if array.ndim != 2 or (width is not None and array.shape[1] != width):
+        raise ValueError(f"{name}: expected shape {shape}, got {array.shape}")
+    if array.size == 0:
+        raise ValueError(f"{name}: expected at least one row and one column, got shape {array.shape}")
+    if array.dtype.kind == "f":
+        bad = ~np.isfinite(array)
+        if bad.any():
+            row, column = np.argwhere(bad)[0]
+            raise ValueError(f"{name}: expected finite numbers, got {int(bad.sum())} NaN or infinite value(s) "
+                             f"(first at row {row}, column {column}: {array[row, column]})")
+    return array
+
+
+def targets(name: str, y: object, n: int) -> np.ndarray:
+    """`n` labels or real targets (one per sample; 2-D allowed for several outputs), finite reals.
+
+    >>> targets("y", ["cat", "dog"], 2)
+    Traceback (most recent call last):
+    ...
+    TypeError: y: expected integer class labels or real numbers, got dtype <U3
+    """
+    try:
+        array = np.asarray(y)
+    except ValueError:
+        raise ValueError(f"{name}: expected one label per sample, got rows of different lengths") from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: expected integer class labels or real numbers, got dtype {array.dtype}")
+    if array.ndim == 0 or array.ndim > 2 or array.shape[0] != n:
+        raise ValueError(f"{name}: expected {n} targets (one per row of the inputs), got shape {array.shape}")
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        first = array.reshape(len(array), -1)
+        row = int(np.argwhere(~np.isfinite(first))[0][0])
+        raise ValueError(f"{name}: expected finite labels or targets, got {int((~np.isfinite(array)).sum())} "
+                         f"NaN or infinite value(s) (first at row {row})")
+    return array

@@ -6,6 +6,8 @@ import numbers
 
 import numpy as np
 
+from initlab._checks import MAX_SEED
+
 RandomLike = int | np.random.Generator
 
 
@@ -20,8 +22,8 @@ def as_generator(rng: RandomLike, argument: str = "rng") -> np.random.Generator:
     if isinstance(rng, np.random.Generator):
         return rng
     if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
-        if rng < 0:
-            raise ValueError(f"{argument}: expected a non-negative integer seed, got {rng}")
+        if not 0 <= rng <= MAX_SEED:
+            raise ValueError(f"{argument}: expected an integer seed in [0, 2**63 - 1], got {rng}")
         return np.random.default_rng(int(rng))
     raise TypeError(f"{argument}: expected an int seed or numpy.random.Generator, got {rng!r}")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from initlab._checks import integer
+from initlab._checks import integer, seed as check_seed
 from initlab.options import parse_hidden, parse_int_list
 
 MLP_DEFAULTS = {"data": "circles", "hidden": "100x30", "activation": "relu", "init": "he_normal",
@@ -50,7 +50,7 @@ class Options:
 
 def _check(options: Options) -> None:
     integer("n_samples", options.n_samples, minimum=2)
-    integer("seed", options.seed, minimum=0)
+    check_seed("seed", options.seed)
     if options.torch_factory is None:
         if options.input_shape is not None:
             raise ValueError("input_shape: only used with --torch (an MLP takes its input size from --data)")

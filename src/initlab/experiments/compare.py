@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from initlab._checks import features, targets
 from initlab.data import GENERATED, load, load_labelled, standardize, train_test_split
 from initlab.experiments.config import CompareConfig
 from initlab.nn import MLP, TrainResult, train
@@ -26,6 +27,16 @@ class Dataset:
     y_train: np.ndarray
     X_test: np.ndarray
     y_test: np.ndarray
+
+    def __post_init__(self):
+        """Finite real inputs, one label or target per row, a test set as wide as the training set
+        (it may be empty): checked here, so `run_compare(config, data)` refuses bad arrays up front."""
+        X_train = features("X_train", self.X_train)
+        targets("y_train", self.y_train, len(X_train))
+        X_test = np.asarray(self.X_test)
+        if not (X_test.ndim == 2 and X_test.shape == (0, X_train.shape[1])):
+            X_test = features("X_test", X_test, X_train.shape[1])
+        targets("y_test", self.y_test, len(X_test))
 
     @property
     def n_features(self) -> int:

@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from initlab import __version__
-from initlab._checks import choice, integer, number
+from initlab._checks import choice, integer, number, seed as check_seed
 from initlab._errors import unknown_choice
 from initlab.data import DATASETS
 from initlab.init import canonical, check_dtype, initializer
@@ -88,8 +88,10 @@ class CompareConfig:
         check_dtype(self.dtype)
         for name in ("n_samples", "seeds", "iterations"):
             integer(name, getattr(self, name))
-        for name in ("first_seed", "data_seed", "record_every"):
-            integer(name, getattr(self, name), minimum=0)
+        for name in ("first_seed", "data_seed"):
+            check_seed(name, getattr(self, name))
+        check_seed("first_seed", self.first_seed + self.seeds - 1)  # the last seed fits as well
+        integer("record_every", self.record_every, minimum=0)
         for name in ("batch_size", "image_size"):
             if getattr(self, name) is not None:
                 integer(name, getattr(self, name))
