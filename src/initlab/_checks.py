@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
+from pathlib import Path
 
 import numpy as np
 
@@ -97,9 +99,9 @@ def features(name: str, X: object, width: int | None = None) -> np.ndarray:
         raise TypeError(f"{name}: expected an array of real numbers, got dtype {array.dtype}")
     shape = f"(n_samples, {width})" if width is not None else "(n_samples, n_features)"
     if array.ndim != 2 or (width is not None and array.shape[1] != width):
-        raise ValueError(f"{name}: expected shape {shape}, got {array.shape}")
+        raise ValueError(f"{name}: expected a 2-D array {shape}, got shape {array.shape}")
     if array.size == 0:
-        raise ValueError(f"{name}: expected at least one row and one column, got shape {array.shape}")
+        raise ValueError(f"{name}: expected a non-empty 2-D array {shape}, got shape {array.shape}")
     if array.dtype.kind == "f":
         bad = ~np.isfinite(array)
         if bad.any():
@@ -131,3 +133,32 @@ def targets(name: str, y: object, n: int) -> np.ndarray:
         raise ValueError(f"{name}: expected finite labels or targets, got {int((~np.isfinite(array)).sum())} "
                          f"NaN or infinite value(s) (first at row {row})")
     return array
+
+
+def _creatable(name: str, folder: Path) -> None:
+    """`folder` exists or can be created: its nearest existing ancestor is a writable folder."""
+    existing = next(p for p in (folder, *folder.absolute().parents) if p.exists())
+    if not existing.is_dir():
+        raise ValueError(f"{name}: cannot create folder '{folder}': '{existing}' is a file")
+    if not os.access(existing, os.W_OK):
+        raise ValueError(f"{name}: cannot write to '{existing}' (permission denied)")
+
+
+def output_folder(name: str, folder: str | os.PathLike) -> Path:
+    """An output folder: every command that writes one creates it and its missing parents when it
+    writes; refused now (before any work) if it is a file or cannot be created or written."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{name}: '{folder}' exists and is not a folder")
+    _creatable(name, folder)
+    return folder
+
+
+def output_file(name: str, path: str | os.PathLike, example: str = "out.txt") -> Path:
+    """An output file: its missing parent folders are created when it is written (the same rule as
+    `output_folder`); refused now if it is a folder or its folder cannot be created or written."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{name}: '{path}' is a folder; give a file name such as {example}")
+    _creatable(name, path.parent)
+    return path

@@ -63,6 +63,20 @@ DATASETS = tuple(GENERATED) + tuple(LOADED)
 USAGE = "circles, moons, blobs[:K], spirals[:K], xor, gaussian:D, digits[:0,1,...], images:PATH, file:PATH"
 
 
+def generated_features(spec: str) -> int | None:
+    """Features of a generated data spec (2 for the 2-D sets, D for gaussian:D), known before the
+    data exists; None for files, images and digits, whose width is known only once read.
+
+    >>> generated_features("gaussian:30"), generated_features("moons"), generated_features("digits")
+    (30, 2, None)
+    """
+    name, _, arg = str(spec).partition(":")
+    name = name.strip().lower()
+    if name not in GENERATED:
+        return None
+    return int(arg) if name == "gaussian" and arg.strip().isdigit() else 2
+
+
 def _parameter(entry: _Generated, arg: str, spec: str) -> int:
     if not arg:
         return entry.default

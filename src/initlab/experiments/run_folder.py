@@ -12,18 +12,14 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from initlab._checks import output_folder
 from initlab.experiments.compare import CompareResult
 
 
 def check_out(folder: Path) -> Path:
-    """Fail early (before any training) if `folder` cannot become the output folder."""
-    folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise ValueError(f"out: '{folder}' exists and is not a folder")
-    existing = next(p for p in (folder, *folder.absolute().parents) if p.exists())
-    if not os.access(existing, os.W_OK):
-        raise ValueError(f"out: cannot write to '{existing}' (permission denied)")
-    return folder
+    """Fail early (before any training) if `folder` cannot become the output folder; missing
+    parents are created when the files are written (`initlab._checks.output_folder`)."""
+    return output_folder("out", folder)
 
 
 def write_run_folder(result: CompareResult, folder: Path, figures: bool = True) -> list[str]:

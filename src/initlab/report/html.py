@@ -19,6 +19,7 @@ from html import escape
 from pathlib import Path
 
 from initlab import __version__
+from initlab._checks import output_file
 from initlab.report.curves import cost_points_figure, png_base64
 from initlab.report.heatmaps import color_scale, find_heatmaps, heatmap_figure
 from initlab.report.points import Point, format_value, group_points, shared_settings, varying_fields
@@ -158,9 +159,7 @@ def page(title: str, body: str, style: str = "") -> str:
 
 def write_page(text: str, path: str | os.PathLike) -> Path:
     """Write an HTML page through a temporary file, so a failure leaves no half page."""
-    path = Path(path)
-    if path.is_dir():
-        raise ValueError(f"out: '{path}' is a folder; give a file name such as report.html")
+    path = output_file("out", path, "report.html")
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
     partial.write_text(text, encoding="utf-8")
@@ -170,6 +169,5 @@ def write_page(text: str, path: str | os.PathLike) -> Path:
 
 def write_report(runs: list[dict], path: str | os.PathLike, *, title: str, config: dict | None = None) -> Path:
     """Write `build_report(...)` to `path`."""
-    if Path(path).is_dir():  # before the figures are drawn
-        raise ValueError(f"out: '{path}' is a folder; give a file name such as report.html")
+    output_file("out", path, "report.html")  # before the figures are drawn
     return write_page(build_report(runs, title=title, config=config), path)

@@ -12,10 +12,11 @@ import numpy as np
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
-from initlab._checks import integer, number
+from initlab._checks import integer, number, output_file
 from initlab.theory.activations import activation
-from initlab.theory.meanfield import TRAINABLE_DEPTHS, critical_sigma_w2, depth_scale
+from initlab.theory.meanfield import MAX_VARIANCE, TRAINABLE_DEPTHS, critical_sigma_w2, depth_scale
 
+MAX_RESOLUTION = 201  # grid points per axis: ~40,000 points, a minute or two for tanh on one core
 MAX_DEPTH = 1000.0  # the colour scale's top; critical points (xi_c = inf) are drawn there
 
 
@@ -47,13 +48,16 @@ def critical_line(act: str, sigma_b2: np.ndarray, slope: float = 0.01) -> np.nda
 
 def phase_figure(act: str, path: Path, *, sigma_w2_max: float | None = None, sigma_b2_max: float = 0.3,
                  resolution: int = 41, slope: float = 0.01) -> Path:
-    """Draw the phase diagram of `act` to `path` (PNG)."""
+    """Draw the phase diagram of `act` to `path` (PNG); the folder of `path` is created if needed.
+
+    `resolution` is at most `MAX_RESOLUTION`, the edges at most `MAX_VARIANCE` (see `theory`)."""
     phi = activation(act, slope)
-    resolution = integer("resolution", resolution, minimum=3)
-    sigma_b2_max = number("sigma_b2_max", sigma_b2_max, positive=True)
+    resolution = integer("resolution", resolution, minimum=3, maximum=MAX_RESOLUTION)
+    sigma_b2_max = number("sigma_b2_max", sigma_b2_max, positive=True, maximum=MAX_VARIANCE)
     if sigma_w2_max is None:
         sigma_w2_max = 2.5 * critical_sigma_w2(phi, 0.0, slope)
-    sigma_w2_max = number("sigma_w2_max", sigma_w2_max, positive=True)
+    sigma_w2_max = number("sigma_w2_max", sigma_w2_max, positive=True, maximum=MAX_VARIANCE)
+    path = output_file("out", path, "phase.png")
     w = np.linspace(sigma_w2_max / resolution, sigma_w2_max, resolution)
     b = np.linspace(0.0, sigma_b2_max, resolution)
     depth = phase_grid(act, w, b, slope)
@@ -71,6 +75,6 @@ def phase_figure(act: str, path: Path, *, sigma_w2_max: float | None = None, sig
     ax.set_title(f"{phi.name}: ordered (left) / chaotic (right); grey: q diverges")
     ax.set_facecolor("0.8")
     ax.legend(loc="upper left")
-    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
     return path
