@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from initlab._errors import unknown_choice
+from initlab._errors import ArgumentError, ArgumentTypeError, unknown_choice
 
 MAX_SEED = 2**63 - 1
 MAX_COUNT = 10**9
@@ -45,9 +45,9 @@ def number(name: str, value: object, *, positive: bool = False, non_negative: bo
     if ok and non_negative:
         ok = value >= 0
     if ok and maximum is not None and value > maximum:
-        raise ValueError(f"{name}: expected {rule} <= {maximum:g}, got {_shown(value)}")
+        raise ArgumentError(name, f"expected {rule} <= {maximum:g}, got {_shown(value)}")
     if not ok:
-        raise ValueError(f"{name}: expected {rule}, got {_shown(value)}")
+        raise ArgumentError(name, f"expected {rule}, got {_shown(value)}")
     return float(value)
 
 
@@ -58,13 +58,13 @@ def integer(name: str, value: object, *, minimum: int = 1, maximum: int | None =
     >>> integer("seeds", 10**10)
     Traceback (most recent call last):
     ...
-    ValueError: seeds: expected a positive integer <= 1000000000, got 10000000000
+    initlab._errors.ArgumentError: seeds: expected a positive integer <= 1000000000, got 10000000000
     """
     rule = {1: "a positive integer", 0: "a non-negative integer"}.get(minimum, f"an integer >= {minimum}")
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name}: expected {rule}, got {_shown(value)}")
+        raise ArgumentError(name, f"expected {rule}, got {_shown(value)}")
     if maximum is not None and value > maximum:
-        raise ValueError(f"{name}: expected {rule} <= {maximum}, got {value}")
+        raise ArgumentError(name, f"expected {rule} <= {maximum}, got {value}")
     return int(value)
 
 
@@ -88,25 +88,25 @@ def features(name: str, X: object, width: int | None = None) -> np.ndarray:
     >>> features("X", [[0.0, float("nan")]])
     Traceback (most recent call last):
     ...
-    ValueError: X: expected finite numbers, got 1 NaN or infinite value(s) (first at row 0, column 1: nan)
+    initlab._errors.ArgumentError: X: expected finite numbers, got 1 NaN or infinite value(s) (first at row 0, column 1: nan)
     """
     try:
         array = np.asarray(X)
     except ValueError:  # ragged nested lists
-        raise ValueError(f"{name}: expected a 2-D array (n_samples, n_features), got rows of different "
+        raise ArgumentError(name, f"expected a 2-D array (n_samples, n_features), got rows of different "
                          "lengths") from None
     if array.dtype.kind not in "biuf":
-        raise TypeError(f"{name}: expected an array of real numbers, got dtype {array.dtype}")
+        raise ArgumentTypeError(name, f"expected an array of real numbers, got dtype {array.dtype}")
     shape = f"(n_samples, {width})" if width is not None else "(n_samples, n_features)"
     if array.ndim != 2 or (width is not None and array.shape[1] != width):
-        raise ValueError(f"{name}: expected a 2-D array {shape}, got shape {array.shape}")
+        raise ArgumentError(name, f"expected a 2-D array {shape}, got shape {array.shape}")
     if array.size == 0:
-        raise ValueError(f"{name}: expected a non-empty 2-D array {shape}, got shape {array.shape}")
+        raise ArgumentError(name, f"expected a non-empty 2-D array {shape}, got shape {array.shape}")
     if array.dtype.kind == "f":
         bad = ~np.isfinite(array)
         if bad.any():
             row, column = np.argwhere(bad)[0]
-            raise ValueError(f"{name}: expected finite numbers, got {int(bad.sum())} NaN or infinite value(s) "
+            raise ArgumentError(name, f"expected finite numbers, got {int(bad.sum())} NaN or infinite value(s) "
                              f"(first at row {row}, column {column}: {array[row, column]})")
     return array
 
@@ -117,20 +117,20 @@ def targets(name: str, y: object, n: int) -> np.ndarray:
     >>> targets("y", ["cat", "dog"], 2)
     Traceback (most recent call last):
     ...
-    TypeError: y: expected integer class labels or real numbers, got dtype <U3
+    initlab._errors.ArgumentTypeError: y: expected integer class labels or real numbers, got dtype <U3
     """
     try:
         array = np.asarray(y)
     except ValueError:
-        raise ValueError(f"{name}: expected one label per sample, got rows of different lengths") from None
+        raise ArgumentError(name, f"expected one label per sample, got rows of different lengths") from None
     if array.dtype.kind not in "biuf":
-        raise TypeError(f"{name}: expected integer class labels or real numbers, got dtype {array.dtype}")
+        raise ArgumentTypeError(name, f"expected integer class labels or real numbers, got dtype {array.dtype}")
     if array.ndim == 0 or array.ndim > 2 or array.shape[0] != n:
-        raise ValueError(f"{name}: expected {n} targets (one per row of the inputs), got shape {array.shape}")
+        raise ArgumentError(name, f"expected {n} targets (one per row of the inputs), got shape {array.shape}")
     if array.dtype.kind == "f" and not np.isfinite(array).all():
         first = array.reshape(len(array), -1)
         row = int(np.argwhere(~np.isfinite(first))[0][0])
-        raise ValueError(f"{name}: expected finite labels or targets, got {int((~np.isfinite(array)).sum())} "
+        raise ArgumentError(name, f"expected finite labels or targets, got {int((~np.isfinite(array)).sum())} "
                          f"NaN or infinite value(s) (first at row {row})")
     return array
 
@@ -139,9 +139,9 @@ def _creatable(name: str, folder: Path) -> None:
     """`folder` exists or can be created: its nearest existing ancestor is a writable folder."""
     existing = next(p for p in (folder, *folder.absolute().parents) if p.exists())
     if not existing.is_dir():
-        raise ValueError(f"{name}: cannot create folder '{folder}': '{existing}' is a file")
+        raise ArgumentError(name, f"cannot create folder '{folder}': '{existing}' is a file")
     if not os.access(existing, os.W_OK):
-        raise ValueError(f"{name}: cannot write to '{existing}' (permission denied)")
+        raise ArgumentError(name, f"cannot write to '{existing}' (permission denied)")
 
 
 def output_folder(name: str, folder: str | os.PathLike) -> Path:
@@ -149,7 +149,7 @@ def output_folder(name: str, folder: str | os.PathLike) -> Path:
     writes; refused now (before any work) if it is a file or cannot be created or written."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
-        raise ValueError(f"{name}: '{folder}' exists and is not a folder")
+        raise ArgumentError(name, f"'{folder}' exists and is not a folder")
     _creatable(name, folder)
     return folder
 
@@ -159,6 +159,6 @@ def output_file(name: str, path: str | os.PathLike, example: str = "out.txt") ->
     `output_folder`); refused now if it is a folder or its folder cannot be created or written."""
     path = Path(path)
     if path.is_dir():
-        raise ValueError(f"{name}: '{path}' is a folder; give a file name such as {example}")
+        raise ArgumentError(name, f"'{path}' is a folder; give a file name such as {example}")
     _creatable(name, path.parent)
     return path

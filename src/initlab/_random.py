@@ -7,6 +7,7 @@ import numbers
 import numpy as np
 
 from initlab._checks import MAX_SEED
+from initlab._errors import ArgumentError, ArgumentTypeError
 
 RandomLike = int | np.random.Generator
 
@@ -23,7 +24,7 @@ def as_generator(rng: RandomLike, argument: str = "rng") -> np.random.Generator:
         return rng
     if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
         if not 0 <= rng <= MAX_SEED:
-            raise ValueError(f"{argument}: expected an integer seed in [0, 2**63 - 1], got {rng}")
+            raise ArgumentError(argument, f"expected an integer seed in [0, 2**63 - 1], got {rng}")
         return np.random.default_rng(int(rng))
-    raise TypeError(f"{argument}: expected an int seed or numpy.random.Generator, got {rng!r}")
+    raise ArgumentTypeError(argument, f"expected an int seed or numpy.random.Generator, got {rng!r}")
 

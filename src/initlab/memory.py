@@ -19,6 +19,8 @@ from __future__ import annotations
 import math
 import os
 import re
+
+from initlab._errors import ArgumentError
 from collections.abc import Sequence
 
 DEFAULT_FRACTION = 0.5  # of physical RAM: room for the OS, the Python runtime and other programs
@@ -44,11 +46,11 @@ def parse_size(text: str | int | float, argument: str = "max_memory") -> int:
     else:
         match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([A-Za-z]*)\s*", str(text))
         if not match or match[2].upper() not in UNITS:
-            raise ValueError(f"{argument}: expected a size such as '12GB', '500MB' or a number of bytes, got {text!r}")
+            raise ArgumentError(argument, f"expected a size such as '12GB', '500MB' or a number of bytes, got {text!r}")
         value, unit = float(match[1]), match[2].upper()
     size = value * UNITS[unit]
     if not math.isfinite(size) or size <= 0:
-        raise ValueError(f"{argument}: expected a positive size such as '12GB', got {text!r}")
+        raise ArgumentError(argument, f"expected a positive size such as '12GB', got {text!r}")
     return int(size)
 
 
@@ -70,7 +72,7 @@ def check(argument: str, needed: float, max_memory: str | int | float | None = N
     limit = budget(max_memory)
     if needed > limit:
         default = "" if max_memory is not None else ", half the RAM by default"
-        raise ValueError(f"{argument}: this run needs about {format_bytes(needed)} (estimate), above the memory "
+        raise ArgumentError(argument, f"this run needs about {format_bytes(needed)} (estimate), above the memory "
                          f"budget of {format_bytes(limit)} (max_memory{default})" + (f"; {advice}" if advice else ""))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from initlab._errors import ArgumentError
 
 
 def parse_int_list(text: str, argument: str) -> tuple[int, ...]:
@@ -17,7 +18,7 @@ def parse_int_list(text: str, argument: str) -> tuple[int, ...]:
     except ValueError:
         values = None
     if not values or any(v <= 0 for v in values):
-        raise ValueError(f"{argument}: expected comma-separated positive integers like '400,25', got '{text}'")
+        raise ArgumentError(argument, f"expected comma-separated positive integers like '400,25', got '{text}'")
     return values
 
 
@@ -37,9 +38,9 @@ def parse_hidden(text: str, argument: str = "hidden") -> tuple[int, ...]:
         width, depth = int(match[1]), int(match[2])
         if width > 0 and depth > 0:
             return (width,) * depth
-        raise ValueError(f"{argument}: expected WIDTHxDEPTH with positive numbers, got '{text}'")
+        raise ArgumentError(argument, f"expected WIDTHxDEPTH with positive numbers, got '{text}'")
     try:
         return parse_int_list(text, argument)
     except ValueError:
-        raise ValueError(f"{argument}: expected positive integers like '10,5' or WIDTHxDEPTH like '100x30', "
+        raise ArgumentError(argument, f"expected positive integers like '10,5' or WIDTHxDEPTH like '100x30', "
                          f"got '{text}'") from None

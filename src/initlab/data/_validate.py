@@ -6,6 +6,7 @@ import numbers
 
 import numpy as np
 
+from initlab._errors import ArgumentError
 from initlab._checks import integer, number
 
 
@@ -24,7 +25,7 @@ def check_image_size(image_size: object) -> int | None:
     if image_size is None:
         return None
     if not isinstance(image_size, numbers.Integral) or isinstance(image_size, bool) or image_size <= 0:
-        raise ValueError(f"image_size: expected a positive integer (pixels per side), got {image_size!r}")
+        raise ArgumentError("image_size", f"expected a positive integer (pixels per side), got {image_size!r}")
     return int(image_size)
 
 
@@ -51,11 +52,11 @@ def recode(y: np.ndarray, names: list[str] | None, classes: list[str], where: st
     [1, 2, 2]
     """
     if names is None:
-        raise ValueError(f"data: {where} holds real-valued targets, but the training data has classes {classes}")
+        raise ArgumentError("data", f"{where} holds real-valued targets, but the training data has classes {classes}")
     position = {name: k for k, name in enumerate(classes)}
     unknown = [name for name in names if name not in position]
     if unknown:
-        raise ValueError(f"data: {where} has classes {unknown} that the training data does not have "
+        raise ArgumentError("data", f"{where} has classes {unknown} that the training data does not have "
                          f"(training classes: {classes})")
     return np.array([position[name] for name in names], dtype=np.int64)[y]
 
@@ -63,23 +64,23 @@ def recode(y: np.ndarray, names: list[str] | None, classes: list[str], where: st
 def finish(X: np.ndarray, y: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray, list[str] | None]:
     """Check shapes and values of a loaded (X, y); `where` names the source in messages."""
     if X.dtype.kind not in "biuf":
-        raise ValueError(f"data: {where} array X must be numeric, got dtype {X.dtype}")
+        raise ArgumentError("data", f"{where} array X must be numeric, got dtype {X.dtype}")
     if X.ndim != 2:
-        raise ValueError(f"data: {where} array X must be 2-D (n_samples, n_features), got shape {X.shape}")
+        raise ArgumentError("data", f"{where} array X must be 2-D (n_samples, n_features), got shape {X.shape}")
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim != 1:
-        raise ValueError(f"data: {where} array y must be 1-D (n_samples,), got shape {y.shape}")
+        raise ArgumentError("data", f"{where} array y must be 1-D (n_samples,), got shape {y.shape}")
     if X.shape[0] != y.shape[0]:
-        raise ValueError(f"data: {where} has {X.shape[0]} rows in X but {y.shape[0]} in y")
+        raise ArgumentError("data", f"{where} has {X.shape[0]} rows in X but {y.shape[0]} in y")
     if X.shape[0] == 0 or X.shape[1] == 0:
-        raise ValueError(f"data: {where} is empty (X has shape {X.shape})")
+        raise ArgumentError("data", f"{where} is empty (X has shape {X.shape})")
     X = np.ascontiguousarray(X, dtype=np.float64)
     for name, values in (("X", X), ("y", y)):
         if values.dtype.kind == "f" and np.isnan(values).any():
-            raise ValueError(f"data: {where} contains NaN in {name}")
+            raise ArgumentError("data", f"{where} contains NaN in {name}")
         if values.dtype.kind == "f" and np.isinf(values).any():
-            raise ValueError(f"data: {where} contains infinite values in {name}")
+            raise ArgumentError("data", f"{where} contains infinite values in {name}")
     if y.dtype.kind not in "biufUS":
-        raise ValueError(f"data: {where} array y must hold numbers or strings, got dtype {y.dtype}")
+        raise ArgumentError("data", f"{where} array y must hold numbers or strings, got dtype {y.dtype}")
     return (X, *as_targets(y))

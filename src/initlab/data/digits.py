@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 from sklearn.datasets import load_digits
+from initlab._errors import ArgumentError
 
 
 def parse_classes(text: str, spec: str) -> list[int]:
@@ -16,10 +17,10 @@ def parse_classes(text: str, spec: str) -> list[int]:
     rule = "expected at least 2 distinct digits 0-9 separated by commas, e.g. 'digits:0,1'"
     parts = [part.strip() for part in text.split(",")]
     if not all(len(part) == 1 and part in "0123456789" for part in parts):
-        raise ValueError(f"data: bad digits class list '{text}' in '{spec}'; {rule}")
+        raise ArgumentError("data", f"bad digits class list '{text}' in '{spec}'; {rule}")
     classes = [int(part) for part in parts]
     if len(classes) < 2 or len(set(classes)) != len(classes):
-        raise ValueError(f"data: bad digits class list '{text}' in '{spec}'; {rule}")
+        raise ArgumentError("data", f"bad digits class list '{text}' in '{spec}'; {rule}")
     return classes
 
 

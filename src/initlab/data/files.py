@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from initlab._errors import ArgumentError
 from initlab.data._validate import finish
 
 LABEL_COLUMNS = ("label", "y")
@@ -18,31 +19,31 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
         magic = handle.read(6)
     if not magic.startswith(b"PK") and not magic.startswith(b"\x93NUMPY"):
         shown = "it is empty" if not magic else "it is not a zip archive"
-        raise ValueError(f"data: cannot read '{path}' as .npz ({shown}; expected a file written by numpy.savez)")
+        raise ArgumentError("data", f"cannot read '{path}' as .npz ({shown}; expected a file written by numpy.savez)")
     try:
         arrays = np.load(path, allow_pickle=False)
     except zipfile.BadZipFile as error:
-        raise ValueError(f"data: cannot read '{path}' as .npz (truncated or corrupt: {error})") from None
+        raise ArgumentError("data", f"cannot read '{path}' as .npz (truncated or corrupt: {error})") from None
     except (OSError, ValueError, EOFError) as error:  # pickled data, a bare .npy cut short, ...
-        raise ValueError(f"data: cannot read '{path}' as .npz ({error})") from None
+        raise ArgumentError("data", f"cannot read '{path}' as .npz ({error})") from None
     if not hasattr(arrays, "files"):  # a bare .npy array saved under a .npz name
-        raise ValueError(f"data: '{path}' is a single array, not an .npz archive with arrays 'X' and 'y'")
+        raise ArgumentError("data", f"'{path}' is a single array, not an .npz archive with arrays 'X' and 'y'")
     with arrays:
         for name in ("X", "y"):
             if name not in arrays.files:
                 found = ", ".join(arrays.files) or "none"
-                raise ValueError(f"data: '{path}' has no array '{name}' (arrays found: {found})")
+                raise ArgumentError("data", f"'{path}' has no array '{name}' (arrays found: {found})")
         try:
             return arrays["X"], arrays["y"]
         except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:  # object arrays, corruption
-            raise ValueError(f"data: cannot read '{path}' as .npz ({error})") from None
+            raise ArgumentError("data", f"cannot read '{path}' as .npz ({error})") from None
 
 
 def _number(text: str, path: Path, row: int, column: str) -> float:
     try:
         return float(text)
     except ValueError:
-        raise ValueError(f"data: '{path}' row {row}, column '{column}': cannot parse '{text}' as a number") from None
+        raise ArgumentError("data", f"'{path}' row {row}, column '{column}': cannot parse '{text}' as a number") from None
 
 
 def _is_number(text: str) -> bool:
@@ -59,18 +60,18 @@ def _read_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             rows = [row for row in csv.reader(handle) if row]
     except UnicodeDecodeError as error:
-        raise ValueError(f"data: cannot read '{path}' as CSV text (not UTF-8: byte {error.object[error.start]:#04x} "
+        raise ArgumentError("data", f"cannot read '{path}' as CSV text (not UTF-8: byte {error.object[error.start]:#04x} "
                          f"at position {error.start})") from None
     except csv.Error as error:  # e.g. a field above csv.field_size_limit(), a NUL byte
-        raise ValueError(f"data: cannot read '{path}' as CSV ({error})") from None
+        raise ArgumentError("data", f"cannot read '{path}' as CSV ({error})") from None
     if not rows:
-        raise ValueError(f"data: '{path}' is empty; expected a header row, e.g. 'x1,x2,label'")
+        raise ArgumentError("data", f"'{path}' is empty; expected a header row, e.g. 'x1,x2,label'")
     header = [name.strip() for name in rows[0]]
     if all(_is_number(name) for name in header):
-        raise ValueError(f"data: '{path}' has no header row (its first row {','.join(header)[:60]!r} is all numbers); "
+        raise ArgumentError("data", f"'{path}' has no header row (its first row {','.join(header)[:60]!r} is all numbers); "
                          "add one, e.g. 'x1,x2,label'")
     if len(header) < 2:
-        raise ValueError(f"data: '{path}' has {len(header)} column; need at least one feature and a label")
+        raise ArgumentError("data", f"'{path}' has {len(header)} column; need at least one feature and a label")
     lowered = [name.lower() for name in header]
     label = next((lowered.index(name) for name in LABEL_COLUMNS if name in lowered), len(header) - 1)
     features = [i for i in range(len(header)) if i != label]
@@ -78,11 +79,11 @@ def _read_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
     labels = []
     for number, row in enumerate(rows[1:], start=2):  # row numbers as a spreadsheet shows them
         if len(row) != len(header):
-            raise ValueError(f"data: '{path}' row {number} has {len(row)} fields but the header has {len(header)}")
+            raise ArgumentError("data", f"'{path}' row {number} has {len(row)} fields but the header has {len(header)}")
         cells = [cell.strip() for cell in row]
         for column, cell in enumerate(cells):
             if not cell:
-                raise ValueError(f"data: '{path}' row {number}, column '{header[column]}' is empty")
+                raise ArgumentError("data", f"'{path}' row {number}, column '{header[column]}' is empty")
         X[number - 2] = [_number(cells[i], path, number, header[i]) for i in features]
         labels.append(cells[label])
     try:
@@ -114,10 +115,10 @@ are refused.
     path = Path(filename).expanduser()
     reader = READERS.get(path.suffix.lower())
     if reader is None:
-        raise ValueError(
-            f"data: unsupported file extension '{path.suffix}' in '{spec}'; expected {' or '.join(READERS)}"
+        raise ArgumentError(
+            "data", f"unsupported file extension '{path.suffix}' in '{spec}'; expected {' or '.join(READERS)}"
         )
     if not path.is_file():
-        raise ValueError(f"data: file '{path}' does not exist")
+        raise ArgumentError("data", f"file '{path}' does not exist")
     X, y = reader(path)
     return finish(X, y, f"'{path}'")

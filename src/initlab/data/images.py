@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+from initlab._errors import ArgumentError
 
 IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".pbm", ".pgm", ".png", ".ppm", ".tif", ".tiff", ".webp")
 
@@ -19,26 +20,26 @@ def _class_files(root: Path, spec: str) -> tuple[list[str], list[list[Path]]]:
     try:
         return _listed(root, spec)
     except OSError as error:  # a folder that cannot be listed (permissions, I/O error)
-        raise ValueError(f"data: cannot read folder '{error.filename or root}' of '{spec}' "
+        raise ArgumentError("data", f"cannot read folder '{error.filename or root}' of '{spec}' "
                          f"({error.strerror or error})") from None
 
 
 def _listed(root: Path, spec: str) -> tuple[list[str], list[list[Path]]]:
     if not root.exists():
-        raise ValueError(f"data: folder '{root}' does not exist")
+        raise ArgumentError("data", f"folder '{root}' does not exist")
     if not root.is_dir():
-        raise ValueError(f"data: '{root}' is not a folder; '{spec}' needs a folder with one subfolder per class")
+        raise ArgumentError("data", f"'{root}' is not a folder; '{spec}' needs a folder with one subfolder per class")
     folders = sorted((p for p in root.iterdir() if p.is_dir() and _visible(p)), key=lambda p: p.name)
     if not folders:
-        raise ValueError(f"data: folder '{root}' has no class subfolders; expected e.g. '{root}/cats/1.jpg'")
+        raise ArgumentError("data", f"folder '{root}' has no class subfolders; expected e.g. '{root}/cats/1.jpg'")
     if len(folders) == 1:
-        raise ValueError(f"data: '{spec}' has only one class folder ('{folders[0].name}'); need at least 2")
+        raise ArgumentError("data", f"'{spec}' has only one class folder ('{folders[0].name}'); need at least 2")
     files = []
     for folder in folders:
         images = sorted(p for p in folder.iterdir() if p.is_file() and _visible(p) and p.suffix.lower() in IMAGE_SUFFIXES)
         if not images:
-            raise ValueError(
-                f"data: class folder '{folder}' has no images (looked for {', '.join(IMAGE_SUFFIXES)})"
+            raise ArgumentError(
+                "data", f"class folder '{folder}' has no images (looked for {', '.join(IMAGE_SUFFIXES)})"
             )
         files.append(images)
     return [folder.name for folder in folders], files
@@ -50,9 +51,9 @@ def _read_rgb(path: Path, image_size: int | None) -> np.ndarray:
         with Image.open(path) as image:
             rgb = image.convert("RGB")
     except UnidentifiedImageError:
-        raise ValueError(f"data: cannot read image '{path}' (cannot identify image file)") from None
+        raise ArgumentError("data", f"cannot read image '{path}' (cannot identify image file)") from None
     except (OSError, ValueError, Image.DecompressionBombError) as error:
-        raise ValueError(f"data: cannot read image '{path}' ({error})") from None
+        raise ArgumentError("data", f"cannot read image '{path}' ({error})") from None
     if image_size is not None:
         rgb = rgb.resize((image_size, image_size), Image.Resampling.BILINEAR)
     return np.asarray(rgb, dtype=np.uint8)
@@ -87,8 +88,8 @@ def image_folder(folder: str, image_size: int | None, spec: str) -> tuple[np.nda
         pixels = _read_rgb(path, image_size)
         if pixels.shape != first.shape:
             size, first_size = pixels.shape[1::-1], first.shape[1::-1]
-            raise ValueError(
-                f"data: images have different sizes ({first_size} in {paths[0].relative_to(root)}, "
+            raise ArgumentError(
+                "data", f"images have different sizes ({first_size} in {paths[0].relative_to(root)}, "
                 f"{size} in {path.relative_to(root)}); pass image_size= to resize"
             )
         X[row] = pixels.reshape(-1)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from initlab._errors import unknown_choice
+from initlab._errors import ArgumentError, ArgumentTypeError, unknown_choice
 from initlab._random import as_generator
 from initlab.data import synthetic
 from initlab.data._validate import check_image_size, check_n_samples, check_noise, recode
@@ -47,13 +47,13 @@ def _digits(arg: str, spec: str, image_size: int | None) -> Labelled:
 
 def _images(arg: str, spec: str, image_size: int | None) -> Labelled:
     if not arg:
-        raise ValueError(f"data: '{spec}' needs a folder path, e.g. 'images:data/pets'")
+        raise ArgumentError("data", f"'{spec}' needs a folder path, e.g. 'images:data/pets'")
     return image_folder(arg, image_size, spec)
 
 
 def _file(arg: str, spec: str, image_size: int | None) -> Labelled:
     if not arg:
-        raise ValueError(f"data: '{spec}' needs a file path, e.g. 'file:data/train.npz'")
+        raise ArgumentError("data", f"'{spec}' needs a file path, e.g. 'file:data/train.npz'")
     return table_file(arg, spec)
 
 
@@ -85,7 +85,7 @@ def _parameter(entry: _Generated, arg: str, spec: str) -> int:
     except ValueError:
         value = None
     if value is None or value < entry.minimum:
-        raise ValueError(f"data: '{spec}': {entry.param} must be an integer >= {entry.minimum}, got '{arg}'")
+        raise ArgumentError("data", f"'{spec}': {entry.param} must be an integer >= {entry.minimum}, got '{arg}'")
     return value
 
 
@@ -150,7 +150,7 @@ def load_labelled(spec: str, *, n_samples: int = 300, noise: float | None = None
 
 def _load(spec, n_samples, noise, seed, image_size) -> Labelled:
     if not isinstance(spec, str):
-        raise TypeError(f"data: expected a dataset spec string such as 'moons', got {spec!r}")
+        raise ArgumentTypeError("data", f"expected a dataset spec string such as 'moons', got {spec!r}")
     n_samples = check_n_samples(n_samples)
     noise = check_noise(noise)
     image_size = check_image_size(image_size)
@@ -161,9 +161,9 @@ def _load(spec, n_samples, noise, seed, image_size) -> Labelled:
         raise unknown_choice("data", "dataset", name, DATASETS, hint=f"choices: {USAGE}")
     has_noise = name in GENERATED and GENERATED[name].noise is not None
     if noise is not None and not has_noise:
-        raise ValueError(f"noise: dataset '{name}' has no noise setting; leave noise unset (got {noise})")
+        raise ArgumentError("noise", f"dataset '{name}' has no noise setting; leave noise unset (got {noise})")
     if image_size is not None and name not in ("images", "digits"):
-        raise ValueError(f"image_size: only 'images:PATH' and 'digits' are resized, not '{spec}' (got {image_size})")
+        raise ArgumentError("image_size", f"only 'images:PATH' and 'digits' are resized, not '{spec}' (got {image_size})")
     if name in LOADED:
         return LOADED[name](arg.strip(), spec, image_size)
     entry = GENERATED[name]
@@ -173,9 +173,9 @@ def _load(spec, n_samples, noise, seed, image_size) -> Labelled:
     if entry.param is not None:
         kwargs[entry.param] = _parameter(entry, arg, spec)
     elif arg:
-        raise ValueError(f"data: dataset '{name}' takes no parameter, got '{spec}'")
+        raise ArgumentError("data", f"dataset '{name}' takes no parameter, got '{spec}'")
     n_classes = kwargs[entry.param] if entry.param is not None and entry.param_is_classes else 2
     if n_samples < n_classes:
-        raise ValueError(f"n_samples: '{spec}' has {n_classes} classes, need at least that many samples, got {n_samples}")
+        raise ArgumentError("n_samples", f"'{spec}' has {n_classes} classes, need at least that many samples, got {n_samples}")
     X, y = entry.make(n_samples, rng, **kwargs)
     return X, y, [str(k) for k in range(int(y.max()) + 1)]

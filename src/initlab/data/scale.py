@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from initlab._checks import features
+from initlab._errors import ArgumentError
 
 
 def standardize(X_train: np.ndarray, X_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -19,7 +20,7 @@ def standardize(X_train: np.ndarray, X_test: np.ndarray) -> tuple[np.ndarray, np
     X_train = features("X_train", X_train).astype(np.float64)
     X_test = np.asarray(X_test)
     if X_test.ndim != 2 or X_test.shape[1] != X_train.shape[1]:
-        raise ValueError(f"X_test: expected a 2-D array with {X_train.shape[1]} columns like X_train, got shape {X_test.shape}")
+        raise ArgumentError("X_test", f"expected a 2-D array with {X_train.shape[1]} columns like X_train, got shape {X_test.shape}")
     X_test = features("X_test", X_test).astype(np.float64) if len(X_test) else X_test.astype(np.float64)
     mean = X_train.mean(axis=0)
     std = X_train.std(axis=0)

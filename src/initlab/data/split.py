@@ -9,6 +9,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split as _sklearn_split
 
 from initlab._checks import features, targets
+from initlab._errors import ArgumentError
 from initlab._random import as_generator
 
 
@@ -16,9 +17,9 @@ def _check_xy(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     X = features("X", X)
     y = np.asarray(y)
     if y.ndim != 1:
-        raise ValueError(f"y: expected a 1-D array (n_samples,), got shape {y.shape}")
+        raise ArgumentError("y", f"expected a 1-D array (n_samples,), got shape {y.shape}")
     if X.shape[0] != y.shape[0]:
-        raise ValueError(f"y: expected {X.shape[0]} labels to match the rows of X, got {y.shape[0]}")
+        raise ArgumentError("y", f"expected {X.shape[0]} labels to match the rows of X, got {y.shape[0]}")
     return X, targets("y", y, len(X)) if y.dtype.kind not in "US" else y
 
 
@@ -41,23 +42,23 @@ def train_test_split(
     X, y = _check_xy(X, y)
     valid = isinstance(test_fraction, numbers.Real) and not isinstance(test_fraction, bool)
     if not valid or not 0 <= test_fraction < 1:
-        raise ValueError(f"test_fraction: expected a number in [0, 1), got {test_fraction!r}")
+        raise ArgumentError("test_fraction", f"expected a number in [0, 1), got {test_fraction!r}")
     random_state = int(as_generator(seed, "seed").integers(2**31 - 1))
     if test_fraction == 0:
         return X.copy(), y.copy(), X[:0].copy(), y[:0].copy()
     n = X.shape[0]
     n_test = math.ceil(test_fraction * n)
     if n - n_test < 1:
-        raise ValueError(f"test_fraction: {test_fraction} of {n} rows leaves no rows for training")
+        raise ArgumentError("test_fraction", f"{test_fraction} of {n} rows leaves no rows for training")
     stratify = None
     if y.dtype.kind in "biu":
         classes, counts = np.unique(y, return_counts=True)
         rare = classes[counts < 2]
         if rare.size:
-            raise ValueError(f"y: class {rare[0]} has only 1 sample; a stratified split needs at least 2 per class")
+            raise ArgumentError("y", f"class {rare[0]} has only 1 sample; a stratified split needs at least 2 per class")
         if min(n_test, n - n_test) < classes.size:
-            raise ValueError(
-                f"test_fraction: {test_fraction} of {n} rows gives {n_test} test and {n - n_test} training rows, "
+            raise ArgumentError(
+                "test_fraction", f"{test_fraction} of {n} rows gives {n_test} test and {n - n_test} training rows, "
                 f"fewer than the {classes.size} classes; a stratified split needs one of each class in both parts"
             )
         stratify = y

@@ -18,6 +18,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from initlab._errors import ArgumentError
 from initlab.diagnose.capture import Capture
 from initlab.diagnose.expected import Expected, expected
 from initlab.diagnose.mlp_probe import capture_mlp, describe_mlp
@@ -35,7 +36,7 @@ def diagnose(captures: Sequence[Capture], input_mean_square: float, model: str) 
     `pre_rms`), while `grad_std` stays the std of the entries."""
     captures = list(captures)
     if not captures:
-        raise ValueError("captures: expected at least one dense or convolutional layer, got none")
+        raise ArgumentError("captures", "expected at least one dense or convolutional layer, got none")
     w2 = [sigma_w2(c) for c in captures]
     with np.errstate(all="ignore"):  # theory propagates E[dz^2]: anchor it with the output's rms, not its std
         last_grad_rms = float(np.sqrt(np.mean(np.square(captures[-1].dz))))

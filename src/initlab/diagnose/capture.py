@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from initlab._errors import ArgumentError
 from initlab.theory import Activation
 
 KINDS = ("dense", "conv")
@@ -54,16 +55,16 @@ class Capture:
 
     def __post_init__(self):
         if self.kind not in KINDS:
-            raise ValueError(f"kind: expected one of {', '.join(KINDS)}, got {self.kind!r}")
+            raise ArgumentError("kind", f"expected one of {', '.join(KINDS)}, got {self.kind!r}")
         if self.z.ndim < 2 or self.z.shape != self.a.shape or self.z.shape != self.dz.shape:
-            raise ValueError(f"{self.name}: z, a and dz must share one shape (n, units, ...), got "
+            raise ArgumentError(self.name, f"z, a and dz must share one shape (n, units, ...), got "
                              f"{self.z.shape}, {self.a.shape}, {self.dz.shape}")
         if self.weight.ndim != 2 or self.weight.shape[0] != self.z.shape[1] or \
                 self.weight_grad.shape != self.weight.shape:
-            raise ValueError(f"{self.name}: weight and weight_grad must be (units={self.z.shape[1]}, fan_in), got "
+            raise ArgumentError(self.name, f"weight and weight_grad must be (units={self.z.shape[1]}, fan_in), got "
                              f"{self.weight.shape} and {self.weight_grad.shape}")
         if self.bias is not None and self.bias.shape != (self.z.shape[1],):
-            raise ValueError(f"{self.name}: bias must be ({self.z.shape[1]},), got {self.bias.shape}")
+            raise ArgumentError(self.name, f"bias must be ({self.z.shape[1]},), got {self.bias.shape}")
 
     @property
     def units(self) -> int:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from initlab._checks import integer, seed as check_seed
+from initlab._errors import ArgumentError, renamed
 from initlab.options import parse_hidden, parse_int_list
 
 MLP_DEFAULTS = {"data": "circles", "hidden": "100x30", "activation": "relu", "init": "he_normal",
@@ -54,18 +55,18 @@ def _check(options: Options) -> None:
     check_seed("seed", options.seed)
     if options.torch_factory is None:
         if options.input_shape is not None:
-            raise ValueError("input_shape: only used with --torch (an MLP takes its input size from --data)")
+            raise ArgumentError("input_shape", "only used with --torch (an MLP takes its input size from --data)")
         if options.init in TORCH_INITS:
-            raise ValueError(f"init: '{options.init}' is initlab.torch's and needs --torch "
+            raise ArgumentError("init", f"'{options.init}' is initlab.torch's and needs --torch "
                              "(for an MLP use a scheme such as he_normal)")
         return
     given = [name for name in ("hidden", "activation") if getattr(options, name) is not None]
     if given:
         flags = " and ".join("--" + name.replace("_", "-") for name in given)
-        raise ValueError(f"torch: {flags} only shape an initlab MLP; a --torch model brings its own layers "
+        raise ArgumentError("torch", f"{flags} only shape an initlab MLP; a --torch model brings its own layers "
                          "(re-initialise it with --init)")
     if options.bias_init is not None and (options.init is None or options.init in TORCH_INITS):
-        raise ValueError(f"bias_init: with --torch it goes with a scheme in --init (auto and lsuv set the "
+        raise ArgumentError("bias_init", f"with --torch it goes with a scheme in --init (auto and lsuv set the "
                          f"biases themselves), got --init {options.init}")
 
 
@@ -131,10 +132,7 @@ def _renamed(function, *args, **names):
     try:
         return function(*args)
     except ValueError as error:
-        argument, separator, rest = str(error).partition(": ")
-        if separator and argument in names:
-            raise ValueError(f"{names[argument]}: {rest}") from None
-        raise
+        raise renamed(error, names) from None
 
 
 def write_folder(result, folder: Path, figures: bool = True, command: str | None = None) -> list[str]:

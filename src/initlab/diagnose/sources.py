@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from initlab._errors import did_you_mean
+from initlab._errors import ArgumentError, did_you_mean
 from initlab.data import load, standardize
 from initlab.nn.mlp import MLP
 
@@ -75,28 +75,28 @@ def load_factory(path: str, seed: int = 0, argument: str = "torch"):
     default init is the same at every run and the caller's random state is untouched."""
     module_name, colon, name = str(path).partition(":")
     if not colon or not module_name or not name.isidentifier():
-        raise ValueError(f"{argument}: expected 'module.path:factory' (a function returning an nn.Module), "
+        raise ArgumentError(argument, f"expected 'module.path:factory' (a function returning an nn.Module), "
                          f"got '{path}'")
     try:
         import torch
 
         from initlab.torch.trace import first_line
     except ImportError:
-        raise ValueError(f"{argument}: needs PyTorch; install it with: pip install 'initlab[torch]'") from None
+        raise ArgumentError(argument, f"needs PyTorch; install it with: pip install 'initlab[torch]'") from None
     module = _import_from_cwd(module_name, argument)
     factory = getattr(module, name, None)
     if not callable(factory):
         names = [n for n in dir(module) if not n.startswith("_") and callable(getattr(module, n))]
         missing = "has no function" if factory is None else "has a non-callable"
-        raise ValueError(f"{argument}: module '{module_name}' {missing} '{name}'{did_you_mean(name, names)}")
+        raise ArgumentError(argument, f"module '{module_name}' {missing} '{name}'{did_you_mean(name, names)}")
     try:
         with torch.random.fork_rng(devices=[]):
             torch.default_generator.manual_seed(seed)
             model = factory()
     except Exception as error:  # noqa: BLE001 - any failure of the user's code is reported, not raised
-        raise ValueError(f"{argument}: factory '{path}' raised {type(error).__name__}: {first_line(error)}") from None
+        raise ArgumentError(argument, f"factory '{path}' raised {type(error).__name__}: {first_line(error)}") from None
     if not isinstance(model, torch.nn.Module):
-        raise ValueError(f"{argument}: factory '{path}' returned {type(model).__name__}, expected a torch.nn.Module")
+        raise ArgumentError(argument, f"factory '{path}' returned {type(model).__name__}, expected a torch.nn.Module")
     return model
 
 
@@ -109,7 +109,7 @@ def _import_from_cwd(module_name: str, argument: str):
     try:
         return importlib.import_module(module_name)
     except Exception as error:  # noqa: BLE001
-        raise ValueError(f"{argument}: cannot import module '{module_name}' "
+        raise ArgumentError(argument, f"cannot import module '{module_name}' "
                          f"({type(error).__name__}: {first_line(error)})") from None
     finally:
         if added:
@@ -123,13 +123,13 @@ def torch_batch(input_shape: Sequence[int] | None, n_samples: int, seed: int, da
     import torch
     if data is None:
         if input_shape is None:
-            raise ValueError("input_shape: give --input-shape (e.g. 3,32,32) or --data for a torch model")
+            raise ArgumentError("input_shape", "give --input-shape (e.g. 3,32,32) or --data for a torch model")
         generator = torch.Generator().manual_seed(seed)
         return torch.randn((n_samples, *input_shape), generator=generator, dtype=torch.float32), None
     X, y = load_batch(data, n_samples, seed, scale)
     if input_shape is not None:
         if int(np.prod(input_shape)) != X.shape[1]:
-            raise ValueError(f"input_shape: {list(input_shape)} holds {int(np.prod(input_shape))} values but "
+            raise ArgumentError("input_shape", f"{list(input_shape)} holds {int(np.prod(input_shape))} values but "
                              f"'{data}' has {X.shape[1]} features")
         X = X.reshape(len(X), *input_shape)
     target = torch.from_numpy(y) if np.issubdtype(y.dtype, np.integer) else torch.from_numpy(y).float()

@@ -50,6 +50,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from initlab._errors import ArgumentError, ArgumentTypeError
 from initlab.diagnose.capture import Capture
 from initlab.torch.activations import theory_activation
 from initlab.torch.trace import LAYER_TYPES, TracedLayer, first_line, layers, rejected
@@ -78,11 +79,11 @@ def check_target(target, n: int) -> torch.Tensor | None:
         return None
     target = torch.as_tensor(target)
     if target.dtype == torch.bool or target.dtype.is_complex:
-        raise ValueError(f"target: expected integer class labels or real numbers, got {target.dtype}")
+        raise ArgumentError("target", f"expected integer class labels or real numbers, got {target.dtype}")
     if not target.dtype.is_floating_point and target.shape != (n,):
-        raise ValueError(f"target: expected {n} integer class labels (one per sample), got shape {list(target.shape)}")
+        raise ArgumentError("target", f"expected {n} integer class labels (one per sample), got shape {list(target.shape)}")
     if target.dim() == 0 or target.shape[0] != n:
-        raise ValueError(f"target: expected one row per sample ({n}), got shape {list(target.shape)}")
+        raise ArgumentError("target", f"expected one row per sample ({n}), got shape {list(target.shape)}")
     return target
 
 
@@ -90,7 +91,7 @@ def check_labels(out: torch.Tensor, target: torch.Tensor) -> None:
     """Class labels against the output: 0..C-1 for (n, C > 1) logits, 0/1 for one logit per sample."""
     n = out.shape[0]
     if target.shape != (n,) or not _labels(target):
-        raise ValueError(f"target: expected {n} integer class labels (one per sample) or floats shaped like the "
+        raise ArgumentError("target", f"expected {n} integer class labels (one per sample) or floats shaped like the "
                          f"output {list(out.shape)}, got shape {list(target.shape)}")
     if not target.numel():
         return
@@ -99,14 +100,14 @@ def check_labels(out: torch.Tensor, target: torch.Tensor) -> None:
         classes = out.shape[1]
         if low < 0 or high >= classes:
             got = f"labels from {low} to {high}" if low < 0 else f"labels up to {high}"
-            raise ValueError(f"target: expected class labels 0..{classes - 1} for a model with {classes} outputs, "
+            raise ArgumentError("target", f"expected class labels 0..{classes - 1} for a model with {classes} outputs, "
                              f"got {got}")
     elif out.numel() == n:
         if low < 0 or high > 1:
-            raise ValueError("target: expected labels 0 and 1 for a model with 1 output (binary cross-entropy), "
+            raise ArgumentError("target", "expected labels 0 and 1 for a model with 1 output (binary cross-entropy), "
                              f"got labels from {low} to {high}")
     else:
-        raise ValueError(f"target: class labels need an output (n, classes) or (n, 1), got {list(out.shape)}")
+        raise ArgumentError("target", f"class labels need an output (n, classes) or (n, 1), got {list(out.shape)}")
 
 
 def loss_of(out: torch.Tensor, target) -> torch.Tensor:
@@ -185,12 +186,12 @@ def _run(model: nn.Module, batch: torch.Tensor, target, traced: list[TracedLayer
             except Exception as error:  # noqa: BLE001 - whatever the model raises is the user's batch or model
                 raise rejected("batch", "a batch", batch.shape, error) from None
             if not isinstance(out, torch.Tensor):
-                raise ValueError(f"model: expected the forward pass to return one tensor, got {type(out).__name__}")
+                raise ArgumentError("model", f"expected the forward pass to return one tensor, got {type(out).__name__}")
             loss = loss_of(out, target)
             try:
                 loss.backward()
             except Exception as error:  # noqa: BLE001
-                raise ValueError(f"model: the backward pass failed: {first_line(error)}") from None
+                raise ArgumentError("model", f"the backward pass failed: {first_line(error)}") from None
     finally:
         recorder.remove()
     return recorder
@@ -199,7 +200,7 @@ def _run(model: nn.Module, batch: torch.Tensor, target, traced: list[TracedLayer
 def capture_torch(model: nn.Module, batch: torch.Tensor, target=None) -> list[Capture]:
     """One Capture per traced Linear/Conv layer of `model` on `batch` (see the module docstring)."""
     if not isinstance(batch, torch.Tensor):
-        raise TypeError(f"batch: expected a torch.Tensor, got {type(batch).__name__}")
+        raise ArgumentTypeError("batch", f"expected a torch.Tensor, got {type(batch).__name__}")
     traced = layers(model)
     params = list(model.parameters())
     saved = [(p, p.grad, p.requires_grad) for p in params]
@@ -227,7 +228,7 @@ def capture_torch(model: nn.Module, batch: torch.Tensor, target=None) -> list[Ca
 
 def _capture(t: TracedLayer, recorder: _Recorder) -> Capture:
     if t.name not in recorder.z or t.name not in recorder.dz:
-        raise ValueError(f"model: layer '{t.name}' was traced but its output got no gradient in the pass "
+        raise ArgumentError("model", f"layer '{t.name}' was traced but its output got no gradient in the pass "
                          "(is it used by the loss?)")
     z = recorder.z[t.name]
     with torch.no_grad():

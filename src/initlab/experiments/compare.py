@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from initlab._checks import features, targets
+from initlab._errors import ArgumentError
 from initlab.data import GENERATED, load, load_labelled, standardize, train_test_split
 from initlab.experiments import footprint
 from initlab.experiments.config import CompareConfig
@@ -120,7 +121,7 @@ def load_dataset(config: CompareConfig, max_memory=None) -> Dataset:
         X_test, y_test, _ = load_labelled(config.test_data, n_samples=config.n_samples,
                                           seed=np.random.default_rng(test_seed), classes=classes, **options)
         if X_test.shape[1] != X_train.shape[1]:
-            raise ValueError(f"test_data: expected {X_train.shape[1]} features like the training data, "
+            raise ArgumentError("test_data", f"expected {X_train.shape[1]} features like the training data, "
                              f"got {X_test.shape[1]} in '{config.test_data}'")
     else:
         X, y = load(config.data, n_samples=config.n_samples, seed=np.random.default_rng(data_seed), **options)
@@ -159,9 +160,9 @@ def check_targets(config: CompareConfig, data: Dataset) -> None:
     if np.issubdtype(data.y_train.dtype, np.integer):
         n_classes = len(np.unique(data.y_train))
         if n_classes < 2:
-            raise ValueError(f"data: '{config.data}' has a single class in its training labels; need at least 2")
+            raise ArgumentError("data", f"'{config.data}' has a single class in its training labels; need at least 2")
         if probe.head.name == "sigmoid" and n_classes > 2:
-            raise ValueError(f"output: sigmoid separates 2 classes, but '{config.data}' has {n_classes}; "
+            raise ArgumentError("output", f"sigmoid separates 2 classes, but '{config.data}' has {n_classes}; "
                              "use softmax (or auto)")
     probe.check_targets(data.y_train, "data")
     if len(data.y_test):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from initlab import __version__
 from initlab._checks import choice, integer, number, seed as check_seed
-from initlab._errors import unknown_choice
+from initlab._errors import ArgumentError, unknown_choice
 from initlab.data import DATASETS
 from initlab.init import canonical, check_dtype, initializer
 from initlab.nn import ACTIVATIONS, HEADS, OPTIMIZERS
@@ -30,7 +30,7 @@ def _scheme(argument: str, spec: str, shape: tuple[int, ...]) -> str:
     try:
         init.geometry(shape)
     except ValueError as error:
-        raise ValueError(f"{argument}: {error}") from None
+        raise ArgumentError(argument, f"{error}") from None
     return str(init)
 
 
@@ -71,14 +71,14 @@ class CompareConfig:
         # Canonical spec strings, so that 'glorot_normal' and 'xavier_normal' are the same scheme.
         inits = tuple(_scheme("init", str(canonical(spec, "init")), (2, 2)) for spec in self.inits)
         if not inits:
-            raise ValueError("init: expected at least one scheme, got none")
+            raise ArgumentError("init", "expected at least one scheme, got none")
         if len(set(inits)) != len(inits):
-            raise ValueError(f"init: each scheme may appear once, got {list(inits)}")
+            raise ArgumentError("init", f"each scheme may appear once, got {list(inits)}")
         object.__setattr__(self, "inits", inits)
         object.__setattr__(self, "bias_init", _scheme("bias_init", self.bias_init, (2,)))
         object.__setattr__(self, "hidden", tuple(self.hidden))
         if not all(isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in self.hidden):
-            raise ValueError(f"hidden: expected positive integers, got {list(self.hidden)}")
+            raise ArgumentError("hidden", f"expected positive integers, got {list(self.hidden)}")
         _dataset("data", self.data)
         if self.test_data is not None:
             _dataset("test_data", self.test_data)
@@ -98,10 +98,10 @@ class CompareConfig:
         if self.noise is not None:
             number("noise", self.noise, non_negative=True)
         if not isinstance(self.standardize, bool):
-            raise ValueError(f"standardize: expected true or false, got {self.standardize!r}")
+            raise ArgumentError("standardize", f"expected true or false, got {self.standardize!r}")
         number("lr", self.lr, positive=True)
         if not 0 <= number("test_fraction", self.test_fraction) < 1:
-            raise ValueError(f"test_fraction: expected a number in [0, 1), got {self.test_fraction}")
+            raise ArgumentError("test_fraction", f"expected a number in [0, 1), got {self.test_fraction}")
 
     @property
     def record_interval(self) -> int:

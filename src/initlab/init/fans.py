@@ -17,7 +17,7 @@ import math
 import numbers
 from typing import NamedTuple
 
-from initlab._errors import unknown_choice
+from initlab._errors import ArgumentError, ArgumentTypeError, unknown_choice
 
 LAYOUTS = ("numpy", "keras", "torch")
 
@@ -47,11 +47,11 @@ def check_shape(shape) -> tuple[int, ...]:
     try:
         dims = tuple(shape)
     except TypeError:
-        raise TypeError(f"shape: expected a tuple of non-negative integers, got {shape!r}") from None
+        raise ArgumentTypeError("shape", f"expected a tuple of non-negative integers, got {shape!r}") from None
     if not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) and d >= 0 for d in dims):
-        raise ValueError(f"shape: expected non-negative integers, got {list(dims)}")
+        raise ArgumentError("shape", f"expected non-negative integers, got {list(dims)}")
     if len(dims) > MAX_DIMS:
-        raise ValueError(f"shape: expected at most {MAX_DIMS} dimensions, got {len(dims)}")
+        raise ArgumentError("shape", f"expected at most {MAX_DIMS} dimensions, got {len(dims)}")
     return tuple(int(d) for d in dims)
 
 
@@ -70,7 +70,7 @@ def fans(shape, layout: str = "numpy") -> Fans:
         raise unknown_choice("layout", "layout", str(layout), LAYOUTS)
     if layout == "torch":
         if len(dims) < 2:
-            raise ValueError(f"shape: torch layout needs at least 2 dimensions to compute fans, got {list(dims)}")
+            raise ArgumentError("shape", f"torch layout needs at least 2 dimensions to compute fans, got {list(dims)}")
         receptive = math.prod(dims[2:])
         return Fans(dims[1] * receptive, dims[0] * receptive)
     if len(dims) == 0:

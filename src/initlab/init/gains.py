@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import numbers
 
-from initlab._errors import unknown_choice
+from initlab._errors import ArgumentError, unknown_choice
 
 _UNIT_GAIN = ("linear", "identity", "sigmoid", "conv1d", "conv2d", "conv3d",
               "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
@@ -31,7 +31,7 @@ def gain(activation: str, param: float | None = None) -> float:
     if activation == "leaky_relu":
         slope = 0.01 if param is None else param
         if isinstance(slope, bool) or not isinstance(slope, numbers.Real) or not math.isfinite(slope):
-            raise ValueError(f"param: expected a finite negative slope for leaky_relu, got {slope!r}")
+            raise ArgumentError("param", f"expected a finite negative slope for leaky_relu, got {slope!r}")
         return math.sqrt(2.0 / (1.0 + slope**2))
     raise unknown_choice("nonlinearity", "nonlinearity", str(activation),
                          (*_UNIT_GAIN, "tanh", "relu", "selu", "leaky_relu"))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from initlab import memory
-from initlab._errors import unknown_choice
+from initlab._errors import ArgumentError, unknown_choice
 from initlab._random import RandomLike, as_generator
 from initlab.init.fans import LAYOUTS, Fans, check_shape
 from initlab.init.laws import Geometry, Law
@@ -24,7 +24,7 @@ def check_dtype(dtype, argument: str = "dtype") -> np.dtype:
     except TypeError:
         resolved = None
     if resolved is None or resolved.name not in FLOAT_DTYPES:
-        raise ValueError(f"{argument}: expected one of {', '.join(FLOAT_DTYPES)}, got {dtype!r}")
+        raise ArgumentError(argument, f"expected one of {', '.join(FLOAT_DTYPES)}, got {dtype!r}")
     return resolved
 
 
@@ -71,5 +71,5 @@ class Initializer:
         if len(dims) < law.min_rank or (law.max_rank is not None and len(dims) > law.max_rank):
             wanted = (f"exactly {law.max_rank}" if law.min_rank == law.max_rank
                       else f"at least {law.min_rank}")
-            raise ValueError(f"shape: '{self.spec}' needs {wanted} dimensions, got {list(dims)}")
+            raise ArgumentError("shape", f"'{self.spec}' needs {wanted} dimensions, got {list(dims)}")
         return Geometry(dims, self.layout, fan)

@@ -11,7 +11,7 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from initlab._errors import unknown_choice
+from initlab._errors import ArgumentError, unknown_choice
 from initlab.init.initializer import Initializer
 from initlab.init.laws import Law
 from initlab.init.spec import Spec, parse
@@ -71,7 +71,7 @@ def canonical(spec: str | Spec, argument: str = "init") -> Spec:
     given: dict[str, object] = {}
     positional = [v for k, v in parsed.args if k is None]
     if len(positional) > len(names):
-        raise ValueError(f"{argument}: '{parsed}' gives {len(positional)} positional values; "
+        raise ArgumentError(argument, f"'{parsed}' gives {len(positional)} positional values; "
                          f"'{found.name}' takes at most {len(names)} ({', '.join(names) or 'none'})")
     given.update(zip(names, positional))
     for key, value in parsed.args:
@@ -79,9 +79,9 @@ def canonical(spec: str | Spec, argument: str = "init") -> Spec:
             continue
         if key not in names:
             expected = f"parameters: {', '.join(names)}" if names else "it takes no parameters"
-            raise ValueError(f"{argument}: '{found.name}' has no parameter '{key}' ({expected})")
+            raise ArgumentError(argument, f"'{found.name}' has no parameter '{key}' ({expected})")
         if key in given:
-            raise ValueError(f"{argument}: parameter '{key}' given twice in '{parsed}'")
+            raise ArgumentError(argument, f"parameter '{key}' given twice in '{parsed}'")
         given[key] = value
     defaults = {p.name: p.default for p in found.parameters}
     args = tuple((k, given[k]) for k in names if k in given and not _same(given[k], defaults[k]))
@@ -103,7 +103,7 @@ def initializer(spec: str | Spec | Initializer, layout: str = "numpy", argument:
     try:
         law = SCHEMES[resolved.name].factory(**resolved.kwargs)
     except ValueError as error:
-        raise ValueError(f"{argument}: '{str(spec).strip()}': {error}") from None
+        raise ArgumentError(argument, f"'{str(spec).strip()}': {error}") from None
     return Initializer(resolved, law, layout)
 
 

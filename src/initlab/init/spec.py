@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import math
 from dataclasses import dataclass
+from initlab._errors import ArgumentError, ArgumentTypeError
 
 Value = float | bool | str
 
@@ -53,7 +54,7 @@ def format_value(value: Value) -> str:
 def parse(text: str, argument: str = "init") -> Spec:
     """Parse a spec string; syntax errors name `argument` and quote the text."""
     if not isinstance(text, str):
-        raise TypeError(f"{argument}: expected a spec string like 'he_normal' or 'normal(std=0.01)', "
+        raise ArgumentTypeError(argument, f"expected a spec string like 'he_normal' or 'normal(std=0.01)', "
                         f"got {_described(text)}")
     source = text.strip()
     try:
@@ -97,15 +98,15 @@ def _literal(node: ast.expr, argument: str, text: str) -> Value:
                 value = math.inf
             if math.isfinite(value):
                 return value
-            raise ValueError(f"{argument}: value '{ast.unparse(node)}' in '{text}' is not a finite number")
+            raise ArgumentError(argument, f"value '{ast.unparse(node)}' in '{text}' is not a finite number")
         if isinstance(node.value, str):
             return node.value
     elif isinstance(node, ast.Name):
         lowered = node.id.lower()
         return {"true": True, "false": False}.get(lowered, node.id)
-    raise ValueError(f"{argument}: value '{ast.unparse(node)}' in '{text}' is not a number, true/false or a word")
+    raise ArgumentError(argument, f"value '{ast.unparse(node)}' in '{text}' is not a number, true/false or a word")
 
 
-def _syntax_error(argument: str, text: str) -> ValueError:
-    return ValueError(f"{argument}: cannot parse '{text}'; expected 'name' or 'name(key=value, ...)', "
+def _syntax_error(argument: str, text: str) -> ArgumentError:
+    return ArgumentError(argument, f"cannot parse '{text}'; expected 'name' or 'name(key=value, ...)', "
                       "e.g. 'he_normal' or 'normal(std=0.01)'")

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from scipy.special import expit, log_softmax, softmax
 
+from initlab._errors import ArgumentError
 from initlab._checks import choice, integer, number
 from initlab.nn.mlp import MLP
 from initlab.nn.optimizers import ADAM_BETA1, ADAM_BETA2, ADAM_EPS, MOMENTUM, OPTIMIZERS
@@ -36,7 +37,7 @@ def check_same_architecture(nets: Sequence[MLP]) -> None:
         same = (net.layer_sizes == first.layer_sizes and net.head is first.head and net.dtype == first.dtype
                 and [a.name for a in net.activations] == [a.name for a in first.activations])
         if not same:
-            raise ValueError("nets: train_many needs networks of one architecture, output and dtype")
+            raise ArgumentError("nets", "train_many needs networks of one architecture, output and dtype")
 
 
 def train_many(nets: Sequence[MLP], X: np.ndarray, y: np.ndarray, *, lr: float = 0.01, iterations: int = 1000,

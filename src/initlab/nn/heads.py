@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit, log_softmax, softmax
 
-from initlab._errors import unknown_choice
+from initlab._errors import ArgumentError, unknown_choice
 
 
 @dataclass(frozen=True)
@@ -49,18 +49,18 @@ def mean_loss(losses: np.ndarray) -> float:
 
 def _class_labels(y: np.ndarray, n_classes: int, head: str, argument: str) -> None:
     if y.ndim != 1:
-        raise ValueError(f"{argument}: {head} output expects a 1-D vector of class labels, got shape {y.shape}")
+        raise ArgumentError(argument, f"{head} output expects a 1-D vector of class labels, got shape {y.shape}")
     labels = np.unique(y)
     if not np.all((labels == np.round(labels)) & (labels >= 0) & (labels < n_classes)):
         bad = [v for v in labels.tolist() if not (v == round(v) and 0 <= v < n_classes)][:5]
-        raise ValueError(f"{argument}: {head} output with {n_classes} classes needs integer labels "
+        raise ArgumentError(argument, f"{head} output with {n_classes} classes needs integer labels "
                          f"in 0..{n_classes - 1}, got {bad}")
 
 
 class SigmoidBCE(Head):
     def check_targets(self, y, width, argument="y"):
         if width != 1:
-            raise ValueError(f"output: sigmoid output needs 1 unit, got {width}; use output='softmax' for "
+            raise ArgumentError("output", f"sigmoid output needs 1 unit, got {width}; use output='softmax' for "
                              f"{width} classes")
         _class_labels(y, 2, "sigmoid", argument)
 
@@ -80,7 +80,7 @@ class SigmoidBCE(Head):
 class SoftmaxCE(Head):
     def check_targets(self, y, width, argument="y"):
         if width < 2:
-            raise ValueError(f"output: softmax output needs at least 2 units, got {width}")
+            raise ArgumentError("output", f"softmax output needs at least 2 units, got {width}")
         _class_labels(y, width, "softmax", argument)
 
     def loss(self, z, y):
@@ -101,7 +101,7 @@ class LinearMSE(Head):
     def check_targets(self, y, width, argument="y"):
         columns = 1 if y.ndim == 1 else y.shape[1]
         if y.ndim > 2 or columns != width:
-            raise ValueError(f"{argument}: linear output with {width} units needs targets with {width} "
+            raise ArgumentError(argument, f"linear output with {width} units needs targets with {width} "
                              f"column(s), got shape {y.shape}")
 
     def loss(self, z, y):

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from initlab._checks import features, targets
+from initlab._errors import ArgumentError
 from initlab._random import as_generator
 from initlab.init import Initializer, check_dtype, fans, initializer
 from initlab.nn.activations import Activation, activation
@@ -23,7 +24,7 @@ def check_layer_sizes(layer_sizes: Sequence[int], argument: str = "layer_sizes")
     sizes = list(layer_sizes)
     if len(sizes) < 2 or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0
                                  for s in sizes):
-        raise ValueError(f"{argument}: expected at least 2 positive integers (input, ..., output), got {sizes}")
+        raise ArgumentError(argument, f"expected at least 2 positive integers (input, ..., output), got {sizes}")
     return [int(s) for s in sizes]
 
 
@@ -61,7 +62,7 @@ class MLP:
             return [activation(spec)] * n_hidden
         names = list(spec)
         if len(names) != n_hidden:
-            raise ValueError(f"activation: expected one name or {n_hidden} (one per hidden layer), got {names}")
+            raise ArgumentError("activation", f"expected one name or {n_hidden} (one per hidden layer), got {names}")
         return [activation(name) for name in names]
 
     @property
@@ -73,7 +74,7 @@ class MLP:
         X = features(argument, X, self.layer_sizes[0])
         largest = float(np.abs(X).max())
         if largest > np.finfo(self.dtype).max:  # finite in float64, infinite once cast to float32
-            raise ValueError(f"{argument}: expected values within {self.dtype.name}'s range "
+            raise ArgumentError(argument, f"expected values within {self.dtype.name}'s range "
                              f"(+-{float(np.finfo(self.dtype).max):.3g}), got {largest:.3g}; scale the inputs "
                              "or use float64")
         return X.astype(self.dtype, copy=False)
@@ -88,13 +89,13 @@ class MLP:
         self.check_targets(y, "y")
         if (X_test is None) != (y_test is None):
             given, missing = ("X_test", "y_test") if y_test is None else ("y_test", "X_test")
-            raise ValueError(f"{given}: given without {missing}; pass both or neither")
+            raise ArgumentError(given, f"given without {missing}; pass both or neither")
         if X_test is not None:
             X_test = np.asarray(X_test)
             if X_test.ndim == 2 and X_test.shape[0] == 0 and X_test.shape[1] == self.layer_sizes[0]:
                 y_test = np.asarray(y_test)
                 if len(y_test):
-                    raise ValueError(f"y_test: expected 0 targets (X_test has no rows), got {len(y_test)}")
+                    raise ArgumentError("y_test", f"expected 0 targets (X_test has no rows), got {len(y_test)}")
                 return X, y, X_test.astype(self.dtype), y_test
             X_test = self.as_input(X_test, "X_test")
             y_test = targets("y_test", y_test, len(X_test))

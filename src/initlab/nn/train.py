@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from initlab._errors import ArgumentError
 from initlab._random import as_generator
 from initlab._checks import integer, number
 from initlab.nn.mlp import MLP
@@ -59,7 +60,7 @@ def train(net: MLP, X: np.ndarray, y: np.ndarray, *, lr: float = 0.01, iteration
         sample_space = SampleSpaceSteps.applies(net, len(X), optimizer, batch_size)
     if sample_space:
         if not SampleSpaceSteps.supports(len(X), optimizer, batch_size):
-            raise ValueError(f"sample_space: needs full-batch gd or momentum, got optimizer={optimizer!r}, "
+            raise ArgumentError("sample_space", f"needs full-batch gd or momentum, got optimizer={optimizer!r}, "
                              f"batch_size={batch_size}")
         steps = SampleSpaceSteps(net, X, y, optimizer, lr)
     else:

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from initlab._errors import ArgumentError
 from initlab.experiments.compare import CompareResult
 
 
@@ -67,7 +68,7 @@ def boundary_figure(result: CompareResult, path: Path, resolution: int = 200) ->
     """One panel per scheme: the first seed's predicted class over the plane, with the training points."""
     X, y = result.data.X_train, result.data.y_train
     if X.shape[1] != 2:
-        raise ValueError(f"data: decision boundaries need 2 features, got {X.shape[1]}")
+        raise ArgumentError("data", f"decision boundaries need 2 features, got {X.shape[1]}")
     margin = 0.1 * (X.max(axis=0) - X.min(axis=0)) + 1e-9
     low, high = X.min(axis=0) - margin, X.max(axis=0) + margin
     gx, gy = np.meshgrid(np.linspace(low[0], high[0], resolution), np.linspace(low[1], high[1], resolution))

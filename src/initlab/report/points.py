@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from initlab._errors import ArgumentError
 
 # Config fields that are not part of a grid point (the seed) or are replaced by the run's own scheme.
 SEED_FIELDS = ("seeds", "first_seed")
@@ -96,7 +97,7 @@ def group_points(runs: Sequence[dict], config: dict | None = None) -> list[Point
     `config` is used for records that carry no "config" of their own.
     """
     if not runs:
-        raise ValueError("runs: expected at least one run record, got none")
+        raise ArgumentError("runs", "expected at least one run record, got none")
     points: dict[str, Point] = {}
     for index, run in enumerate(runs):
         if not isinstance(run, dict):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from initlab._errors import ArgumentError
 from initlab.report.points import records_from_compare
 
 
@@ -15,15 +16,15 @@ def runs_from_store(path: str | Path) -> tuple[list[dict], str]:
     """Every run of a sweep store (`initlab.experiments.sweep.Store(path).runs()`)."""
     path = Path(path)
     if not path.exists():
-        raise ValueError(f"store: '{path}' does not exist; give the results.db of a sweep")
+        raise ArgumentError("store", f"'{path}' does not exist; give the results.db of a sweep")
     try:
         from initlab.experiments.sweep import Store
     except ImportError:
-        raise ValueError("store: this initlab has no sweep store (initlab.experiments.sweep.Store)") from None
+        raise ArgumentError("store", "this initlab has no sweep store (initlab.experiments.sweep.Store)") from None
     with Store(path) as store:
         runs = store.runs()
     if not runs:
-        raise ValueError(f"store: '{path}' holds no finished runs yet")
+        raise ArgumentError("store", f"'{path}' holds no finished runs yet")
     return runs, f"initlab sweep: {path.name}"
 
 
@@ -33,14 +34,14 @@ def runs_from_results(path: str | Path) -> tuple[list[dict], str]:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ValueError(f"results: '{path}' does not exist; give the results.json of a compare run folder") from None
+        raise ArgumentError("results", f"'{path}' does not exist; give the results.json of a compare run folder") from None
     except IsADirectoryError:
-        raise ValueError(f"results: '{path}' is a folder; give its results.json") from None
+        raise ArgumentError("results", f"'{path}' is a folder; give its results.json") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"results: '{path}' is not a JSON document: {error}") from None
+        raise ArgumentError("results", f"'{path}' is not a JSON document: {error}") from None
     if not (isinstance(document, dict) and isinstance(document.get("config"), dict)
             and isinstance(document.get("runs"), list) and document["runs"]):
-        raise ValueError(f"results: '{path}' is not a compare result (expected 'config' and a non-empty 'runs')")
+        raise ArgumentError("results", f"'{path}' is not a compare result (expected 'config' and a non-empty 'runs')")
     config = document["config"]
     title = (f"initlab compare: {config.get('data')}, hidden {config.get('hidden')}, {config.get('activation')}, "
              f"{config.get('optimizer')} lr {config.get('lr')}, {config.get('iterations')} iterations")
@@ -50,5 +51,5 @@ def runs_from_results(path: str | Path) -> tuple[list[dict], str]:
 def load_runs(store: str | Path | None = None, results: str | Path | None = None) -> tuple[list[dict], str]:
     """The run records and default title of exactly one source."""
     if (store is None) == (results is None):
-        raise ValueError("store: give exactly one of --store FILE (a sweep) or --results FILE (a compare)")
+        raise ArgumentError("store", "give exactly one of --store FILE (a sweep) or --results FILE (a compare)")
     return runs_from_store(store) if store is not None else runs_from_results(results)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from scipy.optimize import brentq
 
+from initlab._errors import ArgumentError
 from initlab._checks import number
 from initlab.theory.activations import Activation, activation
 
@@ -145,10 +146,10 @@ def critical_sigma_w2(act: str | Activation, sigma_b2: float, slope: float = 0.0
     while excess(high) < 0.0:
         low, high = high, high * 2.0
         if high > 1e6:
-            raise ValueError(f"sigma_b2: no critical sigma_w2 below 1e6 for {phi.name} at sigma_b2={sigma_b2:g}")
+            raise ArgumentError("sigma_b2", f"no critical sigma_w2 below 1e6 for {phi.name} at sigma_b2={sigma_b2:g}")
     found = float(brentq(excess, low, high, xtol=1e-13, rtol=1e-13))
     if abs(excess(found)) > CRITICAL_TOLERANCE:  # chi_1 jumped past 1: q* diverges first (gelu, silu)
-        raise ValueError(f"sigma_b2: {phi.name} has no critical sigma_w2 at sigma_b2={sigma_b2:g} "
+        raise ArgumentError("sigma_b2", f"{phi.name} has no critical sigma_w2 at sigma_b2={sigma_b2:g} "
                          f"(q* diverges at sigma_w2 ~ {found:.4g} while chi_1 < 1)")
     return found
 

@@ -45,6 +45,7 @@ from torch import nn
 from torch.nn import init as tinit
 
 from initlab._checks import seed as check_seed
+from initlab._errors import ArgumentError, ArgumentTypeError
 from initlab.init import Fans, fans, initializer, lookup
 from initlab.torch.trace import LAYER_TYPES
 
@@ -106,7 +107,7 @@ def generator_from(generator: torch.Generator | None, seed: int | None) -> torch
     if seed is not None:
         return torch.Generator().manual_seed(check_seed("seed", seed))
     if not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator: expected a torch.Generator, got {type(generator).__name__}")
+        raise ArgumentTypeError("generator", f"expected a torch.Generator, got {type(generator).__name__}")
     return generator
 
 
@@ -142,7 +143,7 @@ def initialise(module: nn.Module, weight, bias, generator: torch.Generator, name
         try:
             fill(tensor, init, generator, fan, is_bias=argument == "bias")
         except ValueError as error:
-            raise ValueError(f"{argument}: '{init.spec}' cannot fill {'bias' if argument == 'bias' else 'weight'} "
+            raise ArgumentError(argument, f"'{init.spec}' cannot fill {'bias' if argument == 'bias' else 'weight'} "
                              f"{list(tensor.shape)} of layer '{name}': {error}") from None
 
 
@@ -154,13 +155,13 @@ def apply(model: nn.Module, scheme: str, bias: str = "zeros", *, generator: torc
     Randomness comes only from `generator` or `seed` (exactly one).
     """
     if not isinstance(model, nn.Module):
-        raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
+        raise ArgumentTypeError("model", f"expected a torch.nn.Module, got {type(model).__name__}")
     weight_init = initializer(scheme, layout="torch", argument="scheme")
     bias_init = initializer(bias, layout="torch", argument="bias")
     g = generator_from(generator, seed)
     found = [(n, m) for n, m in model.named_modules() if isinstance(m, LAYER_TYPES)]
     if not found:
-        raise ValueError(f"model: found no nn.Linear or nn.Conv1d/2d/3d layer in {type(model).__name__}")
+        raise ArgumentError("model", f"found no nn.Linear or nn.Conv1d/2d/3d layer in {type(model).__name__}")
     for name, module in found:
         initialise(module, weight_init, bias_init, g, name)
     return model

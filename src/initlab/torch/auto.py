@@ -71,6 +71,7 @@ from dataclasses import asdict, dataclass, replace
 import torch
 from torch import nn
 
+from initlab._errors import ArgumentError, ArgumentTypeError
 from initlab._checks import choice
 from initlab.init import fans, initializer
 from initlab.init.laws import TRUNCATED_NORMAL_STD
@@ -117,7 +118,7 @@ def gains(act: Activation | None, stabilize: bool = False) -> tuple[float, float
     m = moments(act, 1.0)
     if not (math.isfinite(m.second) and m.second > 0):
         name = "identity" if act is None else act.name
-        raise ValueError(f"model: activation '{name}' has E[act(z)^2] = {m.second:g} at q = 1; "
+        raise ArgumentError("model", f"activation '{name}' has E[act(z)^2] = {m.second:g} at q = 1; "
                          "no weight variance brings the next layer back to q = 1")
     unstable = m.u_phi_dphi > m.second * (1.0 + CRITICAL_TOLERANCE)
     sigma_b2 = 1.0 - m.second / m.u_phi_dphi if stabilize and unstable else 0.0
@@ -225,7 +226,7 @@ def _check_input(model: nn.Module, input_shape) -> tuple[int, ...]:
     except (TypeError, ValueError):
         ok = False
     if not ok:
-        raise ValueError(f"input_shape: expected a tuple of positive integers without the batch dimension, "
+        raise ArgumentError("input_shape", f"expected a tuple of positive integers without the batch dimension, "
                          f"e.g. (3, 32, 32), got {input_shape!r}")
     param = next(model.parameters(), None)
     example = torch.zeros((1, *shape), dtype=torch.get_default_dtype() if param is None else param.dtype)
@@ -259,7 +260,7 @@ def auto(model: nn.Module, input_shape, *, generator: torch.Generator | None = N
     ``"mean"`` (E[q] = 1) or ``"median"`` (E[log q] = 0; module doc).
     """
     if not isinstance(model, nn.Module):
-        raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
+        raise ArgumentTypeError("model", f"expected a torch.nn.Module, got {type(model).__name__}")
     choice("distribution", distribution, DISTRIBUTIONS)
     choice("centre", centre, CENTRES)
     g = generator_from(generator, seed)

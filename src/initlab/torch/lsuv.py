@@ -37,6 +37,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from initlab._errors import ArgumentError, ArgumentTypeError
 from initlab._checks import integer, number
 from initlab.torch.apply import generator_from
 from initlab.torch.trace import layers, run
@@ -94,7 +95,7 @@ def _layer_io(model: nn.Module, name: str, module: nn.Module, batch: torch.Tenso
     finally:
         handle.remove()
     if not seen:
-        raise ValueError(f"model: the forward pass on the batch never called layer '{name}' (it was called when "
+        raise ArgumentError("model", f"the forward pass on the batch never called layer '{name}' (it was called when "
                          "the model was traced; lsuv needs a forward that calls the same layers every time)")
     return seen[0]
 
@@ -139,7 +140,7 @@ def lsuv(model: nn.Module, batch: torch.Tensor, target_std: float = 1.0, tol: fl
     warning; nothing is raised.
     """
     if not isinstance(model, nn.Module):
-        raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
+        raise ArgumentTypeError("model", f"expected a torch.nn.Module, got {type(model).__name__}")
     target_std = number("target_std", target_std, positive=True)
     tol = number("tol", tol, positive=True)
     max_iter = integer("max_iter", max_iter, minimum=1)

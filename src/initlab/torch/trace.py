@@ -41,6 +41,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import fx, nn
+from initlab._errors import ArgumentError, ArgumentTypeError
 
 LAYER_TYPES = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 CANONICAL = {nn.ReLU: "relu", nn.LeakyReLU: "leaky_relu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid",
@@ -197,7 +198,7 @@ def _sequential(model: nn.Sequential, reason: str) -> list[TracedLayer]:
 
 
 def _cannot_trace(reason: str) -> ValueError:
-    return ValueError(f"model: cannot trace the model ({reason}); use nn.Sequential or a torch.fx-traceable model")
+    return ArgumentError("model", f"cannot trace the model ({reason}); use nn.Sequential or a torch.fx-traceable model")
 
 
 def layers(model: nn.Module, example: torch.Tensor | None = None) -> list[TracedLayer]:
@@ -207,7 +208,7 @@ def layers(model: nn.Module, example: torch.Tensor | None = None) -> list[Traced
     ``example``); it is run once under ``torch.no_grad()``.
     """
     if not isinstance(model, nn.Module):
-        raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
+        raise ArgumentTypeError("model", f"expected a torch.nn.Module, got {type(model).__name__}")
     if example is not None:
         run(model, example, "example")
     try:
@@ -218,7 +219,7 @@ def layers(model: nn.Module, example: torch.Tensor | None = None) -> list[Traced
             raise _cannot_trace(reason) from None
         found = _sequential(model, reason)
     if not found:
-        raise ValueError(f"model: found no nn.Linear or nn.Conv1d/2d/3d layer in {type(model).__name__} "
+        raise ArgumentError("model", f"found no nn.Linear or nn.Conv1d/2d/3d layer in {type(model).__name__} "
                          "(initlab.torch initialises only those)")
     return found
 
@@ -261,16 +262,16 @@ def first_line(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
-def rejected(argument: str, what: str, shape, error: BaseException) -> ValueError:
-    """``ValueError("<argument>: the model rejected <what> of shape [...]: <first line of error>")``."""
-    return ValueError(f"{argument}: the model rejected {what} of shape {list(shape)}: {first_line(error)}")
+def rejected(argument: str, what: str, shape, error: BaseException) -> ArgumentError:
+    """``ArgumentError("<argument>: the model rejected <what> of shape [...]: <first line of error>")``."""
+    return ArgumentError(argument, f"the model rejected {what} of shape {list(shape)}: {first_line(error)}")
 
 
 def run(model: nn.Module, batch, argument: str, what: str = "a batch") -> torch.Tensor:
     """``model(batch)`` under ``torch.no_grad()``; a model that raises becomes `rejected` (argument, what,
     the batch's shape and torch's first line), e.g. ``batch: the model rejected a batch of shape [4, 7]: ...``."""
     if not isinstance(batch, torch.Tensor):
-        raise TypeError(f"{argument}: expected a torch.Tensor, got {type(batch).__name__}")
+        raise ArgumentTypeError(argument, f"expected a torch.Tensor, got {type(batch).__name__}")
     try:
         with torch.no_grad():
             return model(batch)

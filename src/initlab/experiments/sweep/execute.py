@@ -19,6 +19,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+from initlab._errors import ArgumentError
 from initlab._checks import integer, number
 from initlab.experiments.compare import check_targets, load_dataset, run_compare
 from initlab.experiments.sweep.spec import Sweep, config_from_settings, load_sweep, named_error
@@ -154,7 +155,7 @@ class DaskCluster:
             self.client = Client(address, timeout=timeout, set_as_default=False)
         except Exception as error:  # noqa: BLE001 - OSError, TimeoutError, ValueError for a bad address...
             reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-            raise ValueError(f"scheduler: cannot reach '{address}' within {timeout:g} s ({reason})") from None
+            raise ArgumentError("scheduler", f"cannot reach '{address}' within {timeout:g} s ({reason})") from None
         self.address = address
         self.futures: list = []
 
@@ -181,11 +182,11 @@ class DaskCluster:
 def check_backend(workers: int | None, scheduler: str | None, timeout: float = SCHEDULER_TIMEOUT) -> None:
     """Raise ValueError for a bad choice of workers / scheduler (before anything runs)."""
     if scheduler is not None and workers is not None:
-        raise ValueError(f"workers: give --workers or --scheduler, not both (got {workers} and '{scheduler}')")
+        raise ArgumentError("workers", f"give --workers or --scheduler, not both (got {workers} and '{scheduler}')")
     if workers is not None:
         integer("workers", workers)
     if scheduler is not None and (not isinstance(scheduler, str) or not scheduler.strip()):
-        raise ValueError(f"scheduler: expected an address like tcp://host:8786, got {scheduler!r}")
+        raise ArgumentError("scheduler", f"expected an address like tcp://host:8786, got {scheduler!r}")
     number("timeout", timeout, positive=True)
 
 

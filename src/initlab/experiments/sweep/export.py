@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from initlab._checks import output_file
-from initlab._errors import unknown_choice
+from initlab._errors import ArgumentError, unknown_choice
 from initlab.experiments.sweep.spec import FIELD_KEYS
 from initlab.experiments.sweep.store import Store
 
@@ -51,12 +51,12 @@ def export(store: str | Path | Store, format: str = "csv", out: str | Path | Non
     if format not in FORMATS:
         raise unknown_choice("format", "format", str(format), FORMATS)
     if format == "parquet" and out is None:
-        raise ValueError("out: parquet is a binary format; give --out FILE")
+        raise ArgumentError("out", "parquet is a binary format; give --out FILE")
     if out is not None:
         out = output_file("out", out, f"runs.{format}")  # missing parent folders are created later
         store_path = store.path if isinstance(store, Store) else Path(store)
         if out.absolute() == store_path.absolute():
-            raise ValueError(f"out: '{out}' is the store itself; give another file name")
+            raise ArgumentError("out", f"'{out}' is the store itself; give another file name")
     if isinstance(store, Store):
         table = rows(store.runs())
     else:
@@ -98,7 +98,7 @@ def _parquet(table: list[dict], path: str) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
-        raise ValueError("format: parquet needs pyarrow (pip install 'initlab[parquet]')") from None
+        raise ArgumentError("format", "parquet needs pyarrow (pip install 'initlab[parquet]')") from None
     columns = {name: [row[name] for row in table] for name in _columns(table)}
     pq.write_table(pa.table(columns), path)
 

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from initlab._errors import did_you_mean
+from initlab._errors import ArgumentError, did_you_mean, renamed
 from initlab.experiments.config import SOURCE_SCHEMES, CompareConfig
 from initlab.options import parse_hidden
 
@@ -158,7 +158,7 @@ def _flatten(table: Mapping, prefix: str = "") -> dict:
 def _check_key(key: str) -> None:
     if key not in KEYS:
         hint = did_you_mean(key, list(KEYS))
-        raise ValueError(f"{key}: unknown key{hint}" if hint else f"{key}: unknown key; keys: {', '.join(KEYS)}")
+        raise ArgumentError(key, f"unknown key{hint}" if hint else f"unknown key; keys: {', '.join(KEYS)}")
 
 
 def _split(document: Mapping) -> tuple[dict, dict]:
@@ -166,21 +166,21 @@ def _split(document: Mapping) -> tuple[dict, dict]:
         raise ValueError(f"expected a table of settings, got {type(document).__name__}")
     grid_table = document.get("grid", {})
     if not isinstance(grid_table, Mapping):
-        raise ValueError(f"grid: expected a table of lists like {{\"model.init\" = [...]}}, got {grid_table!r}")
+        raise ArgumentError("grid", f"expected a table of lists like {{\"model.init\" = [...]}}, got {grid_table!r}")
     fixed = _flatten({k: v for k, v in document.items() if k != "grid"})
     grid = _flatten(grid_table)
     for key in (*fixed, *grid):
         _check_key(key)
     for key, values in grid.items():
         if key == "seeds":
-            raise ValueError("seeds: cannot be a grid axis; 'seeds = N' runs every point with seeds 0..N-1")
+            raise ArgumentError("seeds", "cannot be a grid axis; 'seeds = N' runs every point with seeds 0..N-1")
         if not isinstance(values, list):
-            raise ValueError(f"{key}: a grid axis needs a list of values, got {values!r} "
+            raise ArgumentError(key, f"a grid axis needs a list of values, got {values!r} "
                              "(a single value goes outside [grid])")
         if not values:
-            raise ValueError(f"{key}: the grid axis is empty ([]), so the sweep has no runs; give at least one value")
+            raise ArgumentError(key, f"the grid axis is empty ([]), so the sweep has no runs; give at least one value")
     if isinstance(fixed.get("model.init"), list) and "model.init" not in grid:
-        raise ValueError(f"model.init: expected one scheme spec, got {fixed['model.init']!r} "
+        raise ArgumentError("model.init", f"expected one scheme spec, got {fixed['model.init']!r} "
                          "(several schemes go in [grid] as \"model.init\" = [...])")
     # A grid axis replaces a fixed setting of the same name (as "model.hidden" in the issue's example).
     return {k: v for k, v in fixed.items() if k not in grid}, grid
@@ -189,14 +189,14 @@ def _split(document: Mapping) -> tuple[dict, dict]:
 def _field_value(key: str, value: object) -> tuple[str, object]:
     """The CompareConfig field and value for one sweep setting."""
     if key in STRINGS and not isinstance(value, str):
-        raise ValueError(f"{key}: expected a string, got {value!r}")
+        raise ArgumentError(key, f"expected a string, got {value!r}")
     if key == "model.hidden":
         if isinstance(value, list):
             if not all(isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in value):
-                raise ValueError(f"model.hidden: expected positive integers, got {value!r}")
+                raise ArgumentError("model.hidden", f"expected positive integers, got {value!r}")
             return "hidden", tuple(value)
         if isinstance(value, bool) or not isinstance(value, (str, int)):
-            raise ValueError(f"model.hidden: expected a list of widths or a string like '10,5' or '100x30', "
+            raise ArgumentError("model.hidden", f"expected a list of widths or a string like '10,5' or '100x30', "
                              f"got {value!r}")
         return "hidden", parse_hidden(str(value), "model.hidden")
     if key == "model.init":
@@ -204,13 +204,10 @@ def _field_value(key: str, value: object) -> tuple[str, object]:
     return KEYS[key], value
 
 
-def named_error(error: Exception, path: str | None = None) -> ValueError:
+def named_error(error: Exception, path: str | None = None) -> Exception:
     """Rename the CompareConfig field a message starts with to its sweep key; prefix the file."""
-    message = str(error)
-    field, separator, rest = message.partition(": ")
-    if separator and field in FIELD_KEYS:
-        message = f"{FIELD_KEYS[field]}: {rest}"
-    return ValueError(f"{path}: {message}" if path else message)
+    error = renamed(error, FIELD_KEYS)
+    return ValueError(f"{path}: {error}") if path else error
 
 
 def make_config(values: Mapping) -> CompareConfig:
@@ -235,7 +232,7 @@ def _build(document: Mapping, path: str | None) -> Sweep:
         point_settings = settings(config)
         config_hash = digest(point_settings)
         if config_hash in seen:
-            raise ValueError(f"grid: points {_shown(seen[config_hash])} and {_shown(axes)} are the same "
+            raise ArgumentError("grid", f"points {_shown(seen[config_hash])} and {_shown(axes)} are the same "
                              "settings; remove one of the values")
         seen[config_hash] = axes
         points.append(Point(index, axes, config, point_settings, config_hash))

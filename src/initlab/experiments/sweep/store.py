@@ -35,6 +35,7 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 
+from initlab._errors import ArgumentError
 from initlab import __version__
 
 APPLICATION_ID = 0x494C4142  # 'ILAB' in the SQLite header: marks the file as an initlab store
@@ -64,13 +65,13 @@ def inspect_store(path: str | Path) -> str:
     if not path.exists():
         return "missing"
     if path.is_dir():
-        raise ValueError(f"store: '{path}' is a folder, expected a store file (e.g. results.db)")
+        raise ArgumentError("store", f"'{path}' is a folder, expected a store file (e.g. results.db)")
     with path.open("rb") as handle:
         header = handle.read(len(SQLITE_HEADER))
     if not header:
         return "empty"
     if header != SQLITE_HEADER:
-        raise ValueError(f"store: '{path}' is not an initlab store (not a SQLite database); "
+        raise ArgumentError("store", f"'{path}' is not an initlab store (not a SQLite database); "
                          "give a new file name or an existing store")
     try:
         connection = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
@@ -81,16 +82,16 @@ def inspect_store(path: str | Path) -> str:
         finally:
             connection.close()
     except sqlite3.DatabaseError as error:
-        raise ValueError(f"store: '{path}' cannot be read as a SQLite database ({error})") from None
+        raise ArgumentError("store", f"'{path}' cannot be read as a SQLite database ({error})") from None
     if application_id == APPLICATION_ID:
         if version != SCHEMA_VERSION:
-            raise ValueError(f"store: '{path}' has store schema version {version}; this initlab "
+            raise ArgumentError("store", f"'{path}' has store schema version {version}; this initlab "
                              f"({__version__}) reads version {SCHEMA_VERSION}")
         return "initlab"
     if application_id == 0 and not tables:
         return "empty"
     shown = f"tables: {', '.join(tables)}" if tables else f"application id {application_id:#x}"
-    raise ValueError(f"store: '{path}' is a SQLite database but not an initlab store ({shown}); "
+    raise ArgumentError("store", f"'{path}' is a SQLite database but not an initlab store ({shown}); "
                      "give a new file name or an existing store")
 
 
@@ -108,10 +109,10 @@ class Store:
         self.path = Path(path)
         state = inspect_store(self.path)
         if state == "missing" and not create:
-            raise ValueError(f"store: '{self.path}' does not exist; 'initlab sweep run FILE --store "
+            raise ArgumentError("store", f"'{self.path}' does not exist; 'initlab sweep run FILE --store "
                              f"{self.path}' creates it")
         if state == "empty" and not create:
-            raise ValueError(f"store: '{self.path}' is empty, not an initlab store yet")
+            raise ArgumentError("store", f"'{self.path}' is empty, not an initlab store yet")
         self.connection = sqlite3.connect(self.path, timeout=60, isolation_level=None)
         self.connection.execute("PRAGMA busy_timeout = 60000")
         if state != "initlab":
