@@ -16,8 +16,6 @@ import numbers
 import os
 from pathlib import Path
 
-import numpy as np
-
 from initlab._errors import ArgumentError, ArgumentTypeError, unknown_choice
 
 MAX_SEED = 2**63 - 1
@@ -90,6 +88,7 @@ def features(name: str, X: object, width: int | None = None) -> np.ndarray:
     ...
     initlab._errors.ArgumentError: X: expected finite numbers, got 1 NaN or infinite value(s) (first at row 0, column 1: nan)
     """
+    import numpy as np  # here, not at the top: the CLI imports this module and must start fast
     try:
         array = np.asarray(X)
     except ValueError:  # ragged nested lists
@@ -119,6 +118,7 @@ def targets(name: str, y: object, n: int) -> np.ndarray:
     ...
     initlab._errors.ArgumentTypeError: y: expected integer class labels or real numbers, got dtype <U3
     """
+    import numpy as np
     try:
         array = np.asarray(y)
     except ValueError:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image
-from sklearn.datasets import load_digits
 from initlab._errors import ArgumentError
 
 
@@ -37,6 +35,9 @@ def digits(classes: list[int] | None = None, image_size: int | None = None) -> t
     >>> X.shape, np.bincount(y).tolist(), float(X.max()), names
     ((361, 64), [179, 182], 1.0, ['7', '1'])
     """
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
     X, target = load_digits(return_X_y=True)
     X = X / 16.0
     if image_size is not None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 from initlab._errors import ArgumentError
 
 IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".pbm", ".pgm", ".png", ".ppm", ".tif", ".tiff", ".webp")
@@ -47,6 +46,8 @@ def _listed(root: Path, spec: str) -> tuple[list[str], list[list[Path]]]:
 
 def _read_rgb(path: Path, image_size: int | None) -> np.ndarray:
     """One image as a uint8 array (height, width, 3)."""
+    from PIL import Image, UnidentifiedImageError  # here, not at import: keeps the CLI's start-up short
+
     try:
         with Image.open(path) as image:
             rgb = image.convert("RGB")
@@ -69,6 +70,7 @@ def image_folder(folder: str, image_size: int | None, spec: str) -> tuple[np.nda
     `image_size` all images must share one size.
 
     >>> import tempfile
+    >>> from PIL import Image
     >>> root = Path(tempfile.mkdtemp())
     >>> for name, value in [("cat", 0), ("dog", 255)]:
     ...     (root / name).mkdir()

@@ -6,7 +6,6 @@ import math
 import numbers
 
 import numpy as np
-from sklearn.model_selection import train_test_split as _sklearn_split
 
 from initlab._checks import features, targets
 from initlab._errors import ArgumentError
@@ -62,6 +61,8 @@ def train_test_split(
                 f"fewer than the {classes.size} classes; a stratified split needs one of each class in both parts"
             )
         stratify = y
+    from sklearn.model_selection import train_test_split as _sklearn_split
+
     X_train, X_test, y_train, y_test = _sklearn_split(
         X, y, test_size=n_test, random_state=random_state, stratify=stratify
     )

@@ -8,7 +8,6 @@ The scikit-learn generators get an int `random_state` drawn from `rng`.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.datasets import make_blobs, make_circles, make_moons
 
 
 def sklearn_seed(rng: np.random.Generator) -> int:
@@ -32,6 +31,8 @@ def circles(n_samples: int, rng: np.random.Generator, noise: float) -> tuple[np.
     >>> X.shape, sorted(y.tolist())
     ((4, 2), [0, 0, 1, 1])
     """
+    from sklearn.datasets import make_circles  # here, not at import: sklearn costs seconds of start-up
+
     return _out(*make_circles(n_samples, noise=noise, factor=0.5, random_state=sklearn_seed(rng)))
 
 
@@ -42,6 +43,8 @@ def moons(n_samples: int, rng: np.random.Generator, noise: float) -> tuple[np.nd
     >>> X.shape, int(y.sum())
     ((6, 2), 3)
     """
+    from sklearn.datasets import make_moons
+
     return _out(*make_moons(n_samples, noise=noise, random_state=sklearn_seed(rng)))
 
 
@@ -52,6 +55,8 @@ def blobs(n_samples: int, rng: np.random.Generator, noise: float, centers: int =
     >>> X.shape, np.bincount(y).tolist()
     ((9, 2), [3, 3, 3])
     """
+    from sklearn.datasets import make_blobs
+
     X, y = make_blobs(n_samples, centers=centers, cluster_std=noise, random_state=sklearn_seed(rng))
     return _out(X, y)
 

@@ -72,10 +72,10 @@ def _check(options: Options) -> None:
 
 def run(options: Options):
     """The `Diagnosis` of what `options` describe, its recommendation completed with the command."""
-    from initlab.diagnose import diagnose_mlp, diagnose_torch
+    _check(options)  # before the heavy imports below: a refused option answers at once
+    from initlab.diagnose.doctor import diagnose_mlp, diagnose_torch
     from initlab.diagnose.present import with_fix
     from initlab.diagnose.sources import Seeds, initialise_torch, load_batch, load_factory, mlp_for, torch_batch
-    _check(options)
     seeds = Seeds.spawn(options.seed)
     shape = None if options.input_shape is None else parse_int_list(options.input_shape, "input_shape")
     if options.torch_factory is None:

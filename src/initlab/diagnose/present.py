@@ -24,13 +24,17 @@ def _versus(measured: float | None, expected: float | None) -> str:
     return f"{_num(measured)} ({_num(expected)})"
 
 
+COLUMNS = ("layer", "act", "units", "pre rms (theory)", "band", "act std (theory)", "saturated", "dead",
+           "dL/dz rms (theory)", "|dW|/|W|", "dup units")
+OPTIONAL_COLUMNS = ("units", "band", "act std (theory)", "|dW|/|W|", "saturated", "dead", "dup units")
+
+
 def layer_table(diagnosis, title: str | None = None) -> Table:
     """One row per layer; 'measured (theory)' pairs; rows outside the finite-width band in yellow."""
     table = Table(title=title or f"{diagnosis.model}: one forward + backward pass at init",
                   caption="measured (theory); band: finite-width ±2 sd of the pre-activation rms; rows outside it in yellow")
-    for column in ("layer", "act", "units", "pre rms (theory)", "band", "act std (theory)", "saturated",
-                   "dead", "dL/dz rms (theory)", "|dW|/|W|", "dup units"):  # fold, never cut, on narrow consoles
-        table.add_column(column, justify="left" if column in ("layer", "act") else "right", overflow="fold")
+    for column in COLUMNS:  # never wrapped: a narrow console leaves out OPTIONAL_COLUMNS instead
+        table.add_column(column, justify="left" if column in ("layer", "act") else "right", no_wrap=True)
     for s in diagnosis.layers:
         table.add_row(escape(f"{s.index} {s.name}" if s.name != f"layer {s.index}" else str(s.index)),
                       escape(s.activation), str(s.units), _versus(s.pre_rms, s.expected_pre_std),

@@ -1,8 +1,15 @@
-"""Experiments: compare schemes over many seeds on the same data and network."""
+"""Experiments: compare schemes over many seeds on the same data and network.
 
-from initlab.experiments.compare import CompareResult, Dataset, Run, load_dataset, run_compare
-from initlab.experiments.config import SOURCE_SCHEMES, CompareConfig
-from initlab.experiments.presets import PRESETS, preset, resolve
+Attributes are imported on first use (`initlab._lazy`): the CLI reads `presets` for its help text
+without importing the training code.
+"""
 
-__all__ = ["PRESETS", "SOURCE_SCHEMES", "CompareConfig", "CompareResult", "Dataset", "Run", "load_dataset",
-           "preset", "resolve", "run_compare"]
+from initlab._lazy import lazy_attributes
+
+_EXPORTS = {
+    "compare": ("CompareResult", "Dataset", "Run", "load_dataset", "run_compare"),
+    "config": ("SOURCE_SCHEMES", "CompareConfig"),
+    "presets": ("PRESETS", "preset", "resolve"),
+}
+__getattr__ = lazy_attributes(__name__, _EXPORTS)
+__all__ = sorted(name for names in _EXPORTS.values() for name in names)

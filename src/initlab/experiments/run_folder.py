@@ -7,13 +7,26 @@ failure part-way leaves the target as it was.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from initlab._checks import output_folder
-from initlab.experiments.compare import CompareResult
+
+if TYPE_CHECKING:  # only an annotation: the CLI checks --out before importing the training code
+    from initlab.experiments.compare import CompareResult
+
+
+def new_run_folder(command: str) -> Path:
+    """runs/<command>-<time>, with a suffix if a run started in the same second already took it."""
+    base = Path("runs") / f"{command}-{time.strftime('%Y%m%d-%H%M%S')}"
+    folder, k = base, 1
+    while folder.exists():
+        k += 1
+        folder = base.with_name(f"{base.name}-{k}")
+    return folder
 
 
 def check_out(folder: Path) -> Path:

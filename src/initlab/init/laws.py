@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from scipy import stats
 
 from initlab._errors import unknown_choice
 from initlab.init.fans import Fans, fans
@@ -95,6 +94,8 @@ def truncated_normal(mean: float, std_of: Scale, a: float, b: float) -> Law:
     Sampled by `scipy.stats.truncnorm`, which stays accurate when both bounds are far in one
     tail (an inverse CDF in float64 cannot tell Phi(30) from Phi(40)).
     """
+    from scipy import stats  # imported here: scipy.stats costs ~1 s of start-up
+
     unit = stats.truncnorm(a, b)
     unit_mean, unit_std = float(unit.mean()), float(unit.std())
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit
 
 from initlab._errors import unknown_choice
 
@@ -51,6 +50,8 @@ class Tanh(Activation):
 
 class Sigmoid(Activation):
     def forward(self, z):
+        from scipy.special import expit  # imported here: keeps `initlab --help` fast
+
         return expit(z)
 
     def derivative(self, z, a):

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit, log_softmax, softmax
 
 from initlab._errors import ArgumentError, unknown_choice
 
@@ -71,6 +70,8 @@ class SigmoidBCE(Head):
         return mean_loss(np.maximum(z, 0) - y * z + np.log1p(np.exp(-np.abs(z))))
 
     def delta(self, z, y):
+        from scipy.special import expit  # here, not at import: keeps the CLI's start-up short
+
         return expit(z) - y.reshape(-1, 1).astype(z.dtype)
 
     def predict(self, z):
@@ -84,9 +85,13 @@ class SoftmaxCE(Head):
         _class_labels(y, width, "softmax", argument)
 
     def loss(self, z, y):
+        from scipy.special import log_softmax
+
         return mean_loss(-log_softmax(z, axis=1)[np.arange(len(y)), y.astype(np.intp)])
 
     def delta(self, z, y):
+        from scipy.special import softmax
+
         p = softmax(z, axis=1)
         p[np.arange(len(y)), y.astype(np.intp)] -= 1
         return p

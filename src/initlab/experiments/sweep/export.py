@@ -116,6 +116,12 @@ def _write_atomically(out: Path, write) -> None:
             os.remove(scratch)
 
 
+def stored_summary(sweep, store) -> list[dict]:
+    """`summary` of the sweep's points over the runs its store (a path) holds."""
+    with Store(store) as db:
+        return summary(sweep.points, db.runs())
+
+
 def summary(points, records: list[dict]) -> list[dict]:
     """One row per grid point: its axes, seeds stored, diverged, and mean final cost / accuracies."""
     by_point = {}

@@ -1,0 +1,21 @@
+"""Option types shared by several commands (their help text is written once here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else there.")]
+Out = Annotated[Optional[Path], typer.Option(metavar="DIR", help=(
+    "Output folder, created with its parents if missing. [default: runs/<command>-<time>]"))]
+TorchFactory = Annotated[Optional[str], typer.Option("--torch", metavar="MODULE:FACTORY", help=(
+    "A PyTorch model instead of an MLP: a function returning an nn.Module, e.g. mymodels:build "
+    "(imported from the current folder first). Needs the torch extra."))]
+
+
+def sub_app(help_text: str, **settings) -> typer.Typer:
+    """A command group with the same conventions as the root command."""
+    return typer.Typer(help=help_text, rich_markup_mode=None, add_completion=False,
+                       context_settings={"help_option_names": ["-h", "--help"]}, **settings)

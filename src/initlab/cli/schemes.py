@@ -1,0 +1,65 @@
+"""`initlab schemes` and `initlab sample`: the registry, and one drawn tensor against its formula."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from initlab.cli.flags import names_flags
+from initlab.cli.output import emit_json, err, fmt, new_table, show
+from initlab.cli.params import JsonOption
+from initlab.init.fans import LAYOUTS
+
+
+@names_flags()
+def schemes(as_json: JsonOption = False) -> None:
+    """List every initialization scheme: name, aliases, formula, distribution, source."""
+    from initlab.init import SCHEMES
+    rows = [{"name": s.name, "aliases": list(s.aliases), "parameters": [p.name for p in s.parameters],
+             "formula": s.formula, "distribution": s.distribution, "source": s.source} for s in SCHEMES.values()]
+    if as_json:
+        emit_json({"schemes": rows})
+        return
+    table = new_table(("name", "aliases", "parameters", "formula", "distribution", "source"),
+                      title="initlab schemes (spec: name or name(key=value, ...))",
+                      left=("name", "aliases", "parameters", "formula", "distribution", "source"),
+                      wrap=("aliases", "parameters", "formula", "distribution", "source"))
+    for row in rows:
+        table.add_row(*(escape(cell) for cell in (  # formulas contain [a, b], which Rich reads as markup
+            row["name"], ", ".join(row["aliases"]), ", ".join(row["parameters"]), row["formula"],
+            row["distribution"], row["source"])))
+    show(table, optional=("aliases", "parameters", "source"))
+
+
+@names_flags()
+def sample(spec: Annotated[str, typer.Argument(help="Scheme spec, e.g. he_normal or 'normal(std=0.01)'.")],
+           shape: Annotated[str, typer.Option(help="Tensor shape, comma-separated.")] = "400,25",
+           seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+           dtype: Annotated[str, typer.Option(help="float32 or float64.")] = "float64",
+           layout: Annotated[str, typer.Option(help=f"Shape layout for fans: {', '.join(LAYOUTS)}.")] = "numpy",
+           as_json: JsonOption = False) -> None:
+    """Draw one tensor and compare its statistics with what the scheme's formula expects."""
+    from initlab._checks import integer
+    from initlab.init import initializer
+    from initlab.options import parse_int_list
+    dims = parse_int_list(shape, "shape")
+    integer("seed", seed, minimum=0)
+    init = initializer(spec, layout=layout)
+    values = init(dims, seed, dtype)
+    mean, std = init.moments(dims)
+    stats = {"spec": str(init), "shape": list(dims), "seed": seed, "layout": layout,
+             "dtype": values.dtype.name, "n": int(values.size),
+             "mean": float(values.mean()), "std": float(values.std()), "min": float(values.min()),
+             "max": float(values.max()), "expected_mean": mean, "expected_std": std}
+    if as_json:
+        emit_json(stats)
+        return
+    err.print(escape(f"{stats['spec']}  shape {tuple(dims)}  seed {seed}  {stats['dtype']}"), soft_wrap=True)
+    table = new_table(("", "sample", "formula"))
+    table.add_row("mean", fmt(stats["mean"], 6), fmt(mean, 6))
+    table.add_row("std", fmt(stats["std"], 6), fmt(std, 6))
+    table.add_row("min", fmt(stats["min"], 6), "")
+    table.add_row("max", fmt(stats["max"], 6), "")
+    show(table)
