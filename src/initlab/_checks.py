@@ -24,7 +24,7 @@ MAX_COUNT = 10**9
 
 def _shown(value: object) -> str:
     """-1.0 shows as -1, as the user most likely typed it."""
-    if isinstance(value, float) and math.isfinite(value) and value == int(value):
+    if isinstance(value, float) and math.isfinite(value) and value == int(value) and abs(value) < 1e16:
         return str(int(value))
     return repr(value)
 
@@ -62,7 +62,8 @@ def integer(name: str, value: object, *, minimum: int = 1, maximum: int | None =
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise ArgumentError(name, f"expected {rule}, got {_shown(value)}")
     if maximum is not None and value > maximum:
-        raise ArgumentError(name, f"expected {rule} <= {maximum}, got {value}")
+        bounded = f"an integer in [{minimum}, {maximum}]" if minimum > 1 else f"{rule} <= {maximum}"
+        raise ArgumentError(name, f"expected {bounded}, got {value}")
     return int(value)
 
 

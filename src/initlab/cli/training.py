@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from initlab.cli.flags import names_flags
 from initlab.cli.output import emit_json, err, pct, progress_bar, show, new_table
-from initlab.cli.params import JsonOption, Out
+from initlab.cli.params import JsonOption, MaxMemory, Out
 from initlab.data.loader import USAGE
 from initlab.experiments.config import CompareConfig as D  # its field defaults are the documented defaults
 from initlab.experiments.presets import PRESETS
@@ -52,15 +52,17 @@ def _hidden(text: str | None) -> tuple[int, ...] | None:
     return None if text is None else parse_hidden(text)
 
 
-def _run(config, out: Path | None, command: str, as_json: bool, figures: bool):
+def _run(config, out: Path | None, command: str, as_json: bool, figures: bool, max_memory: str | None):
     from initlab.experiments import load_dataset, run_compare
     from initlab.experiments.run_folder import check_out, new_run_folder, write_run_folder
+    from initlab.memory import budget
+    budget(max_memory)  # a malformed size fails before anything else
     folder = check_out(out or new_run_folder(command))
-    data = load_dataset(config)  # bad data fails here, before the progress bar draws anything
+    data = load_dataset(config, max_memory)  # bad data fails here, before the progress bar draws anything
     with progress_bar() as progress:
         task = progress.add_task(f"{command}: {len(config.inits)} schemes x {config.seeds} seeds, iterations",
                                  total=len(config.inits) * config.seeds * config.iterations)
-        result = run_compare(config, data, on_iterations=lambda n: progress.advance(task, n))
+        result = run_compare(config, data, on_iterations=lambda n: progress.advance(task, n), max_memory=max_memory)
     written = write_run_folder(result, folder, figures)
     show(summary_table(result))
     if config.note:
@@ -94,7 +96,7 @@ def compare(data: Data = None, test_data: TestData = None, n_samples: NSamples =
             lr: Lr = None, iterations: Iterations = None, optimizer: Optimizer = None,
             batch_size: BatchSize = None, dtype: Dtype = None, record_every: RecordEvery = None,
             preset_name: PresetOpt = None, out: Out = None, no_figures: NoFigures = False,
-            as_json: JsonOption = False) -> None:
+            max_memory: MaxMemory = None, as_json: JsonOption = False) -> None:
     """Train the same network from several schemes x seeds; write cost.png, boundary.png and results.json."""
     from initlab.experiments import resolve
     config = resolve(preset_name, data=data, test_data=test_data, n_samples=n_samples, noise=noise,
@@ -103,7 +105,7 @@ def compare(data: Data = None, test_data: TestData = None, n_samples: NSamples =
                      inits=tuple(init) if init else None, bias_init=bias_init, seeds=seeds, lr=lr,
                      iterations=iterations, optimizer=optimizer, batch_size=batch_size, dtype=dtype,
                      record_every=record_every)
-    _run(config, out, "compare", as_json, not no_figures)
+    _run(config, out, "compare", as_json, not no_figures, max_memory)
 
 
 @names_flags(**LIBRARY_NAMES)
@@ -115,7 +117,8 @@ def train(data: Data = None, test_data: TestData = None, n_samples: NSamples = N
           bias_init: BiasInit = None, seed: Annotated[int, typer.Option(help="Seed of the weights.")] = 0,
           lr: Lr = None, iterations: Iterations = None, optimizer: Optimizer = None,
           batch_size: BatchSize = None, dtype: Dtype = None, record_every: RecordEvery = None,
-          out: Out = None, no_figures: NoFigures = False, as_json: JsonOption = False) -> None:
+          out: Out = None, no_figures: NoFigures = False, max_memory: MaxMemory = None,
+          as_json: JsonOption = False) -> None:
     """Train one network (one scheme, one seed) and report its cost curve and accuracies."""
     from initlab.experiments import resolve
     config = resolve(None, data=data, test_data=test_data, n_samples=n_samples, noise=noise, image_size=image_size,
@@ -123,4 +126,4 @@ def train(data: Data = None, test_data: TestData = None, n_samples: NSamples = N
                      hidden=_hidden(hidden), activation=activation, output=output, inits=(init,),
                      bias_init=bias_init, seeds=1, first_seed=seed, lr=lr, iterations=iterations,
                      optimizer=optimizer, batch_size=batch_size, dtype=dtype, record_every=record_every)
-    _run(config, out, "train", as_json, not no_figures)
+    _run(config, out, "train", as_json, not no_figures, max_memory)
