@@ -79,8 +79,7 @@ def _described(value: object) -> str:
     if "\n" not in text and len(text) <= 40:
         return text
     shape = getattr(value, "shape", None)
-    kind = type(value).__name__
-    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}" + (f" of shape {tuple(shape)}" if shape is not None else "")
+    return f"a value of type {type(value).__name__}" + (f" with shape {tuple(shape)}" if shape is not None else "")
 
 
 def _literal(node: ast.expr, argument: str, text: str) -> Value:

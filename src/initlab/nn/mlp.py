@@ -72,11 +72,10 @@ class MLP:
     def as_input(self, X: np.ndarray, argument: str = "X") -> np.ndarray:
         """`X` in the network's dtype after `initlab._checks.features` (2-D, this input width, finite)."""
         X = features(argument, X, self.layer_sizes[0])
-        largest = float(np.abs(X).max())
-        if largest > np.finfo(self.dtype).max:  # finite in float64, infinite once cast to float32
-            raise ArgumentError(argument, f"expected values within {self.dtype.name}'s range "
-                             f"(+-{float(np.finfo(self.dtype).max):.3g}), got {largest:.3g}; scale the inputs "
-                             "or use float64")
+        largest, limit = float(np.abs(X).max()), float(np.finfo(self.dtype).max)
+        if largest > limit:  # finite in float64, infinite once cast to float32
+            raise ArgumentError(argument, f"expected values within {self.dtype.name}'s range (+-{limit:.3g}), "
+                                f"got {largest:.3g}; scale the inputs or use float64")
         return X.astype(self.dtype, copy=False)
 
     def check_data(self, X, y, X_test=None, y_test=None) -> tuple[np.ndarray, np.ndarray,
