@@ -80,3 +80,20 @@ def test_out_below_a_file_is_refused_naming_out(capsys, tmp_path):
              f"error: --out: cannot create folder '{tmp_path / 'file'}': '{tmp_path / 'file'}' is a file")
     _refused(capsys, ["train", "--iterations", "2", "--out", str(tmp_path / "file" / "run")],
              f"error: --out: cannot create folder '{tmp_path / 'file' / 'run'}': '{tmp_path / 'file'}' is a file")
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["theory", "--activation", "leaky_relu", "--slope", "1e308"], "error: --slope: expected a number in [-100, 100], "
+                                                                    "got 1e+308"),
+    (["compare", "--hidden", f"{HUGE}x2"], f"error: --hidden: expected widths <= 1000000000, got [{HUGE}, {HUGE}]"),
+    (["compare", "--hidden", "5000x5", "--max-memory", "100MB"],
+     "error: --hidden: this run needs about 64.2 GB (estimate), above the memory budget of 100 MB (--max-memory, "
+     "max_memory); layers [2, 5000, 5000, 5000, 5000, 5000, 1] on 225 rows; use fewer or narrower layers"),
+    (["diagnose", "--torch", "initlab_no_such_module:build", "--input-shape", "100000,100000"],
+     "error: --input-shape: this run needs about 61.4 TB (estimate)"),
+    (["diagnose", "--torch", "initlab_no_such_module:build", "--input-shape", "10", "--n-samples", "1000000000"],
+     "error: --n-samples: this run needs about 240 GB (estimate)"),
+])
+def test_more_absurd_values_are_refused_before_any_work(capsys, tmp_path, argv, expected):
+    _refused(capsys, [*argv, *(["--out", str(tmp_path / "o")] if argv[0] != "theory" else [])], expected)
+    assert list(tmp_path.iterdir()) == []

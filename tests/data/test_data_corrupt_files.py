@@ -70,3 +70,9 @@ def test_image_folder_with_an_unreadable_or_truncated_image_names_the_file(tmp_p
     (tmp_path / "dog" / "b.png").write_bytes(whole[: len(whole) // 2])
     with pytest.raises(ValueError, match=r"^data: cannot read image '.*dog/b.png' \(image file is truncated"):
         load(f"images:{tmp_path}")
+
+
+def test_a_generated_set_above_the_memory_budget_is_refused_before_it_is_drawn():
+    with pytest.raises(ValueError, match=r"^n_samples: this run needs about 32 TB \(estimate\), above the memory budget"
+                                         r".*; 1,000,000,000 rows of 1000 features; use fewer samples$"):
+        load("gaussian:1000", n_samples=10**9)

@@ -8,6 +8,7 @@ torch model, diagnoses it and adds to the recommendation the command that applie
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -88,6 +89,7 @@ def run(options: Options):
         with np.errstate(over="ignore", invalid="ignore"):  # overflow is a finding (exploding), not noise
             result = diagnose_mlp(net, X, y)
     else:
+        _check_batch_memory(shape, options.n_samples, options.max_memory)
         model = load_factory(options.torch_factory, seeds.factory)
         _check_model_memory(model, options.torch_factory, options.max_memory)
         batch, target = torch_batch(shape, options.n_samples, seeds.batch, options.data, options.standardize)
@@ -115,6 +117,17 @@ def _check_memory(data: str, n_samples: int, widths, n_features: int | None, max
     memory.check("hidden", memory.forward_backward([n_features, *widths, 1], n_samples), max_memory,
                  f"{len(widths)} hidden layers of up to {max(widths, default=0):,} units on {n_samples:,} rows; "
                  "use fewer or narrower layers or a smaller batch (n_samples)")
+
+
+def _check_batch_memory(shape, n_samples: int, max_memory) -> None:
+    """Refuse a standard-normal torch batch above the budget: the batch, LSUV's calibration batch and
+    the float64 copy of each that the statistics read (24 bytes per input value)."""
+    if shape is None:
+        return
+    from initlab import memory
+    values = math.prod(shape)
+    memory.check("input_shape" if values >= n_samples else "n_samples", 24.0 * n_samples * values, max_memory,
+                 f"{n_samples:,} samples of shape {list(shape)}; use a smaller input or batch")
 
 
 def _check_model_memory(model, factory: str, max_memory) -> None:

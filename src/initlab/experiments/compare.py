@@ -110,7 +110,7 @@ def load_dataset(config: CompareConfig, max_memory=None) -> Dataset:
     """
     footprint.check_data(config, max_memory)
     data_seed, split_seed, test_seed = np.random.SeedSequence(config.data_seed).spawn(3)
-    options = dict(noise=config.noise, image_size=config.image_size)
+    options = dict(noise=config.noise, image_size=config.image_size, max_memory=max_memory)
     generated = config.data.split(":", 1)[0].strip().lower() in GENERATED
     if config.test_data and config.test_data == config.data and generated:
         X, y = load(config.data, n_samples=2 * config.n_samples, seed=np.random.default_rng(data_seed), **options)
@@ -155,8 +155,10 @@ def build_model(config: CompareConfig, data: Dataset, init: str, seed: int | np.
 
 
 def check_targets(config: CompareConfig, data: Dataset) -> None:
-    """Raise ValueError if the labels do not fit the output layer (before any training)."""
-    probe = build_model(config, data, "zeros", np.random.default_rng(0))
+    """Raise ValueError if the labels do not fit the output layer (before any training). The probe
+    has no hidden layer: only its output head and width matter, and it allocates nothing large."""
+    output, width = output_layer(config, data.y_train)
+    probe = MLP([data.n_features, width], output=output, init="zeros", dtype=config.dtype)
     if np.issubdtype(data.y_train.dtype, np.integer):
         n_classes = len(np.unique(data.y_train))
         if n_classes < 2:

@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from initlab import __version__
-from initlab._checks import choice, integer, number, seed as check_seed
+from initlab._checks import MAX_COUNT, choice, integer, number, seed as check_seed
 from initlab._errors import ArgumentError, unknown_choice
 from initlab.data import DATASETS
 from initlab.init import canonical, check_dtype, initializer
@@ -79,6 +79,8 @@ class CompareConfig:
         object.__setattr__(self, "hidden", tuple(self.hidden))
         if not all(isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in self.hidden):
             raise ArgumentError("hidden", f"expected positive integers, got {list(self.hidden)}")
+        if any(h > MAX_COUNT for h in self.hidden):
+            raise ArgumentError("hidden", f"expected widths <= {MAX_COUNT}, got {list(self.hidden)}")
         _dataset("data", self.data)
         if self.test_data is not None:
             _dataset("test_data", self.test_data)

@@ -27,7 +27,7 @@ import numpy as np
 from scipy import special
 
 from initlab._checks import number
-from initlab._errors import unknown_choice
+from initlab._errors import ArgumentError, unknown_choice
 from initlab.theory.quadrature import expect, expect_pair
 
 Array = Callable[[np.ndarray], np.ndarray]
@@ -92,6 +92,9 @@ SMOOTH = {
 NAMES = ("relu", "leaky_relu", "linear", *SMOOTH)
 
 
+MAX_SLOPE = 100.0  # leaky_relu's negative slope is below 1 in practice; this keeps 1 + slope^2 far from overflow
+
+
 def activation(name: str, slope: float = 0.01, argument: str = "activation") -> Activation:
     """The activation called `name`; `slope` is leaky_relu's negative slope (torch's default 0.01)."""
     if name == "relu":
@@ -99,7 +102,10 @@ def activation(name: str, slope: float = 0.01, argument: str = "activation") -> 
     if name == "linear":
         return _piecewise_linear("linear", 1.0)
     if name == "leaky_relu":
-        return _piecewise_linear("leaky_relu", number("slope", slope))
+        slope = number("slope", slope)
+        if abs(slope) > MAX_SLOPE:
+            raise ArgumentError("slope", f"expected a number in [-{MAX_SLOPE:g}, {MAX_SLOPE:g}], got {slope:g}")
+        return _piecewise_linear("leaky_relu", slope)
     if name in SMOOTH:
         return SMOOTH[name]
     raise unknown_choice(argument, "activation", str(name), NAMES)
