@@ -94,7 +94,7 @@ def features(name: str, X: object, width: int | None = None) -> np.ndarray:
         array = np.asarray(X)
     except ValueError:  # ragged nested lists
         raise ArgumentError(name, f"expected a 2-D array (n_samples, n_features), got rows of different "
-                         "lengths") from None
+                                  "lengths") from None
     if array.dtype.kind not in "biuf":
         raise ArgumentTypeError(name, f"expected an array of real numbers, got dtype {array.dtype}")
     shape = f"(n_samples, {width})" if width is not None else "(n_samples, n_features)"
@@ -107,7 +107,7 @@ def features(name: str, X: object, width: int | None = None) -> np.ndarray:
         if bad.any():
             row, column = np.argwhere(bad)[0]
             raise ArgumentError(name, f"expected finite numbers, got {int(bad.sum())} NaN or infinite value(s) "
-                             f"(first at row {row}, column {column}: {array[row, column]})")
+                                      f"(first at row {row}, column {column}: {array[row, column]})")
     return array
 
 
@@ -132,7 +132,7 @@ def targets(name: str, y: object, n: int) -> np.ndarray:
         first = array.reshape(len(array), -1)
         row = int(np.argwhere(~np.isfinite(first))[0][0])
         raise ArgumentError(name, f"expected finite labels or targets, got {int((~np.isfinite(array)).sum())} "
-                         f"NaN or infinite value(s) (first at row {row})")
+                                  f"NaN or infinite value(s) (first at row {row})")
     return array
 
 

@@ -72,9 +72,9 @@ def check(argument: str, needed: float, max_memory: str | int | float | None = N
     limit = budget(max_memory)
     if needed > limit:
         default = "" if max_memory is not None else "; half the RAM by default"
-        raise ArgumentError(argument, f"this run needs about {format_bytes(needed)} (estimate), above the memory "
-                            f"budget of {format_bytes(limit)} (--max-memory, max_memory{default})"
-                            + (f"; {advice}" if advice else ""))
+        detail = (f"this run needs about {format_bytes(needed)} (estimate), above the memory budget of "
+                  f"{format_bytes(limit)} (--max-memory, max_memory{default})")
+        raise ArgumentError(argument, detail + (f"; {advice}" if advice else ""))
 
 
 def parameter_count(layer_sizes: Sequence[int]) -> int:

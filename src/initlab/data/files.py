@@ -60,16 +60,18 @@ def _read_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             rows = [row for row in csv.reader(handle) if row]
     except UnicodeDecodeError as error:
-        raise ArgumentError("data", f"cannot read '{path}' as CSV text (not UTF-8: byte {error.object[error.start]:#04x} "
-                         f"at position {error.start})") from None
+        byte = error.object[error.start]
+        raise ArgumentError("data", f"cannot read '{path}' as CSV text (not UTF-8: byte {byte:#04x} "
+                                    f"at position {error.start})") from None
     except csv.Error as error:  # e.g. a field above csv.field_size_limit(), a NUL byte
         raise ArgumentError("data", f"cannot read '{path}' as CSV ({error})") from None
     if not rows:
         raise ArgumentError("data", f"'{path}' is empty; expected a header row, e.g. 'x1,x2,label'")
     header = [name.strip() for name in rows[0]]
     if all(_is_number(name) for name in header):
-        raise ArgumentError("data", f"'{path}' has no header row (its first row {','.join(header)[:60]!r} is all numbers); "
-                         "add one, e.g. 'x1,x2,label'")
+        first = ",".join(header)[:60]
+        raise ArgumentError("data", f"'{path}' has no header row (its first row {first!r} is all numbers); "
+                                    "add one, e.g. 'x1,x2,label'")
     if len(header) < 2:
         raise ArgumentError("data", f"'{path}' has {len(header)} column; need at least one feature and a label")
     lowered = [name.lower() for name in header]

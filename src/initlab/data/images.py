@@ -20,7 +20,7 @@ def _class_files(root: Path, spec: str) -> tuple[list[str], list[list[Path]]]:
         return _listed(root, spec)
     except OSError as error:  # a folder that cannot be listed (permissions, I/O error)
         raise ArgumentError("data", f"cannot read folder '{error.filename or root}' of '{spec}' "
-                         f"({error.strerror or error})") from None
+                                    f"({error.strerror or error})") from None
 
 
 def _listed(root: Path, spec: str) -> tuple[list[str], list[list[Path]]]:

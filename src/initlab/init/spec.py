@@ -55,7 +55,7 @@ def parse(text: str, argument: str = "init") -> Spec:
     """Parse a spec string; syntax errors name `argument` and quote the text."""
     if not isinstance(text, str):
         raise ArgumentTypeError(argument, f"expected a spec string like 'he_normal' or 'normal(std=0.01)', "
-                        f"got {_described(text)}")
+                                          f"got {_described(text)}")
     source = text.strip()
     try:
         node = ast.parse(source, mode="eval").body

@@ -75,7 +75,7 @@ class MLP:
         largest, limit = float(np.abs(X).max()), float(np.finfo(self.dtype).max)
         if largest > limit:  # finite in float64, infinite once cast to float32
             raise ArgumentError(argument, f"expected values within {self.dtype.name}'s range (+-{limit:.3g}), "
-                                f"got {largest:.3g}; scale the inputs or use float64")
+                                          f"got {largest:.3g}; scale the inputs or use float64")
         return X.astype(self.dtype, copy=False)
 
     def check_data(self, X, y, X_test=None, y_test=None) -> tuple[np.ndarray, np.ndarray,
