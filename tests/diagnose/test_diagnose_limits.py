@@ -36,8 +36,8 @@ def factories(tmp_path, monkeypatch):
      "error: --torch: factory 'big_models:unallocatable' raised RuntimeError: "),
     (["--torch", "big_models:out_of_memory", "--input-shape", "10"],
      "error: --torch: factory 'big_models:out_of_memory' raised MemoryError"),
-    (["--torch", "big_models:moderate", "--input-shape", "1000", "--max-memory", "1MB"],
-     "error: --torch: this run needs about 28.1 MB (estimate), above the memory budget of 1 MB (--max-memory, "
+    (["--torch", "big_models:moderate", "--input-shape", "1000", "--max-memory", "20MB"],
+     "error: --torch: this run needs about 28.1 MB (estimate), above the memory budget of 20 MB (--max-memory, "
      "max_memory); 'big_models:moderate' builds 1,003,002 parameters"),
 ])
 def test_a_model_that_cannot_be_built_or_diagnosed_is_one_line_naming_torch(capsys, factories, argv, expected):
