@@ -53,11 +53,22 @@ MEASURE = """
 import json, resource, sys
 from initlab.experiments import CompareConfig, footprint, load_dataset, run_compare
 from initlab.experiments.compare import output_layer
+
+
+def status(field):  # kB fields of /proc/self/status: VmRSS now, VmHWM the peak since the last reset
+    with open("/proc/self/status") as lines:
+        return next(int(line.split()[1]) * 1024 for line in lines if line.startswith(field + ":"))
+
+
 config = CompareConfig(**json.loads(sys.argv[1]))
 run_compare(config.replace(hidden=(4,), seeds=1, iterations=2, n_samples=40))  # imports, kernel compilation
-peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-with open("/proc/self/statm") as statm:  # resident pages now (the peak so far may be higher)
-    before = int(statm.read().split()[1]) * resource.getpagesize()
+try:  # reset the peak, so a compilation in the warm-up above (no numba cache yet) is not counted
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")
+    peak = lambda: status("VmHWM")
+except OSError:
+    peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+before = status("VmRSS")
 data = load_dataset(config)
 sizes = [data.n_features, *config.hidden, output_layer(config, data.y_train)[1]]
 estimate = footprint.needed(config, sizes, len(data.X_train), len(data.X_test), len(config.inits) * config.seeds)
