@@ -38,7 +38,7 @@ def test_check_message_names_argument_estimate_budget_and_advice():
 
 @pytest.mark.parametrize(("changes", "argument"), [
     ({"hidden": (20000, 20000, 20000)}, "hidden"),
-    ({"seeds": 10**9}, "seeds"),
+    ({"seeds": 100_000, "hidden": (1000,)}, "seeds"),
     ({"n_samples": 10**9}, "n_samples"),
     ({"iterations": 10**9, "record_every": 1}, "record_every"),
 ])

@@ -9,7 +9,8 @@ HUGE = "99999999999999999999999"  # beyond 64 bits
 
 CASES = [  # (argv; the out path is appended where the command writes one), expected start of the message
     (["compare", "--hidden", "20000x3"], "error: --hidden: this run needs about 513 GB (estimate), above the memory budget"),
-    (["compare", "--seeds", "1000000000"], "error: --seeds: this run needs about"),
+    (["compare", "--seeds", "1000000000"], "error: --seeds: expected at most 100000 seeds per scheme, got 1000000000"),
+    (["compare", "--seeds", "100000", "--hidden", "1000"], "error: --seeds: this run needs about"),
     (["compare", "--n-samples", "1000000000"], "error: --n-samples: this run needs about 96 GB (estimate)"),
     (["compare", "--iterations", "1" + "0" * 30], f"error: --iterations: expected a positive integer <= 1000000000, "
                                                   f"got 1{'0' * 30}"),

@@ -27,3 +27,27 @@ def test_importing_the_cli_imports_no_heavy_library():
 def test_help_and_refused_input_import_no_heavy_library(argv):
     loaded = _modules_after(f"from initlab.cli import main\ncode = main({argv!r})\nassert code in (0, 2), code")
     assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def _first_paragraph(text: str) -> str:
+    return " ".join(text.strip().split("\n\n")[0].split())
+
+
+def test_root_help_lines_are_the_commands_own_first_lines():
+    """`initlab --help` lists commands from a table (so it imports none of them): the table's line
+    must open each command's own help."""
+    import importlib
+
+    import typer
+
+    from initlab.cli.main import COMMANDS
+    for name, (module, attribute, line) in COMMANDS.items():
+        target = getattr(importlib.import_module(f"initlab.cli.{module}"), attribute)
+        own = target.info.help if isinstance(target, typer.Typer) else target.__doc__
+        assert _first_paragraph(own).startswith(line.rstrip(".")), name
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], []])
+def test_root_help_and_version_do_not_even_import_numpy(argv):
+    loaded = _modules_after(f"from initlab.cli import main\ncode = main({argv!r})\nassert code in (0, 2), code")
+    assert "numpy" not in loaded and "initlab" in loaded

@@ -15,7 +15,7 @@ def run(capsys, *args) -> tuple[int, str, str]:
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--store", "{tmp}/missing.db"], "error: --store: '{tmp}/missing.db' does not exist; give the results.db of a sweep"),
+    (["--store", "{tmp}/missing.db"], "error: --store: no such file (give the results.db of a sweep), got '{tmp}/missing.db'"),
     ([], "error: --store: give exactly one of --store FILE (a sweep) or --results FILE (a compare)"),
     (["--store", "a.db", "--results", "b.json"],
      "error: --store: give exactly one of --store FILE (a sweep) or --results FILE (a compare)"),

@@ -6,23 +6,71 @@ other ValueError) is one line on stderr and exit code 2, never a traceback.
 
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import Annotated
 
 import typer
+import typer.core
 
-from initlab.cli import diagnose, gradcheck, report, schemes, training
-from initlab.cli.sweep import sweep_app
-from initlab.cli.theory import theory_app
+from initlab._errors import did_you_mean
 
-app = typer.Typer(help="initlab: neural-network parameter initialization, measured.",
-                  rich_markup_mode=None, context_settings={"help_option_names": ["-h", "--help"]},
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-for command in (schemes.schemes, schemes.sample, training.compare, training.train, gradcheck.gradcheck,
-                report.report, diagnose.diagnose):
-    app.command()(command)
-app.add_typer(sweep_app, name="sweep")
-app.add_typer(theory_app, name="theory")
+# Every command: its module, the function (or command group) in it, and the line `initlab --help`
+# shows. A command's module is imported only when that command runs or shows its help, so the
+# root help and --version import no command's dependencies (tests/cli check the lines against
+# the docstrings).
+COMMANDS = {
+    "schemes": ("schemes", "schemes", "List every initialization scheme: name, aliases, formula, distribution, source."),
+    "sample": ("schemes", "sample", "Draw one tensor and compare its statistics with what the scheme's formula expects."),
+    "compare": ("training", "compare", "Train the same network from several schemes x seeds; write cost.png, "
+                                       "boundary.png and results.json."),
+    "train": ("training", "train", "Train one network (one scheme, one seed) and report its cost curve and accuracies."),
+    "gradcheck": ("gradcheck", "gradcheck", "Check backprop against finite differences for every activation x "
+                                            "output combination."),
+    "report": ("report", "report", "Write one self-contained HTML page: cost curves, a table per grid point, "
+                                   "heatmaps, the config."),
+    "diagnose": ("diagnose", "diagnose", "Measure each layer's signal at initialization (activations, dL/dz, dead, "
+                                         "saturated, duplicate units), compare it with mean-field theory, give a "
+                                         "verdict and the scheme that fixes it."),
+    "sweep": ("sweep", "sweep_app", "Sweeps: schemes x settings x seeds from a TOML file, on local processes or a "
+                                    "Dask cluster, kept in a SQLite store."),
+    "theory": ("theory", "theory_app", "Mean-field signal propagation of a deep dense network at initialization."),
+}
+SETTINGS = dict(rich_markup_mode=None, context_settings={"help_option_names": ["-h", "--help"]},
+                add_completion=False, pretty_exceptions_enable=False)
+
+
+def load_command(name: str):
+    """The click command behind `initlab NAME` (its module imported now)."""
+    module, attribute, _ = COMMANDS[name]
+    target = getattr(importlib.import_module(f"initlab.cli.{module}"), attribute)
+    if not isinstance(target, typer.Typer):
+        target, function = typer.Typer(**SETTINGS), target
+        target.command(name)(function)
+    return typer.main.get_command(target)
+
+
+class LazyCommands(typer.core.TyperGroup):
+    """The root group: commands are listed from COMMANDS and loaded when used."""
+
+    def list_commands(self, ctx) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx, name: str):
+        return load_command(name) if name in COMMANDS else None
+
+    def resolve_command(self, ctx, args):
+        if args and args[0] not in COMMANDS and not args[0].startswith("-"):
+            ctx.fail(f"no such command '{args[0]}'{did_you_mean(args[0], COMMANDS)}")
+        return super().resolve_command(ctx, args)
+
+    def format_commands(self, ctx, formatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, line) for name, (_, _, line) in COMMANDS.items()])
+
+
+app = typer.Typer(help="initlab: neural-network parameter initialization, measured.", cls=LazyCommands,
+                  no_args_is_help=True, **SETTINGS)
 
 
 def _version(value: bool) -> None:

@@ -14,8 +14,8 @@ from initlab.cli.output import emit_json, err, fmt, new_table, pct, progress_bar
 from initlab.cli.params import JsonOption, sub_app
 
 sweep_app = sub_app(
-    "Sweeps: schemes x settings x seeds from a TOML file, run on local processes or a Dask cluster, "
-    "every finished run kept in a SQLite store. The file uses the compare option names: top-level data "
+    "Sweeps: schemes x settings x seeds from a TOML file, on local processes or a Dask cluster, kept in a "
+    "SQLite store (one transaction per finished run, so a killed sweep resumes). The file uses the compare option names: top-level data "
     "settings and 'seeds', [model] (hidden, activation, output, init, bias_init), [train] (lr, iterations, "
     "optimizer, batch_size, dtype, record_every), and [grid] with lists to cross, keyed 'model.init', "
     "'train.lr', 'data', ... Without model.init the four classic schemes (zeros, normal(std=10), he_normal, "
@@ -98,7 +98,8 @@ def sweep_run(file: SweepFile, store: StoreOpt,
                       f"resume with: {escape(shlex.join(command))}", soft_wrap=True)
             raise typer.Exit(130) from None
     show(_summary_table(sweep, store))
-    err.print(f"{escape(str(store))}: ran {report.ran} runs, {report.skipped} were already stored; "
+    others = f", {report.by_others} by another runner" if report.by_others else ""
+    err.print(f"{escape(str(store))}: ran {report.ran} runs, {report.skipped} were already stored{others}; "
               f"{report.done} of {report.total} done", soft_wrap=True)
     if as_json:
         emit_json(report.to_json())

@@ -15,6 +15,7 @@ from initlab.nn import ACTIVATIONS, HEADS, OPTIMIZERS
 # The four schemes of the source documents: zeros, randn * 10, He, Xavier.
 SOURCE_SCHEMES = ("zeros", "normal(std=10)", "he_normal", "xavier_normal")
 CURVE_POINTS = 300  # recorded costs per curve when record_every is 0 (automatic)
+MAX_SEEDS = 100_000  # seeds per scheme: each is a network trained and kept in memory with the others
 
 
 def _dataset(argument: str, spec: str) -> str:
@@ -90,6 +91,8 @@ class CompareConfig:
         check_dtype(self.dtype)
         for name in ("n_samples", "seeds", "iterations"):
             integer(name, getattr(self, name))
+        if self.seeds > MAX_SEEDS:
+            raise ArgumentError("seeds", f"expected at most {MAX_SEEDS} seeds per scheme, got {self.seeds}")
         for name in ("first_seed", "data_seed"):
             check_seed(name, getattr(self, name))
         check_seed("first_seed", self.first_seed + self.seeds - 1)  # the last seed fits as well

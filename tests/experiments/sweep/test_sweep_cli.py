@@ -58,7 +58,7 @@ def test_plan_table_shows_points_and_count(capsys, sweep_file):
 def test_run_status_export_round_trip(capsys, sweep_file, tmp_path):
     store = tmp_path / "results.db"
     code, out, err = cli(capsys, "sweep", "run", sweep_file, "--store", store, "--workers", "1", "--json")
-    assert code == 0 and json.loads(out) == {"store": str(store), "total": 4, "skipped": 0, "ran": 4, "done": 4,
+    assert code == 0 and json.loads(out) == {"store": str(store), "total": 4, "skipped": 0, "ran": 4, "by_others": 0, "done": 4,
                                              "pending": 0}
     assert "ran 4 runs, 0 were already stored; 4 of 4 done" in err
     code, out, _ = cli(capsys, "sweep", "status", "--store", store, "--json")
@@ -128,7 +128,8 @@ def test_foreign_stores_are_refused_untouched(capsys, tmp_path, sweep_file):
     text = tmp_path / "notes.txt"
     text.write_text("hello\n")
     _assert_one_error_line(*cli(capsys, "sweep", "run", sweep_file, "--store", text),
-                           f"--store: '{text}' is not an initlab store (not a SQLite database)")
+                           f"--store: not an initlab store (not a SQLite database; give a new file name or an existing store), "
+                           f"got '{text}'")
     assert text.read_text() == "hello\n"
     other = tmp_path / "other.db"
     connection = sqlite3.connect(other)
@@ -138,7 +139,8 @@ def test_foreign_stores_are_refused_untouched(capsys, tmp_path, sweep_file):
     before = other.read_bytes()
     for argv in (["run", sweep_file], ["status"], ["export"]):
         _assert_one_error_line(*cli(capsys, "sweep", *argv, "--store", other),
-                               f"--store: '{other}' is a SQLite database but not an initlab store (tables: t)")
+                               f"--store: a SQLite database but not an initlab store (tables: t; give a new file name "
+                               f"or an existing store), got '{other}'")
     assert other.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "other.db", "sweep.toml"]
 
@@ -154,8 +156,8 @@ def test_unreachable_scheduler_is_one_line_and_fast(capsys, tmp_path, sweep_file
 @pytest.mark.parametrize("argv, fragment", [
     (["run", "SWEEP", "--store", "STORE", "--workers", "0"], "--workers: expected a positive integer, got 0"),
     (["run", "SWEEP", "--store", "STORE", "--workers", "2", "--scheduler", "tcp://x:1"], "--workers: give --workers or --scheduler, not both"),
-    (["status", "--store", "STORE"], "--store: 'STORE' does not exist"),
-    (["export", "--store", "STORE"], "--store: 'STORE' does not exist"),
+    (["status", "--store", "STORE"], "--store: no such file ('initlab sweep run FILE --store STORE' creates it), got 'STORE'"),
+    (["export", "--store", "STORE"], "--store: no such file ('initlab sweep run FILE --store STORE' creates it), got 'STORE'"),
     (["export", "--store", "STORE", "--format", "xlsx"], "--format: unknown format 'xlsx'"),
     (["export", "--store", "STORE", "--format", "parquet"], "--out: parquet is a binary format"),
     (["export", "--store", "STORE", "--out", "STORE"], "--out: 'STORE' is the store itself"),

@@ -15,7 +15,7 @@ def test_new_store_is_in_wal_mode_and_marked_as_initlab(tmp_path):
     connection = sqlite3.connect(path)
     assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert connection.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
-    assert dict(connection.execute("SELECT name, value FROM meta"))["schema_version"] == "1"
+    assert dict(connection.execute("SELECT name, value FROM meta"))["schema_version"] == "2"
     connection.close()
     assert inspect_store(path) == "initlab"
 
@@ -23,7 +23,7 @@ def test_new_store_is_in_wal_mode_and_marked_as_initlab(tmp_path):
 def test_a_text_file_is_refused_and_left_as_it_was(tmp_path):
     path = tmp_path / "notes.txt"
     path.write_text("not a database\n")
-    with pytest.raises(ValueError, match=r"store: '.*notes.txt' is not an initlab store \(not a SQLite database\)"):
+    with pytest.raises(ValueError, match=r"^store: not an initlab store \(not a SQLite database; .*\), got '.*notes.txt'$"):
         Store(path, create=True)
     assert path.read_text() == "not a database\n"
 
@@ -35,14 +35,14 @@ def test_another_sqlite_database_is_refused_and_left_byte_for_byte(tmp_path):
     connection.commit()
     connection.close()
     before = path.read_bytes()
-    with pytest.raises(ValueError, match=r"is a SQLite database but not an initlab store \(tables: people\)"):
+    with pytest.raises(ValueError, match=r"^store: a SQLite database but not an initlab store \(tables: people; .*\), got '.*other.db'$"):
         Store(path, create=True)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["other.db"]  # no -wal / -shm either
 
 
 def test_reading_a_missing_store_does_not_create_it(tmp_path):
-    with pytest.raises(ValueError, match="does not exist"):
+    with pytest.raises(ValueError, match="^store: no such file"):
         status(tmp_path / "results.db")
     assert not (tmp_path / "results.db").exists()
 
@@ -59,7 +59,10 @@ def test_rerun_skips_finished_runs_and_never_duplicates(tiny, tmp_path, stored):
     more = run_sweep(tiny(seeds=3), path, workers=1)
     assert (more.total, more.skipped, more.ran) == (6, 4, 2)
     assert set(before) < set(stored(path))
-    with Store(path) as store:
+    with Store(path) as store, pytest.raises(ValueError, match=r"^store: opened for reading; Store\(path, "
+                                                               r"write=True\) writes to it, got '.*results.db'$"):
+        store.add_plan([{"key": "new", "config_hash": "h", "config": {}, "init": "zeros", "seed": 9}])
+    with Store(path, write=True) as store:
         point = load_sweep(tiny()).points[0]
         assert store.add(point.key(0), point.config_hash, point.settings, store.runs()[0]) is False
         assert len(store.runs()) == 6

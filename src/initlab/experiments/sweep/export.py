@@ -20,6 +20,7 @@ from initlab._checks import output_file
 from initlab._errors import ArgumentError, unknown_choice
 from initlab.experiments.sweep.spec import FIELD_KEYS
 from initlab.experiments.sweep.store import Store
+from initlab.experiments.sweep.storefile import store_path
 
 FORMATS = ("csv", "json", "parquet")
 RUN_COLUMNS = ("key", "config_hash", "init", "seed", "final_cost", "train_accuracy", "test_accuracy", "diverged",
@@ -54,8 +55,8 @@ def export(store: str | Path | Store, format: str = "csv", out: str | Path | Non
         raise ArgumentError("out", "parquet is a binary format; give --out FILE")
     if out is not None:
         out = output_file("out", out, f"runs.{format}")  # missing parent folders are created later
-        store_path = store.path if isinstance(store, Store) else Path(store)
-        if out.absolute() == store_path.absolute():
+        store_file = store.path if isinstance(store, Store) else store_path(store)
+        if out.absolute() == store_file.absolute():
             raise ArgumentError("out", f"'{out}' is the store itself; give another file name")
     if isinstance(store, Store):
         table = rows(store.runs())

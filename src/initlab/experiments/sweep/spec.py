@@ -5,6 +5,7 @@ settings and `seeds`, a `[model]` and a `[train]` table, and a `[grid]` table wh
 the same dotted names (``"model.init"``, ``"train.lr"``, ``"data"``) with lists of values; an
 axis replaces a fixed setting of the same name.
 Every grid point is one `CompareConfig` with a single scheme; it runs with seeds 0..seeds-1.
+A sweep holds at most MAX_RUNS runs (points x seeds, counted before the grid is expanded).
 When `model.init` is neither fixed nor in the grid, the four source schemes are a grid axis.
 
 >>> sweep = load_sweep({"seeds": 2, "model": {"hidden": "10,5"},
@@ -20,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -28,6 +30,8 @@ from pathlib import Path
 from initlab._errors import ArgumentError, did_you_mean, renamed
 from initlab.experiments.config import SOURCE_SCHEMES, CompareConfig
 from initlab.options import parse_hidden
+
+MAX_RUNS = 100_000  # runs in one sweep (grid points x seeds); counted before the grid is expanded
 
 # Sweep key -> CompareConfig field, in the order tables and exports show them.
 KEYS = {
@@ -225,6 +229,12 @@ def _build(document: Mapping, path: str | None) -> Sweep:
         grid = {"model.init": list(SOURCE_SCHEMES), **grid}
     seeds = fixed.pop("seeds", CompareConfig.seeds)
     base = make_config({**fixed, "seeds": seeds})  # fixed settings fail here, before any grid point
+    n_points = math.prod(len(values) for values in grid.values())
+    if n_points * base.seeds > MAX_RUNS:
+        sizes = " x ".join(f"{len(values)} {key}" for key, values in grid.items())
+        raise ArgumentError("grid" if n_points > MAX_RUNS else "seeds",
+                            f"a sweep holds at most {MAX_RUNS} runs, got {sizes} x {base.seeds} seeds = "
+                            f"{n_points * base.seeds} runs; split it into several sweeps on one store")
     points, seen = [], {}
     for index, combination in enumerate(itertools.product(*grid.values())):
         axes = dict(zip(grid, combination))

@@ -2,18 +2,22 @@
 
 A run is written in its own transaction when it finishes, keyed by the hash of its resolved
 config and seed (`INSERT OR IGNORE`, so a run can never be stored twice); a killed sweep loses
-nothing it finished, and running it again skips what is stored.
+nothing it finished, and running it again skips what is stored. Runners sharing a store claim
+the runs they compute (see `initlab.experiments.sweep.claims`), so none is computed twice.
 
-The file is marked as an initlab store (`PRAGMA application_id` and a `meta` table with the
-schema version); any other file, SQLite or not, is refused and left untouched.
+The file is marked as an initlab store (`PRAGMA application_id`, `PRAGMA user_version` and a `meta`
+table with the schema version); any other file, SQLite or not, is refused and left untouched, and
+so is a damaged store: every SQLite error becomes a ValueError naming `store` (see
+`initlab.experiments.sweep.storefile`).
 
-Tables (schema version 1)::
+Tables (schema version 2; version 1 had no `claims`, and is upgraded when a sweep writes to it)::
 
     runs(key TEXT PRIMARY KEY, config_hash TEXT, config_json TEXT, init TEXT, seed INTEGER,
          final_cost REAL, train_accuracy REAL, test_accuracy REAL, diverged INTEGER,
          diverged_at INTEGER, sample_space INTEGER, wall_time REAL, cost_history TEXT /*JSON*/,
          finished_at TEXT /*UTC ISO 8601*/)
     planned(key TEXT PRIMARY KEY, config_hash TEXT, config_json TEXT, init TEXT, seed INTEGER)
+    claims(key TEXT PRIMARY KEY, owner TEXT, host TEXT, pid INTEGER, heartbeat REAL)
     meta(name TEXT PRIMARY KEY, value TEXT)
 
 `Store.runs()` returns one record per stored run, in plan order, shaped like
@@ -29,21 +33,25 @@ Tables (schema version 1)::
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
+import time
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 
-from initlab._errors import ArgumentError
 from initlab import __version__
+from initlab.experiments.sweep import claims
+from initlab.experiments.sweep.storefile import (APPLICATION_ID, SCHEMA_VERSION, SQLITE_HEADER, TABLES, database_error,
+                                                 inspect_store, read_uri, refusal, remove_side_files,
+                                                 removing_new_side_files, side_files, store_path)
 
-APPLICATION_ID = 0x494C4142  # 'ILAB' in the SQLite header: marks the file as an initlab store
-SCHEMA_VERSION = 1
-SQLITE_HEADER = b"SQLite format 3\x00"
+__all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "SQLITE_HEADER", "Store", "inspect_store"]
+
 RESULT_COLUMNS = ("final_cost", "train_accuracy", "test_accuracy", "diverged", "diverged_at", "sample_space",
                   "wall_time", "cost_history")
-SCHEMA = """
+SCHEMA = f"""
 CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE planned (key TEXT PRIMARY KEY, config_hash TEXT NOT NULL, config_json TEXT NOT NULL,
                       init TEXT NOT NULL, seed INTEGER NOT NULL);
@@ -53,50 +61,26 @@ CREATE TABLE runs (key TEXT PRIMARY KEY, config_hash TEXT NOT NULL, config_json 
                    sample_space INTEGER NOT NULL, wall_time REAL, cost_history TEXT NOT NULL,
                    finished_at TEXT NOT NULL);
 CREATE INDEX runs_config_hash ON runs (config_hash);
+{claims.CLAIMS_TABLE};
 """
 
 
-def inspect_store(path: str | Path) -> str:
-    """'missing', 'empty' (a new store may be made there) or 'initlab'; ValueError for anything else.
-
-    Only reads the file: a foreign database is never written to.
-    """
-    path = Path(path)
-    if not path.exists():
-        return "missing"
-    if path.is_dir():
-        raise ArgumentError("store", f"'{path}' is a folder, expected a store file (e.g. results.db)")
-    with path.open("rb") as handle:
-        header = handle.read(len(SQLITE_HEADER))
-    if not header:
-        return "empty"
-    if header != SQLITE_HEADER:
-        raise ArgumentError("store", f"'{path}' is not an initlab store (not a SQLite database); "
-                         "give a new file name or an existing store")
-    try:
-        connection = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
+def _sqlite_errors(method):
+    """A SQLite error inside a store method (a damaged file, a read-only one) becomes a ValueError naming `store`."""
+    @functools.wraps(method)
+    def wrapped(self, *args, **kwargs):
         try:
-            application_id = connection.execute("PRAGMA application_id").fetchone()[0]
-            version = connection.execute("PRAGMA user_version").fetchone()[0]
-            tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        finally:
-            connection.close()
-    except sqlite3.DatabaseError as error:
-        raise ArgumentError("store", f"'{path}' cannot be read as a SQLite database ({error})") from None
-    if application_id == APPLICATION_ID:
-        if version != SCHEMA_VERSION:
-            raise ArgumentError("store", f"'{path}' has store schema version {version}; this initlab "
-                             f"({__version__}) reads version {SCHEMA_VERSION}")
-        return "initlab"
-    if application_id == 0 and not tables:
-        return "empty"
-    shown = f"tables: {', '.join(tables)}" if tables else f"application id {application_id:#x}"
-    raise ArgumentError("store", f"'{path}' is a SQLite database but not an initlab store ({shown}); "
-                     "give a new file name or an existing store")
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as error:
+            if not self.write and "readonly" in str(error):
+                raise refusal("opened for reading; Store(path, write=True) writes to it", self.path) from None
+            raise database_error(error, self.path) from None
+    return wrapped
 
 
 class Store:
-    """An open initlab store. `Store(path)` opens an existing one; `create=True` makes it if needed.
+    """An open initlab store: `Store(path)` reads an existing one, `write=True` also writes to it (upgrading
+    an older schema), `create=True` writes and makes it if needed.
 
     >>> import tempfile, pathlib
     >>> folder = tempfile.mkdtemp()
@@ -105,19 +89,45 @@ class Store:
     ('wal', {'done': 0, 'pending': 0, 'total': 0, 'diverged': 0})
     """
 
-    def __init__(self, path: str | Path, create: bool = False):
-        self.path = Path(path)
-        state = inspect_store(self.path)
+    def __init__(self, path: str | Path, create: bool = False, write: bool = False):
+        self.path = store_path(path)
+        self.write = write = write or create
+        state = inspect_store(self.path, write=write)
         if state == "missing" and not create:
-            raise ArgumentError("store", f"'{self.path}' does not exist; 'initlab sweep run FILE --store "
-                             f"{self.path}' creates it")
+            raise refusal(f"no such file ('initlab sweep run FILE --store {self.path}' creates it)", self.path)
         if state == "empty" and not create:
-            raise ArgumentError("store", f"'{self.path}' is empty, not an initlab store yet")
+            raise refusal("an empty file, not an initlab store yet", self.path)
+        self.connection = None
+        self._created = {side for side in side_files(self.path) if not side.exists()}
+        with removing_new_side_files(self.path):
+            try:
+                self._open(state, write)
+            except sqlite3.Error as error:
+                self.close()
+                if state == "missing":
+                    self.path.unlink(missing_ok=True)
+                raise database_error(error, self.path) from None
+            except BaseException:
+                self.close()
+                raise
+
+    def _open(self, state: str, write: bool) -> None:
+        if not write:
+            self.connection = sqlite3.connect(read_uri(self.path), uri=True, timeout=60, isolation_level=None)
+            self._check_tables()
+            return
         self.connection = sqlite3.connect(self.path, timeout=60, isolation_level=None)
         self.connection.execute("PRAGMA busy_timeout = 60000")
         if state != "initlab":
             self._create()
+        self._upgrade()
+        self._check_tables()
         self.connection.execute("PRAGMA synchronous = FULL")  # a committed run survives a crash
+
+    def _check_tables(self) -> None:
+        """Read the first page of every table: a damaged store fails here, when it is opened."""
+        for table in TABLES[self.schema_version()]:
+            self.connection.execute(f"SELECT * FROM {table} LIMIT 1").fetchall()
 
     def _create(self) -> None:
         self.connection.execute("PRAGMA journal_mode = WAL")  # persistent: stored in the file
@@ -132,11 +142,26 @@ class Store:
             self.connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             self.connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
+    def _upgrade(self) -> None:
+        """Version 1 -> 2: add the claims table (older initlab versions then refuse the store, by its version)."""
+        if self.schema_version() == SCHEMA_VERSION:
+            return
+        with self._transaction():
+            if self.schema_version() == 1:
+                self.connection.execute(claims.CLAIMS_TABLE)
+                self.connection.execute("UPDATE meta SET value = ? WHERE name = 'schema_version'", (str(SCHEMA_VERSION),))
+                self.connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
     def _transaction(self):
         return _Transaction(self.connection)
 
     def close(self) -> None:
-        self.connection.close()
+        """Close the connection; the -wal and -shm files it created go too, once no other process uses them
+        (SQLite removes them itself only when it could write the store)."""
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+            remove_side_files(self.path, {side for side in self._created if side.exists()})
 
     def __enter__(self) -> Store:
         return self
@@ -144,28 +169,59 @@ class Store:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    @_sqlite_errors
+    def schema_version(self) -> int:
+        return self.connection.execute("PRAGMA user_version").fetchone()[0]
+
+    @_sqlite_errors
     def journal_mode(self) -> str:
         return self.connection.execute("PRAGMA journal_mode").fetchone()[0]
 
+    @_sqlite_errors
     def add_plan(self, planned: Iterable[dict]) -> None:
         """Record the runs a sweep intends (key, config_hash, config, init, seed), so status can count pending."""
         rows = [(p["key"], p["config_hash"], _canonical(p["config"]), p["init"], p["seed"]) for p in planned]
         with self._transaction():
             self.connection.executemany("INSERT OR IGNORE INTO planned VALUES (?, ?, ?, ?, ?)", rows)
 
-    def add(self, key: str, config_hash: str, config: dict, run: dict) -> bool:
-        """Store one finished run (a `Run.to_json()` dict) in its own transaction; False if already stored."""
+    @_sqlite_errors
+    def add(self, key: str, config_hash: str, config: dict, run: dict, owner: claims.Owner | None = None) -> bool:
+        """Store one finished run (a `Run.to_json()` dict) in its own transaction, dropping `owner`'s claim on it;
+        False if it was already stored."""
         row = (key, config_hash, _canonical(config), run["init"], run["seed"], run["final_cost"],
                run["train_accuracy"], run["test_accuracy"], int(run["diverged"]), run["diverged_at"],
                int(run["sample_space"]), run["wall_time"], json.dumps(run["cost_history"], allow_nan=False), _now())
         with self._transaction():
             cursor = self.connection.execute(
                 "INSERT OR IGNORE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+            if owner is not None:
+                self.connection.execute("DELETE FROM claims WHERE key = ? AND owner = ?", (key, owner.name))
         return cursor.rowcount == 1
 
+    @_sqlite_errors
+    def claim(self, owner: claims.Owner, keys: list[str]) -> list[str]:
+        """In one transaction: drop stale claims, then claim those of `keys` neither stored nor claimed."""
+        with self._transaction():
+            claims.drop_stale(self.connection, owner.host, time.time())
+            return claims.claim(self.connection, owner, keys)
+
+    @_sqlite_errors
+    def release(self, owner: claims.Owner) -> None:
+        """Drop every claim of `owner` (a runner that stops)."""
+        with self._transaction():
+            self.connection.execute("DELETE FROM claims WHERE owner = ?", (owner.name,))
+
+    @_sqlite_errors
+    def stored_since(self, rowid: int) -> tuple[list[str], int]:
+        """Keys of the runs stored after row `rowid`, and the last row: what other runners stored meanwhile."""
+        rows = self.connection.execute("SELECT rowid, key FROM runs WHERE rowid > ? ORDER BY rowid", (rowid,)).fetchall()
+        return [key for _, key in rows], (rows[-1][0] if rows else rowid)
+
+    @_sqlite_errors
     def done_keys(self) -> set[str]:
         return {row[0] for row in self.connection.execute("SELECT key FROM runs")}
 
+    @_sqlite_errors
     def counts(self, keys: Iterable[str] | None = None) -> dict:
         """done / pending / total (of `keys`, or of every run planned or stored) and diverged."""
         stored = dict(self.connection.execute("SELECT key, diverged FROM runs"))
@@ -176,13 +232,17 @@ class Store:
         return {"done": len(done), "pending": len(wanted) - len(done), "total": len(wanted),
                 "diverged": sum(stored[key] for key in done)}
 
+    @_sqlite_errors
     def runs(self) -> list[dict]:
         """Every stored run as a record (see the module docstring), in plan order."""
         query = ("SELECT r.* FROM runs r LEFT JOIN planned p ON p.key = r.key "
                  "ORDER BY p.rowid IS NULL, p.rowid, r.key")
         cursor = self.connection.execute(query)
         names = [column[0] for column in cursor.description]
-        return [_record(dict(zip(names, row))) for row in cursor]
+        try:
+            return [_record(dict(zip(names, row))) for row in cursor]
+        except (ValueError, TypeError, KeyError) as error:  # JSON columns edited by hand
+            raise refusal(f"a stored run cannot be read ({error})", self.path) from None
 
 
 class _Transaction:
