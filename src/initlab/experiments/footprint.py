@@ -48,8 +48,9 @@ def check_runs(config: CompareConfig, layer_sizes: list[int], n_train: int, n_te
         return
     one = needed(config, layer_sizes, n_train, n_test, 1)
     if one <= limit:
-        memory.check("seeds", total, max_memory, f"{n_runs:,} runs (schemes x seeds) each need about "
-                     f"{memory.format_bytes(one)}; use fewer seeds or schemes")
+        each = (total - needed(config, layer_sizes, n_train, n_test, 0)) / n_runs
+        memory.check("seeds", total, max_memory, f"{n_runs:,} runs (schemes x seeds) of about "
+                     f"{memory.format_bytes(each)} each; use fewer seeds or schemes")
     recorded = math.ceil(config.iterations / config.record_interval) + 2
     if recorded * memory.POINT_OVERHEAD > one / 2:
         memory.check("record_every", total, max_memory, f"{recorded:,} recorded costs per run; "
