@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench docs clean
+.PHONY: demo test test-fast bench docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ test: $(VENV)/.test
 	else echo "chromium/chromedriver missing and not root: the browser test will be skipped" \
 	  "(install with: apt-get install chromium chromium-driver)"; fi
 	$(BIN)/python -m pytest
+
+# Everything but the tests marked slow (pytest -m slow lists them): under a minute on 2 cores.
+test-fast: $(VENV)/.test
+	$(BIN)/python -m pytest -m "not slow"
 
 # Speed comparisons against PyTorch (not part of the test suite).
 bench: $(VENV)/.test

@@ -6,8 +6,10 @@ packages. The helpers' names are unique to these tests, so they shadow nothing.
 """
 
 import contextlib
+import json
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -40,3 +42,42 @@ def single_threaded_linear_algebra():
         finally:
             if torch is not None:
                 torch.set_num_threads(before)
+
+
+class CliResult(NamedTuple):
+    """What one `initlab` command gave: exit code, stdout, stderr."""
+
+    code: int
+    out: str
+    err: str
+
+    def json(self):
+        """stdout as the one JSON document it must be (json.loads fails on anything else); exit code 0."""
+        assert self.code == 0, self.err
+        return json.loads(self.out)
+
+
+class Cli:
+    """Runs the `initlab` command in-process: ``cli("theory", "--json")`` calls ``initlab.cli.main``
+    with the arguments as strings and returns a `CliResult` with what it printed."""
+
+    def __init__(self, capsys):
+        self.capsys = capsys
+
+    def __call__(self, *argv) -> CliResult:
+        from initlab.cli import main
+
+        self.capsys.readouterr()  # drop anything printed before the command
+        code = main([str(a) for a in argv])
+        captured = self.capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    def json(self, *argv):
+        """``initlab ARGV --json``: the parsed document (the command must succeed)."""
+        return self(*argv, "--json").json()
+
+
+@pytest.fixture
+def cli(capsys) -> Cli:
+    """`Cli`: run ``initlab ...`` in-process and get (code, out, err)."""
+    return Cli(capsys)

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 from initlab.init import SCHEMES
 
 README = (Path(__file__).parents[1] / "README.md").read_text()
@@ -16,6 +18,7 @@ def test_every_registered_scheme_has_a_readme_row_with_its_parameters_and_aliase
         assert cells[2] == ", ".join(p.name for p in scheme.parameters), scheme.name
 
 
+@pytest.mark.slow
 def test_python_examples_print_what_their_comments_say(capsys, monkeypatch):
     # Blocks whose print(...) lines end in "# <expected output>" are run from the repo root (they import
     # examples.torch_models) and must print exactly that.

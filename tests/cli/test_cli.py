@@ -11,32 +11,19 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from initlab.cli import main
 from initlab.init import SCHEMES
 
 
-def run_cli(capsys, *argv):
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def run_json(capsys, *argv):
-    code, out, err = run_cli(capsys, *argv, "--json")
-    assert code == 0, err
-    return json.loads(out)  # exactly one document: json.loads fails on anything else
-
-
-def test_schemes_json_lists_every_scheme_with_its_formula_and_source(capsys):
-    document = run_json(capsys, "schemes")
+def test_schemes_json_lists_every_scheme_with_its_formula_and_source(cli):
+    document = cli.json("schemes")
     names = [row["name"] for row in document["schemes"]]
     assert names == list(SCHEMES)
     he = next(row for row in document["schemes"] if row["name"] == "he_normal")
     assert he["aliases"] == ["kaiming_normal"] and "fan_mode" in he["formula"] and "kaiming_normal_" in he["source"]
 
 
-def test_sample_json_std_matches_formula_within_sampling_error(capsys):
-    document = run_json(capsys, "sample", "he_normal", "--shape", "400,250", "--seed", "3")
+def test_sample_json_std_matches_formula_within_sampling_error(cli):
+    document = cli.json("sample", "he_normal", "--shape", "400,250", "--seed", "3")
     n = 400 * 250
     assert document["expected_std"] == pytest.approx(math.sqrt(2 / 400), rel=1e-12)
     # std of a sample std of a normal is sigma / sqrt(2n); allow 5 of those.
@@ -44,22 +31,23 @@ def test_sample_json_std_matches_formula_within_sampling_error(capsys):
     assert document["n"] == n and document["dtype"] == "float64"
 
 
-def test_sample_float32_and_torch_layout(capsys):
-    document = run_json(capsys, "sample", "he_uniform", "--shape", "32,16,3,3", "--layout", "torch",
+def test_sample_float32_and_torch_layout(cli):
+    document = cli.json("sample", "he_uniform", "--shape", "32,16,3,3", "--layout", "torch",
                         "--dtype", "float32")
     assert document["dtype"] == "float32"
     assert document["expected_std"] == pytest.approx(math.sqrt(2 / (16 * 9)))
     assert document["max"] <= math.sqrt(6 / (16 * 9))
 
 
-def test_gradcheck_json_passes_every_combination(capsys):
-    document = run_json(capsys, "gradcheck")
+def test_gradcheck_json_passes_every_combination(cli):
+    document = cli.json("gradcheck")
     assert document["passed"] is True and len(document["checks"]) == 15
     assert max(c["max_relative_error"] for c in document["checks"]) < 1e-7
 
 
-def test_compare_json_shows_the_lesson_and_writes_the_output_folder(capsys, tmp_path):
-    document = run_json(capsys, "compare", "--data", "circles", "--n-samples", "200", "--hidden", "10,5",
+@pytest.mark.slow
+def test_compare_json_shows_the_lesson_and_writes_the_output_folder(cli, tmp_path):
+    document = cli.json("compare", "--data", "circles", "--n-samples", "200", "--hidden", "10,5",
                         "--seeds", "2", "--lr", "0.05", "--iterations", "1500", "--out", str(tmp_path))
     summary = {row["init"]: row for row in document["summary"]}
     assert list(summary) == ["zeros", "normal(std=10)", "he_normal", "xavier_normal"]
@@ -75,8 +63,8 @@ def test_compare_json_shows_the_lesson_and_writes_the_output_folder(capsys, tmp_
         assert image.size[0] > 4 * 200  # one panel per scheme
 
 
-def test_preset_fills_settings_and_explicit_options_override(capsys, tmp_path):
-    document = run_json(capsys, "compare", "--preset", "demo", "--iterations", "20", "--seeds", "1",
+def test_preset_fills_settings_and_explicit_options_override(cli, tmp_path):
+    document = cli.json("compare", "--preset", "demo", "--iterations", "20", "--seeds", "1",
                         "--no-figures", "--out", str(tmp_path))
     config = document["config"]
     assert config["iterations"] == 20 and config["seeds"] == 1
@@ -84,8 +72,8 @@ def test_preset_fills_settings_and_explicit_options_override(capsys, tmp_path):
     assert config["n_samples"] == 400 and config["hidden"] == [10, 5]
 
 
-def test_train_json_is_one_scheme_and_one_seed(capsys, tmp_path):
-    document = run_json(capsys, "train", "--init", "glorot_uniform", "--seed", "7", "--iterations", "50",
+def test_train_json_is_one_scheme_and_one_seed(cli, tmp_path):
+    document = cli.json("train", "--init", "glorot_uniform", "--seed", "7", "--iterations", "50",
                         "--out", str(tmp_path), "--no-figures")
     assert [(r["init"], r["seed"]) for r in document["runs"]] == [("xavier_uniform", 7)]
 
@@ -98,9 +86,10 @@ def write_image_folder(root: Path, classes: dict[str, int]) -> Path:
     return root
 
 
-def test_compare_on_an_image_folder(capsys, tmp_path):
+@pytest.mark.slow
+def test_compare_on_an_image_folder(cli, tmp_path):
     folder = write_image_folder(tmp_path / "pets", {"cats": 4, "dogs": 4})
-    document = run_json(capsys, "compare", "--data", f"images:{folder}", "--test-fraction", "0", "--hidden", "5,5",
+    document = cli.json("compare", "--data", f"images:{folder}", "--test-fraction", "0", "--hidden", "5,5",
                         "--activation", "tanh", "--init", "he_normal", "--seeds", "1", "--iterations", "10",
                         "--out", str(tmp_path / "out"))
     assert document["runs"][0]["train_accuracy"] is not None
@@ -140,10 +129,10 @@ def bad_inputs(tmp_path):
     ]
 
 
-def test_every_bad_input_is_one_line_on_stderr_with_exit_code_2(capsys, tmp_path):
+def test_every_bad_input_is_one_line_on_stderr_with_exit_code_2(cli, tmp_path):
     for argv, expected in bad_inputs(tmp_path):
         out_option = ["--out", str(tmp_path / "never")] if argv[0] in ("compare", "train") else []
-        code, out, err = run_cli(capsys, *argv, *out_option)
+        code, out, err = cli(*argv, *out_option)
         assert code == 2, (argv, err)
         assert out == "", argv
         assert err.count("\n") == 1 and expected in err, (argv, err)
@@ -151,6 +140,7 @@ def test_every_bad_input_is_one_line_on_stderr_with_exit_code_2(capsys, tmp_path
     assert not (tmp_path / "never").exists()  # nothing half-written
 
 
+@pytest.mark.slow
 def test_console_script_exits_2_without_traceback():
     script = Path(sys.executable).with_name("initlab")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "initlab.cli"]
@@ -160,14 +150,14 @@ def test_console_script_exits_2_without_traceback():
     assert done.stdout == "" and done.stderr.strip().count("\n") == 0 and "Traceback" not in done.stderr
 
 
-def test_output_path_that_is_a_file_fails_before_training(capsys, tmp_path):
+def test_output_path_that_is_a_file_fails_before_training(cli, tmp_path):
     taken = tmp_path / "taken"
     taken.write_text("keep me")
-    code, out, err = run_cli(capsys, "compare", "--iterations", "5", "--out", str(taken))
+    code, out, err = cli("compare", "--iterations", "5", "--out", str(taken))
     assert code == 2 and out == "" and err.count("\n") == 1 and "exists and is not a folder" in err
     assert taken.read_text() == "keep me"
 
 
-def test_human_readable_tables_go_to_stderr_not_stdout(capsys):
-    code, out, err = run_cli(capsys, "schemes")
+def test_human_readable_tables_go_to_stderr_not_stdout(cli):
+    code, out, err = cli("schemes")
     assert code == 0 and out == "" and "he_normal" in err

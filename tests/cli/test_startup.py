@@ -24,6 +24,7 @@ def test_importing_the_cli_imports_no_heavy_library():
                                   ["sweep", "run", "--help"], ["theory", "phase", "--help"],
                                   ["compare", "--hidden", "10,-5"], ["sample", "he_norml"],
                                   ["diagnose", "--n-samples", "0"], ["train", "--lr", "nan"]])
+@pytest.mark.slow
 def test_help_and_refused_input_import_no_heavy_library(argv):
     loaded = _modules_after(f"from initlab.cli import main\ncode = main({argv!r})\nassert code in (0, 2), code")
     assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))

@@ -7,21 +7,20 @@ import re
 import pytest
 from rich.table import Table
 
-from initlab.cli import main
 from initlab.cli.output import PIPE_WIDTH, show
 from initlab.init import SCHEMES
 from rich.cells import cell_len
 
 
-def run(capsys, monkeypatch, columns, *argv):
+def run(cli, monkeypatch, columns, *argv):
+    """``initlab ARGV`` with $COLUMNS set to `columns` (unset for None): (stdout, stderr); it must succeed."""
     if columns is None:
         monkeypatch.delenv("COLUMNS", raising=False)
     else:
         monkeypatch.setenv("COLUMNS", str(columns))
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    assert code == 0, captured.err
-    return captured.out, captured.err
+    code, out, err = cli(*argv)
+    assert code == 0, err
+    return out, err
 
 
 def assert_within(text, width):
@@ -30,46 +29,46 @@ def assert_within(text, width):
     assert not too_long, too_long
 
 
-def test_schemes_at_80_columns_keep_every_name_whole_on_one_line(capsys, monkeypatch):
-    _, err = run(capsys, monkeypatch, 80, "schemes")
+def test_schemes_at_80_columns_keep_every_name_whole_on_one_line(cli, monkeypatch):
+    _, err = run(cli, monkeypatch, 80, "schemes")
     assert_within(err, 80)
     for name in SCHEMES:
         assert re.search(rf"(^|[\s│]){re.escape(name)}([\s│]|$)", err, re.M), name
     assert "…" not in err and "left out aliases" in err
 
 
-def test_schemes_on_a_wide_terminal_show_every_column(capsys, monkeypatch):
-    _, err = run(capsys, monkeypatch, 400, "schemes")
+def test_schemes_on_a_wide_terminal_show_every_column(cli, monkeypatch):
+    _, err = run(cli, monkeypatch, 400, "schemes")
     assert "left out" not in err
     for header in ("aliases", "parameters", "source"):
         assert header in err
 
 
-def test_compare_table_at_80_columns_shows_distinct_scheme_names_and_whole_numbers(capsys, monkeypatch, tmp_path):
+def test_compare_table_at_80_columns_shows_distinct_scheme_names_and_whole_numbers(cli, monkeypatch, tmp_path):
     argv = ["compare", "--iterations", "50", "--seeds", "2", "--n-samples", "80", "--init", "normal(std=0.01)",
             "--init", "normal(std=10)", "--no-figures", "--out", str(tmp_path / "c")]
-    _, err = run(capsys, monkeypatch, 80, *argv)
+    _, err = run(cli, monkeypatch, 80, *argv)
     assert_within(err, 80)
     assert "normal(std=0.01)" in err and "normal(std=10)" in err and "…" not in err
-    document = json.loads(run(capsys, monkeypatch, 80, *argv, "--json")[0])
+    document = json.loads(run(cli, monkeypatch, 80, *argv, "--json")[0])
     for row in document["summary"]:
         assert f"{row['final_cost_mean']:.4g}" in err
 
 
-def test_diagnose_at_80_columns_drops_optional_columns_but_never_splits_a_number(capsys, monkeypatch, tmp_path):
+def test_diagnose_at_80_columns_drops_optional_columns_but_never_splits_a_number(cli, monkeypatch, tmp_path):
     argv = ["diagnose", "--hidden", "50x4", "--n-samples", "64", "--no-figures", "--out", str(tmp_path / "d")]
-    _, err = run(capsys, monkeypatch, 80, *argv)
+    _, err = run(cli, monkeypatch, 80, *argv)
     assert_within(err.split("verdict:")[0], 80)
     assert "…" not in err and "narrow terminal: left out" in " ".join(err.split())
-    layers = json.loads(run(capsys, monkeypatch, 80, *argv, "--json")[0])["layers"]
+    layers = json.loads(run(cli, monkeypatch, 80, *argv, "--json")[0])["layers"]
     for layer in layers:  # theory's pre-activation rms is printed whole, as the table formats it
         shown = f"({layer['expected_pre_std']:.3g})"
         assert re.search(rf" {re.escape(shown)}\s*│", err), shown
 
 
-def test_a_pipe_without_columns_gets_160_wide_tables(capsys, monkeypatch, tmp_path):
+def test_a_pipe_without_columns_gets_160_wide_tables(cli, monkeypatch, tmp_path):
     argv = ["diagnose", "--hidden", "50x4", "--n-samples", "64", "--no-figures", "--out", str(tmp_path / "d")]
-    _, err = run(capsys, monkeypatch, None, *argv)
+    _, err = run(cli, monkeypatch, None, *argv)
     table = err.split("verdict:")[0]
     assert_within(table, PIPE_WIDTH)
     assert "narrow terminal" not in err and "dup units" in table.replace("\n", " ")

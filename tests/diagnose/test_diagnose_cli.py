@@ -1,4 +1,4 @@
-"""`initlab diagnose` from the command line: the issue's acceptance examples, the recommended command
+"""`initlab diagnose` from the command line: the acceptance examples, the recommended command
 really fixes the problem, the files it writes, and one-line errors with exit code 2."""
 
 import json
@@ -7,19 +7,19 @@ import textwrap
 
 import pytest
 
-from initlab.cli import main
 
 DEEP_RELU = ("--data", "circles", "--hidden", "100x30", "--activation", "relu")
 
 
-def run(capsys, tmp_path, *argv):
-    code = main(["diagnose", *argv, "--out", str(tmp_path / "out"), "--json"])
-    captured = capsys.readouterr()
-    return code, (json.loads(captured.out) if code == 0 else None), captured.err
+def run(cli, tmp_path, *argv):
+    """``initlab diagnose ARGV --out TMP/out --json``: (exit code, the document or None, stderr)."""
+    code, out, err = cli("diagnose", *argv, "--out", tmp_path / "out", "--json")
+    return code, (json.loads(out) if code == 0 else None), err
 
 
-def test_xavier_on_30_relu_layers_is_vanishing_and_the_recommended_command_makes_it_ok(capsys, tmp_path):
-    code, doc, err = run(capsys, tmp_path, *DEEP_RELU, "--init", "xavier_normal")
+@pytest.mark.slow
+def test_xavier_on_30_relu_layers_is_vanishing_and_the_recommended_command_makes_it_ok(cli, tmp_path):
+    code, doc, err = run(cli, tmp_path, *DEEP_RELU, "--init", "xavier_normal")
     assert code == 0, err
     assert doc["verdict"] == "vanishing"
     assert len(doc["layers"]) == 31  # 30 hidden + the output layer
@@ -31,13 +31,14 @@ def test_xavier_on_30_relu_layers_is_vanishing_and_the_recommended_command_makes
     assert fix["scheme"] == "he_normal"
     words = shlex.split(fix["command"])
     assert words[:2] == ["initlab", "diagnose"] and words[words.index("--init") + 1] == "he_normal"
-    code, fixed, err = run(capsys, tmp_path, *words[2:])
+    code, fixed, err = run(cli, tmp_path, *words[2:])
     assert code == 0, err
     assert fixed["verdict"] == "ok" and fixed["recommendation"] is None
 
 
-def test_diagnose_writes_json_figure_and_report_and_prints_a_table(capsys, tmp_path):
-    code, doc, err = run(capsys, tmp_path, "--hidden", "20x4", "--init", "zeros")
+@pytest.mark.slow
+def test_diagnose_writes_json_figure_and_report_and_prints_a_table(cli, tmp_path):
+    code, doc, err = run(cli, tmp_path, "--hidden", "20x4", "--init", "zeros")
     assert code == 0, err
     assert doc["verdict"] == "symmetric"
     out = tmp_path / "out"
@@ -48,27 +49,30 @@ def test_diagnose_writes_json_figure_and_report_and_prints_a_table(capsys, tmp_p
     assert "verdict: symmetric" in err and "layer 1: all 20 units identical" in err
 
 
-def test_normal_std_10_with_tanh_is_saturated(capsys, tmp_path):
-    code, doc, err = run(capsys, tmp_path, "--hidden", "100x10", "--activation", "tanh", "--init", "normal(std=10)")
+@pytest.mark.slow
+def test_normal_std_10_with_tanh_is_saturated(cli, tmp_path):
+    code, doc, err = run(cli, tmp_path, "--hidden", "100x10", "--activation", "tanh", "--init", "normal(std=10)")
     assert code == 0, err
     assert doc["verdict"] == "saturated"
     assert max(layer["saturated_fraction"] for layer in doc["layers"][:-1]) > 0.9
 
 
-def test_dead_units_from_negative_biases_get_a_command_that_resets_the_biases(capsys, tmp_path):
-    code, doc, err = run(capsys, tmp_path, "--hidden", "50x5", "--bias-init", "constant(value=-1)")
+@pytest.mark.slow
+def test_dead_units_from_negative_biases_get_a_command_that_resets_the_biases(cli, tmp_path):
+    code, doc, err = run(cli, tmp_path, "--hidden", "50x5", "--bias-init", "constant(value=-1)")
     assert code == 0, err
     assert doc["verdict"] == "dead"
     words = shlex.split(doc["recommendation"]["command"])
     assert words[words.index("--bias-init") + 1] == "zeros"
-    code, fixed, err = run(capsys, tmp_path, *words[2:])
+    code, fixed, err = run(cli, tmp_path, *words[2:])
     assert code == 0, err
     assert fixed["verdict"] == "ok"
 
 
-def test_an_init_already_at_its_optimum_is_kept_not_recommended_again(capsys, tmp_path):
+@pytest.mark.slow
+def test_an_init_already_at_its_optimum_is_kept_not_recommended_again(cli, tmp_path):
     # 4 units per layer: relu units die from finite width, not from the init (He already).
-    code, doc, err = run(capsys, tmp_path, "--hidden", "4x30")
+    code, doc, err = run(cli, tmp_path, "--hidden", "4x30")
     assert code == 0, err
     assert doc["verdict"] == "dead"
     fix = doc["recommendation"]
@@ -76,8 +80,9 @@ def test_an_init_already_at_its_optimum_is_kept_not_recommended_again(capsys, tm
     assert "keep: he_normal" in err and "check it" not in err
 
 
-def test_gaussian_inputs_of_784_features(capsys, tmp_path):
-    code, doc, err = run(capsys, tmp_path, "--data", "gaussian:784", "--hidden", "256x20", "--init", "he_normal")
+@pytest.mark.slow
+def test_gaussian_inputs_of_784_features(cli, tmp_path):
+    code, doc, err = run(cli, tmp_path, "--data", "gaussian:784", "--hidden", "256x20", "--init", "he_normal")
     assert code == 0, err
     assert doc["verdict"] == "ok"
     assert doc["layers"][0]["fan_in"] == 784
@@ -114,33 +119,37 @@ def factories(tmp_path, monkeypatch):
     yield "my_models"
 
 
-def test_torch_model_with_xavier_is_vanishing_and_auto_fixes_it(capsys, tmp_path, factories):
+@pytest.mark.slow
+def test_torch_model_with_xavier_is_vanishing_and_auto_fixes_it(cli, tmp_path, factories):
     base = ("--torch", f"{factories}:deep_relu", "--input-shape", "64")
-    code, doc, err = run(capsys, tmp_path, *base, "--init", "xavier_normal")
+    code, doc, err = run(cli, tmp_path, *base, "--init", "xavier_normal")
     assert code == 0, err
     assert doc["verdict"] == "vanishing"
     assert doc["recommendation"]["python"].startswith("initlab.torch.apply(model, 'he_normal'")
-    code, fixed, err = run(capsys, tmp_path, *base, "--init", "auto")
+    code, fixed, err = run(cli, tmp_path, *base, "--init", "auto")
     assert code == 0, err
     assert fixed["verdict"] == "ok"
 
 
-def test_torch_bias_init_goes_to_initlab_torch_apply(capsys, tmp_path, factories):
-    code, doc, err = run(capsys, tmp_path, "--torch", f"{factories}:deep_relu", "--input-shape", "64",
+@pytest.mark.slow
+def test_torch_bias_init_goes_to_initlab_torch_apply(cli, tmp_path, factories):
+    code, doc, err = run(cli, tmp_path, "--torch", f"{factories}:deep_relu", "--input-shape", "64",
                          "--init", "he_normal", "--bias-init", "constant(value=-1)")
     assert code == 0, err
     assert doc["verdict"] == "dead"
     assert all(layer["sigma_b2"] == 1.0 for layer in doc["layers"])
 
 
-def test_no_figures_removes_an_earlier_runs_figure_and_report(capsys, tmp_path):
-    assert run(capsys, tmp_path, "--hidden", "10x2")[0] == 0
-    assert run(capsys, tmp_path, "--hidden", "10x2", "--no-figures")[0] == 0
+@pytest.mark.slow
+def test_no_figures_removes_an_earlier_runs_figure_and_report(cli, tmp_path):
+    assert run(cli, tmp_path, "--hidden", "10x2")[0] == 0
+    assert run(cli, tmp_path, "--hidden", "10x2", "--no-figures")[0] == 0
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["diagnose.json"]
 
 
-def test_torch_cnn_on_digits_reshaped_to_images(capsys, tmp_path, factories):
-    code, doc, err = run(capsys, tmp_path, "--torch", f"{factories}:small_cnn", "--data", "digits",
+@pytest.mark.slow
+def test_torch_cnn_on_digits_reshaped_to_images(cli, tmp_path, factories):
+    code, doc, err = run(cli, tmp_path, "--torch", f"{factories}:small_cnn", "--data", "digits",
                          "--input-shape", "1,8,8", "--init", "he_normal")
     assert code == 0, err
     assert [layer["units"] for layer in doc["layers"]] == [8, 8, 10]
@@ -167,14 +176,14 @@ def test_torch_cnn_on_digits_reshaped_to_images(capsys, tmp_path, factories):
     (("--torch", "my_models:deep_relu", "--input-shape", "64", "--init", "auto", "--bias-init", "zeros"),
      "--bias-init: with --torch it goes with a scheme in --init"),
 ])
-def test_bad_input_is_one_line_with_exit_code_2(capsys, tmp_path, factories, argv, message):
-    code, _, err = run(capsys, tmp_path, *argv)
+def test_bad_input_is_one_line_with_exit_code_2(cli, tmp_path, factories, argv, message):
+    code, _, err = run(cli, tmp_path, *argv)
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("error: ") and message in err, err
     assert not (tmp_path / "out").exists()  # nothing half-written
 
 
-def test_batch_and_weights_come_from_independent_streams(capsys, tmp_path, factories):
+def test_batch_and_weights_come_from_independent_streams(cli, tmp_path, factories):
     # One stream for both would make the first layer's weight rows copies of the input rows: z[i, i]
     # would stand out from the rest of z by ~sqrt(fan_in) standard deviations.
     import torch
@@ -192,8 +201,9 @@ def test_batch_and_weights_come_from_independent_streams(capsys, tmp_path, facto
     assert Options(seed=0).flags()[-2] == ("--seed", None)
 
 
-def test_a_torch_model_with_its_default_init_is_the_same_at_every_run(capsys, tmp_path, factories):
+@pytest.mark.slow
+def test_a_torch_model_with_its_default_init_is_the_same_at_every_run(cli, tmp_path, factories):
     argv = ("--torch", f"{factories}:deep_relu", "--input-shape", "64", "--no-figures")
-    first = run(capsys, tmp_path, *argv)[1]
-    second = run(capsys, tmp_path, *argv)[1]
+    first = run(cli, tmp_path, *argv)[1]
+    second = run(cli, tmp_path, *argv)[1]
     assert first == second and first["layers"][0]["pre_std"] > 0

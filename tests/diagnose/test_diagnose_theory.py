@@ -44,6 +44,7 @@ def test_linear_layers_add_two_over_n():
 
 @pytest.mark.parametrize("name, sigma_w2, sigma_b2", [("relu", 2.0, 0.0), ("tanh", 1.5, 0.1), ("tanh", 1.0, 0.0),
                                                       ("sigmoid", 4.0, 0.0)])
+@pytest.mark.slow
 def test_band_moments_match_monte_carlo_over_4000_random_nets(name, sigma_w2, sigma_b2):
     # 4000 independent width-50, depth-6 nets on one input: the variance of log(mean z^2) has a sampling
     # error of sqrt(2/4000) = 2.2%, and the formula is first order in 1/n (Hanin & Rolnick 2018): 10%.

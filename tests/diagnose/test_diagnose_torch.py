@@ -248,7 +248,7 @@ def test_strided_convs_backward_theory_follows_the_measured_gradients():
     # not 9, so the per-entry gradient rms halves per layer going back. Measured over these 8 seeds, log(measured /
     # expected) at the four convs has means 0.06, 0.05, 0.03, 0.01 and seed-to-seed sds <= 0.12 (0.04 for the mean):
     # |mean| < 0.15 leaves > 2 sd of room, and the fan without the stride misses by -0.85, -1.6, -2.3 at the convs
-    # before the last (a ratio 0.43 at the first strided step, the 0.42).
+    # before the last (a ratio 0.43 at the first strided step).
     logs = []
     for seed in range(8):
         batch = torch.randn(32, 3, 32, 32, generator=torch.Generator().manual_seed(100 + seed))

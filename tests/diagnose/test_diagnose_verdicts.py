@@ -1,4 +1,4 @@
-"""The issue's acceptance cases: a 30-layer relu MLP on circles (and 784-D Gaussian inputs), diagnosed
+"""Acceptance cases: a 30-layer relu MLP on circles (and 784-D Gaussian inputs), diagnosed
 at initialization, gets the verdict the lesson teaches, with evidence and a fix that parses."""
 
 import json
@@ -47,6 +47,7 @@ def test_xavier_on_30_relu_layers_vanishes_by_orders_of_magnitude_as_theory_pred
 
 
 @pytest.mark.parametrize("seed", range(5))
+@pytest.mark.slow
 def test_he_on_30_relu_layers_is_ok_with_every_layer_inside_the_band(circles, seed):
     d = deep(*circles, "he_normal", seed=seed)
     assert d.verdict == "ok", d.evidence
@@ -161,6 +162,7 @@ def test_diagnose_checks_the_targets(circles):
 # ----- the false-alarm regime: narrow healthy nets stray 10x end to end by chance -----
 
 @pytest.mark.parametrize("data", ["gaussian:784", "circles"])
+@pytest.mark.slow
 def test_he_on_narrow_30x30_relu_nets_is_ok_for_seeds_0_to_9(data):
     # At width 30 the finite-width spread of log q after 29 layers is ~2.2 (5 * 29/30 in variance): a measured
     # end-to-end ratio of 0.02-0.04 happens (gaussian:784 seeds 4, 5; circles seed 5) while theory from the
@@ -218,6 +220,7 @@ def apply(X, y, activation, recommendation, seed=0, hidden=(WIDTH,) * DEPTH):
 
 
 @pytest.mark.parametrize("activation, init, verdict", FAILING)
+@pytest.mark.slow
 def test_applying_the_recommendation_changes_the_verdict_and_fixes_what_it_claims(circles, activation, init, verdict):
     bad = deep(*circles, init, activation=activation)
     assert bad.verdict == verdict
@@ -238,6 +241,7 @@ def test_applying_the_recommendation_changes_the_verdict_and_fixes_what_it_claim
     ("relu", "4x30", "xavier_normal", "zeros"), ("relu", "4x30", "he_normal", "zeros"),
     ("tanh", "100x60", "lecun_normal", "zeros"), ("sigmoid", "100x30", "normal(std=10)", "zeros"),
     ("sigmoid", "100x30", "xavier_normal", "zeros")])
+@pytest.mark.slow
 def test_following_recommendations_ends_at_ok_or_at_optimum_without_revisiting_an_init(activation, hidden, init,
                                                                                          bias_init):
     X, y = load("circles", n_samples=256, seed=0)
@@ -258,6 +262,7 @@ def test_following_recommendations_ends_at_ok_or_at_optimum_without_revisiting_a
 
 @pytest.mark.parametrize("data", ["circles", "gaussian:784"])
 @pytest.mark.parametrize("depth", [30, 60])
+@pytest.mark.slow
 def test_tanh_lecun_fades_at_depth_and_critical_with_bias_variance_is_ok(data, depth):
     # zero biases: q decays ~1/l at sigma_w2 = 1; sigma_b2 = 0.05 gives q* = 0.57 on the critical line
     X, y = load(data, n_samples=256, seed=0)
@@ -292,6 +297,7 @@ def test_a_scheme_that_only_looks_like_the_optimum_is_still_recommended(circles)
 # ----- dead: relu units below zero on purpose, not correlation collapse -----
 
 @pytest.mark.parametrize("depth", [100, 200])
+@pytest.mark.slow
 def test_deep_he_relu_nets_are_not_dead_from_correlation_collapse(circles, depth):
     X, y = circles
     d = diagnose_mlp(MLP([2] + [WIDTH] * depth + [1], activation="relu", init="he_normal", seed=0), X, y)

@@ -1,4 +1,4 @@
-"""`compare` end to end: the lesson of the source documents, as numbers."""
+"""`compare` end to end: the lesson of the courses' initialization exercises, as numbers."""
 
 import json
 import math
@@ -9,7 +9,8 @@ import pytest
 from initlab.experiments import CompareConfig, run_compare
 from initlab.experiments.compare import load_dataset
 
-# Small and fast, but the same experiment as the notes: circles, relu, four schemes.
+# Small and fast, but the same experiment as the deeplearning.ai exercise (course 2 week 1): circles, relu,
+# four schemes.
 SMALL = dict(data="circles", n_samples=200, hidden=(10, 5), activation="relu", seeds=3, lr=0.05, iterations=2000)
 
 

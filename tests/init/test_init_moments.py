@@ -61,7 +61,7 @@ CASES = [
     const("constant(value=0.3)", 0.3),
     const("constant(-2.5)", -2.5),
     normal("normal", 0.0, 1.0),
-    normal("normal(std=10)", 0.0, 10.0),  # the notes' randn * 10
+    normal("normal(std=10)", 0.0, 10.0),  # randn * 10 of Imad Dabbura's article
     normal("normal(mean=-2, std=0.5)", -2.0, 0.5),
     uniform("uniform", 0.0, 1.0),  # torch.nn.init.uniform_ default U(0, 1)
     symmetric_uniform("uniform(limit=0.12)", 0.12),

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_blobs, make_circles
 
-from initlab.nn import MLP, train
+from initlab.nn import ACTIVATIONS, MLP, train
 from initlab.nn.ensemble import train_many
 
 INITS = ("zeros", "he_normal", "xavier_normal", "normal(std=3)")
@@ -33,7 +33,8 @@ def assert_same_training(together, alone, results, solo_results, rtol):
 
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
 @pytest.mark.parametrize("optimizer", ["gd", "momentum", "adam"])
-@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "leaky_relu"])
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))  # every engine activation: each has a kernel branch
+@pytest.mark.slow
 def test_ensemble_equals_training_each_network_alone(circles, backend, optimizer, activation):
     X, y = circles
     alone = make_nets(activation=activation)

@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 SCRIPT = """
 import sys
 import numpy as np
@@ -24,6 +26,7 @@ np.save(sys.argv[1], np.concatenate([v.ravel() for v in values]))
 """
 
 
+@pytest.mark.slow
 def test_fresh_and_cached_kernels_agree_bit_for_bit(tmp_path):
     import numpy as np
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}

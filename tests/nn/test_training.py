@@ -1,4 +1,5 @@
-"""The lessons of the source documents, as facts about the engine."""
+"""The lessons of Andrew Ng's and the deeplearning.ai courses and Imad Dabbura's article (zeros keep the units
+identical, randn * 10 starts with a huge cost, He and Xavier train), as facts about the engine."""
 
 import math
 
@@ -40,6 +41,7 @@ def test_large_random_init_starts_with_a_huge_finite_cost(circles):
     assert not result.diverged
 
 
+@pytest.mark.slow
 def test_he_init_trains_far_below_ln2_and_below_large_random(circles):
     X, y = circles
     he = train(MLP([2, 10, 5, 1], "relu", init="he_normal", seed=0), X, y, lr=0.05, iterations=3000)
@@ -94,6 +96,7 @@ def _torch_sgd_reference(net: MLP, X, y, lr, iterations, momentum):
 
 
 @pytest.mark.parametrize("optimizer,momentum", [("gd", 0.0), ("momentum", 0.9)])
+@pytest.mark.slow
 def test_training_matches_torch_sgd_step_by_step(circles, optimizer, momentum):
     X, y = circles
     net = MLP([2, 6, 4, 1], "tanh", init="xavier_normal", seed=2)
@@ -103,6 +106,7 @@ def test_training_matches_torch_sgd_step_by_step(circles, optimizer, momentum):
         np.testing.assert_allclose(mine, theirs, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.slow
 def test_adam_matches_torch_adam(circles):
     X, y = circles
     net = MLP([2, 5, 1], "relu", init="he_normal", seed=3)

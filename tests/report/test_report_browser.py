@@ -27,18 +27,21 @@ def assert_page_is_clean(page: Path, screenshot: Path, n_figures: int) -> None:
     assert screenshot.stat().st_size > 10_000
 
 
+@pytest.mark.slow
 def test_sweep_report_loads_without_console_errors_and_draws_every_figure(tmp_path, sweep_records):
     page = write_report(sweep_records, tmp_path / "report.html", title="moons: std x depth x lr, 2 seeds")
     # cost curves (one panel per scheme) + 3 heatmaps: normal std x depth at two lr, he_normal depth x lr
     assert_page_is_clean(page, ARTIFACTS / "report.png", n_figures=4)
 
 
+@pytest.mark.slow
 def test_compare_run_folder_report_loads_without_console_errors(tmp_path):
     result = run_compare(CompareConfig(data="circles", n_samples=100, hidden=(6,), seeds=2, iterations=100))
     write_run_folder(result, tmp_path / "run")
     assert_page_is_clean(tmp_path / "run" / "report.html", ARTIFACTS / "report-compare.png", n_figures=1)
 
 
+@pytest.mark.slow
 def test_the_check_sees_a_console_error_and_a_broken_figure(tmp_path):
     page = tmp_path / "broken.html"
     page.write_text('<!doctype html><html><head><link rel="icon" href="data:,"></head><body>'
@@ -48,6 +51,7 @@ def test_the_check_sees_a_console_error_and_a_broken_figure(tmp_path):
     assert [f["alt"] for f in check.empty_figures] == ["missing"]
 
 
+@pytest.mark.slow
 def test_diagnosis_report_loads_without_console_errors(tmp_path):
     from initlab.data import load
     from initlab.diagnose import diagnose_mlp

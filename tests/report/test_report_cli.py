@@ -4,14 +4,7 @@ import json
 
 import pytest
 
-from initlab.cli import main
 from initlab.experiments import CompareConfig, run_compare
-
-
-def run(capsys, *args) -> tuple[int, str, str]:
-    code = main(["report", *map(str, args)])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.mark.parametrize("args, message", [
@@ -26,19 +19,19 @@ def run(capsys, *args) -> tuple[int, str, str]:
     (["--results", "{tmp}/ok.json", "--out", "{tmp}"], "error: --out: '{tmp}' is a folder; give a file name such as "
                                                       "report.html"),
 ])
-def test_bad_input_is_one_line_on_stderr_and_exit_code_2(capsys, tmp_path, args, message):
+def test_bad_input_is_one_line_on_stderr_and_exit_code_2(cli, tmp_path, args, message):
     (tmp_path / "bad.json").write_text(json.dumps({"config": {}, "runs": []}))
     (tmp_path / "ok.json").write_text(json.dumps({"config": {"inits": ["zeros"]}, "runs": [
         {"init": "zeros", "seed": 0, "final_cost": 0.69, "diverged": False}]}))
-    code, out, err = run(capsys, *(a.format(tmp=tmp_path) for a in args))
+    code, out, err = cli("report", *(a.format(tmp=tmp_path) for a in args))
     assert (code, out, err) == (2, "", message.format(tmp=tmp_path) + "\n")
 
 
-def test_report_from_a_compare_results_file(capsys, tmp_path):
+def test_report_from_a_compare_results_file(cli, tmp_path):
     result = run_compare(CompareConfig(data="moons", n_samples=80, hidden=(4,), inits=("zeros", "he_normal"),
                                        seeds=2, iterations=50))
     (tmp_path / "results.json").write_text(json.dumps(result.to_json()))
-    code, out, err = run(capsys, "--results", tmp_path / "results.json", "--out", tmp_path / "r.html",
+    code, out, err = cli("report", "--results", tmp_path / "results.json", "--out", tmp_path / "r.html",
                          "--title", "moons <2 schemes>")
     assert (code, out) == (0, "")
     assert err.strip() == f"wrote {tmp_path / 'r.html'} (4 runs)"
@@ -46,7 +39,7 @@ def test_report_from_a_compare_results_file(capsys, tmp_path):
     assert "<title>moons &lt;2 schemes&gt;</title>" in page and page.count('<tr id="point-') == 2
 
 
-def test_report_from_a_sweep_store(capsys, tmp_path):
+def test_report_from_a_sweep_store(cli, tmp_path):
     try:
         from initlab.experiments.sweep import Store
     except ImportError:
@@ -57,7 +50,7 @@ def test_report_from_a_sweep_store(capsys, tmp_path):
     with Store(tmp_path / "results.db", create=True) as store:
         for run_record in document["runs"]:
             store.add(f"key-{run_record['seed']}", "hash", settings, run_record)
-    code, out, err = run(capsys, "--store", tmp_path / "results.db", "--out", tmp_path / "sweep.html")
+    code, out, err = cli("report", "--store", tmp_path / "results.db", "--out", tmp_path / "sweep.html")
     assert (code, out) == (0, "") and "(2 runs)" in err
     page = (tmp_path / "sweep.html").read_text()
     assert "<title>initlab sweep: results.db</title>" in page and page.count('<tr id="point-') == 1

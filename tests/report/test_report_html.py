@@ -98,6 +98,7 @@ def test_report_of_a_real_compare_has_a_row_per_scheme_with_the_median_over_seed
     assert "heatmaps" not in page  # one numeric axis (std) at most: nothing to map
 
 
+@pytest.mark.slow
 def test_embedded_figures_decode_as_png_with_a_real_size_and_nothing_is_fetched(sweep_records):
     page = build_report(sweep_records, title="sweep")
     images = embedded_pngs(page)

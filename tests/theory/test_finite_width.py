@@ -98,6 +98,7 @@ def test_log_q_moments_needs_one_step_fewer_than_widths():
         log_q_moments([Step(1.0, 1.0, 1.0, 5.0, 0.0)] * 2, [10, 10])
 
 
+@pytest.mark.slow
 def test_the_curvature_term_predicts_the_mean_drift_of_stabilized_gelu_monte_carlo():
     # gelu at q = 1 with the bias variance that makes the slope 1 (initlab.torch.auto): the length map is
     # curved (c = 0.079), so log q drifts up by c V / 2 per layer against the Jensen drift down. 2000 nets

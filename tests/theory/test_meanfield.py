@@ -42,6 +42,7 @@ def test_erf_moments_match_their_closed_forms(q, c):
 
 @pytest.mark.parametrize("name,s", [("relu", 0.0), ("leaky_relu", 0.2), ("linear", 1.0)])
 @pytest.mark.parametrize("c", [-0.9, 0.0, 0.6])
+@pytest.mark.slow
 def test_piecewise_linear_closed_forms_match_2d_quadrature(name, s, c):
     phi = activation(name, slope=s)
     reference, _ = integrate.dblquad(

@@ -37,6 +37,7 @@ KAPPA = {"tanh": 2.0, "relu": 5.0, "linear": 2.0}
 
 @pytest.mark.parametrize("name,sigma_w2,sigma_b2", [("tanh", 1.5, 0.05), ("tanh", 3.0, 0.1), ("relu", 2.0, 0.0),
                                                     ("relu", 1.6, 0.2), ("linear", 1.1, 0.0)])
+@pytest.mark.slow
 def test_measured_variance_by_depth_follows_the_length_map(name, sigma_w2, sigma_b2):
     x = np.random.default_rng(100).standard_normal((1, WIDTH))
     x *= math.sqrt(2.0 / np.mean(x * x))  # q(0) = 2 exactly: the first layer gives sigma_w^2 * 2 + sigma_b^2
@@ -50,6 +51,7 @@ def test_measured_variance_by_depth_follows_the_length_map(name, sigma_w2, sigma
 
 @pytest.mark.parametrize("name,sigma_w2,sigma_b2,c0", [("tanh", 1.2, 0.05, 0.2), ("tanh", 2.5, 0.05, 0.9),
                                                        ("relu", 2.0, 0.0, 0.3)])
+@pytest.mark.slow
 def test_correlation_of_two_inputs_follows_the_correlation_map(name, sigma_w2, sigma_b2, c0):
     q = q_star(name, sigma_w2, sigma_b2)
     q = 1.0 if not math.isfinite(q) else q  # relu at (2, 0) keeps every q: use 1

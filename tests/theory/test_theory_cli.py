@@ -7,19 +7,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from initlab.cli import main
 from initlab.init import initializer
 from initlab.theory import critical_sigma_w2
 
 
-def run(capsys, *argv):
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def test_theory_json_reports_the_numbers_and_the_phase(capsys):
-    code, out, err = run(capsys, "theory", "--activation", "tanh", "--sigma-b2", "0.05", "--sigma-w2", "1.5", "--json")
+def test_theory_json_reports_the_numbers_and_the_phase(cli):
+    code, out, err = cli("theory", "--activation", "tanh", "--sigma-b2", "0.05", "--sigma-w2", "1.5", "--json")
     assert code == 0, err
     document = json.loads(out)
     assert document["phase"] == "ordered" and 0 < document["chi_1"] < 1
@@ -28,11 +21,11 @@ def test_theory_json_reports_the_numbers_and_the_phase(capsys):
     assert set(document) >= {"q_star", "chi_1", "xi_c", "critical_sigma_w2", "phase"}
 
 
-def test_theory_defaults_to_the_critical_sigma_w2_with_null_depth_scale(capsys):
-    code, out, err = run(capsys, "theory", "--activation", "relu", "--sigma-b2", "0", "--json")
+def test_theory_defaults_to_the_critical_sigma_w2_with_null_depth_scale(cli):
+    code, out, err = cli("theory", "--activation", "relu", "--sigma-b2", "0", "--json")
     document = json.loads(out)
     assert (document["sigma_w2"], document["phase"], document["xi_c"]) == (2.0, "critical", None)
-    code, out, err = run(capsys, "theory")
+    code, out, err = cli("theory")
     assert code == 0 and out == "" and "critical" in err and "1.76095" in err
 
 
@@ -41,14 +34,14 @@ def test_theory_defaults_to_the_critical_sigma_w2_with_null_depth_scale(capsys):
     (["--sigma-b2", "-1"], "error: --sigma-b2: expected a non-negative number, got -1"),
     (["--sigma-w2", "-1"], "error: --sigma-w2: expected a non-negative number, got -1"),
 ])
-def test_theory_bad_input_is_one_line_and_exit_2(capsys, argv, message):
-    code, out, err = run(capsys, "theory", *argv)
+def test_theory_bad_input_is_one_line_and_exit_2(cli, argv, message):
+    code, out, err = cli("theory", *argv)
     assert code == 2 and out == "" and err.startswith(message) and err.count("\n") == 1
 
 
-def test_theory_phase_draws_a_png(capsys, tmp_path):
+def test_theory_phase_draws_a_png(cli, tmp_path):
     path = tmp_path / "phase.png"
-    code, out, err = run(capsys, "theory", "phase", "--activation", "tanh", "--out", str(path), "--resolution", "9")
+    code, out, err = cli("theory", "phase", "--activation", "tanh", "--out", str(path), "--resolution", "9")
     assert code == 0, err
     assert Image.open(path).size == (640, 480) and "wrote" in err
 

@@ -14,6 +14,7 @@ from initlab.torch.measure import gaussian, layer_stds, mlp
 
 
 @pytest.mark.parametrize("activation", ["relu", "tanh", "gelu"])
+@pytest.mark.slow
 def test_every_linear_output_of_a_30x256_mlp_has_unit_std_on_a_fresh_batch(activation):
     # lsuv on one batch, checked on another: the batch-to-batch change of a layer's output std over
     # 512 x 256 entries is what the 10% must absorb (measured: relu >= 0.98, tanh >= 0.998, gelu >= 0.93).

@@ -3,7 +3,10 @@
 import subprocess
 import sys
 
+import pytest
 
+
+@pytest.mark.slow
 def test_importing_initlab_does_not_import_torch():
     code = ("import sys, initlab, initlab.init, initlab.theory, initlab.nn; "
             "assert 'torch' not in sys.modules, 'torch imported'; "

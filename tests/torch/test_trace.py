@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from initlab.torch import TracedLayer, layers
+from initlab.torch.trace import merges, structure
 
 
 class QuickGelu(nn.Module):
@@ -114,3 +115,31 @@ def test_model_without_layers_is_a_value_error_naming_model():
 def test_example_the_model_rejects_is_a_value_error_naming_example():
     with pytest.raises(ValueError, match=r"^example: the model rejected a batch of shape \[2, 5\]: "):
         layers(nn.Sequential(nn.Linear(3, 4)), torch.zeros(2, 5))
+
+
+def test_structure_gives_the_layers_and_merges_of_one_trace():
+    s = structure(Mixed())
+    assert summary(s.layers) == summary(layers(Mixed()))
+    assert s.merges == merges(Mixed()) == 2  # norm(...) + h and s + s.softmax(-1)
+
+
+def test_structure_of_a_sequential_fx_cannot_trace_has_no_merges():
+    net = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), Gate(), nn.Linear(4, 1))
+    assert structure(net).merges == 0 and summary(structure(net).layers) == [("0", "tanh"), ("3", "identity")]
+
+
+@pytest.mark.parametrize("call", ["diagnose_torch", "auto"])
+def test_diagnose_torch_and_auto_trace_the_model_once(call, monkeypatch):
+    from initlab.diagnose import diagnose_torch
+    from initlab.torch import auto
+    from initlab.torch import trace
+
+    traces = []
+    original = trace._Tracer.trace
+    monkeypatch.setattr(trace._Tracer, "trace", lambda self, *a, **k: traces.append(1) or original(self, *a, **k))
+    net = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 1))
+    if call == "auto":
+        auto(net, (3,), seed=0)
+    else:
+        diagnose_torch(net, torch.randn(16, 3, generator=torch.Generator().manual_seed(0)))
+    assert len(traces) == 1

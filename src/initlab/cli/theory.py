@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
+from initlab.activations import names as activation_names
 from initlab.cli.flags import names_flags
 from initlab.cli.output import emit_json, err, fmt, new_table, show
 from initlab.cli.params import JsonOption, sub_app
@@ -15,7 +16,7 @@ from initlab.cli.params import JsonOption, sub_app
 theory_app = sub_app(
     "Mean-field signal propagation of a deep dense network at initialization (Poole et al. 2016, "
     "Schoenholz et al. 2017). Without a subcommand: q*, chi_1, xi_c, the critical sigma_w^2 and the phase.")
-TheoryActivation = Annotated[str, typer.Option(help="relu, leaky_relu, linear, tanh, sigmoid, erf, gelu or silu.")]
+TheoryActivation = Annotated[str, typer.Option(help=f"One of {', '.join(activation_names('forward'))}.")]
 Slope = Annotated[float, typer.Option(help="leaky_relu's negative slope.")]
 
 

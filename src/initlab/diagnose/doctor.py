@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from initlab._errors import ArgumentError
+from initlab._errors import ArgumentError, ArgumentTypeError
 from initlab.diagnose.capture import Capture
 from initlab.diagnose.expected import Expected, expected
 from initlab.diagnose.mlp_probe import capture_mlp, describe_mlp
@@ -50,9 +50,14 @@ def diagnose_mlp(net, X: np.ndarray, y: np.ndarray) -> Diagnosis:
 def diagnose_torch(model, batch, target=None) -> Diagnosis:
     """Diagnose a PyTorch `model` on `batch` (a tensor), with integer class `target`s or None (a fixed
     random output gradient); see `initlab.diagnose.torch_probe`. The model is left unchanged."""
-    from initlab.diagnose.torch_probe import capture_torch, describe_torch, untreated_modules  # torch only here
-    from initlab.torch.trace import merges
-    captures = capture_torch(model, batch, target)
+    import torch  # torch only here
+
+    from initlab.diagnose.torch_probe import capture_torch, describe_torch, untreated_modules
+    from initlab.torch.trace import structure
+    if not isinstance(batch, torch.Tensor):  # checked before the model, as capture_torch does
+        raise ArgumentTypeError("batch", f"expected a torch.Tensor, got {type(batch).__name__}")
+    traced = structure(model)  # one trace: the layers and the merges
+    captures = capture_torch(model, batch, target, traced.layers)
     result = diagnose(captures, _mean_square(batch.detach().cpu().double().numpy()), describe_torch(model, captures))
     caveats = []
     others = untreated_modules(model)
@@ -61,7 +66,7 @@ def diagnose_torch(model, batch, target=None) -> Diagnosis:
         caveats.append(f"not diagnosed: {listed} (modules with parameters that are not Linear/Conv); theory "
                        "treats a chain of Linear/Conv layers and elementwise activations, so expected values "
                        "around them are approximate")
-    branches = merges(model)
+    branches = traced.merges
     if branches:
         caveats.append(f"not a plain chain: the forward adds or concatenates computed tensors {branches} time(s) "
                        "(residual connections or branches); theory's expected values assume a chain there")

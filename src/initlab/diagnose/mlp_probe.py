@@ -19,16 +19,17 @@ from itertools import groupby
 
 import numpy as np
 
+from initlab import activations as table
 from initlab.diagnose.capture import Capture
-from initlab.nn import activations as nn_activations
 from initlab.nn.mlp import MLP
 from initlab.theory import Activation, activation
 
 
-def from_engine_activation(act: nn_activations.Activation) -> Activation:
-    """The theory's (phi, phi') for one of the NumPy engine's activations (leaky_relu keeps its slope);
-    `initlab.torch.activations.theory_activation` does the same for a traced torch layer."""
-    if isinstance(act, nn_activations.LeakyReLU):
+def from_engine_activation(act: table.Activation) -> Activation:
+    """The theory's (phi, phi') for one of the NumPy engine's activations (the same row of
+    `initlab.activations`; leaky_relu keeps its slope); `initlab.torch.activations.theory_activation`
+    does the same for a traced torch layer."""
+    if act.name == "leaky_relu":
         return activation("leaky_relu", slope=act.slope)
     return activation(act.name)
 

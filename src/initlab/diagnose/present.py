@@ -9,19 +9,13 @@ from collections.abc import Sequence
 from rich.markup import escape
 from rich.table import Table
 
+from initlab.numbers_text import percent, significant
+
 VERDICT_STYLE = {"ok": "bold green"}
 
 
-def _num(value: float | None, digits: int = 3) -> str:
-    return "-" if value is None else f"{value:.{digits}g}"
-
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.0f}%"
-
-
 def _versus(measured: float | None, expected: float | None) -> str:
-    return f"{_num(measured)} ({_num(expected)})"
+    return f"{significant(measured, 3)} ({significant(expected, 3)})"
 
 
 COLUMNS = ("layer", "act", "units", "pre rms (theory)", "band", "act std (theory)", "saturated", "dead",
@@ -38,10 +32,10 @@ def layer_table(diagnosis, title: str | None = None) -> Table:
     for s in diagnosis.layers:
         table.add_row(escape(f"{s.index} {s.name}" if s.name != f"layer {s.index}" else str(s.index)),
                       escape(s.activation), str(s.units), _versus(s.pre_rms, s.expected_pre_std),
-                      f"{_num(s.band_low, 2)}-{_num(s.band_high, 2)}",
-                      _versus(s.activation_std, s.expected_activation_std), _pct(s.saturated_fraction),
-                      _pct(s.dead_fraction), _versus(s.grad_rms, s.expected_grad_std),
-                      _num(s.weight_grad_ratio), str(s.duplicate_units),
+                      f"{significant(s.band_low, 2)}-{significant(s.band_high, 2)}",
+                      _versus(s.activation_std, s.expected_activation_std), percent(s.saturated_fraction, 0),
+                      percent(s.dead_fraction, 0), _versus(s.grad_rms, s.expected_grad_std),
+                      significant(s.weight_grad_ratio, 3), str(s.duplicate_units),
                       style=None if s.in_band else "yellow")
     return table
 

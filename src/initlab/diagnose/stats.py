@@ -37,27 +37,27 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from initlab.activations import find
 from initlab.diagnose.capture import Capture
 from initlab.diagnose.expected import Expected
 
-DYING = ("relu", "relu6")  # gradient exactly 0 for every pre-activation below 0
-# the values where phi' is ~0 (asymptotes or flat parts); None: that side has none
-BOUNDS = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0), "erf": (-1.0, 1.0), "hardtanh": (-1.0, 1.0),
-          "softsign": (-1.0, 1.0), "hardsigmoid": (0.0, 1.0), "relu6": (None, 6.0)}
 SATURATION_MARGIN = 0.01
 DEAD_SD = 1.0
 
 
 def can_die(name: str) -> bool:
-    """relu and relu6 (torch's ReLU6 too; names compared in lower case): units whose gradient is
-    exactly 0 for every negative pre-activation."""
-    return name.lower() in DYING
+    """True for activations whose gradient is exactly 0 for every negative pre-activation (the ``dies``
+    column of `initlab.activations`: relu, relu6; torch's class names too, compared in lower case)."""
+    row = find(name)
+    return row is not None and row.dies
 
 
 def bounds(name: str) -> tuple[float | None, float | None] | None:
-    """(low, high) where a saturating activation's gradient vanishes (None: not on that side), for
-    torch's class names in lower case too; None for an activation that does not saturate."""
-    return BOUNDS.get(name.lower())
+    """(low, high) where a saturating activation's gradient vanishes (None: not on that side; the ``flat``
+    column of `initlab.activations`), for torch's class names in lower case too; None for an activation
+    that does not saturate."""
+    row = find(name)
+    return None if row is None else row.flat
 
 
 @dataclass(frozen=True)

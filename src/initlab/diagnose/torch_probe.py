@@ -197,11 +197,14 @@ def _run(model: nn.Module, batch: torch.Tensor, target, traced: list[TracedLayer
     return recorder
 
 
-def capture_torch(model: nn.Module, batch: torch.Tensor, target=None) -> list[Capture]:
-    """One Capture per traced Linear/Conv layer of `model` on `batch` (see the module docstring)."""
+def capture_torch(model: nn.Module, batch: torch.Tensor, target=None,
+                  traced: list[TracedLayer] | None = None) -> list[Capture]:
+    """One Capture per traced Linear/Conv layer of `model` on `batch` (see the module docstring);
+    `traced` is `layers(model)` when the caller has traced the model already."""
     if not isinstance(batch, torch.Tensor):
         raise ArgumentTypeError("batch", f"expected a torch.Tensor, got {type(batch).__name__}")
-    traced = layers(model)
+    if traced is None:
+        traced = layers(model)
     params = list(model.parameters())
     saved = [(p, p.grad, p.requires_grad) for p in params]
     buffers = [(b, b.detach().clone()) for b in model.buffers()]

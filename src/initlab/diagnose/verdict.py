@@ -40,6 +40,7 @@ import numpy as np
 
 from initlab.diagnose.recommend import recommend
 from initlab.diagnose.stats import LayerStats, bounds
+from initlab.numbers_text import in_sentence
 from initlab.theory import Activation
 
 VERDICTS = ("ok", "vanishing", "exploding", "saturated", "dead", "symmetric")
@@ -63,11 +64,6 @@ class Diagnosis:
         return {"verdict": self.verdict, "evidence": list(self.evidence),
                 "recommendation": None if self.recommendation is None else dict(self.recommendation),
                 "model": self.model, "layers": [layer.to_json() for layer in self.layers]}
-
-
-def three_digits(x: float | None) -> str:
-    """`x` with 3 significant digits ('n/a' for None)."""
-    return "n/a" if x is None else f"{x:.3g}"
 
 
 def _ratio(top: float, bottom: float) -> float:
@@ -100,7 +96,7 @@ def _dead(hidden: Sequence[LayerStats]) -> list[str]:
     worst = [s for s in relu if s.dead_fraction >= DEAD_LAYER]
     if not worst and median < DEAD_MEDIAN:
         return []
-    n = three_digits
+    n = in_sentence
     found = [f"{s.name}: {s.dead_fraction:.0%} of {s.units} units dead (pre-activation <= 0 on the whole batch and "
              f"its mean 1 sd below 0; layer mean {n(s.pre_mean)}, std {n(s.pre_std)})" for s in worst]
     return _listed(found) + [f"median dead fraction over {len(relu)} {relu[0].activation} layer"
@@ -115,7 +111,7 @@ def _bias_kills(hidden: Sequence[LayerStats]) -> bool:
 
 def _saturated(hidden: Sequence[LayerStats]) -> list[str]:
     found = []
-    n = three_digits
+    n = in_sentence
     for s in hidden:
         if s.saturated_fraction is not None and s.saturated_fraction >= SATURATED:
             sides = " or ".join(n(v) for v in bounds(s.activation) if v is not None)
@@ -191,24 +187,24 @@ class _Check:
         side = "below" if z < 0 else "above"
         with np.errstate(over="ignore"):
             centre, factor = float(np.exp(self.log_band[0])), float(np.exp(sd))
-        return (f"layer {self.far.index}'s rms {three_digits(self.far_value)} lies {abs(z):.2g} sd {side} theory's "
-                f"finite-width centre {three_digits(centre)} (1 sd: a factor {three_digits(factor)} at these widths)")
+        return (f"layer {self.far.index}'s rms {in_sentence(self.far_value)} lies {abs(z):.2g} sd {side} theory's "
+                f"finite-width centre {in_sentence(centre)} (1 sd: a factor {in_sentence(factor)} at these widths)")
 
     def reason(self) -> str:
         if _direction(self.theory) == self.direction:
-            return f"{self.label}: theory from the measured weights predicts it too (ratio {three_digits(self.theory)})"
+            return f"{self.label}: theory from the measured weights predicts it too (ratio {in_sentence(self.theory)})"
         return (f"{self.label}: {self._where()}; beyond {VERDICT_SDS:g} sd this is more than a finite-width "
-                f"fluctuation, although theory's ratio is {three_digits(self.theory)}")
+                f"fluctuation, although theory's ratio is {in_sentence(self.theory)}")
 
     def fluctuation(self) -> str:
-        return (f"the measured {self.label} ratio {three_digits(self.measured)} is a finite-width fluctuation: theory "
-                f"from the measured weights gives {three_digits(self.theory)} and {self._where()}, within "
+        return (f"the measured {self.label} ratio {in_sentence(self.measured)} is a finite-width fluctuation: theory "
+                f"from the measured weights gives {in_sentence(self.theory)} and {self._where()}, within "
                 f"{VERDICT_SDS:g}; wider layers shrink it (the spread of log q grows like sum 1/n over the layers)")
 
 
 def _checks(layers: Sequence[LayerStats], hidden: Sequence[LayerStats]) -> tuple[_Check, _Check]:
     first, last = hidden[0], hidden[-1]
-    n = three_digits
+    n = in_sentence
     forward = _Check(
         "forward", _ratio(last.pre_rms, first.pre_rms), _ratio(last.expected_pre_std, first.expected_pre_std), last,
         last.pre_rms, _log_band(last.band_low, last.band_high),
@@ -237,7 +233,7 @@ def _checks(layers: Sequence[LayerStats], hidden: Sequence[LayerStats]) -> tuple
 def _signal(layers: Sequence[LayerStats], hidden: Sequence[LayerStats]) -> tuple[str, list[str]]:
     """('vanishing' | 'exploding' | 'ok', evidence)."""
     forward, backward = _checks(layers, hidden)
-    n = three_digits
+    n = in_sentence
     gain = f"median measured sigma_w2 of the hidden layers: {n(statistics.median(s.sigma_w2 for s in hidden))}"
     broken = [s for s in layers if not (math.isfinite(s.pre_std) and math.isfinite(s.grad_std))]
     if broken:

@@ -12,7 +12,8 @@ from initlab.data import DATASETS
 from initlab.init import canonical, check_dtype, initializer
 from initlab.nn import ACTIVATIONS, HEADS, OPTIMIZERS
 
-# The four schemes of the source documents: zeros, randn * 10, He, Xavier.
+# The four schemes compared in Imad Dabbura's article (2018) and the deeplearning.ai Deep Learning
+# Specialization (course 2 week 1): zeros, randn * 10, He, Xavier.
 SOURCE_SCHEMES = ("zeros", "normal(std=10)", "he_normal", "xavier_normal")
 CURVE_POINTS = 300  # recorded costs per curve when record_every is 0 (automatic)
 MAX_SEEDS = 100_000  # seeds per scheme: each is a network trained and kept in memory with the others

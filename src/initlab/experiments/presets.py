@@ -26,13 +26,15 @@ STAND_IN = ("SYNTHETIC STAND-IN for the article's 100 cats-vs-dogs pictures: 100
 
 PRESETS = {p.name: p for p in (
     Preset("demo",
-           "The notes' 2-D experiment: circles (300 train + 100 test points), [2, 10, 5, 1] relu, zeros vs "
-           "randn*10 vs He vs Xavier, 5 seeds, lr 0.01, 15,000 full-batch iterations.",
+           "The 2-D experiment of the deeplearning.ai Deep Learning Specialization (course 2 week 1, "
+           "initialization): circles (300 train + 100 test points), [2, 10, 5, 1] relu, zeros vs randn*10 vs "
+           "He, plus Xavier, 5 seeds, lr 0.01, 15,000 full-batch iterations.",
            dict(data="circles", n_samples=400, hidden=(10, 5), activation="relu",
                 inits=("zeros", "normal(std=10)", "he_normal", "xavier_normal"), seeds=5, lr=0.01,
                 iterations=15000)),
     Preset("article",
-           "Seed-001 article: layers [67500, 5, 5, 1], tanh, sigmoid out, lr 0.01, 1,000 iterations; its "
+           "Imad Dabbura's article \"Coding Neural Network - Parameters' Initialization\" (2018): layers "
+           "[67500, 5, 5, 1], tanh, sigmoid out, lr 0.01, 1,000 iterations; its "
            "'Xavier' is randn*sqrt(1/fan_in), i.e. lecun_normal. Without --data images:PATH it runs on a "
            "SYNTHETIC STAND-IN of the same shape (100 standard-normal 'images' of 67,500 values, random labels).",
            dict(data="gaussian:67500", n_samples=100, test_fraction=0.0, hidden=(5, 5), activation="tanh",
@@ -40,9 +42,9 @@ PRESETS = {p.name: p for p in (
                 iterations=1000, dtype="float32", note=STAND_IN,
                 labels=(("lecun_normal", "lecun_normal (the article's 'Xavier')"),))),
     Preset("ng",
-           "Ng's Machine Learning exercise: a 400-25-10 sigmoid network, zeros vs. his symmetry-breaking "
-           "U(-0.12, 0.12) (epsilon_uniform(epsilon=0.12)) vs. randn*10, on scikit-learn's digits upsampled to "
-           "20x20 (a stand-in for the course's MNIST subset), lr 1, 1,000 iterations, 3 seeds.",
+           "Andrew Ng's Machine Learning course, exercise 4: a 400-25-10 sigmoid network, zeros vs. his "
+           "symmetry-breaking U(-0.12, 0.12) (epsilon_uniform(epsilon=0.12)) vs. randn*10, on scikit-learn's "
+           "digits upsampled to 20x20 (a stand-in for the course's MNIST subset), lr 1, 1,000 iterations, 3 seeds.",
            dict(data="digits", image_size=20, hidden=(25,), activation="sigmoid", output="softmax",
                 inits=("zeros", "epsilon_uniform(epsilon=0.12)", "normal(std=10)"), seeds=3, lr=1.0,
                 iterations=1000, note=NG_STAND_IN)),

@@ -21,7 +21,7 @@ TORCH_MODES = ("fan_in", "fan_out")
 DISTRIBUTIONS = ("truncated_normal", "normal", "untruncated_normal", "uniform")
 
 
-@scheme("zeros", formula="0", distribution="constant", source="torch.nn.init.zeros_; the symmetric start of the notes")
+@scheme("zeros", formula="0", distribution="constant", source="torch.nn.init.zeros_; the symmetric start that Andrew Ng's and the deeplearning.ai courses warn against")
 def zeros() -> laws.Law:
     """All zeros: every unit of a layer computes the same thing forever (symmetry)."""
     return laws.constant(0.0)
@@ -38,7 +38,7 @@ def constant(value: float = 0.0) -> laws.Law:
 
 
 @scheme("normal", formula="N(mean, std^2)", distribution="normal",
-        source="torch.nn.init.normal_; the notes' randn * k is normal(std=k)")
+        source="torch.nn.init.normal_; randn * k is normal(std=k): 0.01 in deeplearning.ai course 1 week 3, 10 in Imad Dabbura's article")
 def normal(std: float = 1.0, mean: float = 0.0) -> laws.Law:
     std, mean = number("std", std, positive=True), number("mean", mean)
     return laws.normal(mean, laws.fixed(std))
@@ -61,7 +61,7 @@ def uniform(limit: float | None = None, low: float | None = None, high: float | 
 
 
 @scheme("epsilon_uniform", formula="U(-e, e), e = sqrt(6)/sqrt(fan_in + fan_out)", distribution="uniform",
-        source="Ng, Machine Learning (Coursera), 'Random initialization'")
+        source="Andrew Ng's Machine Learning course, 'Random initialization'; exercise 4: epsilon=0.12")
 def epsilon_uniform(epsilon: float | None = None) -> laws.Law:
     """Ng's symmetry-breaking init. With the default epsilon it equals `xavier_uniform`;
     the course's 400-25-10 network uses the fixed ``epsilon=0.12``."""
@@ -96,7 +96,7 @@ def he_uniform(a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_
 
 
 @scheme("he_normal", aliases=("kaiming_normal",), formula="N(0, gain^2/fan_mode)",
-        distribution="normal", source="He et al. 2015; torch.nn.init.kaiming_normal_ (untruncated)")
+        distribution="normal", source="He et al. 2015; torch.nn.init.kaiming_normal_ (untruncated); deeplearning.ai course 2 week 1")
 def he_normal(a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> laws.Law:
     """gain = gain(nonlinearity, a); the defaults give N(0, 2/fan_in), as in torch."""
     return laws.variance_scaling(*_kaiming_scale(a, mode, nonlinearity), "normal")
@@ -109,7 +109,7 @@ def lecun_uniform() -> laws.Law:
 
 
 @scheme("lecun_normal", formula="N(0, 1/fan_in)", distribution="normal",
-        source="LeCun et al. 1998 (untruncated); the seed-001 article's 'Xavier' (randn * sqrt(1/fan_in))")
+        source="LeCun et al. 1998 (untruncated); the 'Xavier' of Imad Dabbura's article (2018): randn * sqrt(1/fan_in)")
 def lecun_normal() -> laws.Law:
     return laws.variance_scaling(1.0, "fan_in", "normal")
 

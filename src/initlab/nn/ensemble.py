@@ -21,11 +21,12 @@ from scipy.special import expit, log_softmax, softmax
 
 from initlab._errors import ArgumentError
 from initlab._checks import choice, integer, number
+from initlab.nn.activations import ACTIVATIONS
 from initlab.nn.mlp import MLP
 from initlab.nn.optimizers import ADAM_BETA1, ADAM_BETA2, ADAM_EPS, MOMENTUM, OPTIMIZERS
 from initlab.nn.train import TrainResult, finish
 
-ACTIVATION_CODES = {"relu": 0, "leaky_relu": 1, "tanh": 2, "sigmoid": 3, "linear": 4}
+ACTIVATION_CODES = {a.name: a.kernel for a in ACTIVATIONS.values()}  # initlab.activations' kernel column
 HEAD_CODES = {"sigmoid": 0, "softmax": 1, "linear": 2}
 BACKENDS = ("numba", "numpy")
 CHUNK = 500  # iterations per compiled call, so progress can be reported between calls
@@ -89,7 +90,8 @@ def _numba_backend(nets, X, y, lr, iterations, optimizer, record_every, on_itera
     diverged_at = np.full(len(nets), -1, dtype=np.int64)
     diverged_cost = np.full(len(nets), np.nan)
     sizes = np.array(net.layer_sizes, dtype=np.int64)
-    acts = np.array([ACTIVATION_CODES[a.name] for a in net.activations] or [4], dtype=np.int64)
+    acts = np.array([ACTIVATION_CODES[a.name] for a in net.activations] or [ACTIVATION_CODES["linear"]],
+                    dtype=np.int64)
     XT = np.ascontiguousarray(X.T)
     for start in range(0, iterations, CHUNK):
         stop = min(start + CHUNK, iterations)

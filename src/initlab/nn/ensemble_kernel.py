@@ -9,9 +9,10 @@ iterations with buffers allocated once, so a model's numbers do not depend on wh
 share the call or on the thread count. Activations are stored unit-major, ``A[unit, sample]``, so
 the innermost loops run over contiguous samples and vectorise.
 
-Codes (kept in step with `initlab.nn.ensemble`): activation 0 relu, 1 leaky_relu (0.01),
-2 tanh, 3 sigmoid, 4 linear; head 0 sigmoid + BCE, 1 softmax + CE, 2 linear + MSE;
-optimizer 0 gd, 1 momentum, 2 adam.
+Codes: activation as in the ``kernel`` column of `initlab.activations` (0 relu, 1 leaky_relu (0.01),
+2 tanh, 3 sigmoid, 4 linear; a new engine activation adds its branch to `_activate` and
+`_scale_by_derivative`; tests/nn/test_ensemble.py checks every engine activation against the NumPy
+reference); head 0 sigmoid + BCE, 1 softmax + CE, 2 linear + MSE; optimizer 0 gd, 1 momentum, 2 adam.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The L-layer perceptron of the notes, done properly: rows are samples, weights are (fan_in, fan_out).
+"""The L-layer perceptron (a fully connected network): rows are samples, weights are (fan_in, fan_out).
 
 Forward keeps the inputs and pre-activations that backward needs; backward is the chain rule,
 layer by layer, from the last layer to the first.

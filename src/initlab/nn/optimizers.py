@@ -16,7 +16,7 @@ ADAM_BETA1, ADAM_BETA2, ADAM_EPS = 0.9, 0.999, 1e-8  # torch.optim.Adam's defaul
 
 
 class GradientDescent:
-    """w <- w - lr * g (plain full-batch gradient descent, as in the notes)."""
+    """w <- w - lr * g (plain full-batch gradient descent, as in the courses' exercises)."""
 
     def __init__(self, params, lr: float):
         self.lr = lr

@@ -1,4 +1,5 @@
-"""The training loop: read it top to bottom. Full-batch gradient descent by default, as in the notes."""
+"""The training loop: read it top to bottom. Full-batch gradient descent by default, as in the
+initialization exercises of Andrew Ng's and the deeplearning.ai courses."""
 
 from __future__ import annotations
 

@@ -9,11 +9,12 @@ from html import escape
 from pathlib import Path
 
 from initlab import __version__
-from initlab.report.html import cell, figure_html, number_text, page, percent_text, write_page
+from initlab.numbers_text import MISSING, percent, significant
+from initlab.report.html import cell, figure_html, page, write_page
 
 
 def _short(value: float) -> str:
-    return number_text(value, 3)
+    return significant(value, 3)
 
 
 COLUMNS = (  # (header, LayerStats field, formatter, css class)
@@ -25,8 +26,8 @@ COLUMNS = (  # (header, LayerStats field, formatter, css class)
     ("theory", "expected_pre_std", _short, "expected-pre-std"),
     ("act std", "activation_std", _short, "activation-std"),
     ("theory", "expected_activation_std", _short, "expected-activation-std"),
-    ("saturated", "saturated_fraction", percent_text, "saturated"),
-    ("dead", "dead_fraction", percent_text, "dead"),
+    ("saturated", "saturated_fraction", percent, "saturated"),
+    ("dead", "dead_fraction", percent, "dead"),
     ("dL/dz rms", "grad_rms", _short, "grad-rms"),
     ("theory", "expected_grad_std", _short, "expected-grad-std"),
     ("|dW|/|W|", "weight_grad_ratio", _short, "weight-grad-ratio"),
@@ -47,7 +48,7 @@ def layer_table(layers) -> str:
             if field in TEXT_FIELDS:
                 cells.append(f"<td>{escape(str(value))}</td>")
             else:
-                cells.append(cell("-" if value is None else show(value), value, kind))
+                cells.append(cell(MISSING if value is None else show(value), value, kind))
         rows.append(f'<tr class="{"inside" if s.in_band else "outside"}">{"".join(cells)}</tr>')
     return f'<table class="layers"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from initlab import __version__
 from initlab._checks import output_file
+from initlab.numbers_text import percent, significant, spread
 from initlab.report.curves import cost_points_figure, png_base64
 from initlab.report.heatmaps import color_scale, find_heatmaps, heatmap_figure
 from initlab.report.points import Point, format_value, group_points, shared_settings, varying_fields
@@ -45,14 +46,6 @@ dl.shared dt { font-weight: 600; min-width: 8rem; }
 dl.shared dd { margin: 0; }
 code { font: .85rem ui-monospace, SFMono-Regular, Menlo, monospace; }
 """
-
-
-def number_text(value: float | None, digits: int = 4) -> str:
-    return "-" if value is None else f"{value:.{digits}g}"
-
-
-def percent_text(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.1f}%"
 
 
 def cell(text: str, value: float | None = None, kind: str = "") -> str:
@@ -88,13 +81,12 @@ def summary_table(points: Sequence[Point]) -> str:
     for index, point in enumerate(points):
         costs = point.costs
         low, high = (min(costs), max(costs)) if costs else (None, None)
-        spread = "-" if low is None else f"{low:.3g} - {high:.3g}"
         train, test = point.mean("train_accuracy"), point.mean("test_accuracy")
         cells = [f"<td>{escape(point.label)}</td>", cell(str(len(point.runs)), len(point.runs), "seeds"),
                  cell(str(point.n_diverged), point.n_diverged, "n-diverged"),
-                 cell(number_text(point.cost_median), point.cost_median, "cost-median"),
-                 cell(spread, None, "cost-range"), cell(percent_text(train), train, "train-accuracy"),
-                 cell(percent_text(test), test, "test-accuracy")]
+                 cell(significant(point.cost_median), point.cost_median, "cost-median"),
+                 cell(spread(low, high), None, "cost-range"), cell(percent(train), train, "train-accuracy"),
+                 cell(percent(test), test, "test-accuracy")]
         kind = ' class="diverged"' if point.n_diverged else ""
         rows.append(f'<tr id="point-{index}"{kind}>{"".join(cells)}</tr>')
     header = "".join(f"<th>{escape(h)}</th>" for h in head)

@@ -1,5 +1,7 @@
 """Activations as (phi, phi') pairs of vectorised NumPy callables, and their Gaussian moments.
 
+The activations are the rows of `initlab.activations` that have a NumPy phi.
+
 For a centred Gaussian pair (u1, u2) with variances q and correlation c = cos(theta), the
 piecewise-linear family phi(x) = max(x, 0) + s min(x, 0) (relu s = 0, leaky_relu s, linear
 s = 1) has closed forms (Cho & Saul 2009, the arc-cosine kernel):
@@ -24,8 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
 
+from initlab import activations as table
 from initlab._checks import number
 from initlab._errors import ArgumentError, unknown_choice
 from initlab.theory.quadrature import expect, expect_pair
@@ -74,22 +76,14 @@ def _piecewise_linear(name: str, s: float) -> Activation:
     return Activation(name, lambda x: np.where(x > 0, x, s * x), lambda x: np.where(x > 0, 1.0, s), slope=s)
 
 
-def _sigmoid_derivative(x: np.ndarray) -> np.ndarray:
-    y = special.expit(x)
-    return y * (1.0 - y)
+def _smooth(row: table.Activation) -> Activation:
+    derivative = row.derivative
+    return Activation(row.name, row.forward, lambda x: derivative(x, None))
 
 
-SQRT_2PI = math.sqrt(2.0 * math.pi)
-SMOOTH = {
-    "tanh": Activation("tanh", np.tanh, lambda x: 1.0 - np.tanh(x) ** 2),
-    "sigmoid": Activation("sigmoid", special.expit, _sigmoid_derivative),
-    "erf": Activation("erf", special.erf, lambda x: 2.0 / math.sqrt(math.pi) * np.exp(-x * x)),
-    "gelu": Activation("gelu", lambda x: x * special.ndtr(x),
-                       lambda x: special.ndtr(x) + x * np.exp(-x * x / 2.0) / SQRT_2PI),
-    "silu": Activation("silu", lambda x: x * special.expit(x),
-                       lambda x: special.expit(x) + x * _sigmoid_derivative(x)),
-}
-NAMES = ("relu", "leaky_relu", "linear", *SMOOTH)
+# Every row of `initlab.activations` with a NumPy phi: closed forms where it has a slope, else quadrature.
+NAMES = table.names("forward")
+SMOOTH = {row.name: _smooth(row) for row in table.ACTIVATIONS if row.forward is not None and row.slope is None}
 
 
 MAX_SLOPE = 100.0  # leaky_relu's negative slope is below 1 in practice; this keeps 1 + slope^2 far from overflow
@@ -97,15 +91,14 @@ MAX_SLOPE = 100.0  # leaky_relu's negative slope is below 1 in practice; this ke
 
 def activation(name: str, slope: float = 0.01, argument: str = "activation") -> Activation:
     """The activation called `name`; `slope` is leaky_relu's negative slope (torch's default 0.01)."""
-    if name == "relu":
-        return _piecewise_linear("relu", 0.0)
-    if name == "linear":
-        return _piecewise_linear("linear", 1.0)
-    if name == "leaky_relu":
-        slope = number("slope", slope)
-        if abs(slope) > MAX_SLOPE:
-            raise ArgumentError("slope", f"expected a number in [-{MAX_SLOPE:g}, {MAX_SLOPE:g}], got {slope:g}")
-        return _piecewise_linear("leaky_relu", slope)
-    if name in SMOOTH:
+    row = table.BY_NAME.get(name) if isinstance(name, str) else None
+    if row is None or row.forward is None:
+        raise unknown_choice(argument, "activation", str(name), NAMES)
+    if row.slope is None:
         return SMOOTH[name]
-    raise unknown_choice(argument, "activation", str(name), NAMES)
+    if name != "leaky_relu":
+        return _piecewise_linear(name, row.slope)
+    slope = number("slope", slope)
+    if abs(slope) > MAX_SLOPE:
+        raise ArgumentError("slope", f"expected a number in [-{MAX_SLOPE:g}, {MAX_SLOPE:g}], got {slope:g}")
+    return _piecewise_linear(name, slope)

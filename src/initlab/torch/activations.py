@@ -1,13 +1,13 @@
 """A traced layer's activation as an `initlab.theory.Activation`, so theory can compute its moments.
 
-Known activations map to initlab's closed forms: relu, tanh, sigmoid, silu, exact (erf) gelu, and
-leaky_relu with the layer's own negative slope (read off the callable: phi(-1) = -slope). Every
-other activation, including a user's own module, becomes an `Activation` whose phi runs the torch
-callable on float64 tensors built from the quadrature nodes and whose phi' comes from
-``torch.autograd`` (for an elementwise phi, the gradient of sum(phi(x)) is phi'(x) entrywise). Its
-Gaussian moments E[phi(u)^2], E[phi'(u)^2] are then computed by quadrature
-(`initlab.theory.quadrature`), without any lookup table. A tanh-approximated gelu
-(``nn.GELU(approximate="tanh")``) is not the exact one and takes this generic path.
+An activation that `initlab.activations` lists with a NumPy phi (relu, tanh, sigmoid, silu, exact (erf)
+gelu, leaky_relu with the layer's own negative slope, read off the callable: phi(-1) = -slope) maps to
+initlab's closed form or quadrature when the torch callable equals that phi on a probe grid (to 1e-12);
+a tanh-approximated gelu (``nn.GELU(approximate="tanh")``) does not, and is treated like every other
+activation, including a user's own module: an `Activation` whose phi runs the torch callable on
+float64 tensors built from the quadrature nodes and whose phi' comes from ``torch.autograd`` (for an
+elementwise phi, the gradient of sum(phi(x)) is phi'(x) entrywise). Its Gaussian moments E[phi(u)^2],
+E[phi'(u)^2] are then computed by quadrature (`initlab.theory.quadrature`), without any lookup table.
 
 >>> import torch
 >>> from initlab.torch.trace import layers
@@ -24,10 +24,10 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from initlab import activations as table
 from initlab.theory import Activation, activation
 from initlab.torch.trace import TracedLayer
 
-CLOSED_FORMS = ("relu", "tanh", "sigmoid", "silu")
 _PROBE = np.linspace(-6.0, 6.0, 97)
 
 
@@ -59,12 +59,9 @@ def theory_activation(layer: TracedLayer) -> Activation | None:
     if layer.activation is None:
         return None
     name, act = layer.activation_name, layer.activation
-    if name in CLOSED_FORMS:
-        return activation(name)
-    if name == "leaky_relu":
-        return activation("leaky_relu", slope=-float(as_numpy(act)(-1.0)))
-    if name == "gelu":
-        exact = activation("gelu")
-        if np.allclose(as_numpy(act)(_PROBE), exact.phi(_PROBE), rtol=0.0, atol=1e-12):
-            return exact
+    row = table.BY_NAME.get(name)
+    if row is not None and row.forward is not None:
+        known = activation(name, slope=-float(as_numpy(act)(-1.0))) if name == "leaky_relu" else activation(name)
+        if np.allclose(as_numpy(act)(_PROBE), known.phi(_PROBE), rtol=0.0, atol=1e-12):
+            return known
     return generic(name, act)

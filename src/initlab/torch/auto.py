@@ -46,7 +46,7 @@ share stay as they are), the shift cancelling what `initlab.theory.finite_width`
 the Jensen drift, the curvature drift (V = Var log q, c the length map's curvature in log
 coordinates: 0 for relu, 0.079 for gelu with its stabilizing bias, where it turns the shift
 negative after 14 layers of width 256) and the layer's own chi-square term. For relu every shift
-after the first is 5 / (2 n) (the reviewer's exp(5/512) per layer at width 256). The price: E[q]
+after the first is 5 / (2 n) (a factor exp(5/512) per layer at width 256). The price: E[q]
 grows to exp(sum of the shifts), exp(0.29) = 1.33 at layer 30 of the 30 x 256 relu MLP, where the
 typical q is 1. The batch std of a layer averages q over inputs before the log, so its geometric
 mean sits a little above 1 (relu: 1.00-1.08 over 100 seeds, gelu 0.99-1.05). Only chains of nn.Linear are
@@ -80,7 +80,7 @@ from initlab.theory.finite_width import Step, chi2_log_moments, log_q_moments, m
 from initlab.theory.meanfield import CRITICAL_TOLERANCE
 from initlab.torch.activations import theory_activation
 from initlab.torch.apply import fill, generator_from
-from initlab.torch.trace import layers, merges, run
+from initlab.torch.trace import run, structure
 
 DISTRIBUTIONS = ("normal", "uniform", "truncated_normal")
 CENTRES = ("mean", "median")
@@ -265,7 +265,8 @@ def auto(model: nn.Module, input_shape, *, generator: torch.Generator | None = N
     choice("centre", centre, CENTRES)
     g = generator_from(generator, seed)
     shape = _check_input(model, input_shape)
-    found, out, previous = layers(model), [], None
+    traced = structure(model)  # one trace: the layers and the merges
+    found, out, previous = traced.layers, [], None
     d, v = 0.0, 0.0  # E[log Q] and Var log Q of the current layer (finite_width), Q its conditional mean square
     for index, layer in enumerate(found):
         module, has_bias = layer.module, layer.module.bias is not None  # without a bias the slope cannot move
@@ -293,7 +294,7 @@ def auto(model: nn.Module, input_shape, *, generator: torch.Generator | None = N
                              point.kappa, point.share, point.curvature, shift))
         previous = theory_activation(layer)
     stable, message = explain(out)
-    branches = merges(model)
+    branches = traced.merges
     if branches:  # the per-layer variances assume a chain; say so rather than call it stable
         stable, message = False, (f"not a plain chain: the forward adds or concatenates computed tensors "
                                   f"{branches} time(s) (residual connections or branches), which the length map "

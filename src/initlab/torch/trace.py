@@ -1,7 +1,8 @@
 """Find a model's Linear/Conv layers in execution order, each with the activation applied to its output.
 
-`layers(model)` traces the model with `torch.fx` (a symbolic trace: no data is run) and, for every
-call of an ``nn.Linear`` or ``nn.Conv1d/2d/3d``, looks at what consumes the layer's output:
+`structure(model)` traces the model once with `torch.fx` (a symbolic trace: no data is run) and gives
+its layers (`layers(model)`) and merges (`merges(model)`: residual sums, concatenations). For every
+call of an ``nn.Linear`` or ``nn.Conv1d/2d/3d`` it looks at what consumes the layer's output:
 
 - the output has exactly one consumer, and that consumer is an *elementwise activation* applied
   to it -> that is the layer's activation;
@@ -43,17 +44,33 @@ import torch.nn.functional as F
 from torch import fx, nn
 from initlab._errors import ArgumentError, ArgumentTypeError
 
+from initlab import activations as table
+
 LAYER_TYPES = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
-CANONICAL = {nn.ReLU: "relu", nn.LeakyReLU: "leaky_relu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid",
-             nn.GELU: "gelu", nn.SiLU: "silu"}
-KNOWN_MODULES = (*CANONICAL, nn.ReLU6, nn.ELU, nn.SELU, nn.CELU, nn.Softplus, nn.Mish, nn.Hardtanh,
-                 nn.Hardswish, nn.Hardsigmoid, nn.Softsign, nn.Tanhshrink, nn.LogSigmoid, nn.Softshrink,
-                 nn.Hardshrink, nn.Threshold)
-KNOWN_FUNCTIONS = {F.relu: "relu", torch.relu: "relu", F.relu_: "relu", torch.relu_: "relu",
-                   F.leaky_relu: "leaky_relu", F.leaky_relu_: "leaky_relu", torch.tanh: "tanh", F.tanh: "tanh",
-                   torch.sigmoid: "sigmoid", F.sigmoid: "sigmoid", F.gelu: "gelu", F.silu: "silu"}
-KNOWN_METHODS = {"relu": "relu", "relu_": "relu", "tanh": "tanh", "tanh_": "tanh", "sigmoid": "sigmoid",
-                 "sigmoid_": "sigmoid"}
+
+
+def _torch_names() -> tuple[dict, tuple, dict, dict]:
+    """The ``torch`` column of `initlab.activations`, resolved: (module class -> initlab's name, for rows
+    with a NumPy phi), every module class, function -> name, tensor method name -> name."""
+    canonical, modules, functions, methods = {}, [], {}, {}
+    places = {"nn": nn, "F": F, "torch": torch}
+    for row in table.ACTIVATIONS:
+        for spelling in row.torch:
+            place, attribute = spelling.split(".", 1)
+            if place == "Tensor":
+                methods[attribute] = row.name
+                continue
+            found = getattr(places[place], attribute)
+            if place != "nn":
+                functions[found] = row.name
+                continue
+            modules.append(found)
+            if row.forward is not None:
+                canonical[found] = row.name
+    return canonical, tuple(modules), functions, methods
+
+
+CANONICAL, KNOWN_MODULES, KNOWN_FUNCTIONS, KNOWN_METHODS = _torch_names()
 TRANSPARENT = (nn.Identity, nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout)
 
 
@@ -155,8 +172,7 @@ def _transparent(model: nn.Module, node: fx.Node) -> bool:
     return node.op == "call_function" and node.target is F.dropout
 
 
-def _traced(model: nn.Module) -> list[TracedLayer]:
-    graph = _Tracer().trace(model)
+def _traced(model: nn.Module, graph: fx.Graph) -> list[TracedLayer]:
     found: dict[str, TracedLayer] = {}
     for node in graph.nodes:
         if node.op != "call_module" or node.target in found or not is_layer(model.get_submodule(node.target)):
@@ -201,27 +217,47 @@ def _cannot_trace(reason: str) -> ValueError:
     return ArgumentError("model", f"cannot trace the model ({reason}); use nn.Sequential or a torch.fx-traceable model")
 
 
-def layers(model: nn.Module, example: torch.Tensor | None = None) -> list[TracedLayer]:
-    """The Linear/Conv layers of `model` in execution order, each with its activation (see the module doc).
+@dataclass(frozen=True)
+class Structure:
+    """What one trace of a model shows: its layers (`layers`) and how many times its forward merges
+    computed tensors (`merges`; 0 for a model read in module order, where no merge can be seen)."""
+
+    layers: list[TracedLayer]
+    merges: int
+
+
+def structure(model: nn.Module, example: torch.Tensor | None = None) -> Structure:
+    """The layers of `model` and its merges, from one torch.fx trace (see the module doc, `layers`, `merges`).
 
     `example`, when given, is one input batch: the model must accept it (else ``ValueError`` naming
     ``example``); it is run once under ``torch.no_grad()``.
+
+    >>> s = structure(nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1)))
+    >>> [t.activation_name for t in s.layers], s.merges
+    (['relu', 'identity'], 0)
     """
     if not isinstance(model, nn.Module):
         raise ArgumentTypeError("model", f"expected a torch.nn.Module, got {type(model).__name__}")
     if example is not None:
         run(model, example, "example")
     try:
-        found = _traced(model)
+        graph = _Tracer().trace(model)
+        found, count = _traced(model, graph), _merges(graph)
     except Exception as error:  # fx raises many kinds (TraceError, TypeError, RuntimeError, ...)
         reason = f"torch.fx: {type(error).__name__}: {first_line(error)}"
         if not isinstance(model, nn.Sequential):
             raise _cannot_trace(reason) from None
-        found = _sequential(model, reason)
+        found, count = _sequential(model, reason), 0
     if not found:
         raise ArgumentError("model", f"found no nn.Linear or nn.Conv1d/2d/3d layer in {type(model).__name__} "
                          "(initlab.torch initialises only those)")
-    return found
+    return Structure(found, count)
+
+
+def layers(model: nn.Module, example: torch.Tensor | None = None) -> list[TracedLayer]:
+    """The Linear/Conv layers of `model` in execution order, each with its activation (see the module doc);
+    `example` as in `structure`."""
+    return structure(model, example).layers
 
 
 MERGES = {operator.add, operator.iadd, operator.sub, torch.add, torch.sub, torch.cat, torch.concat, torch.stack,
@@ -232,6 +268,7 @@ def merges(model: nn.Module) -> int:
     """How many times the forward adds, subtracts or concatenates two computed tensors (residual
     connections, parallel branches): places where a model stops being the chain of layers and
     elementwise activations that the variance maps describe. 0 when torch.fx cannot trace the model.
+    `structure` gives this and the layers from one trace.
 
     >>> class Block(nn.Module):
     ...     def __init__(self):
@@ -246,6 +283,10 @@ def merges(model: nn.Module) -> int:
         graph = _Tracer().trace(model)
     except Exception:  # noqa: BLE001 - untraceable models are read in module order: no merges to see
         return 0
+    return _merges(graph)
+
+
+def _merges(graph: fx.Graph) -> int:
     count = 0
     for node in graph.nodes:
         if node.op in ("call_function", "call_method") and node.target in MERGES:

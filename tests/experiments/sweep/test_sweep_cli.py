@@ -8,7 +8,6 @@ import sqlite3
 
 import pytest
 
-from initlab.cli import main
 from initlab.experiments.sweep.export import RUN_COLUMNS
 
 TINY_TOML = """
@@ -26,12 +25,6 @@ iterations = 20
 """
 
 
-def cli(capsys, *argv):
-    code = main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 @pytest.fixture
 def sweep_file(tmp_path):
     path = tmp_path / "sweep.toml"
@@ -39,8 +32,8 @@ def sweep_file(tmp_path):
     return path
 
 
-def test_plan_json_lists_every_run_and_the_count(capsys, sweep_file):
-    code, out, err = cli(capsys, "sweep", "plan", sweep_file, "--json")
+def test_plan_json_lists_every_run_and_the_count(cli, sweep_file):
+    code, out, err = cli("sweep", "plan", sweep_file, "--json")
     document = json.loads(out)
     assert code == 0 and err == ""
     assert (document["n_points"], document["seeds"], document["n_runs"]) == (2, 2, 4)
@@ -49,24 +42,24 @@ def test_plan_json_lists_every_run_and_the_count(capsys, sweep_file):
     assert document["runs"][0]["config"]["hidden"] == [4] and len(document["runs"][0]["key"]) == 64
 
 
-def test_plan_table_shows_points_and_count(capsys, sweep_file):
-    code, out, err = cli(capsys, "sweep", "plan", sweep_file)
+def test_plan_table_shows_points_and_count(cli, sweep_file):
+    code, out, err = cli("sweep", "plan", sweep_file)
     assert code == 0 and out == ""
     assert "2 points x 2 seeds (0..1) = 4 runs" in err and "he_normal" in err and "train.lr = 0.1" in err
 
 
-def test_run_status_export_round_trip(capsys, sweep_file, tmp_path):
+def test_run_status_export_round_trip(cli, sweep_file, tmp_path):
     store = tmp_path / "results.db"
-    code, out, err = cli(capsys, "sweep", "run", sweep_file, "--store", store, "--workers", "1", "--json")
+    code, out, err = cli("sweep", "run", sweep_file, "--store", store, "--workers", "1", "--json")
     assert code == 0 and json.loads(out) == {"store": str(store), "total": 4, "skipped": 0, "ran": 4, "by_others": 0, "done": 4,
                                              "pending": 0}
     assert "ran 4 runs, 0 were already stored; 4 of 4 done" in err
-    code, out, _ = cli(capsys, "sweep", "status", "--store", store, "--json")
+    code, out, _ = cli("sweep", "status", "--store", store, "--json")
     assert json.loads(out) == {"store": str(store), "done": 4, "pending": 0, "total": 4, "diverged": 0}
-    code, _, err = cli(capsys, "sweep", "status", "--store", store)
+    code, _, err = cli("sweep", "status", "--store", store)
     assert "4 of 4 runs done, 0 pending, 0 diverged" in err
 
-    code, out, _ = cli(capsys, "sweep", "export", "--store", store)
+    code, out, _ = cli("sweep", "export", "--store", store)
     rows = list(csv.DictReader(io.StringIO(out)))
     assert code == 0 and len(rows) == 4
     assert list(rows[0])[:len(RUN_COLUMNS)] == list(RUN_COLUMNS)
@@ -74,20 +67,20 @@ def test_run_status_export_round_trip(capsys, sweep_file, tmp_path):
     assert rows[0]["init"] == "zeros" and float(rows[0]["final_cost"]) == 0.6931471805599453
     assert rows[2]["model.hidden"] == "4" and rows[2]["diverged"] == "false"
 
-    code, _, err = cli(capsys, "sweep", "export", "--store", store, "--format", "json", "--out", tmp_path / "r.json")
+    code, _, err = cli("sweep", "export", "--store", store, "--format", "json", "--out", tmp_path / "r.json")
     document = json.loads((tmp_path / "r.json").read_text())
     assert code == 0 and "wrote" in err and len(document["runs"]) == 4
     assert [r["final_cost"] for r in document["runs"]] == [float(r["final_cost"]) for r in rows]
     assert document["runs"][3]["model.hidden"] == [4] and len(document["runs"][3]["config_hash"]) == 64
 
 
-def test_export_parquet_has_the_same_rows(capsys, sweep_file, tmp_path):
+def test_export_parquet_has_the_same_rows(cli, sweep_file, tmp_path):
     parquet = pytest.importorskip("pyarrow.parquet")
     store = tmp_path / "results.db"
-    assert cli(capsys, "sweep", "run", sweep_file, "--store", store, "--workers", "1")[0] == 0
-    assert cli(capsys, "sweep", "export", "--store", store, "--format", "parquet", "--out", tmp_path / "r.parquet")[0] == 0
+    assert cli("sweep", "run", sweep_file, "--store", store, "--workers", "1")[0] == 0
+    assert cli("sweep", "export", "--store", store, "--format", "parquet", "--out", tmp_path / "r.parquet")[0] == 0
     table = parquet.read_table(tmp_path / "r.parquet").to_pylist()
-    _, out, _ = cli(capsys, "sweep", "export", "--store", store, "--format", "json")
+    _, out, _ = cli("sweep", "export", "--store", store, "--format", "json")
     assert table == json.loads(out)["runs"]
 
 
@@ -105,29 +98,29 @@ def _assert_one_error_line(code, out, err, *fragments):
     (('data = "circles"', 'data = "circle"'), ["data: unknown dataset 'circle' (did you mean 'circles'?)"]),
 ])
 @pytest.mark.parametrize("command", ["plan", "run"])
-def test_bad_sweep_file_is_one_line_exit_2_and_no_store(capsys, tmp_path, command, replace, fragments):
+def test_bad_sweep_file_is_one_line_exit_2_and_no_store(cli, tmp_path, command, replace, fragments):
     path = tmp_path / "bad.toml"
     path.write_text(TINY_TOML.replace(*replace))
     store = tmp_path / "results.db"
     extra = ["--store", store] if command == "run" else []
-    _assert_one_error_line(*cli(capsys, "sweep", command, path, *extra), "bad.toml: ", *fragments)
+    _assert_one_error_line(*cli("sweep", command, path, *extra), "bad.toml: ", *fragments)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml"]
 
 
-def test_bad_sweep_leaves_an_existing_store_as_it_was(capsys, tmp_path, sweep_file):
+def test_bad_sweep_leaves_an_existing_store_as_it_was(cli, tmp_path, sweep_file):
     store = tmp_path / "results.db"
-    assert cli(capsys, "sweep", "run", sweep_file, "--store", store, "--workers", "1")[0] == 0
+    assert cli("sweep", "run", sweep_file, "--store", store, "--workers", "1")[0] == 0
     before = store.read_bytes()
     bad = tmp_path / "bad.toml"
     bad.write_text(TINY_TOML.replace("seeds = 2", "seeds = 5").replace('"he_normal"]', '"he_norml"]'))
-    _assert_one_error_line(*cli(capsys, "sweep", "run", bad, "--store", store), "model.init: unknown scheme")
+    _assert_one_error_line(*cli("sweep", "run", bad, "--store", store), "model.init: unknown scheme")
     assert store.read_bytes() == before
 
 
-def test_foreign_stores_are_refused_untouched(capsys, tmp_path, sweep_file):
+def test_foreign_stores_are_refused_untouched(cli, tmp_path, sweep_file):
     text = tmp_path / "notes.txt"
     text.write_text("hello\n")
-    _assert_one_error_line(*cli(capsys, "sweep", "run", sweep_file, "--store", text),
+    _assert_one_error_line(*cli("sweep", "run", sweep_file, "--store", text),
                            f"--store: not an initlab store (not a SQLite database; give a new file name or an existing store), "
                            f"got '{text}'")
     assert text.read_text() == "hello\n"
@@ -138,17 +131,17 @@ def test_foreign_stores_are_refused_untouched(capsys, tmp_path, sweep_file):
     connection.close()
     before = other.read_bytes()
     for argv in (["run", sweep_file], ["status"], ["export"]):
-        _assert_one_error_line(*cli(capsys, "sweep", *argv, "--store", other),
+        _assert_one_error_line(*cli("sweep", *argv, "--store", other),
                                f"--store: a SQLite database but not an initlab store (tables: t; give a new file name "
                                f"or an existing store), got '{other}'")
     assert other.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "other.db", "sweep.toml"]
 
 
-def test_unreachable_scheduler_is_one_line_and_fast(capsys, tmp_path, sweep_file):
+def test_unreachable_scheduler_is_one_line_and_fast(cli, tmp_path, sweep_file):
     store = tmp_path / "results.db"
-    _assert_one_error_line(*cli(capsys, "sweep", "run", sweep_file, "--store", store, "--scheduler",
-                                "tcp://127.0.0.1:9", "--timeout", "0.5"),
+    _assert_one_error_line(*cli("sweep", "run", sweep_file, "--store", store, "--scheduler",
+                        "tcp://127.0.0.1:9", "--timeout", "0.5"),
                            "--scheduler: cannot reach 'tcp://127.0.0.1:9' within 0.5 s")
     assert not store.exists()
 
@@ -163,15 +156,15 @@ def test_unreachable_scheduler_is_one_line_and_fast(capsys, tmp_path, sweep_file
     (["export", "--store", "STORE", "--out", "STORE"], "--out: 'STORE' is the store itself"),
     (["plan", "MISSING"], "missing.toml: no such sweep file"),
 ])
-def test_bad_arguments_are_one_line_exit_2(capsys, tmp_path, sweep_file, argv, fragment):
+def test_bad_arguments_are_one_line_exit_2(cli, tmp_path, sweep_file, argv, fragment):
     store, missing = tmp_path / "results.db", tmp_path / "missing.toml"
     names = {"SWEEP": sweep_file, "STORE": store, "MISSING": missing}
-    _assert_one_error_line(*cli(capsys, "sweep", *[names.get(a, a) for a in argv]),
+    _assert_one_error_line(*cli("sweep", *[names.get(a, a) for a in argv]),
                            fragment.replace("STORE", str(store)))
     assert not store.exists()
 
 
-def test_interrupt_says_in_one_line_how_to_resume(capsys, tmp_path, sweep_file, monkeypatch):
+def test_interrupt_says_in_one_line_how_to_resume(cli, tmp_path, sweep_file, monkeypatch):
     import initlab.experiments.sweep as sweep_api
     from initlab.experiments.sweep import SweepReport
 
@@ -180,7 +173,7 @@ def test_interrupt_says_in_one_line_how_to_resume(capsys, tmp_path, sweep_file, 
         raise sweep_api.SweepInterrupted(SweepReport(tmp_path / "results.db", 4, 0, 1))
 
     monkeypatch.setattr(sweep_api, "run_sweep", interrupted)
-    code, out, err = cli(capsys, "sweep", "run", sweep_file, "--store", tmp_path / "results.db", "--workers", "2")
+    code, out, err = cli("sweep", "run", sweep_file, "--store", tmp_path / "results.db", "--workers", "2")
     assert code == 130 and out == ""
     assert err.strip() == (f"interrupted: 1 of 4 runs stored in {tmp_path / 'results.db'}; resume with: "
                            f"initlab sweep run {sweep_file} --store {tmp_path / 'results.db'} --workers 2")
@@ -194,8 +187,8 @@ THREE_CLASSES_SIGMOID = TINY_TOML.replace('data = "circles"', 'data = "blobs:3"'
     (THREE_CLASSES_SIGMOID, "bad.toml: model.output: sigmoid separates 2 classes, but 'blobs:3' has 3"),
     (TINY_TOML.replace('"circles"', '"file:missing.npz"'), "bad.toml: data: file 'missing.npz' does not exist"),
 ])
-def test_data_that_does_not_fit_fails_before_the_store_is_created(capsys, tmp_path, text, fragment):
+def test_data_that_does_not_fit_fails_before_the_store_is_created(cli, tmp_path, text, fragment):
     path = tmp_path / "bad.toml"
     path.write_text(text)
-    _assert_one_error_line(*cli(capsys, "sweep", "run", path, "--store", tmp_path / "results.db"), fragment)
+    _assert_one_error_line(*cli("sweep", "run", path, "--store", tmp_path / "results.db"), fragment)
     assert not (tmp_path / "results.db").exists()

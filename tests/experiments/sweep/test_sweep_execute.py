@@ -12,6 +12,7 @@ def varied(tiny):
                    "train.batch_size": [10, 30]})
 
 
+@pytest.mark.slow
 def test_pool_workers_1_and_dask_give_bit_identical_stores(varied, tmp_path, stored):
     distributed = pytest.importorskip("distributed")
     run_sweep(varied, tmp_path / "one.db", workers=1)
@@ -46,6 +47,7 @@ def test_unreachable_scheduler_fails_fast_and_creates_no_store(tiny, tmp_path):
 
 
 @pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.slow
 def test_ctrl_c_keeps_finished_runs_and_a_rerun_completes_them(tiny, tmp_path, stored, workers):
     spec = tiny(seeds=2, **{"model.init": ["zeros", "he_normal", "xavier_normal"]})
     reference = tmp_path / "reference.db"

@@ -10,7 +10,6 @@ import time
 
 import pytest
 
-from initlab.cli import main
 from initlab.experiments.sweep import run_sweep
 
 # 12 points x 2 seeds; each point takes a fraction of a second, so the sweep lasts a few seconds.
@@ -41,7 +40,8 @@ def _count(path) -> int:
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
-def test_sigkill_then_rerun_equals_an_uninterrupted_run(tmp_path, stored, capsys, workers):
+@pytest.mark.slow
+def test_sigkill_then_rerun_equals_an_uninterrupted_run(tmp_path, stored, cli, workers):
     sweep = tmp_path / "sweep.toml"
     sweep.write_text(SWEEP)
     path = tmp_path / "killed.db"
@@ -66,8 +66,8 @@ def test_sigkill_then_rerun_equals_an_uninterrupted_run(tmp_path, stored, capsys
 
     reference = tmp_path / "reference.db"
     run_sweep(sweep, reference, workers=1)
-    assert main(["sweep", "run", str(sweep), "--store", str(path), "--workers", "1"]) == 0
-    assert f"ran {24 - len(at_kill)} runs, {len(at_kill)} were already stored" in capsys.readouterr().err
+    code, _, err = cli("sweep", "run", sweep, "--store", path, "--workers", "1")
+    assert code == 0 and f"ran {24 - len(at_kill)} runs, {len(at_kill)} were already stored" in err
     resumed = stored(path)
     assert len(resumed) == 24
     assert {key: resumed[key] for key in at_kill} == at_kill  # what finished before the kill is kept as it was

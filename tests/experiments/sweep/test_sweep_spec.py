@@ -10,7 +10,7 @@ from initlab.experiments.config import SOURCE_SCHEMES
 from initlab.experiments.sweep import load_sweep
 from initlab.experiments.sweep.spec import settings
 
-ISSUE_EXAMPLE = """
+FIVE_SCHEMES_TWO_DEPTHS = """
 data = "circles"
 seeds = 20
 [model]
@@ -25,9 +25,9 @@ iterations = 2000
 """
 
 
-def test_issue_example_expands_to_ten_points_of_twenty_seeds(tmp_path):
+def test_five_schemes_by_two_depths_expand_to_ten_points_of_twenty_seeds(tmp_path):
     path = tmp_path / "sweep.toml"
-    path.write_text(ISSUE_EXAMPLE)
+    path.write_text(FIVE_SCHEMES_TWO_DEPTHS)
     sweep = load_sweep(path)
     assert (len(sweep.points), sweep.seeds, sweep.n_runs) == (10, 20, 200)
     # Axes cross in the order written, the last one fastest.

@@ -186,7 +186,7 @@ def _split(document: Mapping) -> tuple[dict, dict]:
     if isinstance(fixed.get("model.init"), list) and "model.init" not in grid:
         raise ArgumentError("model.init", f"expected one scheme spec, got {fixed['model.init']!r} "
                          "(several schemes go in [grid] as \"model.init\" = [...])")
-    # A grid axis replaces a fixed setting of the same name (as "model.hidden" in the example).
+    # A grid axis replaces a fixed setting of the same name (e.g. a fixed "model.hidden" under [model] and a "model.hidden" grid axis).
     return {k: v for k, v in fixed.items() if k not in grid}, grid
 
 
