@@ -77,6 +77,7 @@ print(json.dumps({"measured": peak() - before, "estimate": estimate}))
 """
 
 
+@pytest.mark.slow  # two subprocesses that train a few hundred MB of networks
 @pytest.mark.parametrize("config", [
     # full batch: the ensemble path (stacked parameters, per-thread activations, recorded costs)
     {"data": "gaussian:20", "n_samples": 400, "hidden": [1024, 1024], "inits": ["he_normal", "xavier_normal"],

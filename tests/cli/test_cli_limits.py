@@ -3,8 +3,6 @@ the value, exit code 2, no traceback, and no output folder or file left behind."
 
 import pytest
 
-from initlab.cli import main
-
 HUGE = "99999999999999999999999"  # beyond 64 bits
 
 CASES = [  # (argv; the out path is appended where the command writes one), expected start of the message
@@ -39,47 +37,45 @@ NO_OUT = [
 ]
 
 
-def _refused(capsys, argv, expected):
-    code = main(argv)
-    captured = capsys.readouterr()
-    assert code == 2, captured.err
-    assert captured.err.startswith(expected), captured.err
-    assert captured.err.count("\n") == 1 and "Traceback" not in captured.err and captured.out == ""
+def _refused(cli, argv, expected):
+    result = cli(*argv)
+    assert result.code == 2, result.err
+    assert result.err.startswith(expected), result.err
+    assert result.err.count("\n") == 1 and "Traceback" not in result.err and result.out == ""
 
 
 @pytest.mark.parametrize(("argv", "expected"), CASES)
-def test_refused_before_any_work_and_no_folder_is_written(capsys, tmp_path, argv, expected):
+def test_refused_before_any_work_and_no_folder_is_written(cli, tmp_path, argv, expected):
     out = tmp_path / "missing" / "out"
-    _refused(capsys, [*argv, "--out", str(out)], expected)
+    _refused(cli, [*argv, "--out", str(out)], expected)
     assert list(tmp_path.iterdir()) == []  # neither the folder nor its missing parent was created
 
 
 @pytest.mark.parametrize(("argv", "expected"), NO_OUT)
-def test_refused_commands_that_write_nothing(capsys, argv, expected):
-    _refused(capsys, argv, expected)
+def test_refused_commands_that_write_nothing(cli, argv, expected):
+    _refused(cli, argv, expected)
 
 
-def test_theory_phase_refuses_an_absurd_resolution_and_writes_no_file(capsys, tmp_path):
+def test_theory_phase_refuses_an_absurd_resolution_and_writes_no_file(cli, tmp_path):
     out = tmp_path / "phase.png"
-    _refused(capsys, ["theory", "phase", "--resolution", "100000", "--out", str(out)],
+    _refused(cli, ["theory", "phase", "--resolution", "100000", "--out", str(out)],
              "error: --resolution: expected an integer in [3, 201], got 100000")
     assert not out.exists()
 
 
-def test_out_into_missing_folders_creates_them_for_every_writing_command(capsys, tmp_path):
+def test_out_into_missing_folders_creates_them_for_every_writing_command(cli, tmp_path):
     phase = tmp_path / "a" / "b" / "phase.png"
-    assert main(["theory", "phase", "--activation", "relu", "--resolution", "3", "--out", str(phase)]) == 0
+    assert cli("theory", "phase", "--activation", "relu", "--resolution", "3", "--out", phase).code == 0
     folder = tmp_path / "c" / "d" / "run"
-    assert main(["train", "--hidden", "3", "--iterations", "2", "--no-figures", "--out", str(folder)]) == 0
+    assert cli("train", "--hidden", "3", "--iterations", "2", "--no-figures", "--out", folder).code == 0
     assert phase.is_file() and sorted(p.name for p in folder.iterdir()) == ["config.json", "results.json"]
-    capsys.readouterr()
 
 
-def test_out_below_a_file_is_refused_naming_out(capsys, tmp_path):
+def test_out_below_a_file_is_refused_naming_out(cli, tmp_path):
     (tmp_path / "file").write_text("x")
-    _refused(capsys, ["theory", "phase", "--resolution", "3", "--out", str(tmp_path / "file" / "p.png")],
+    _refused(cli, ["theory", "phase", "--resolution", "3", "--out", str(tmp_path / "file" / "p.png")],
              f"error: --out: cannot create folder '{tmp_path / 'file'}': '{tmp_path / 'file'}' is a file")
-    _refused(capsys, ["train", "--iterations", "2", "--out", str(tmp_path / "file" / "run")],
+    _refused(cli, ["train", "--iterations", "2", "--out", str(tmp_path / "file" / "run")],
              f"error: --out: cannot create folder '{tmp_path / 'file' / 'run'}': '{tmp_path / 'file'}' is a file")
 
 
@@ -95,6 +91,6 @@ def test_out_below_a_file_is_refused_naming_out(capsys, tmp_path):
     (["diagnose", "--torch", "initlab_no_such_module:build", "--input-shape", "10", "--n-samples", "1000000000"],
      "error: --n-samples: this run needs about 240 GB (estimate)"),
 ])
-def test_more_absurd_values_are_refused_before_any_work(capsys, tmp_path, argv, expected):
-    _refused(capsys, [*argv, *(["--out", str(tmp_path / "o")] if argv[0] != "theory" else [])], expected)
+def test_more_absurd_values_are_refused_before_any_work(cli, tmp_path, argv, expected):
+    _refused(cli, [*argv, *(["--out", str(tmp_path / "o")] if argv[0] != "theory" else [])], expected)
     assert list(tmp_path.iterdir()) == []

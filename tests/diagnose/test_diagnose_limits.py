@@ -5,8 +5,6 @@ import textwrap
 
 import pytest
 
-from initlab.cli import main
-
 pytest.importorskip("torch")
 
 FACTORIES = textwrap.dedent("""
@@ -40,12 +38,10 @@ def factories(tmp_path, monkeypatch):
      "error: --torch: this run needs about 28.1 MB (estimate), above the memory budget of 20 MB (--max-memory, "
      "max_memory); 'big_models:moderate' builds 1,003,002 parameters"),
 ])
-def test_a_model_that_cannot_be_built_or_diagnosed_is_one_line_naming_torch(capsys, factories, argv, expected):
-    out = factories / "runs" / "out"
-    code = main(["diagnose", *argv, "--out", str(out)])
-    captured = capsys.readouterr()
-    assert code == 2, captured.err
-    assert captured.err.startswith(expected), captured.err
-    assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
-    assert "can't allocate memory" in captured.err or "unallocatable" not in argv[1]
+def test_a_model_that_cannot_be_built_or_diagnosed_is_one_line_naming_torch(cli, factories, argv, expected):
+    result = cli("diagnose", *argv, "--out", factories / "runs" / "out")
+    assert result.code == 2, result.err
+    assert result.err.startswith(expected), result.err
+    assert result.err.count("\n") == 1 and "Traceback" not in result.err
+    assert "can't allocate memory" in result.err or "unallocatable" not in argv[1]
     assert not (factories / "runs").exists()
