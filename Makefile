@@ -48,6 +48,7 @@ docs: $(VENV)/.core
 	rm -f docs/demo/results.json docs/demo/report.html
 	$(BIN)/initlab diagnose --data circles --hidden 100x30 --activation relu --init xavier_normal --out docs/diagnose
 	rm -f docs/diagnose/report.html docs/diagnose/diagnose.json
+	$(BIN)/initlab theory phase --activation tanh --out docs/theory-phase-tanh.png
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

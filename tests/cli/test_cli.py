@@ -59,8 +59,8 @@ def test_compare_json_shows_the_lesson_and_writes_the_output_folder(cli, tmp_pat
     assert json.loads((tmp_path / "config.json").read_text())["iterations"] == 1500
     with Image.open(tmp_path / "cost.png") as image:
         assert image.size[0] > 400 and image.size[1] > 300
-    with Image.open(tmp_path / "boundary.png") as image:
-        assert image.size[0] > 4 * 200  # one panel per scheme
+    with Image.open(tmp_path / "boundary.png") as image:  # rows = 4 schemes, columns = 2 seeds, 2.3 in each
+        assert image.size[0] > 2 * 2.3 * 110 and image.size[1] > 4 * 2.3 * 110
 
 
 def test_preset_fills_settings_and_explicit_options_override(cli, tmp_path):

@@ -24,8 +24,10 @@ def run(cli, monkeypatch, columns, *argv):
 
 
 def assert_within(text, width):
-    """Every line of the tables (a file path after 'wrote' stays whole on its line, by design)."""
-    too_long = [line for line in text.split("\nwrote ")[0].splitlines() if cell_len(line) > width]
+    """Every line of the tables (a file path after 'wrote' and a scheme in a legend line '[k] = name'
+    stay whole on their line, by design)."""
+    too_long = [line for line in text.split("\nwrote ")[0].splitlines()
+                if cell_len(line) > width and not re.match(r"\[\d+\] = ", line)]
     assert not too_long, too_long
 
 
@@ -84,3 +86,35 @@ def test_a_table_that_cannot_fit_is_stacked_one_row_per_block(capsys, monkeypatc
     err = capsys.readouterr().err
     assert "normal(std=0.01)\n" in err and "  final cost (mean ± std): 0.2546 ± 0.00024\n" in err
     assert "train accuracy: 89.6%" in err
+
+
+COMPARE = ["compare", "--iterations", "50", "--seeds", "3", "--n-samples", "80", "--init", "normal(std=0.01)",
+           "--init", "normal(std=10)", "--init", "xavier_normal(gain=1.67)", "--no-figures"]
+
+
+def test_compare_table_shows_mean_std_and_median_min_max_labelled_as_json_and_report_do(cli, monkeypatch,
+                                                                                         tmp_path):
+    from initlab.summary import mean_std_text, median_range_text
+    argv = [*COMPARE, "--out", str(tmp_path / "c")]
+    _, err = run(cli, monkeypatch, 80, *argv)
+    assert_within(err, 80)
+    assert "mean ± std" in err and "median [min, max]" in err and "…" not in err
+    document = json.loads(run(cli, monkeypatch, 80, *argv, "--json")[0])
+    lines = err.splitlines()
+    for row in document["summary"]:
+        assert re.search(rf"│ {re.escape(row['label'])} +│ +3 │", err), row["label"]  # full names, one line
+        for quantity, name in (("final_cost", "final cost"), ("train_accuracy", "train acc"),
+                               ("test_accuracy", "test acc")):
+            # each quantity's line holds both statistics, as initlab.summary formats them
+            assert any(f"  {name} " in line and f" {mean_std_text(row, quantity)} │" in line
+                       and f" {median_range_text(row, quantity)} │" in line for line in lines), (row["label"], name)
+
+
+def test_compare_table_on_a_narrow_terminal_gives_keys_then_blocks_never_cut_names(cli, monkeypatch, tmp_path):
+    long = "variance_scaling(scale=2, mode=fan_avg, distribution=uniform)"
+    argv = [*COMPARE[:-1], "--init", long, "--no-figures", "--out", str(tmp_path / "c")]
+    _, err = run(cli, monkeypatch, 80, *argv)
+    assert_within(err, 80)
+    assert "│ [1] " in err and f"\n[1] = {long}\n" in err  # the legend names it whole, on one line
+    _, err = run(cli, monkeypatch, 50, *argv)  # too narrow for the table: a block per scheme
+    assert f"{long} (3 seeds)\n" in err and "    median [min, max]: " in err and "┃" not in err

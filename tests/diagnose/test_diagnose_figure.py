@@ -40,10 +40,25 @@ def test_figure_plots_measured_and_theory_std_by_layer(circles):
 
 def test_zero_signals_are_drawn_on_the_bottom_edge_and_counted(circles):
     d = diagnosis_of(circles, "zeros")
-    forward, _ = diagnose_figure(d).axes
+    forward, _, _ = diagnose_figure(d).axes
     zero_layers = sum(s.pre_std == 0 for s in d.layers)
     assert zero_layers == len(d.layers)  # zero weights and biases: every z is exactly 0
     assert f"zero or not finite ({zero_layers} layers)" in lines_by_label(forward)
+
+
+def test_zeros_figure_shows_the_symmetry_as_distinct_units_per_layer(circles):
+    d = diagnosis_of(circles, "zeros", hidden=(10, 5))
+    assert d.verdict == "symmetric"
+    *_, symmetry = diagnose_figure(d).axes
+    units, distinct = symmetry.containers  # bar groups: all units, then the distinct ones
+    assert [bar.get_height() for bar in units] == [10, 5, 1]
+    assert [bar.get_height() for bar in distinct] == [1, 1, 1]  # every unit of a layer is the same unit
+    assert [t.get_text() for t in symmetry.texts] == ["1 of 10", "1 of 5", "1 of 1"]
+    assert "2 of 2 layers with > 1 unit: every unit identical" in symmetry.get_title()
+
+
+def test_a_net_without_identical_units_has_no_symmetry_panel(circles):
+    assert len(diagnose_figure(diagnosis_of(circles, "he_normal")).axes) == 2
 
 
 def test_figure_is_saved_as_png(circles, tmp_path):

@@ -88,6 +88,19 @@ def test_normal_std_10_with_tanh_is_saturated(circles):
     assert "sigma_w2 = 1.761" in d.recommendation["why"]
 
 
+def test_saturated_tanh_text_says_the_gradients_explode_as_the_numbers_show(circles):
+    d = deep(*circles, "normal(std=10)", activation="tanh")
+    first, last = d.layers[0], d.layers[DEPTH - 1]
+    growth = first.grad_rms / last.grad_rms
+    assert growth > 1e8  # dL/dz grows toward the input: each flat unit passes little, the weights 10^4 x more
+    text = " ".join(d.evidence)
+    assert "~0" not in text and "vanish" not in text
+    backward = d.evidence[-1]
+    assert backward.startswith(f"backward: dL/dz grows {growth:.3g}-fold from layer {DEPTH} back to layer 1 "
+                               "(toward the input), the gradients explode")
+    assert f"gradient rms {first.grad_rms:.3g} at layer 1 vs {last.grad_rms:.3g} at layer {DEPTH}" in backward
+
+
 def test_normal_std_10_with_relu_explodes(circles):
     d = deep(*circles, "normal(std=10)")
     assert d.verdict == "exploding"

@@ -48,14 +48,15 @@ def test_large_random_starts_with_a_huge_cost(lesson):
 
 def test_json_document_has_the_documented_shape(lesson):
     document = json.loads(json.dumps(lesson.to_json(), allow_nan=False))
-    assert set(document) == {"config", "runs", "summary"}
+    assert set(document) == {"config", "title", "runs", "summary", "train_points"}  # 2-D classification: boundaries
     assert len(document["runs"]) == 4 * 3
     run = document["runs"][0]
     assert {"init", "seed", "final_cost", "train_accuracy", "test_accuracy", "diverged",
             "cost_history"} <= set(run)
     assert run["cost_history"][0][0] == 0 and run["cost_history"][-1][0] == SMALL["iterations"]
-    assert {"init", "n_seeds", "final_cost_mean", "final_cost_std", "train_accuracy_mean",
-            "test_accuracy_mean"} <= set(document["summary"][0])
+    assert {"init", "n_seeds", "final_cost_mean", "final_cost_std", "final_cost_median", "final_cost_min",
+            "final_cost_max", "train_accuracy_mean", "test_accuracy_mean", "test_accuracy_median"} <= set(
+        document["summary"][0])
     assert document["config"]["inits"] == ["zeros", "normal(std=10)", "he_normal", "xavier_normal"]
     assert "initlab_version" in document["config"]
 
@@ -154,3 +155,22 @@ def test_runs_record_which_training_path_they_took():
     assert run_compare(config).to_json()["runs"][0]["sample_space"] is True
     small = config.replace(data="circles")
     assert run_compare(small).to_json()["runs"][0]["sample_space"] is False
+
+
+def test_every_run_carries_its_own_decision_surface_matching_its_network(lesson):
+    from initlab.experiments.boundary import grid
+    from initlab.report.boundaries import surface_array
+    document = lesson.to_json()
+    assert len(document["train_points"]["X"]) == len(lesson.data.X_train)
+    np.testing.assert_array_equal(document["train_points"]["y"], lesson.data.y_train)
+    surfaces = []
+    for record, run in zip(document["runs"], lesson.runs):
+        surface = record["boundary"]
+        n = surface["resolution"]
+        classes = surface_array(surface)
+        # the decoded surface is what this run's own trained network predicts on the grid
+        np.testing.assert_array_equal(classes.ravel(), run.net.predict(grid(surface["extent"], n)).ravel())
+        surfaces.append(classes)
+    seeds_of_normal = [s for s, r in zip(surfaces, lesson.runs) if r.init == "normal(std=10)"]
+    assert any((a != b).any() for a, b in zip(seeds_of_normal, seeds_of_normal[1:]))  # seeds differ
+    assert len(json.dumps(document["runs"][0]["boundary"])) < 20_000  # run-length encoded, not 14,400 numbers

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from initlab.experiments import CompareConfig, resolve, run_compare
+from initlab.report.folder import write_compare_figures
 from initlab.experiments.run_folder import check_out, write_run_folder
 
 
@@ -15,7 +16,7 @@ def test_regression_on_2d_data_writes_cost_but_no_boundary(tmp_path):
     np.savez(tmp_path / "reg.npz", X=X, y=X[:, 0] * 0.5 + 0.25)
     result = run_compare(CompareConfig(data=f"file:{tmp_path / 'reg.npz'}", hidden=(4,), inits=("he_normal",),
                                        seeds=1, iterations=20))
-    names = write_run_folder(result, tmp_path / "out")
+    names = write_run_folder(result, tmp_path / "out", write_compare_figures)
     assert names == ["config.json", "cost.png", "report.html", "results.json"]
     assert json.loads((tmp_path / "out" / "results.json").read_text())["runs"][0]["train_accuracy"] is None
 

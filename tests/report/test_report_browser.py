@@ -10,21 +10,24 @@ import pytest
 
 from _initlab_browser import check_page, missing
 from initlab.experiments import CompareConfig, run_compare
+from initlab.report.folder import write_compare_figures
 from initlab.experiments.run_folder import write_run_folder
 from initlab.report import write_report
+from initlab.report.boundaries import PANEL
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 pytestmark = pytest.mark.skipif(missing() is not None, reason=f"browser test skipped: {missing()}")
 
 
-def assert_page_is_clean(page: Path, screenshot: Path, n_figures: int) -> None:
+def assert_page_is_clean(page: Path, screenshot: Path, n_figures: int):
     check = check_page(page, screenshot)
     assert check.severe == [], check.severe
     assert len(check.figures) == n_figures, check.figures
     assert check.empty_figures == [], check.figures
     assert all(f["tag"] == "img" and f["complete"] for f in check.figures)
     assert screenshot.stat().st_size > 10_000
+    return check
 
 
 @pytest.mark.slow
@@ -37,8 +40,12 @@ def test_sweep_report_loads_without_console_errors_and_draws_every_figure(tmp_pa
 @pytest.mark.slow
 def test_compare_run_folder_report_loads_without_console_errors(tmp_path):
     result = run_compare(CompareConfig(data="circles", n_samples=100, hidden=(6,), seeds=2, iterations=100))
-    write_run_folder(result, tmp_path / "run")
-    assert_page_is_clean(tmp_path / "run" / "report.html", ARTIFACTS / "report-compare.png", n_figures=1)
+    write_run_folder(result, tmp_path / "run", write_compare_figures)
+    # cost curves + the decision boundaries of every seed
+    check = assert_page_is_clean(tmp_path / "run" / "report.html", ARTIFACTS / "report-compare.png", n_figures=2)
+    boundary = next(f for f in check.figures if f["alt"] == "decision boundary of every seed")
+    # two seed columns of PANEL inches at 100 dpi, shown at full size (not shrunk to fit)
+    assert boundary["naturalWidth"] >= 2 * PANEL * 100 and boundary["clientWidth"] == boundary["naturalWidth"]
 
 
 @pytest.mark.slow

@@ -60,30 +60,29 @@ def test_runs_that_differ_only_in_the_seed_are_one_point_labelled_by_what_differ
     assert [p.seeds for p in points] == [[0, 1, 2], [0, 1], [0, 1]]
 
 
-def test_summary_rows_give_median_range_diverged_count_and_mean_accuracy_per_point():
+def test_summary_rows_give_mean_std_and_median_min_max_labelled_per_point():
     costs = {"he_normal": [0.03, 0.01, 0.02, 0.5], "normal(std=10)": [0.9, 0.4, None]}
     runs = [record(init, seed, cost, diverged=cost is None, train=0.5 + 0.1 * seed, test=None if seed else 0.75)
             for init, values in costs.items() for seed, cost in enumerate(values)]
-    rows = summary_rows(build_report(runs, title="t"))
+    page = build_report(runs, title="t")
+    rows = summary_rows(page)
     assert list(rows) == ["he_normal", "normal(std=10)"]
+    assert page.count("<th>mean ± std</th>") == 3 and page.count("<th>median [min, max]</th>") == 3
     for init, values in costs.items():
         finite = [c for c in values if c is not None]
         row = rows[init]
         assert row["cost-median"][1] == statistics.median(finite)  # 0.025 (even count) and 0.65
-        assert row["cost-median"][0] == f"{statistics.median(finite):.4g}"
-        assert row["cost-range"][0] == f"{min(finite):.3g} - {max(finite):.3g}"
+        assert row["cost-median"][0] == (f"{statistics.median(finite):.4g} "
+                                         f"[{min(finite):.3g}, {max(finite):.3g}]")
+        assert row["cost-mean"][1] == pytest.approx(np.mean(finite))
+        assert row["cost-mean"][0] == f"{np.mean(finite):.4g} ± {np.std(finite):.2g}"
         assert row["seeds"][1] == len(values)
         assert row["n-diverged"][1] == len(values) - len(finite)
-        assert row["train-accuracy"][1] == pytest.approx(np.mean([0.5 + 0.1 * s for s in range(len(values))]))
-        assert row["test-accuracy"] == ("75.0%", 0.75)  # seeds without a test accuracy are left out
-
-
-def test_a_point_whose_every_seed_diverged_shows_no_cost_and_draws_no_curve():
-    runs = [record("normal(std=100)", s, None, diverged=True) for s in range(2)] + [record("zeros", 0, 0.69)]
-    page = build_report(runs, title="t")
-    row = summary_rows(page)["normal(std=100)"]
-    assert row["cost-median"] == ("-", None) and row["n-diverged"][1] == 2 and row["cost-range"][0] == "-"
-    assert '<tr id="point-0" class="diverged">' in page
+        train = [0.5 + 0.1 * s for s in range(len(values))]
+        assert row["train-accuracy-mean"][1] == pytest.approx(np.mean(train))
+        assert row["train-accuracy-median"][0] == (f"{100 * np.median(train):.0f} "
+                                                   f"[{100 * min(train):.0f}, {100 * max(train):.0f}]%")
+        assert row["test-accuracy-mean"] == ("75.0%", 0.75)  # one seed has a test accuracy: no ± std
 
 
 def test_report_of_a_real_compare_has_a_row_per_scheme_with_the_median_over_seeds():
@@ -162,3 +161,32 @@ def test_write_report_writes_the_page_and_refuses_a_folder(tmp_path):
     assert sorted(p.name for p in path.parent.iterdir()) == ["report.html"]  # no partial file left
     with pytest.raises(ValueError, match=r"out: '.*sub' is a folder"):
         write_report(runs, tmp_path / "sub", title="t")
+
+
+def test_every_scheme_gets_a_heatmap_once_one_scheme_has_a_grid():
+    # like examples/scale_depth.toml: normal spans std x depth, he_normal and zeros only depth
+    runs = [record(f"normal(std={s})", 0, 0.1 * s, hidden=[4] * d) for s in (0.1, 1) for d in (1, 2, 3)]
+    runs += [record("he_normal", 0, 0.05 * d, hidden=[4] * d) for d in (1, 2, 3)]
+    runs += [record("zeros", 0, 0.69, hidden=[4, 4])]
+    maps = find_heatmaps(group_points(runs))
+    schemes = ["normal", "he_normal", "zeros"]
+    assert [m.scheme for m in maps] == schemes  # one per scheme, none left out
+    assert [(m.title, m.x, m.y) for m in maps] == [("normal(std=...)", "std", "depth"), ("he_normal", "depth", ""),
+                                                   ("zeros", "", "")]
+    assert sorted(maps[1].cells) == [(1.0, 0.0), (2.0, 0.0), (3.0, 0.0)]  # a one-row strip over depth
+    page = build_report(runs, title="t")
+    assert len(embedded_pngs(page)) == 1 + len(schemes)  # cost curves + a map per scheme
+    assert 'alt="median final cost of normal(std=...) over std x depth"' in page
+    assert 'alt="median final cost of he_normal over depth"' in page
+
+
+def test_heatmap_figure_draws_one_cell_per_point_with_its_median(sweep_records):
+    from initlab.report.heatmaps import color_scale, heatmap_figure
+    maps = find_heatmaps(group_points(sweep_records))
+    norm = color_scale(maps)
+    for heatmap in maps:
+        (ax, _colorbar) = heatmap_figure(heatmap, norm).axes
+        texts = [t.get_text() for t in ax.texts]
+        medians = [statistics.median(c for p in points for c in p.costs) for points in heatmap.cells.values()]
+        assert sorted(texts) == sorted(f"{m:.3g}" for m in medians)
+        assert heatmap.title in ax.get_title()

@@ -46,4 +46,4 @@ def test_the_same_document_without_them_is_accepted(tmp_path, document):
     path = tmp_path / "results.json"
     path.write_text(json.dumps(document, allow_nan=False))
     runs, title = runs_from_results(path)
-    assert len(runs) == 4 and title.startswith("initlab compare: moons")
+    assert len(runs) == 4 and title == document["title"] and title.startswith("moons: 45 train / 15 test")

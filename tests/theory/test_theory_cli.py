@@ -43,7 +43,7 @@ def test_theory_phase_draws_a_png(cli, tmp_path):
     path = tmp_path / "phase.png"
     code, out, err = cli("theory", "phase", "--activation", "tanh", "--out", str(path), "--resolution", "9")
     assert code == 0, err
-    assert Image.open(path).size == (640, 480) and "wrote" in err
+    assert Image.open(path).size == (860, 580) and "wrote" in err  # 8.6 x 5.8 in at 100 dpi
 
 
 def test_critical_scheme_draws_sigma_w2_over_fan_in():

@@ -86,6 +86,12 @@ def _root(version: Annotated[bool, typer.Option("--version", callback=_version, 
     """initlab: neural-network parameter initialization, measured."""
 
 
+def one_line(text: str) -> str:
+    """`text` with control characters escaped (a value with a newline or carriage return in it stays
+    on the error's one line): 'a\\nb' for 'a' + newline + 'b'."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: bad input becomes one line on stderr and exit code 2, never a traceback."""
     try:
@@ -96,16 +102,16 @@ def main(argv: list[str] | None = None) -> int:
         if type(error).__name__ == "NoArgsIsHelpError":  # no command given: the message is the help text
             print(error.format_message(), file=sys.stderr)
         elif error.format_message():
-            print(f"{command}: {error.format_message()} (see '{command} --help')", file=sys.stderr)
+            print(one_line(f"{command}: {error.format_message()} (see '{command} --help')"), file=sys.stderr)
         return error.exit_code
     except ValueError as error:  # ArgumentError included: its argument is already the flag
-        print(f"error: {error}", file=sys.stderr)
+        print(one_line(f"error: {error}"), file=sys.stderr)
         return 2
     except MemoryError as error:  # e.g. initlab sample he_normal --shape 100000,100000
-        print(f"error: not enough memory: {error}", file=sys.stderr)
+        print(one_line(f"error: not enough memory: {error}"), file=sys.stderr)
         return 2
     except OSError as error:  # e.g. an output folder that cannot be written
-        print(f"error: {error.strerror or error}: '{error.filename}'", file=sys.stderr)
+        print(one_line(f"error: {error.strerror or error}: '{error.filename}'"), file=sys.stderr)
         return 2
     except (KeyboardInterrupt, typer.Abort):
         print("interrupted", file=sys.stderr)

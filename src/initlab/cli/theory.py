@@ -53,10 +53,12 @@ def theory_phase(activation: TheoryActivation = "tanh", slope: Slope = 0.01,
                  sigma_w2_max: Annotated[Optional[float], typer.Option(
                      help="Right edge. [default: 2.5 x the critical sigma_w^2 at sigma_b^2 = 0]")] = None,
                  sigma_b2_max: Annotated[float, typer.Option(help="Top edge.")] = 0.3,
-                 resolution: Annotated[int, typer.Option(help=(
-                     "Grid points per axis (at most 201)."))] = 41) -> None:
-    """Draw the (sigma_w^2, sigma_b^2) plane: trainable depth 6 xi_c and the critical line."""
+                 resolution: Annotated[int, typer.Option(help="Grid points per axis (at most 201).")] = 41,
+                 fan_in: Annotated[int, typer.Option(help=(
+                     "Layer fan_in that places randn * 10 (sigma_w^2 = 100 x fan_in) on the chart."))] = 100) -> None:
+    """Draw the (sigma_w^2, sigma_b^2) plane: trainable depth 6 xi_c, the critical line, and where
+    Xavier, He and randn * 10 sit."""
     from initlab.theory.phase import phase_figure
     path = phase_figure(activation, out, sigma_w2_max=sigma_w2_max, sigma_b2_max=sigma_b2_max,
-                        resolution=resolution, slope=slope)
+                        resolution=resolution, slope=slope, fan_in=fan_in)
     err.print(f"wrote {escape(str(path))}", soft_wrap=True)

@@ -10,10 +10,10 @@ import numpy as np
 
 from initlab._errors import ArgumentError, ArgumentTypeError
 from initlab.diagnose.capture import Capture
-from initlab.diagnose.expected import Expected, expected
+from initlab.diagnose.expected import expected
 from initlab.diagnose.mlp_probe import capture_mlp, describe_mlp
-from initlab.diagnose.stats import LayerStats, layer_stats, sigma_b2, sigma_w2
-from initlab.diagnose.verdict import VERDICTS, Diagnosis, diagnosis
+from initlab.diagnose.stats import layer_stats, sigma_b2, sigma_w2
+from initlab.diagnose.verdict import Diagnosis, diagnosis
 
 
 def diagnose(captures: Sequence[Capture], input_mean_square: float, model: str) -> Diagnosis:

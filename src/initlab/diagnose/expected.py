@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from initlab.theory import Activation, activation, finite_width
+from initlab.theory import Activation, finite_width
 from initlab.theory.finite_width import LINEAR, Moments, Step, chi2_log_moments, moments
 
 __all__ = ["LINEAR", "Expected", "Moments", "chi2_log_moments", "expected", "forward_variances", "moments",

@@ -82,7 +82,7 @@ def load_factory(path: str, seed: int = 0, argument: str = "torch"):
 
         from initlab.torch.trace import first_line
     except ImportError:
-        raise ArgumentError(argument, f"needs PyTorch; install it with: pip install 'initlab[torch]'") from None
+        raise ArgumentError(argument, "needs PyTorch; install it with: pip install 'initlab[torch]'") from None
     module = _import_from_cwd(module_name, argument)
     factory = getattr(module, name, None)
     if not callable(factory):

@@ -116,8 +116,25 @@ def _saturated(hidden: Sequence[LayerStats]) -> list[str]:
         if s.saturated_fraction is not None and s.saturated_fraction >= SATURATED:
             sides = " or ".join(n(v) for v in bounds(s.activation) if v is not None)
             found.append(f"{s.name}: {s.saturated_fraction:.0%} of {s.activation} outputs within 0.01 of {sides} "
-                         f"(pre-activation std {n(s.pre_std)}, theory {n(s.expected_pre_std)}): their gradients are ~0")
+                         f"(pre-activation std {n(s.pre_std)}, theory {n(s.expected_pre_std)}): there the "
+                         f"activation is flat, so each such unit passes on almost none of the gradient it receives")
     return _listed(found)
+
+
+def _backward_size(layers: Sequence[LayerStats], hidden: Sequence[LayerStats]) -> str:
+    """What dL/dz does from the last hidden layer back to the first, in the measured numbers: flat units
+    pass little gradient each, yet large weights can still make the whole backward signal grow."""
+    _, backward = _checks(layers, hidden)
+    first, last = hidden[0], hidden[-1]
+    ratio = backward.measured
+    if not math.isfinite(ratio) or ratio <= 0:
+        return f"backward: {backward.sentence}"
+    fold = in_sentence(ratio if ratio >= 1 else 1 / ratio)
+    grows = f"grows {fold}-fold" if ratio >= 1 else f"shrinks {fold}-fold"
+    outcome = {"exploding": "the gradients explode: the weights' scale outweighs the flat units",
+               "vanishing": "the gradients vanish"}.get(_direction(ratio), "within a factor of 10")
+    return (f"backward: dL/dz {grows} from layer {last.index} back to layer {first.index} (toward the input), "
+            f"{outcome}; {backward.sentence}")
 
 
 def _inside(layers: Sequence[LayerStats]) -> str:
@@ -257,6 +274,8 @@ def judge(layers: Sequence[LayerStats], activations: Sequence[Activation | None]
     for verdict, rule in (("symmetric", _symmetric), ("dead", _dead), ("saturated", _saturated)):
         evidence = rule(hidden)
         if evidence:
+            if verdict == "saturated":
+                evidence.append(_backward_size(layers, hidden))
             bias = verdict == "dead" and _bias_kills(hidden)
             return verdict, evidence, recommend(hidden_acts, hidden, bias=bias)
     verdict, evidence = _signal(layers, hidden)

@@ -17,10 +17,12 @@ from initlab._checks import features, targets
 from initlab._errors import ArgumentError
 from initlab.data import GENERATED, load, load_labelled, standardize, train_test_split
 from initlab.experiments import footprint
+from initlab.experiments.boundary import decision_surface, extent
 from initlab.experiments.config import CompareConfig
 from initlab.nn import MLP, TrainResult, train
 from initlab.nn.ensemble import train_many
 from initlab.nn.steps import SampleSpaceSteps
+from initlab.summary import summary_row
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class Run:
     seed: int
     result: TrainResult
     wall_time: float
+    net: MLP | None = field(default=None, repr=False, compare=False)  # the trained network
 
     def to_json(self) -> dict:
         r = self.result
@@ -58,7 +61,8 @@ class Run:
                 "train_accuracy": r.train_accuracy, "test_accuracy": r.test_accuracy,
                 "diverged": r.diverged, "diverged_at": r.diverged_at, "sample_space": r.sample_space,
                 "wall_time": round(self.wall_time, 4),
-                "cost_history": [[i, finite_or_none(c)] for i, c in r.cost_history]}
+                "cost_history": [[i, finite_or_none(c)] for i, c in r.cost_history],
+                **({"head": self.net.head.name} if self.net is not None else {})}
 
 
 @dataclass
@@ -84,20 +88,26 @@ class CompareResult:
                 f"{config.iterations} iterations, {config.dtype}")
 
     def summary(self) -> list[dict]:
-        rows = []
-        for init in self.config.inits:
-            runs = [run.result for run in self.runs if run.init == init]
-            costs = [r.final_cost for r in runs if not r.diverged]
-            rows.append({"init": init, "label": self.config.label(init), "n_seeds": len(runs),
-                         "n_diverged": sum(r.diverged for r in runs),
-                         "final_cost_mean": _mean(costs), "final_cost_std": _std(costs),
-                         "train_accuracy_mean": _mean([r.train_accuracy for r in runs]),
-                         "test_accuracy_mean": _mean([r.test_accuracy for r in runs])})
-        return rows
+        """One row per scheme: mean ± std and median [min, max] over the seeds (`initlab.summary`)."""
+        records = [run.to_json() for run in self.runs]
+        return [summary_row([r for r in records if r["init"] == init], label=self.config.label(init), init=init)
+                for init in self.config.inits]
 
     def to_json(self) -> dict:
-        return {"config": self.config.to_json(), "runs": [run.to_json() for run in self.runs],
-                "summary": self.summary()}
+        """The result document. With 2-D inputs and a classification output it also holds the training
+        points ("train_points": X and y) and each run's decision surface ("boundary", see
+        `initlab.experiments.boundary`; not for diverged runs), so a report can draw every seed."""
+        runs = [run.to_json() for run in self.runs]
+        document = {"config": self.config.to_json(), "title": self.title if self.runs else "", "runs": runs,
+                    "summary": self.summary()}
+        if self.runs and self.shows_boundaries:
+            box = extent(self.data.X_train)
+            for record, run in zip(runs, self.runs):
+                if run.net is not None and not run.result.diverged:
+                    record["boundary"] = decision_surface(run.net, box)
+            document["train_points"] = {"X": np.round(self.data.X_train, 6).tolist(),
+                                        "y": self.data.y_train.tolist()}
+        return document
 
 
 def load_dataset(config: CompareConfig, max_memory=None) -> Dataset:
@@ -212,7 +222,7 @@ def run_compare(config: CompareConfig, data: Dataset | None = None,
                              X_test=data.X_test, y_test=data.y_test,
                              on_iterations=None if on_iterations is None else lambda k: on_iterations(k * len(nets)))
         share = (time.perf_counter() - start) / len(nets)
-        runs = [Run(init, seed, outcome, share) for (init, seed), outcome in zip(jobs, trained)]
+        runs = [Run(init, seed, outcome, share, net) for (init, seed), outcome, net in zip(jobs, trained, nets)]
     else:
         runs = (_train_one(config, data, net, init, seed, batches_seed, on_iterations)
                 for (init, seed), net, batches_seed in zip(jobs, nets, batch_seeds))
@@ -246,19 +256,9 @@ def _train_one(config: CompareConfig, data: Dataset, net: MLP, init: str, seed: 
                     seed=np.random.default_rng(batches_seed), on_record=advance)
     if on_iterations is not None:
         on_iterations(config.iterations - done[0])  # a diverged run skips its remaining iterations
-    return Run(init, seed, trained, time.perf_counter() - start)
+    return Run(init, seed, trained, time.perf_counter() - start, net)
 
 
 def finite_or_none(value: float | None) -> float | None:
     """JSON has no NaN or infinity: non-finite numbers become null."""
     return value if value is not None and math.isfinite(value) else None
-
-
-def _mean(values: list) -> float | None:
-    values = [v for v in values if v is not None]
-    return float(np.mean(values)) if values else None
-
-
-def _std(values: list) -> float | None:
-    values = [v for v in values if v is not None]
-    return float(np.std(values)) if values else None

@@ -1,4 +1,6 @@
-"""The output folder of a comparison: config.json, results.json, cost.png, boundary.png, report.html.
+"""The output folder of a comparison: config.json and results.json, plus what a `draw` function adds
+from the result document (the CLI passes `initlab.report.folder.write_compare_figures`: cost.png,
+boundary.png, report.html). Experiments write records; the report layer draws them.
 
 Files are written to a hidden temporary folder beside the target and moved in at the end, so a
 failure part-way leaves the target as it was.
@@ -10,6 +12,7 @@ import json
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,8 +38,12 @@ def check_out(folder: Path) -> Path:
     return output_folder("out", folder)
 
 
-def write_run_folder(result: CompareResult, folder: Path, figures: bool = True) -> list[str]:
-    """Write the comparison's files into `folder` (created if needed); returns their names."""
+def write_run_folder(result: CompareResult, folder: Path,
+                     draw: Callable[[dict, Path], object] | None = None) -> list[str]:
+    """Write the comparison's files into `folder` (created if needed); returns their names.
+
+    `draw(document, staging_folder)` writes more files from the result document (figures) before
+    everything is moved in."""
     folder = check_out(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     document = result.to_json()
@@ -44,12 +51,8 @@ def write_run_folder(result: CompareResult, folder: Path, figures: bool = True) 
         staging = Path(scratch)
         (staging / "config.json").write_text(json.dumps(document["config"], indent=2) + "\n")
         (staging / "results.json").write_text(json.dumps(document, allow_nan=False) + "\n")
-        if figures:
-            from initlab.report import boundary_figure, cost_figure, records_from_compare, write_report
-            cost_figure(result, staging / "cost.png")
-            if result.shows_boundaries:
-                boundary_figure(result, staging / "boundary.png")
-            write_report(records_from_compare(document), staging / "report.html", title=result.title)
+        if draw is not None:
+            draw(document, staging)
         names = sorted(p.name for p in staging.iterdir())
         folder.mkdir(exist_ok=True)
         for name in names:

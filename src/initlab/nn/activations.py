@@ -3,8 +3,6 @@ ensemble kernel implements too (each an object with `forward` and `derivative`),
 
 from __future__ import annotations
 
-import numpy as np
-
 from initlab._errors import unknown_choice
 from initlab.activations import ACTIVATIONS as TABLE, Activation
 

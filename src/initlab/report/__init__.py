@@ -1,8 +1,8 @@
-"""Figures and reports: cost curves, decision boundaries, heatmaps and the static HTML report."""
+"""Figures and reports drawn from run records: cost curves, decision boundaries, heatmaps and the
+static HTML report. Consumes records only (see `initlab.report.points`); never imports the code that
+produced them."""
 
-from initlab.report.figures import boundary_figure, cost_curves, cost_figure
 from initlab.report.html import build_report, write_report
 from initlab.report.points import group_points, records_from_compare
 
-__all__ = ["boundary_figure", "build_report", "cost_curves", "cost_figure", "group_points", "records_from_compare",
-           "write_report"]
+__all__ = ["build_report", "group_points", "records_from_compare", "write_report"]

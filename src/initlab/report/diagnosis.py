@@ -86,7 +86,9 @@ def build_diagnosis_report(diagnosis, *, title: str | None = None, command: str 
         + figure_html(figure, "rms of pre-activations and of dL/dz by layer",
                       "Measured (blue) against mean-field theory for the measured weight variances (red); "
                       "the shaded band is the finite-width fluctuation (±2 sd of a single input's log std, "
-                      "Hanin & Rolnick 2018). The backward theory is anchored at the last layer.")
+                      "Hanin & Rolnick 2018). The backward theory is anchored at the last layer. When some "
+                      "layer has identical units (zeros or constant init), a third panel counts its distinct "
+                      "units: 1 of 100 means every unit computes the same thing.")
         + "</section>",
         '<section id="layers"><h2>Per layer</h2>' + layer_table(diagnosis.layers)
         + '<p class="note">Rows whose pre-activation rms leaves the band are shaded.</p></section>',

@@ -4,7 +4,12 @@ Axes are numbers that vary between the points of one scheme name: a spec paramet
 `gain`, `scale`, `limit`, ... with its default when not given), `depth` (number of hidden
 layers), `width` (widest hidden layer) or a numeric setting (`lr`, `n_samples`, ...). The first
 two, in that order, that form a real grid (not one value of y per value of x) are used; points
-that differ in anything else get maps of their own. Fewer than two such axes: no heatmap.
+that differ in anything else get maps of their own. When some scheme has such a grid, every other
+scheme gets a map too, so none is missing from the picture: a one-row strip over the one number
+that varies for it (e.g. he_normal over depth while normal spans std x depth), or a single cell.
+No scheme with a grid: no heatmap at all (a plain compare has nothing to map).
+
+A map is titled with the full scheme, its mapped parameters left open: `normal(std=...)`.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from initlab.init import Spec, canonical, lookup
-from initlab.report.curves import plain, scheme_name
+from initlab.report.curves import LEGEND_SIZE, plain, scheme_name
 from initlab.report.points import QUIET_FIELDS, SEED_FIELDS, Point, format_value, key
 
 NOT_AXES = (*SEED_FIELDS, *QUIET_FIELDS, "data_seed")
@@ -57,15 +62,27 @@ def point_axes(point: Point) -> tuple[str, dict[str, float]]:
 @dataclass
 class Heatmap:
     scheme: str
-    x: str
-    y: str
+    x: str  # "" for a single cell
+    y: str  # "" for a one-row strip
     facet: str = ""  # what else these points share when the scheme has several maps
     cells: dict[tuple[float, float], list[Point]] = field(default_factory=dict)
+    parameters: tuple[str, ...] = ()  # the scheme's spec parameters among the axes
+
+    @property
+    def title(self) -> str:
+        """'normal(std=...)' when std is an axis; the scheme itself ('he_normal') otherwise."""
+        if not self.parameters:
+            return self.scheme
+        return f"{self.scheme}({', '.join(f'{p}=...' for p in self.parameters)})"
+
+
+def _varying(coordinates: Sequence[dict[str, float]]) -> list[str]:
+    names = [n for n in coordinates[0] if all(n in c for c in coordinates)]
+    return [n for n in names if len({c[n] for c in coordinates}) > 1]
 
 
 def _grid_axes(coordinates: Sequence[dict[str, float]]) -> tuple[str, str] | None:
-    names = [n for n in coordinates[0] if all(n in c for c in coordinates)]
-    varying = [n for n in names if len({c[n] for c in coordinates}) > 1]
+    varying = _varying(coordinates)
     for i, x in enumerate(varying):
         for y in varying[i + 1:]:
             pairs = {(c[x], c[y]) for c in coordinates}
@@ -85,31 +102,43 @@ def _facet(point: Point, x: str, y: str, params: dict[str, float]) -> dict:
     return rest
 
 
+def _maps(name: str, members: list[tuple[Point, dict]], x: str, y: str, minimum: int) -> list[Heatmap]:
+    """The maps of one scheme over axes x, y ('' for none), one per combination of other settings;
+    maps with fewer than `minimum` cells are left out."""
+    facets: dict[str, tuple[dict, Heatmap]] = {}
+    for point, axes in members:
+        params = _spec_axes(point.init)[1]
+        rest = _facet(point, x, y, params)
+        parameters = tuple(a for a in (x, y) if a and a in params)
+        _, heatmap = facets.setdefault(key(rest), (rest, Heatmap(name, x, y, parameters=parameters)))
+        heatmap.cells.setdefault((axes.get(x, 0.0), axes.get(y, 0.0)), []).append(point)
+    differing = [k for k in next(iter(facets.values()))[0]
+                 if len({key(rest.get(k)) for rest, _ in facets.values()}) > 1]
+    maps = []
+    for rest, heatmap in facets.values():
+        heatmap.facet = ", ".join(f"{k}={format_value(rest.get(k))}" for k in differing)
+        if len(heatmap.cells) >= minimum:
+            maps.append(heatmap)
+    return maps
+
+
 def find_heatmaps(points: Sequence[Point]) -> list[Heatmap]:
-    """One heatmap per scheme name (and per combination of other differing settings) with a 2-D grid."""
+    """The maps of every scheme name (module docstring), in order of first appearance."""
     by_scheme: dict[str, list[tuple[Point, dict]]] = {}
     for point in points:
         name, axes = point_axes(point)
         by_scheme.setdefault(name, []).append((point, axes))
-    maps = []
+    found: dict[str, list[Heatmap]] = {}
     for name, members in by_scheme.items():
         chosen = _grid_axes([axes for _, axes in members])
-        if chosen is None:
-            continue
-        x, y = chosen
-        facets: dict[str, tuple[dict, Heatmap]] = {}
-        for point, axes in members:
-            params = _spec_axes(point.init)[1]
-            rest = _facet(point, x, y, params)
-            _, heatmap = facets.setdefault(key(rest), (rest, Heatmap(name, x, y)))
-            heatmap.cells.setdefault((axes[x], axes[y]), []).append(point)
-        differing = [k for k in next(iter(facets.values()))[0]
-                     if len({key(rest.get(k)) for rest, _ in facets.values()}) > 1]
-        for rest, heatmap in facets.values():
-            heatmap.facet = ", ".join(f"{k}={format_value(rest.get(k))}" for k in differing)
-            if len(heatmap.cells) > 1:
-                maps.append(heatmap)
-    return maps
+        found[name] = _maps(name, members, *chosen, minimum=2) if chosen else []
+    if not any(found.values()):
+        return []
+    for name, members in by_scheme.items():
+        if not found[name]:
+            varying = _varying([axes for _, axes in members])
+            found[name] = _maps(name, members, varying[0] if varying else "", "", minimum=1)
+    return [heatmap for maps in found.values() for heatmap in maps]
 
 
 def _cell(points: list[Point]) -> tuple[float | None, int, int]:
@@ -131,7 +160,7 @@ def heatmap_figure(heatmap: Heatmap, norm: LogNorm) -> Figure:
     xs = sorted({x for x, _ in heatmap.cells})
     ys = sorted({y for _, y in heatmap.cells})
     grid = np.full((len(ys), len(xs)), np.nan)
-    fig = Figure(figsize=(1.1 * len(xs) + 2.6, 0.7 * len(ys) + 1.9), layout="constrained")
+    fig = Figure(figsize=(1.1 * len(xs) + 2.8, 0.7 * len(ys) + 2.0), layout="constrained")
     ax = fig.add_subplot()
     notes = {}
     for (x, y), points in heatmap.cells.items():
@@ -147,13 +176,13 @@ def heatmap_figure(heatmap: Heatmap, norm: LogNorm) -> Figure:
         notes[row, col] = (text, "white" if norm(grid[row, col]) < 0.55 else "black")
     image = ax.imshow(np.ma.masked_invalid(grid), norm=norm, cmap="viridis", origin="lower", aspect="auto")
     for (row, col), (text, color) in notes.items():
-        ax.text(col, row, text, ha="center", va="center", fontsize=8, color=color)
-    ax.set_xticks(range(len(xs)), [format_value(v) for v in xs])
-    ax.set_yticks(range(len(ys)), [format_value(v) for v in ys])
+        ax.text(col, row, text, ha="center", va="center", fontsize=LEGEND_SIZE, color=color)
+    ax.set_xticks(range(len(xs)), [format_value(v) for v in xs] if heatmap.x else [""] * len(xs))
+    ax.set_yticks(range(len(ys)), [format_value(v) for v in ys] if heatmap.y else [""] * len(ys))
     ax.set_xlim(-0.5, len(xs) - 0.5)
     ax.set_ylim(-0.5, len(ys) - 0.5)
-    ax.set_xlabel(plain(heatmap.x))
+    ax.set_xlabel(plain(heatmap.x or "(no number varies for this scheme)"))
     ax.set_ylabel(plain(heatmap.y))
-    ax.set_title(plain(heatmap.scheme + (f"\n{heatmap.facet}" if heatmap.facet else "")), fontsize=9)
+    ax.set_title(plain(heatmap.title + (f"\n{heatmap.facet}" if heatmap.facet else "")), fontsize=LEGEND_SIZE + 1)
     fig.colorbar(image, ax=ax, label="median final cost")
     return fig

@@ -1,4 +1,5 @@
-"""A self-contained HTML report of run records: cost curves, a table per grid point, heatmaps, config.
+"""A self-contained HTML report of run records: cost curves, decision boundaries (records that carry
+them), a table per grid point, heatmaps, config.
 
 Figures are embedded as base64 PNG; the stylesheet is inline; there is no JavaScript and no
 external resource, so the file works offline and can be mailed around. Every text is escaped.
@@ -20,10 +21,11 @@ from pathlib import Path
 
 from initlab import __version__
 from initlab._checks import output_file
-from initlab.numbers_text import percent, significant, spread
+from initlab.report.boundaries import MAX_SEED_COLUMNS, boundary_figure, has_boundaries
 from initlab.report.curves import cost_points_figure, png_base64
 from initlab.report.heatmaps import color_scale, find_heatmaps, heatmap_figure
 from initlab.report.points import Point, format_value, group_points, shared_settings, varying_fields
+from initlab.summary import MEAN_STD, MEDIAN_RANGE, NAMES, QUANTITIES, mean_std_text, median_range_text, summary_row
 
 STYLE = """
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1d2330;
@@ -73,24 +75,28 @@ def figure_html(fig, alt: str, caption: str = "") -> str:
             f'src="data:image/png;base64,{data}">{caption}</figure>')
 
 
+KINDS = {"final_cost": "cost", "train_accuracy": "train-accuracy", "test_accuracy": "test-accuracy"}
+
+
 def summary_table(points: Sequence[Point]) -> str:
-    """Per point: label, seeds, diverged, final cost median and min-max, mean accuracies."""
-    head = ("point", "seeds", "diverged", "final cost (median)", "min - max", "train acc (mean)",
-            "test acc (mean)")
+    """Per point: label, seeds, diverged, then final cost, train and test accuracy each as mean ± std
+    and as median [min, max] (`initlab.summary`, the statistics the terminal shows)."""
+    top = "".join(f'<th rowspan="2">{h}</th>' for h in ("point", "seeds", "diverged"))
+    top += "".join(f'<th colspan="2">{escape(NAMES[q])}</th>' for q in QUANTITIES)
+    sub = f"<th>{escape(MEAN_STD)}</th><th>{escape(MEDIAN_RANGE)}</th>" * len(QUANTITIES)
     rows = []
     for index, point in enumerate(points):
-        costs = point.costs
-        low, high = (min(costs), max(costs)) if costs else (None, None)
-        train, test = point.mean("train_accuracy"), point.mean("test_accuracy")
-        cells = [f"<td>{escape(point.label)}</td>", cell(str(len(point.runs)), len(point.runs), "seeds"),
-                 cell(str(point.n_diverged), point.n_diverged, "n-diverged"),
-                 cell(significant(point.cost_median), point.cost_median, "cost-median"),
-                 cell(spread(low, high), None, "cost-range"), cell(percent(train), train, "train-accuracy"),
-                 cell(percent(test), test, "test-accuracy")]
+        row = summary_row(point.runs, label=point.label, init=point.init)
+        cells = [f"<td>{escape(point.label)}</td>", cell(str(row["n_seeds"]), row["n_seeds"], "seeds"),
+                 cell(str(row["n_diverged"]), row["n_diverged"], "n-diverged")]
+        for quantity in QUANTITIES:
+            kind = KINDS[quantity]
+            cells += [cell(mean_std_text(row, quantity), row[f"{quantity}_mean"], f"{kind}-mean"),
+                      cell(median_range_text(row, quantity), row[f"{quantity}_median"], f"{kind}-median")]
         kind = ' class="diverged"' if point.n_diverged else ""
         rows.append(f'<tr id="point-{index}"{kind}>{"".join(cells)}</tr>')
-    header = "".join(f"<th>{escape(h)}</th>" for h in head)
-    return f'<table class="summary"><thead><tr>{header}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    return (f'<table class="summary"><thead><tr>{top}</tr><tr>{sub}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table>')
 
 
 def config_tables(points: Sequence[Point]) -> str:
@@ -123,15 +129,27 @@ def build_report(runs: list[dict], *, title: str, config: dict | None = None) ->
         f"<header><h1>{escape(title)}</h1><p class=\"meta\">{escape(meta)}</p></header>",
         '<section id="curves"><h2>Cost curves</h2>'
         + figure_html(curves, "training cost against iteration per point",
-                  "Mean over seeds (line) and min to max (band), log scale; diverged runs are left out "
-                  "of the curves and counted in the legend.") + "</section>",
-        '<section id="summary"><h2>Final cost and accuracy</h2>' + summary_table(points)
-        + '<p class="note">Final cost over the seeds that did not diverge.</p></section>',
+                      "Mean over seeds (line) and min to max (band), log scale; diverged runs are left out "
+                      "of the curves and counted in the legend. Dashed: ln 2 = 0.693, the cost of predicting "
+                      "1/2 for every sample, where a zeros init stays.") + "</section>",
     ]
+    train_points = next((run["train_points"] for run in runs if isinstance(run, dict) and run.get("train_points")),
+                        None)
+    if train_points is not None and has_boundaries(points):
+        sections.append('<section id="boundaries"><h2>Decision boundaries</h2>'
+                        + figure_html(boundary_figure(points, train_points), "decision boundary of every seed",
+                                      f"Every seed of every point (up to {MAX_SEED_COLUMNS} seeds; else the "
+                                      "median seed by test accuracy), titled with its own accuracies: one seed "
+                                      "can do much better or worse than the table's mean.")
+                        + "</section>")
+    sections.append('<section id="summary"><h2>Final cost and accuracy</h2>' + summary_table(points)
+                    + f'<p class="note">{escape(MEAN_STD)} (population std) and {escape(MEDIAN_RANGE)} over the '
+                    'seeds; the final cost over the seeds that did not diverge; accuracies in percent.</p></section>')
     maps = find_heatmaps(points)
     if maps:
         norm = color_scale(maps)
-        figures = "".join(figure_html(heatmap_figure(m, norm), f"median final cost of {m.scheme} over {m.x} x {m.y}")
+        figures = "".join(figure_html(heatmap_figure(m, norm), f"median final cost of {m.title}"
+                                      + (f" over {' x '.join(a for a in (m.x, m.y) if a)}" if m.x else ""))
                           for m in maps)
         sections.append('<section id="heatmaps"><h2>Heatmaps</h2>'
                         '<p class="note">Median final cost over seeds (one color scale for all maps); '

@@ -74,8 +74,11 @@ def _diverged(run: dict) -> bool:
 
 
 def records_from_compare(document: dict) -> list[dict]:
-    """Run records of a compare result document (`CompareResult.to_json()`): each run gets its config."""
-    return [{**run, "config": document["config"]} for run in document["runs"]]
+    """Run records of a compare result document (`CompareResult.to_json()`): each run gets its config
+    and, when the document has them, the training points its decision boundary is drawn over (one
+    shared object, not a copy per run)."""
+    extra = {"train_points": document["train_points"]} if document.get("train_points") else {}
+    return [{**run, "config": document["config"], **extra} for run in document["runs"]]
 
 
 def _settings(run: dict, config: dict) -> dict:

@@ -1,6 +1,6 @@
-"""Where a report's run records come from: a sweep store or a compare's results.json.
-
-Both give a list of run records (see `initlab.report.points`) and a default page title.
+"""Run records from a compare's results.json (the `initlab compare --json` document), with a default
+page title. A sweep store's records come from `initlab.experiments.sweep.records`: the report layer
+reads files of records, never the store that produced them.
 """
 
 from __future__ import annotations
@@ -11,23 +11,6 @@ from pathlib import Path
 
 from initlab._errors import ArgumentError
 from initlab.report.points import records_from_compare
-
-
-def runs_from_store(path: str | Path) -> tuple[list[dict], str]:
-    """Every run of a sweep store (`initlab.experiments.sweep.Store(path).runs()`)."""
-    from initlab.experiments.sweep.storefile import store_path
-    path = store_path(path)
-    if not path.exists() and path.absolute().parent.is_dir():
-        raise ArgumentError("store", f"no such file (give the results.db of a sweep), got '{path}'")
-    try:
-        from initlab.experiments.sweep import Store
-    except ImportError:
-        raise ArgumentError("store", "this initlab has no sweep store (initlab.experiments.sweep.Store)") from None
-    with Store(path) as store:
-        runs = store.runs()
-    if not runs:
-        raise ArgumentError("store", f"no finished runs yet, got '{path}'")
-    return runs, f"initlab sweep: {path.name}"
 
 
 def runs_from_results(path: str | Path) -> tuple[list[dict], str]:
@@ -53,8 +36,9 @@ def runs_from_results(path: str | Path) -> tuple[list[dict], str]:
         raise ArgumentError("results", f"{where[1]} at {where[0]} (initlab writes a missing number as null; a "
                                        f"result with NaN or infinity was not written by it), got '{path}'")
     config = document["config"]
-    title = (f"initlab compare: {config.get('data')}, hidden {config.get('hidden')}, {config.get('activation')}, "
-             f"{config.get('optimizer')} lr {config.get('lr')}, {config.get('iterations')} iterations")
+    title = document.get("title") if isinstance(document.get("title"), str) and document.get("title") else (
+        f"initlab compare: {config.get('data')}, hidden {config.get('hidden')}, {config.get('activation')}, "
+        f"{config.get('optimizer')} lr {config.get('lr')}, {config.get('iterations')} iterations")
     return records_from_compare(document), title
 
 
@@ -70,9 +54,3 @@ def _non_finite(document: object, where: str = "") -> tuple[str, str] | None:
             return found
     return None
 
-
-def load_runs(store: str | Path | None = None, results: str | Path | None = None) -> tuple[list[dict], str]:
-    """The run records and default title of exactly one source."""
-    if (store is None) == (results is None):
-        raise ArgumentError("store", "give exactly one of --store FILE (a sweep) or --results FILE (a compare)")
-    return runs_from_store(store) if store is not None else runs_from_results(results)

@@ -13,7 +13,7 @@ import pytest
 from initlab.cli import main
 from initlab.experiments.sweep import Store, export, run_sweep, status
 from initlab.experiments.sweep.store import APPLICATION_ID
-from initlab.report.sources import runs_from_store
+from initlab.experiments.sweep.records import sweep_records as runs_from_store
 
 COMMANDS = {"run": ["sweep", "run", "SWEEP", "--store", "STORE", "--workers", "1"],
             "status": ["sweep", "status", "--store", "STORE"],

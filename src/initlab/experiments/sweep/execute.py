@@ -81,12 +81,6 @@ def _work(config, n_seeds: int) -> int:
     return n_seeds * config.iterations * sum(a * b for a, b in zip(widths, widths[1:]))
 
 
-def _work(config, n_seeds: int) -> int:
-    """A rough cost of a task: multiply-adds of the hidden layers x iterations x seeds."""
-    widths = (1, *config.hidden, 1)
-    return n_seeds * config.iterations * sum(a * b for a, b in zip(widths, widths[1:]))
-
-
 class _Claimer:
     """The runs of a sweep in one store: which are stored (by anyone), and the next task to claim."""
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import os
 import tempfile
 from pathlib import Path
@@ -21,6 +20,7 @@ from initlab._errors import ArgumentError, unknown_choice
 from initlab.experiments.sweep.spec import FIELD_KEYS
 from initlab.experiments.sweep.store import Store
 from initlab.experiments.sweep.storefile import store_path
+from initlab.summary import summary_row
 
 FORMATS = ("csv", "json", "parquet")
 RUN_COLUMNS = ("key", "config_hash", "init", "seed", "final_cost", "train_accuracy", "test_accuracy", "diverged",
@@ -124,30 +124,14 @@ def stored_summary(sweep, store) -> list[dict]:
 
 
 def summary(points, records: list[dict]) -> list[dict]:
-    """One row per grid point: its axes, seeds stored, diverged, and mean final cost / accuracies."""
+    """One row per grid point: its axes, seeds stored, diverged, and the final cost and accuracies as
+    mean ± std and median [min, max] over the seeds (`initlab.summary.summary_row`)."""
     by_point = {}
     for record in records:
         by_point.setdefault(record["config_hash"], []).append(record)
     table = []
     for point in points:
-        runs = by_point.get(point.config_hash, [])
-        costs = [r["final_cost"] for r in runs if not r["diverged"] and r["final_cost"] is not None]
-        table.append({"axes": point.axes, "config_hash": point.config_hash, "n_seeds": len(runs),
-                      "n_diverged": sum(r["diverged"] for r in runs),
-                      "final_cost_mean": _mean(costs), "final_cost_std": _std(costs),
-                      "train_accuracy_mean": _mean([r["train_accuracy"] for r in runs]),
-                      "test_accuracy_mean": _mean([r["test_accuracy"] for r in runs])})
+        row = summary_row(by_point.get(point.config_hash, []), label=str(point.index), init="")
+        del row["init"], row["label"]
+        table.append({"axes": point.axes, "config_hash": point.config_hash, **row})
     return table
-
-
-def _mean(values: list) -> float | None:
-    values = [v for v in values if v is not None]
-    return math.fsum(values) / len(values) if values else None
-
-
-def _std(values: list) -> float | None:
-    values = [v for v in values if v is not None]
-    if not values:
-        return None
-    mean = math.fsum(values) / len(values)
-    return math.sqrt(math.fsum((v - mean) ** 2 for v in values) / len(values))

@@ -182,7 +182,7 @@ def _split(document: Mapping) -> tuple[dict, dict]:
             raise ArgumentError(key, f"a grid axis needs a list of values, got {values!r} "
                              "(a single value goes outside [grid])")
         if not values:
-            raise ArgumentError(key, f"the grid axis is empty ([]), so the sweep has no runs; give at least one value")
+            raise ArgumentError(key, "the grid axis is empty ([]), so the sweep has no runs; give at least one value")
     if isinstance(fixed.get("model.init"), list) and "model.init" not in grid:
         raise ArgumentError("model.init", f"expected one scheme spec, got {fixed['model.init']!r} "
                          "(several schemes go in [grid] as \"model.init\" = [...])")
