@@ -5,6 +5,8 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+
+from initlab._checks import MAX_SEED
 from initlab._errors import ArgumentError, ArgumentTypeError
 
 RandomLike = int | np.random.Generator
@@ -21,8 +23,8 @@ def as_generator(rng: RandomLike, argument: str = "rng") -> np.random.Generator:
     if isinstance(rng, np.random.Generator):
         return rng
     if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
-        if rng < 0:
-            raise ArgumentError(argument, f"expected a non-negative integer seed, got {rng}")
+        if not 0 <= rng <= MAX_SEED:
+            raise ArgumentError(argument, f"expected an integer seed in [0, 2**63 - 1], got {rng}")
         return np.random.default_rng(int(rng))
     raise ArgumentTypeError(argument, f"expected an int seed or numpy.random.Generator, got {rng!r}")
 

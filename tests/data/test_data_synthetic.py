@@ -157,7 +157,7 @@ def test_fewer_samples_than_classes_is_refused():
 
 
 def test_negative_seed_is_refused():
-    with pytest.raises(ValueError, match=r"^seed: expected a non-negative integer seed, got -1"):
+    with pytest.raises(ValueError, match=r"^seed: expected an integer seed in \[0, 2\*\*63 - 1\], got -1"):
         load("moons", seed=-1)
 
 

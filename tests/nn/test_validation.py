@@ -44,7 +44,7 @@ def test_bad_training_arguments_name_argument_and_value(kwargs, message):
 
 
 def test_input_width_mismatch_is_rejected():
-    with pytest.raises(ValueError, match=r"X: expected shape \(n_samples, 2\), got \(4, 3\)"):
+    with pytest.raises(ValueError, match=r"X: expected a 2-D array \(n_samples, 2\), got shape \(4, 3\)"):
         MLP([2, 3, 1]).predict(np.zeros((4, 3)))
 
 

@@ -9,7 +9,7 @@ from rich.markup import escape
 
 from initlab.cli.flags import names_flags
 from initlab.cli.output import emit_json, err, show
-from initlab.cli.params import JsonOption, Out, TorchFactory
+from initlab.cli.params import JsonOption, MaxMemory, Out, TorchFactory
 from initlab.data.loader import USAGE
 from initlab.nn.activations import ACTIVATIONS
 
@@ -39,14 +39,16 @@ def diagnose(data: Annotated[Optional[str], typer.Option(metavar="SPEC", help=(
                                                     "streams).")] = 0,
              out: Out = None,
              no_figures: Annotated[bool, typer.Option("--no-figures", help="Write only diagnose.json.")] = False,
-             as_json: JsonOption = False) -> None:
+             max_memory: MaxMemory = None, as_json: JsonOption = False) -> None:
     """Measure each layer's signal at initialization (activations, dL/dz, dead, saturated, duplicate
     units), compare it with mean-field theory, give a verdict and the scheme that fixes it."""
     from initlab.diagnose.command import Options, run, write_folder
     from initlab.diagnose.present import OPTIONAL_COLUMNS, command_line, layer_table, verdict_lines
     from initlab.experiments.run_folder import check_out, new_run_folder
+    from initlab.memory import budget
+    budget(max_memory)  # a malformed size fails before anything else
     options = Options(data, hidden, activation, init, bias_init, torch_factory, input_shape, n_samples,
-                      standardize, seed)
+                      standardize, seed, max_memory)
     folder = check_out(out or new_run_folder("diagnose"))
     result = run(options)
     written = write_folder(result, folder, not no_figures, command_line(options.flags()))

@@ -10,6 +10,8 @@ import typer
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else there.")]
 Out = Annotated[Optional[Path], typer.Option(metavar="DIR", help=(
     "Output folder, created with its parents if missing. [default: runs/<command>-<time>]"))]
+MaxMemory = Annotated[Optional[str], typer.Option(metavar="SIZE", help=(
+    "Refuse to start a run whose estimated memory is above SIZE, e.g. 12GB or 500MB. [default: half the RAM]"))]
 TorchFactory = Annotated[Optional[str], typer.Option("--torch", metavar="MODULE:FACTORY", help=(
     "A PyTorch model instead of an MLP: a function returning an nn.Module, e.g. mymodels:build "
     "(imported from the current folder first). Needs the torch extra."))]

@@ -9,7 +9,7 @@ from rich.markup import escape
 
 from initlab.cli.flags import names_flags
 from initlab.cli.output import emit_json, err, fmt, new_table, show
-from initlab.cli.params import JsonOption
+from initlab.cli.params import JsonOption, MaxMemory
 from initlab.init.fans import LAYOUTS
 
 
@@ -39,15 +39,15 @@ def sample(spec: Annotated[str, typer.Argument(help="Scheme spec, e.g. he_normal
            seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
            dtype: Annotated[str, typer.Option(help="float32 or float64.")] = "float64",
            layout: Annotated[str, typer.Option(help=f"Shape layout for fans: {', '.join(LAYOUTS)}.")] = "numpy",
-           as_json: JsonOption = False) -> None:
+           max_memory: MaxMemory = None, as_json: JsonOption = False) -> None:
     """Draw one tensor and compare its statistics with what the scheme's formula expects."""
-    from initlab._checks import integer
+    from initlab._checks import seed as check_seed
     from initlab.init import initializer
     from initlab.options import parse_int_list
     dims = parse_int_list(shape, "shape")
-    integer("seed", seed, minimum=0)
+    check_seed("seed", seed)
     init = initializer(spec, layout=layout)
-    values = init(dims, seed, dtype)
+    values = init(dims, seed, dtype, max_memory=max_memory)
     mean, std = init.moments(dims)
     stats = {"spec": str(init), "shape": list(dims), "seed": seed, "layout": layout,
              "dtype": values.dtype.name, "n": int(values.size),

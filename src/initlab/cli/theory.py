@@ -47,11 +47,13 @@ def theory(ctx: typer.Context, activation: TheoryActivation = "tanh",
 @theory_app.command("phase")
 @names_flags()
 def theory_phase(activation: TheoryActivation = "tanh", slope: Slope = 0.01,
-                 out: Annotated[Path, typer.Option(metavar="FILE", help="PNG file to write.")] = Path("runs/phase.png"),
+                 out: Annotated[Path, typer.Option(metavar="FILE", help=(
+                     "PNG file to write; its folder is created with its parents if missing."))] = Path(
+                     "runs/phase.png"),
                  sigma_w2_max: Annotated[Optional[float], typer.Option(
                      help="Right edge. [default: 2.5 x the critical sigma_w^2 at sigma_b^2 = 0]")] = None,
                  sigma_b2_max: Annotated[float, typer.Option(help="Top edge.")] = 0.3,
-                 resolution: Annotated[int, typer.Option(help="Grid points per axis.")] = 41,
+                 resolution: Annotated[int, typer.Option(help="Grid points per axis (at most 201).")] = 41,
                  fan_in: Annotated[int, typer.Option(help=(
                      "Layer fan_in that places randn * 10 (sigma_w^2 = 100 x fan_in) on the chart."))] = 100) -> None:
     """Draw the (sigma_w^2, sigma_b^2) plane: trainable depth 6 xi_c, the critical line, and where

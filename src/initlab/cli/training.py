@@ -12,7 +12,7 @@ from rich.text import Text
 
 from initlab.cli.flags import names_flags
 from initlab.cli.output import emit_json, err, new_table, progress_bar, show, table_console
-from initlab.cli.params import JsonOption, Out
+from initlab.cli.params import JsonOption, MaxMemory, Out
 from initlab.data.loader import USAGE
 from initlab.experiments.config import CompareConfig as D  # its field defaults are the documented defaults
 from initlab.experiments.presets import PRESETS
@@ -54,15 +54,17 @@ def _hidden(text: str | None) -> tuple[int, ...] | None:
     return None if text is None else parse_hidden(text)
 
 
-def _run(config, out: Path | None, command: str, as_json: bool, figures: bool):
+def _run(config, out: Path | None, command: str, as_json: bool, figures: bool, max_memory: str | None):
     from initlab.experiments import load_dataset, run_compare
     from initlab.experiments.run_folder import check_out, new_run_folder, write_run_folder
+    from initlab.memory import budget
+    budget(max_memory)  # a malformed size fails before anything else
     folder = check_out(out or new_run_folder(command))
-    data = load_dataset(config)  # bad data fails here, before the progress bar draws anything
+    data = load_dataset(config, max_memory)  # bad data fails here, before the progress bar draws anything
     with progress_bar() as progress:
         task = progress.add_task(f"{command}: {len(config.inits)} schemes x {config.seeds} seeds, iterations",
                                  total=len(config.inits) * config.seeds * config.iterations)
-        result = run_compare(config, data, on_iterations=lambda n: progress.advance(task, n))
+        result = run_compare(config, data, on_iterations=lambda n: progress.advance(task, n), max_memory=max_memory)
     written = write_run_folder(result, folder, _draw() if figures else None)
     print_summary(result)
     if config.note:
@@ -146,7 +148,7 @@ def compare(data: Data = None, test_data: TestData = None, n_samples: NSamples =
             lr: Lr = None, iterations: Iterations = None, optimizer: Optimizer = None,
             batch_size: BatchSize = None, dtype: Dtype = None, record_every: RecordEvery = None,
             preset_name: PresetOpt = None, out: Out = None, no_figures: NoFigures = False,
-            as_json: JsonOption = False) -> None:
+            max_memory: MaxMemory = None, as_json: JsonOption = False) -> None:
     """Train the same network from several schemes x seeds; write cost.png, boundary.png and results.json."""
     from initlab.experiments import resolve
     config = resolve(preset_name, data=data, test_data=test_data, n_samples=n_samples, noise=noise,
@@ -155,7 +157,7 @@ def compare(data: Data = None, test_data: TestData = None, n_samples: NSamples =
                      inits=tuple(init) if init else None, bias_init=bias_init, seeds=seeds, lr=lr,
                      iterations=iterations, optimizer=optimizer, batch_size=batch_size, dtype=dtype,
                      record_every=record_every)
-    _run(config, out, "compare", as_json, not no_figures)
+    _run(config, out, "compare", as_json, not no_figures, max_memory)
 
 
 @names_flags(**LIBRARY_NAMES)
@@ -167,7 +169,8 @@ def train(data: Data = None, test_data: TestData = None, n_samples: NSamples = N
           bias_init: BiasInit = None, seed: Annotated[int, typer.Option(help="Seed of the weights.")] = 0,
           lr: Lr = None, iterations: Iterations = None, optimizer: Optimizer = None,
           batch_size: BatchSize = None, dtype: Dtype = None, record_every: RecordEvery = None,
-          out: Out = None, no_figures: NoFigures = False, as_json: JsonOption = False) -> None:
+          out: Out = None, no_figures: NoFigures = False, max_memory: MaxMemory = None,
+          as_json: JsonOption = False) -> None:
     """Train one network (one scheme, one seed) and report its cost curve and accuracies."""
     from initlab.experiments import resolve
     config = resolve(None, data=data, test_data=test_data, n_samples=n_samples, noise=noise, image_size=image_size,
@@ -175,4 +178,4 @@ def train(data: Data = None, test_data: TestData = None, n_samples: NSamples = N
                      hidden=_hidden(hidden), activation=activation, output=output, inits=(init,),
                      bias_init=bias_init, seeds=1, first_seed=seed, lr=lr, iterations=iterations,
                      optimizer=optimizer, batch_size=batch_size, dtype=dtype, record_every=record_every)
-    _run(config, out, "train", as_json, not no_figures)
+    _run(config, out, "train", as_json, not no_figures, max_memory)

@@ -15,9 +15,16 @@ LABEL_COLUMNS = ("label", "y")
 
 
 def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    with path.open("rb") as handle:
+        magic = handle.read(6)
+    if not magic.startswith(b"PK") and not magic.startswith(b"\x93NUMPY"):
+        shown = "it is empty" if not magic else "it is not a zip archive"
+        raise ArgumentError("data", f"cannot read '{path}' as .npz ({shown}; expected a file written by numpy.savez)")
     try:
         arrays = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as error:  # not a zip archive, pickled data, ...
+    except zipfile.BadZipFile as error:
+        raise ArgumentError("data", f"cannot read '{path}' as .npz (truncated or corrupt: {error})") from None
+    except (OSError, ValueError, EOFError) as error:  # pickled data, a bare .npy cut short, ...
         raise ArgumentError("data", f"cannot read '{path}' as .npz ({error})") from None
     if not hasattr(arrays, "files"):  # a bare .npy array saved under a .npz name
         raise ArgumentError("data", f"'{path}' is a single array, not an .npz archive with arrays 'X' and 'y'")
@@ -39,13 +46,32 @@ def _number(text: str, path: Path, row: int, column: str) -> float:
         raise ArgumentError("data", f"'{path}' row {row}, column '{column}': cannot parse '{text}' as a number") from None
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _read_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """Features as floats; the label column (`label`, `y`, else the last) as floats or strings."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        rows = [row for row in csv.reader(handle) if row]
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            rows = [row for row in csv.reader(handle) if row]
+    except UnicodeDecodeError as error:
+        byte = error.object[error.start]
+        raise ArgumentError("data", f"cannot read '{path}' as CSV text (not UTF-8: byte {byte:#04x} "
+                                    f"at position {error.start})") from None
+    except csv.Error as error:  # e.g. a field above csv.field_size_limit(), a NUL byte
+        raise ArgumentError("data", f"cannot read '{path}' as CSV ({error})") from None
     if not rows:
         raise ArgumentError("data", f"'{path}' is empty; expected a header row, e.g. 'x1,x2,label'")
     header = [name.strip() for name in rows[0]]
+    if all(_is_number(name) for name in header):
+        first = ",".join(header)[:60]
+        raise ArgumentError("data", f"'{path}' has no header row (its first row {first!r} is all numbers); "
+                                    "add one, e.g. 'x1,x2,label'")
     if len(header) < 2:
         raise ArgumentError("data", f"'{path}' has {len(header)} column; need at least one feature and a label")
     lowered = [name.lower() for name in header]

@@ -16,6 +16,14 @@ def _visible(path: Path) -> bool:
 
 def _class_files(root: Path, spec: str) -> tuple[list[str], list[list[Path]]]:
     """Sorted class names and, per class, its sorted image files (by suffix, hidden files skipped)."""
+    try:
+        return _listed(root, spec)
+    except OSError as error:  # a folder that cannot be listed (permissions, I/O error)
+        raise ArgumentError("data", f"cannot read folder '{error.filename or root}' of '{spec}' "
+                                    f"({error.strerror or error})") from None
+
+
+def _listed(root: Path, spec: str) -> tuple[list[str], list[list[Path]]]:
     if not root.exists():
         raise ArgumentError("data", f"folder '{root}' does not exist")
     if not root.is_dir():

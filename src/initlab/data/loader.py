@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from initlab import memory
 from initlab._errors import ArgumentError, ArgumentTypeError, unknown_choice
 from initlab._random import as_generator
 from initlab.data import synthetic
@@ -63,6 +64,20 @@ DATASETS = tuple(GENERATED) + tuple(LOADED)
 USAGE = "circles, moons, blobs[:K], spirals[:K], xor, gaussian:D, digits[:0,1,...], images:PATH, file:PATH"
 
 
+def generated_features(spec: str) -> int | None:
+    """Features of a generated data spec (2 for the 2-D sets, D for gaussian:D), known before the
+    data exists; None for files, images and digits, whose width is known only once read.
+
+    >>> generated_features("gaussian:30"), generated_features("moons"), generated_features("digits")
+    (30, 2, None)
+    """
+    name, _, arg = str(spec).partition(":")
+    name = name.strip().lower()
+    if name not in GENERATED:
+        return None
+    return int(arg) if name == "gaussian" and arg.strip().isdigit() else 2
+
+
 def _parameter(entry: _Generated, arg: str, spec: str) -> int:
     if not arg:
         return entry.default
@@ -82,6 +97,7 @@ def load(
     noise: float | None = None,
     seed: int | np.random.Generator = 0,
     image_size: int | None = None,
+    max_memory: str | int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Load a dataset by spec: `X` float64 `(n_samples, n_features)` and `y` `(n_samples,)`.
 
@@ -102,7 +118,8 @@ def load(
     `n_samples` is ignored by digits, images and files (all rows are returned); `noise=None`
     takes the dataset's default; `image_size` applies to `images:` and `digits` only. `y` is int64 classes
     `0..k-1`, except float64 for file labels that are not integers (regression). The same
-    `seed` gives bit-identical arrays.
+    `seed` gives bit-identical arrays. A generated set whose memory (`initlab.memory.data`) is above
+    `max_memory` (`initlab.memory.budget`: half the RAM by default) is refused before it is drawn.
 
     >>> X, y = load("moons", n_samples=10, seed=1)
     >>> X.shape, X.dtype.name, y.dtype.name, np.bincount(y).tolist()
@@ -110,13 +127,14 @@ def load(
     >>> np.bincount(load("spirals:3", n_samples=9)[1]).tolist()
     [3, 3, 3]
     """
-    X, y, _ = load_labelled(spec, n_samples=n_samples, noise=noise, seed=seed, image_size=image_size)
+    X, y, _ = load_labelled(spec, n_samples=n_samples, noise=noise, seed=seed, image_size=image_size,
+                            max_memory=max_memory)
     return X, y
 
 
 def load_labelled(spec: str, *, n_samples: int = 300, noise: float | None = None,
                   seed: int | np.random.Generator = 0, image_size: int | None = None,
-                  classes: list[str] | None = None) -> Labelled:
+                  classes: list[str] | None = None, max_memory: str | int | None = None) -> Labelled:
     """`load`, plus the class name of each label (folder names, file labels, digits; '0', '1', ...
     for generated sets; None for real-valued targets).
 
@@ -128,13 +146,13 @@ def load_labelled(spec: str, *, n_samples: int = 300, noise: float | None = None
     >>> sorted(set(y.tolist())), names
     ([0, 1], ['3', '5', '8'])
     """
-    X, y, names = _load(spec, n_samples, noise, seed, image_size)
+    X, y, names = _load(spec, n_samples, noise, seed, image_size, max_memory)
     if classes is None:
         return X, y, names
     return X, recode(y, names, list(classes), f"'{spec}'"), list(classes)
 
 
-def _load(spec, n_samples, noise, seed, image_size) -> Labelled:
+def _load(spec, n_samples, noise, seed, image_size, max_memory=None) -> Labelled:
     if not isinstance(spec, str):
         raise ArgumentTypeError("data", f"expected a dataset spec string such as 'moons', got {spec!r}")
     n_samples = check_n_samples(n_samples)
@@ -163,5 +181,8 @@ def _load(spec, n_samples, noise, seed, image_size) -> Labelled:
     n_classes = kwargs[entry.param] if entry.param is not None and entry.param_is_classes else 2
     if n_samples < n_classes:
         raise ArgumentError("n_samples", f"'{spec}' has {n_classes} classes, need at least that many samples, got {n_samples}")
+    features = generated_features(spec) or 2
+    memory.check("n_samples", memory.data(n_samples, features), max_memory,
+                 f"{n_samples:,} rows of {features} features; use fewer samples")
     X, y = entry.make(n_samples, rng, **kwargs)
     return X, y, [str(k) for k in range(int(y.max()) + 1)]

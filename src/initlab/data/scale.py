@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+
+from initlab._checks import features
 from initlab._errors import ArgumentError
 
 
@@ -15,12 +17,11 @@ def standardize(X_train: np.ndarray, X_test: np.ndarray) -> tuple[np.ndarray, np
     >>> train.tolist(), test.tolist()
     ([[-1.0, 0.0], [1.0, 0.0]], [[3.0, 1.0]])
     """
-    X_train = np.asarray(X_train, dtype=np.float64)
-    X_test = np.asarray(X_test, dtype=np.float64)
-    if X_train.ndim != 2 or X_train.shape[0] == 0:
-        raise ArgumentError("X_train", f"expected a non-empty 2-D array (n_samples, n_features), got shape {X_train.shape}")
+    X_train = features("X_train", X_train).astype(np.float64)
+    X_test = np.asarray(X_test)
     if X_test.ndim != 2 or X_test.shape[1] != X_train.shape[1]:
         raise ArgumentError("X_test", f"expected a 2-D array with {X_train.shape[1]} columns like X_train, got shape {X_test.shape}")
+    X_test = features("X_test", X_test).astype(np.float64) if len(X_test) else X_test.astype(np.float64)
     mean = X_train.mean(axis=0)
     std = X_train.std(axis=0)
     std = np.where(np.ptp(X_train, axis=0) == 0, 1.0, std)

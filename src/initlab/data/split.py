@@ -7,19 +7,19 @@ import numbers
 
 import numpy as np
 
+from initlab._checks import features, targets
 from initlab._errors import ArgumentError
 from initlab._random import as_generator
 
 
 def _check_xy(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    X, y = np.asarray(X), np.asarray(y)
-    if X.ndim != 2:
-        raise ArgumentError("X", f"expected a 2-D array (n_samples, n_features), got shape {X.shape}")
+    X = features("X", X)
+    y = np.asarray(y)
     if y.ndim != 1:
         raise ArgumentError("y", f"expected a 1-D array (n_samples,), got shape {y.shape}")
     if X.shape[0] != y.shape[0]:
         raise ArgumentError("y", f"expected {X.shape[0]} labels to match the rows of X, got {y.shape[0]}")
-    return X, y
+    return X, targets("y", y, len(X)) if y.dtype.kind not in "US" else y
 
 
 def train_test_split(

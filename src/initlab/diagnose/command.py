@@ -8,13 +8,14 @@ torch model, diagnoses it and adds to the recommendation the command that applie
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
+from initlab._checks import integer, seed as check_seed
 from initlab._errors import ArgumentError, renamed
-from initlab._checks import integer
 from initlab.options import parse_hidden, parse_int_list
 
 MLP_DEFAULTS = {"data": "circles", "hidden": "100x30", "activation": "relu", "init": "he_normal",
@@ -35,6 +36,7 @@ class Options:
     n_samples: int = N_SAMPLES
     standardize: bool = True
     seed: int = 0
+    max_memory: str | int | None = None  # initlab.memory.budget: half the RAM by default
 
     def flags(self) -> list[tuple[str, object]]:
         """(flag, value) pairs that reproduce this run (defaults left out where the user left them out)."""
@@ -51,7 +53,7 @@ class Options:
 
 def _check(options: Options) -> None:
     integer("n_samples", options.n_samples, minimum=2)
-    integer("seed", options.seed, minimum=0)
+    check_seed("seed", options.seed)
     if options.torch_factory is None:
         if options.input_shape is not None:
             raise ArgumentError("input_shape", "only used with --torch (an MLP takes its input size from --data)")
@@ -80,12 +82,16 @@ def run(options: Options):
     if options.torch_factory is None:
         o = {key: getattr(options, key) or default for key, default in MLP_DEFAULTS.items()}
         widths = parse_hidden(o["hidden"])
+        _check_memory(o["data"], options.n_samples, widths, None, options.max_memory)
         X, y = load_batch(o["data"], options.n_samples, seeds.batch, options.standardize)
+        _check_memory(o["data"], options.n_samples, widths, X.shape[1], options.max_memory)
         net = mlp_for(X, y, widths, o["activation"], o["init"], o["bias_init"], seeds.weights)
         with np.errstate(over="ignore", invalid="ignore"):  # overflow is a finding (exploding), not noise
             result = diagnose_mlp(net, X, y)
     else:
+        _check_batch_memory(shape, options.n_samples, options.max_memory)
         model = load_factory(options.torch_factory, seeds.factory)
+        _check_model_memory(model, options.torch_factory, options.max_memory)
         batch, target = torch_batch(shape, options.n_samples, seeds.batch, options.data, options.standardize)
         if options.init is not None:  # LSUV calibrates on its own batch, not the one diagnosed
             initialise_torch(model, options.init, seeds.weights, lambda: torch_batch(
@@ -96,6 +102,41 @@ def run(options: Options):
     fix = with_fix(result.recommendation, options.flags(), torch_model=options.torch_factory is not None,
                    input_shape=shape, seed=options.seed)
     return replace(result, recommendation=fix)
+
+
+def _check_memory(data: str, n_samples: int, widths, n_features: int | None, max_memory) -> None:
+    """Refuse a diagnosis above the memory budget: before loading (generated data of known width)
+    and once the input width is known (one recorded forward and backward pass)."""
+    from initlab import memory
+    from initlab.data.loader import generated_features
+    n_features = n_features or generated_features(data)
+    if n_features is None:
+        return
+    memory.check("n_samples", memory.data(n_samples, n_features), max_memory,
+                 f"{n_samples:,} rows of {n_features} features; use a smaller batch")
+    memory.check("hidden", memory.forward_backward([n_features, *widths, 1], n_samples), max_memory,
+                 f"{len(widths)} hidden layers of up to {max(widths, default=0):,} units on {n_samples:,} rows; "
+                 "use fewer or narrower layers or a smaller batch (n_samples)")
+
+
+def _check_batch_memory(shape, n_samples: int, max_memory) -> None:
+    """Refuse a standard-normal torch batch above the budget: the batch, LSUV's calibration batch and
+    the float64 copy of each that the statistics read (24 bytes per input value)."""
+    if shape is None:
+        return
+    from initlab import memory
+    values = math.prod(shape)
+    memory.check("input_shape" if values >= n_samples else "n_samples", 24.0 * n_samples * values, max_memory,
+                 f"{n_samples:,} samples of shape {list(shape)}; use a smaller input or batch")
+
+
+def _check_model_memory(model, factory: str, max_memory) -> None:
+    """Refuse a torch model whose diagnosis would not fit: its parameters, their gradients and the
+    float64 copies of both that the statistics read (24 bytes per float32 parameter beyond its own)."""
+    from initlab import memory
+    count = sum(p.numel() for p in model.parameters())
+    memory.check("torch", count * 28.0, max_memory, f"'{factory}' builds {count:,} parameters; "
+                 "diagnose a smaller model (fewer or narrower layers)")
 
 
 def _renamed(function, *args, **names):

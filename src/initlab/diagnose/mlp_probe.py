@@ -36,8 +36,7 @@ def from_engine_activation(act: table.Activation) -> Activation:
 
 def capture_mlp(net: MLP, X: np.ndarray, y: np.ndarray) -> list[Capture]:
     """One Capture per layer of `net` on the batch (`X`, `y`); dz is d(mean loss)/dz."""
-    X, y = net.as_input(X), np.asarray(y)
-    net.check_targets(y)
+    X, y, _, _ = net.check_data(X, y)
     W, b = net.params[0]
     inputs, pre, logits = net.forward_from(X, X @ W + b)
     delta = net.head.delta(logits, y)

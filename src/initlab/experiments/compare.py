@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from initlab._checks import features, targets
 from initlab._errors import ArgumentError
 from initlab.data import GENERATED, load, load_labelled, standardize, train_test_split
+from initlab.experiments import footprint
 from initlab.experiments.boundary import decision_surface, extent
 from initlab.experiments.config import CompareConfig
 from initlab.nn import MLP, TrainResult, train
@@ -29,6 +31,16 @@ class Dataset:
     y_train: np.ndarray
     X_test: np.ndarray
     y_test: np.ndarray
+
+    def __post_init__(self):
+        """Finite real inputs, one label or target per row, a test set as wide as the training set
+        (it may be empty): checked here, so `run_compare(config, data)` refuses bad arrays up front."""
+        X_train = features("X_train", self.X_train)
+        targets("y_train", self.y_train, len(X_train))
+        X_test = np.asarray(self.X_test)
+        if not (X_test.ndim == 2 and X_test.shape == (0, X_train.shape[1])):
+            X_test = features("X_test", X_test, X_train.shape[1])
+        targets("y_test", self.y_test, len(X_test))
 
     @property
     def n_features(self) -> int:
@@ -98,7 +110,7 @@ class CompareResult:
         return document
 
 
-def load_dataset(config: CompareConfig) -> Dataset:
+def load_dataset(config: CompareConfig, max_memory=None) -> Dataset:
     """The training and test data of `config`, with labels checked against the output layer.
 
     The test set is, in order of preference: for a generated `test_data` equal to `data`, more
@@ -106,8 +118,9 @@ def load_dataset(config: CompareConfig) -> Dataset:
     off; another `test_data` spec, its labels expressed in the training set's classes; else a
     stratified `test_fraction` split of the training data.
     """
+    footprint.check_data(config, max_memory)
     data_seed, split_seed, test_seed = np.random.SeedSequence(config.data_seed).spawn(3)
-    options = dict(noise=config.noise, image_size=config.image_size)
+    options = dict(noise=config.noise, image_size=config.image_size, max_memory=max_memory)
     generated = config.data.split(":", 1)[0].strip().lower() in GENERATED
     if config.test_data and config.test_data == config.data and generated:
         X, y = load(config.data, n_samples=2 * config.n_samples, seed=np.random.default_rng(data_seed), **options)
@@ -152,8 +165,10 @@ def build_model(config: CompareConfig, data: Dataset, init: str, seed: int | np.
 
 
 def check_targets(config: CompareConfig, data: Dataset) -> None:
-    """Raise ValueError if the labels do not fit the output layer (before any training)."""
-    probe = build_model(config, data, "zeros", np.random.default_rng(0))
+    """Raise ValueError if the labels do not fit the output layer (before any training). The probe
+    has no hidden layer: only its output head and width matter, and it allocates nothing large."""
+    output, width = output_layer(config, data.y_train)
+    probe = MLP([data.n_features, width], output=output, init="zeros", dtype=config.dtype)
     if np.issubdtype(data.y_train.dtype, np.integer):
         n_classes = len(np.unique(data.y_train))
         if n_classes < 2:
@@ -169,7 +184,8 @@ def check_targets(config: CompareConfig, data: Dataset) -> None:
 def run_compare(config: CompareConfig, data: Dataset | None = None,
                 on_run: Callable[[Run], None] | None = None,
                 on_iterations: Callable[[int], None] | None = None,
-                seeds: Sequence[int] | None = None, ensemble: bool | None = None) -> CompareResult:
+                seeds: Sequence[int] | None = None, ensemble: bool | None = None,
+                max_memory: str | int | None = None) -> CompareResult:
     """Train every scheme in `config.inits` with every seed of `config.seed_list` on the same data.
 
     Full-batch runs are trained together as one ensemble (`initlab.nn.ensemble.train_many`)
@@ -178,12 +194,18 @@ def run_compare(config: CompareConfig, data: Dataset | None = None,
     `seeds` replaces `config.seed_list` (a resumed sweep runs only the missing ones); a run's
     numbers depend only on its config and seed, not on which other runs are trained with it.
     `on_run` receives each finished run; `on_iterations` the number of iterations just done (progress).
+    A comparison whose memory estimate (`initlab.experiments.footprint`) is above `max_memory`
+    (`initlab.memory.budget`: half the RAM by default) is refused before any network is built.
     """
-    data = load_dataset(config) if data is None else data
+    data = load_dataset(config, max_memory) if data is None else data
+    seed_list = config.seed_list if seeds is None else seeds
+    output, width = output_layer(config, data.y_train)
+    footprint.check_runs(config, [data.n_features, *config.hidden, width], len(data.X_train), len(data.X_test),
+                         len(config.inits) * len(seed_list), max_memory)
     result = CompareResult(config, data)
     jobs, nets, batch_seeds = [], [], []
     for init in config.inits:
-        for seed in (config.seed_list if seeds is None else seeds):
+        for seed in seed_list:
             # Independent streams for the weights and the minibatch order of this seed.
             weights_seed, batches_seed = np.random.SeedSequence(seed).spawn(2)
             jobs.append((init, seed))

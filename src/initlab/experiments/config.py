@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from initlab import __version__
-from initlab._checks import choice, integer, number
+from initlab._checks import MAX_COUNT, choice, integer, number, seed as check_seed
 from initlab._errors import ArgumentError, unknown_choice
 from initlab.data import DATASETS
 from initlab.init import canonical, check_dtype, initializer
@@ -85,6 +85,8 @@ class CompareConfig:
         object.__setattr__(self, "hidden", tuple(self.hidden))
         if not all(isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in self.hidden):
             raise ArgumentError("hidden", f"expected positive integers, got {list(self.hidden)}")
+        if any(h > MAX_COUNT for h in self.hidden):
+            raise ArgumentError("hidden", f"expected widths <= {MAX_COUNT}, got {list(self.hidden)}")
         _dataset("data", self.data)
         if self.test_data is not None:
             _dataset("test_data", self.test_data)
@@ -96,8 +98,10 @@ class CompareConfig:
             integer(name, getattr(self, name))
         if self.seeds > MAX_SEEDS:
             raise ArgumentError("seeds", f"expected at most {MAX_SEEDS} seeds per scheme, got {self.seeds}")
-        for name in ("first_seed", "data_seed", "record_every"):
-            integer(name, getattr(self, name), minimum=0)
+        for name in ("first_seed", "data_seed"):
+            check_seed(name, getattr(self, name))
+        check_seed("first_seed", self.first_seed + self.seeds - 1)  # the last seed fits as well
+        integer("record_every", self.record_every, minimum=0)
         for name in ("batch_size", "image_size"):
             if getattr(self, name) is not None:
                 integer(name, getattr(self, name))

@@ -9,7 +9,6 @@ failure part-way leaves the target as it was.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 import time
@@ -17,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from initlab._errors import ArgumentError
+from initlab._checks import output_folder
 
 if TYPE_CHECKING:  # only an annotation: the CLI checks --out before importing the training code
     from initlab.experiments.compare import CompareResult
@@ -34,14 +33,9 @@ def new_run_folder(command: str) -> Path:
 
 
 def check_out(folder: Path) -> Path:
-    """Fail early (before any training) if `folder` cannot become the output folder."""
-    folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise ArgumentError("out", f"'{folder}' exists and is not a folder")
-    existing = next(p for p in (folder, *folder.absolute().parents) if p.exists())
-    if not os.access(existing, os.W_OK):
-        raise ArgumentError("out", f"cannot write to '{existing}' (permission denied)")
-    return folder
+    """Fail early (before any training) if `folder` cannot become the output folder; missing
+    parents are created when the files are written (`initlab._checks.output_folder`)."""
+    return output_folder("out", folder)
 
 
 def write_run_folder(result: CompareResult, folder: Path,

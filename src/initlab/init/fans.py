@@ -37,8 +37,11 @@ class Fans(NamedTuple):
         raise unknown_choice("mode", "mode", str(mode), ("fan_in", "fan_out", "fan_avg"))
 
 
+MAX_DIMS = 32  # NumPy 1.x's limit on array dimensions (NumPy 2 allows 64); far beyond any weight tensor
+
+
 def check_shape(shape) -> tuple[int, ...]:
-    """Validate a shape: a tuple of non-negative ints (a bare int means a 1-D shape)."""
+    """Validate a shape: a tuple of at most `MAX_DIMS` non-negative ints (a bare int means a 1-D shape)."""
     if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
         shape = (shape,)
     try:
@@ -47,6 +50,8 @@ def check_shape(shape) -> tuple[int, ...]:
         raise ArgumentTypeError("shape", f"expected a tuple of non-negative integers, got {shape!r}") from None
     if not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) and d >= 0 for d in dims):
         raise ArgumentError("shape", f"expected non-negative integers, got {list(dims)}")
+    if len(dims) > MAX_DIMS:
+        raise ArgumentError("shape", f"expected at most {MAX_DIMS} dimensions, got {len(dims)}")
     return tuple(int(d) for d in dims)
 
 

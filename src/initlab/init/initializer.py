@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from initlab import memory
 from initlab._errors import ArgumentError, unknown_choice
 from initlab._random import RandomLike, as_generator
 from initlab.init.fans import LAYOUTS, Fans, check_shape
@@ -45,11 +47,15 @@ class Initializer:
     def __str__(self) -> str:
         return str(self.spec)
 
-    def __call__(self, shape, rng: RandomLike, dtype=np.float64, *, fan: Fans | None = None) -> np.ndarray:
+    def __call__(self, shape, rng: RandomLike, dtype=np.float64, *, fan: Fans | None = None,
+                 max_memory: str | int | None = None) -> np.ndarray:
         """Draw a tensor of `shape`. `fan` overrides the fans computed from the shape: a bias
-        uses its weight's fans (that is how ``torch_default`` gives U(+-1/sqrt(fan_in)) biases)."""
+        uses its weight's fans (that is how ``torch_default`` gives U(+-1/sqrt(fan_in)) biases).
+        A tensor whose drawing would need more than `max_memory` (`initlab.memory.budget`) is refused."""
         geometry = self.geometry(shape, fan)
         out_dtype = check_dtype(dtype)
+        memory.check("shape", memory.tensor(math.prod(geometry.shape), out_dtype.itemsize), max_memory,
+                     f"{list(geometry.shape)} has {math.prod(geometry.shape):,} elements")
         generator = as_generator(rng)
         if 0 in geometry.shape:
             return np.zeros(geometry.shape, dtype=out_dtype)

@@ -65,7 +65,7 @@ def canonical(spec: str | Spec, argument: str = "init") -> Spec:
     >>> str(canonical("kaiming_uniform(mode=fan_out, a=0.1)"))
     'he_uniform(a=0.1, mode=fan_out)'
     """
-    parsed = parse(spec, argument) if isinstance(spec, str) else spec
+    parsed = spec if isinstance(spec, Spec) else parse(spec, argument)  # parse refuses non-strings
     found = lookup(parsed.name, argument)
     names = [p.name for p in found.parameters]
     given: dict[str, object] = {}

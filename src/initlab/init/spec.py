@@ -54,7 +54,8 @@ def format_value(value: Value) -> str:
 def parse(text: str, argument: str = "init") -> Spec:
     """Parse a spec string; syntax errors name `argument` and quote the text."""
     if not isinstance(text, str):
-        raise ArgumentTypeError(argument, f"expected a spec string like 'he_normal' or 'normal(std=0.01)', got {text!r}")
+        raise ArgumentTypeError(argument, f"expected a spec string like 'he_normal' or 'normal(std=0.01)', "
+                                          f"got {_described(text)}")
     source = text.strip()
     try:
         node = ast.parse(source, mode="eval").body
@@ -70,6 +71,15 @@ def parse(text: str, argument: str = "init") -> Spec:
             raise _syntax_error(argument, text)
         args.append((keyword.arg, _literal(keyword.value, argument, text)))
     return Spec(node.func.id, tuple(args))
+
+
+def _described(value: object) -> str:
+    """A one-line description of a non-string: its repr if short, else its type (and shape)."""
+    text = repr(value)
+    if "\n" not in text and len(text) <= 40:
+        return text
+    shape = getattr(value, "shape", None)
+    return f"a value of type {type(value).__name__}" + (f" with shape {tuple(shape)}" if shape is not None else "")
 
 
 def _literal(node: ast.expr, argument: str, text: str) -> Value:

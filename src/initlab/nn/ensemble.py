@@ -62,10 +62,7 @@ def train_many(nets: Sequence[MLP], X: np.ndarray, y: np.ndarray, *, lr: float =
     choice("optimizer", optimizer, OPTIMIZERS)
     choice("backend", backend, BACKENDS)
     net = nets[0]
-    X, y = net.as_input(X), np.asarray(y)
-    if len(X) != len(y):
-        raise ArgumentError("y", f"expected {len(X)} targets (one per row of X), got {len(y)}")
-    net.check_targets(y)
+    X, y, X_test, y_test = net.check_data(X, y, X_test, y_test)
     run = _numba_backend if backend == "numba" else _numpy_backend
     with np.errstate(over="ignore", invalid="ignore"):
         costs, diverged_at, diverged_cost = run(nets, X, y, lr, iterations, optimizer, record_every, on_iterations)

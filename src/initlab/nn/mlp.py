@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from initlab._checks import features, targets
 from initlab._errors import ArgumentError
 from initlab._random import as_generator
 from initlab.init import Initializer, check_dtype, fans, initializer
@@ -69,10 +70,36 @@ class MLP:
         return self.layer_sizes[-1]
 
     def as_input(self, X: np.ndarray, argument: str = "X") -> np.ndarray:
-        X = np.asarray(X)
-        if X.ndim != 2 or X.shape[1] != self.layer_sizes[0]:
-            raise ArgumentError(argument, f"expected shape (n_samples, {self.layer_sizes[0]}), got {X.shape}")
+        """`X` in the network's dtype after `initlab._checks.features` (2-D, this input width, finite)."""
+        X = features(argument, X, self.layer_sizes[0])
+        largest, limit = float(np.abs(X).max()), float(np.finfo(self.dtype).max)
+        if largest > limit:  # finite in float64, infinite once cast to float32
+            raise ArgumentError(argument, f"expected values within {self.dtype.name}'s range (+-{limit:.3g}), "
+                                          f"got {largest:.3g}; scale the inputs or use float64")
         return X.astype(self.dtype, copy=False)
+
+    def check_data(self, X, y, X_test=None, y_test=None) -> tuple[np.ndarray, np.ndarray,
+                                                                  np.ndarray | None, np.ndarray | None]:
+        """Training (and optional test) data checked against this network before any work: finite
+        real inputs of the input width, one finite label or target per row that fits the output
+        layer; `X_test` and `y_test` both or neither (an empty test set is allowed)."""
+        X = self.as_input(X, "X")
+        y = targets("y", y, len(X))
+        self.check_targets(y, "y")
+        if (X_test is None) != (y_test is None):
+            given, missing = ("X_test", "y_test") if y_test is None else ("y_test", "X_test")
+            raise ArgumentError(given, f"given without {missing}; pass both or neither")
+        if X_test is not None:
+            X_test = np.asarray(X_test)
+            if X_test.ndim == 2 and X_test.shape[0] == 0 and X_test.shape[1] == self.layer_sizes[0]:
+                y_test = np.asarray(y_test)
+                if len(y_test):
+                    raise ArgumentError("y_test", f"expected 0 targets (X_test has no rows), got {len(y_test)}")
+                return X, y, X_test.astype(self.dtype), y_test
+            X_test = self.as_input(X_test, "X_test")
+            y_test = targets("y_test", y_test, len(X_test))
+            self.check_targets(y_test, "y_test")
+        return X, y, X_test, y_test
 
     def logits(self, X: np.ndarray) -> np.ndarray:
         A = self.as_input(X)

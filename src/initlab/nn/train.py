@@ -55,10 +55,7 @@ def train(net: MLP, X: np.ndarray, y: np.ndarray, *, lr: float = 0.01, iteration
     iterations = integer("iterations", iterations)
     record_every = integer("record_every", record_every)
     batch_size = None if batch_size is None else integer("batch_size", batch_size)
-    X, y = net.as_input(X), np.asarray(y)
-    if len(X) != len(y):
-        raise ArgumentError("y", f"expected {len(X)} targets (one per row of X), got {len(y)}")
-    net.check_targets(y)
+    X, y, X_test, y_test = net.check_data(X, y, X_test, y_test)
     make_optimizer(optimizer, [], lr)  # validates the name before any work
     if sample_space is None:
         sample_space = SampleSpaceSteps.applies(net, len(X), optimizer, batch_size)

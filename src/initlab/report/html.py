@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
-from initlab._errors import ArgumentError
 from initlab import __version__
+from initlab._checks import output_file
 from initlab.report.boundaries import MAX_SEED_COLUMNS, boundary_figure, has_boundaries
 from initlab.report.curves import cost_points_figure, png_base64
 from initlab.report.heatmaps import color_scale, find_heatmaps, heatmap_figure
@@ -169,9 +169,7 @@ def page(title: str, body: str, style: str = "") -> str:
 
 def write_page(text: str, path: str | os.PathLike) -> Path:
     """Write an HTML page through a temporary file, so a failure leaves no half page."""
-    path = Path(path)
-    if path.is_dir():
-        raise ArgumentError("out", f"'{path}' is a folder; give a file name such as report.html")
+    path = output_file("out", path, "report.html")
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
     partial.write_text(text, encoding="utf-8")
@@ -181,6 +179,5 @@ def write_page(text: str, path: str | os.PathLike) -> Path:
 
 def write_report(runs: list[dict], path: str | os.PathLike, *, title: str, config: dict | None = None) -> Path:
     """Write `build_report(...)` to `path`."""
-    if Path(path).is_dir():  # before the figures are drawn
-        raise ArgumentError("out", f"'{path}' is a folder; give a file name such as report.html")
+    output_file("out", path, "report.html")  # before the figures are drawn
     return write_page(build_report(runs, title=title, config=config), path)

@@ -29,7 +29,7 @@ import numpy as np
 
 from initlab import activations as table
 from initlab._checks import number
-from initlab._errors import unknown_choice
+from initlab._errors import ArgumentError, unknown_choice
 from initlab.theory.quadrature import expect, expect_pair
 
 Array = Callable[[np.ndarray], np.ndarray]
@@ -86,6 +86,9 @@ NAMES = table.names("forward")
 SMOOTH = {row.name: _smooth(row) for row in table.ACTIVATIONS if row.forward is not None and row.slope is None}
 
 
+MAX_SLOPE = 100.0  # leaky_relu's negative slope is below 1 in practice; this keeps 1 + slope^2 far from overflow
+
+
 def activation(name: str, slope: float = 0.01, argument: str = "activation") -> Activation:
     """The activation called `name`; `slope` is leaky_relu's negative slope (torch's default 0.01)."""
     row = table.BY_NAME.get(name) if isinstance(name, str) else None
@@ -93,4 +96,9 @@ def activation(name: str, slope: float = 0.01, argument: str = "activation") -> 
         raise unknown_choice(argument, "activation", str(name), NAMES)
     if row.slope is None:
         return SMOOTH[name]
-    return _piecewise_linear(name, number("slope", slope) if name == "leaky_relu" else row.slope)
+    if name != "leaky_relu":
+        return _piecewise_linear(name, row.slope)
+    slope = number("slope", slope)
+    if abs(slope) > MAX_SLOPE:
+        raise ArgumentError("slope", f"expected a number in [-{MAX_SLOPE:g}, {MAX_SLOPE:g}], got {slope:g}")
+    return _piecewise_linear(name, slope)

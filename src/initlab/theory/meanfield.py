@@ -31,6 +31,7 @@ from initlab._errors import ArgumentError
 from initlab._checks import number
 from initlab.theory.activations import Activation, activation
 
+MAX_VARIANCE = 1e4  # largest sigma_w^2 or sigma_b^2 theory() accepts: the quadrature is tested up to q = 1e4
 CRITICAL_TOLERANCE = 1e-6  # |chi_1 - 1| below this is 'critical'
 TRAINABLE_DEPTHS = 6.0  # trainable depth ~ 6 xi_c (Schoenholz et al. 2017)
 
@@ -186,9 +187,16 @@ def phase_of(chi: float) -> str:
 
 
 def theory(act: str, sigma_b2: float, sigma_w2: float | None = None, slope: float = 0.01) -> Theory:
-    """Everything at once; sigma_w2 defaults to the critical one for sigma_b2."""
+    """Everything at once; sigma_w2 defaults to the critical one for sigma_b2.
+
+    Both variances must be at most `MAX_VARIANCE` (1e4): for larger ones q* lies where the
+    Gaussian quadrature (`initlab.theory.quadrature`) is no longer checked, and the numbers would
+    be an artefact of it.
+    """
     phi = activation(act, slope)
-    sigma_b2 = number("sigma_b2", sigma_b2, non_negative=True)
+    sigma_b2 = number("sigma_b2", sigma_b2, non_negative=True, maximum=MAX_VARIANCE)
+    if sigma_w2 is not None:
+        sigma_w2 = number("sigma_w2", sigma_w2, non_negative=True, maximum=MAX_VARIANCE)
     try:
         critical = critical_sigma_w2(phi, sigma_b2)
     except ValueError:

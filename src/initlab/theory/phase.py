@@ -24,10 +24,11 @@ import numpy as np
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
-from initlab._checks import integer, number
+from initlab._checks import integer, number, output_file
 from initlab.theory.activations import activation
-from initlab.theory.meanfield import TRAINABLE_DEPTHS, critical_sigma_w2, depth_scale
+from initlab.theory.meanfield import MAX_VARIANCE, TRAINABLE_DEPTHS, critical_sigma_w2, depth_scale
 
+MAX_RESOLUTION = 201  # grid points per axis: ~40,000 points, a minute or two for tanh on one core
 MAX_DEPTH = 1000.0  # the colour scale's top; critical points (xi_c = inf) are drawn there
 FAN_IN = 100
 LEGEND_SIZE = 9
@@ -96,14 +97,15 @@ def critical_line(act: str, sigma_b2: np.ndarray, slope: float = 0.01) -> np.nda
 
 def phase_plot(act: str, *, sigma_w2_max: float | None = None, sigma_b2_max: float = 0.3,
                resolution: int = 41, slope: float = 0.01, fan_in: int = FAN_IN) -> Figure:
-    """The phase diagram of `act` as a figure (module docstring)."""
+    """The phase diagram of `act` as a figure (module docstring); `resolution` is at most
+    `MAX_RESOLUTION`, the edges at most `MAX_VARIANCE` (see `initlab.theory.theory`)."""
     phi = activation(act, slope)
-    resolution = integer("resolution", resolution, minimum=3)
+    resolution = integer("resolution", resolution, minimum=3, maximum=MAX_RESOLUTION)
     fan_in = integer("fan_in", fan_in, minimum=1)
-    sigma_b2_max = number("sigma_b2_max", sigma_b2_max, positive=True)
+    sigma_b2_max = number("sigma_b2_max", sigma_b2_max, positive=True, maximum=MAX_VARIANCE)
     if sigma_w2_max is None:
         sigma_w2_max = 2.5 * critical_sigma_w2(phi, 0.0, slope)
-    sigma_w2_max = number("sigma_w2_max", sigma_w2_max, positive=True)
+    sigma_w2_max = number("sigma_w2_max", sigma_w2_max, positive=True, maximum=MAX_VARIANCE)
     w = np.linspace(sigma_w2_max / resolution, sigma_w2_max, resolution)
     b = np.linspace(0.0, sigma_b2_max, resolution)
     depth, phases = phase_map(act, w, b, slope)
@@ -131,9 +133,11 @@ def phase_plot(act: str, *, sigma_w2_max: float | None = None, sigma_b2_max: flo
 
 def phase_figure(act: str, path: Path, *, sigma_w2_max: float | None = None, sigma_b2_max: float = 0.3,
                  resolution: int = 41, slope: float = 0.01, fan_in: int = FAN_IN) -> Path:
-    """Draw the phase diagram of `act` (`phase_plot`) to `path` (PNG)."""
+    """Draw the phase diagram of `act` (`phase_plot`) to `path` (PNG); the folder of `path` is created
+    with its parents if missing (refused before drawing if it cannot be)."""
+    path = output_file("out", path, "phase.png")
     fig = phase_plot(act, sigma_w2_max=sigma_w2_max, sigma_b2_max=sigma_b2_max, resolution=resolution,
                      slope=slope, fan_in=fan_in)
-    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
     return path

@@ -44,8 +44,8 @@ import torch
 from torch import nn
 from torch.nn import init as tinit
 
+from initlab._checks import seed as check_seed
 from initlab._errors import ArgumentError, ArgumentTypeError
-from initlab._checks import integer
 from initlab.init import Fans, fans, initializer, lookup
 from initlab.torch.trace import LAYER_TYPES
 
@@ -105,7 +105,7 @@ def generator_from(generator: torch.Generator | None, seed: int | None) -> torch
         raise ValueError("generator, seed: give exactly one (a torch.Generator or an int seed); "
                          f"got generator={generator!r}, seed={seed!r} (initlab never uses torch's global RNG)")
     if seed is not None:
-        return torch.Generator().manual_seed(integer("seed", seed, minimum=0))
+        return torch.Generator().manual_seed(check_seed("seed", seed))
     if not isinstance(generator, torch.Generator):
         raise ArgumentTypeError("generator", f"expected a torch.Generator, got {type(generator).__name__}")
     return generator

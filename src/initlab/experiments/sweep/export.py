@@ -15,6 +15,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from initlab._checks import output_file
 from initlab._errors import ArgumentError, unknown_choice
 from initlab.experiments.sweep.spec import FIELD_KEYS
 from initlab.experiments.sweep.store import Store
@@ -53,11 +54,7 @@ def export(store: str | Path | Store, format: str = "csv", out: str | Path | Non
     if format == "parquet" and out is None:
         raise ArgumentError("out", "parquet is a binary format; give --out FILE")
     if out is not None:
-        out = Path(out)
-        if out.is_dir():
-            raise ArgumentError("out", f"'{out}' is a folder, expected a file name")
-        if not out.parent.is_dir():
-            raise ArgumentError("out", f"folder '{out.parent}' does not exist")
+        out = output_file("out", out, f"runs.{format}")  # missing parent folders are created later
         store_file = store.path if isinstance(store, Store) else store_path(store)
         if out.absolute() == store_file.absolute():
             raise ArgumentError("out", f"'{out}' is the store itself; give another file name")
@@ -109,6 +106,7 @@ def _parquet(table: list[dict], path: str) -> None:
 
 def _write_atomically(out: Path, write) -> None:
     """Write to a temporary file beside `out`, then move it in: `out` is whole or as it was."""
+    out.parent.mkdir(parents=True, exist_ok=True)
     handle, scratch = tempfile.mkstemp(prefix=f".{out.name}-", dir=out.parent)
     os.close(handle)
     try:
