@@ -19,10 +19,13 @@ FLOAT_DTYPES = ("float32", "float64")
 
 def check_dtype(dtype, argument: str = "dtype") -> np.dtype:
     """float32 or float64, as a numpy dtype; anything else is a ValueError."""
-    try:
-        resolved = np.dtype(dtype)
-    except TypeError:
-        resolved = None
+    if isinstance(dtype, str):  # numpy parses other strings as dtype mini-languages ('1,,2' is a SyntaxError)
+        resolved = np.dtype(dtype) if dtype in FLOAT_DTYPES else None
+    else:
+        try:
+            resolved = np.dtype(dtype)
+        except (TypeError, ValueError):
+            resolved = None
     if resolved is None or resolved.name not in FLOAT_DTYPES:
         raise ArgumentError(argument, f"expected one of {', '.join(FLOAT_DTYPES)}, got {dtype!r}")
     return resolved
