@@ -16,7 +16,7 @@ CASES = [  # (argv; the out path is appended where the command writes one), expe
     (["compare", "--seeds", HUGE], f"error: --seeds: expected a positive integer <= 1000000000, got {HUGE}"),
     (["compare", "--data-seed", HUGE], f"error: --data-seed: expected a non-negative integer <= 9223372036854775807, "
                                        f"got {HUGE}"),
-    (["compare", "--max-memory", "1MB"], "error: --seeds: this run needs about 1.1"),
+    (["compare", "--max-memory", "1MB"], "error: --seeds: this run needs about 1.2 MB"),
     (["compare", "--max-memory", "lots"], "error: --max-memory: expected a size such as '12GB', '500MB' or a number of "
                                           "bytes, got 'lots'"),
     (["train", "--seed", HUGE], f"error: --seed: expected a non-negative integer <= 9223372036854775807, got {HUGE}"),
@@ -84,8 +84,8 @@ def test_out_below_a_file_is_refused_naming_out(cli, tmp_path):
                                                                     "got 1e+308"),
     (["compare", "--hidden", f"{HUGE}x2"], f"error: --hidden: expected widths <= 1000000000, got [{HUGE}, {HUGE}]"),
     (["compare", "--hidden", "5000x5", "--max-memory", "100MB"],
-     "error: --hidden: this run needs about 64.2 GB (estimate), above the memory budget of 100 MB (--max-memory, "
-     "max_memory); layers [2, 5000, 5000, 5000, 5000, 5000, 1] on 225 rows; use fewer or narrower layers"),
+     "error: --hidden: this run needs about 64.3 GB (estimate), above the memory budget of 100 MB (--max-memory, "
+     "max_memory); layers [2, 5000, 5000, 5000, 5000, 5000, 1] on 300 rows; use fewer or narrower layers"),
     (["diagnose", "--torch", "initlab_no_such_module:build", "--input-shape", "100000,100000"],
      "error: --input-shape: this run needs about 61.4 TB (estimate)"),
     (["diagnose", "--torch", "initlab_no_such_module:build", "--input-shape", "10", "--n-samples", "1000000000"],

@@ -112,14 +112,19 @@ def stacked(table: Table) -> Text:
         block.append_text(_text(first._cells[row_index]))
         block.append("\n")
         for column in others:
-            block.append(f"  {_header(column)}: ")
-            block.append_text(_text(column._cells[row_index]))
-            block.append("\n")
+            label = f"  {_header(column)}: "
+            block.append(label)
+            cell = _text(column._cells[row_index])  # a cell's later lines line up under its first
+            for k, line in enumerate(cell.split("\n")):
+                block.append_text(line if k == 0 else Text(" " * len(label)) + line)
+                block.append("\n")
         if row.style:
             block.stylize(row.style)
         text.append_text(block)
     if table.caption:
-        text.append(f"{table.caption}\n", style="dim")
+        caption = _text(table.caption)
+        caption.stylize("dim")
+        text.append_text(caption + "\n")
     return text
 
 
@@ -144,11 +149,3 @@ def progress_bar() -> Progress:
     """A transient progress bar on stderr, drawn only when stderr is a terminal."""
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     return Progress(*columns, console=err, transient=True, disable=not err.is_terminal)
-
-
-def fmt(value: float | None, digits: int = 4) -> str:
-    return "-" if value is None else f"{value:.{digits}g}"
-
-
-def pct(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.1f}%"

@@ -8,9 +8,10 @@ import typer
 from rich.markup import escape
 
 from initlab.cli.flags import names_flags
-from initlab.cli.output import emit_json, err, fmt, new_table, show
+from initlab.cli.output import emit_json, err, new_table, show
 from initlab.cli.params import JsonOption, MaxMemory
 from initlab.init.fans import LAYOUTS
+from initlab.numbers_text import significant
 
 
 @names_flags()
@@ -58,8 +59,8 @@ def sample(spec: Annotated[str, typer.Argument(help="Scheme spec, e.g. he_normal
         return
     err.print(escape(f"{stats['spec']}  shape {tuple(dims)}  seed {seed}  {stats['dtype']}"), soft_wrap=True)
     table = new_table(("", "sample", "formula"))
-    table.add_row("mean", fmt(stats["mean"], 6), fmt(mean, 6))
-    table.add_row("std", fmt(stats["std"], 6), fmt(std, 6))
-    table.add_row("min", fmt(stats["min"], 6), "")
-    table.add_row("max", fmt(stats["max"], 6), "")
+    table.add_row("mean", significant(stats["mean"], 6), significant(mean, 6))
+    table.add_row("std", significant(stats["std"], 6), significant(std, 6))
+    table.add_row("min", significant(stats["min"], 6), "")
+    table.add_row("max", significant(stats["max"], 6), "")
     show(table)

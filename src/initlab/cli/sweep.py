@@ -10,8 +10,9 @@ import typer
 from rich.markup import escape
 
 from initlab.cli.flags import names_flags
-from initlab.cli.output import emit_json, err, fmt, new_table, pct, progress_bar, show
+from initlab.cli.output import emit_json, err, new_table, progress_bar, show
 from initlab.cli.params import JsonOption, sub_app
+from initlab.cli.summary_table import print_summary
 
 sweep_app = sub_app(
     "Sweeps: schemes x settings x seeds from a TOML file, on local processes or a Dask cluster, kept in a "
@@ -50,18 +51,14 @@ def sweep_plan(file: SweepFile, as_json: JsonOption = False) -> None:
     show(_axes_table([*sweep.grid, "config hash"], rows), optional=("config hash",))
 
 
-def _summary_table(sweep, store: Path):
+def _point_rows(sweep, store: Path) -> list[dict]:
+    """The stored summary of each grid point, labelled with its index and axis values."""
     from initlab.experiments.sweep.export import stored_summary
     from initlab.experiments.sweep.spec import shown_value
-    columns = ("point", *sweep.grid, "seeds", "final cost (mean ± std)", "train acc", "test acc", "diverged")
-    table = new_table(columns, title=f"{store}: mean over the seeds of each grid point", left=sweep.grid)
-    for point, row in zip(sweep.points, stored_summary(sweep, store)):
-        cost = fmt(row["final_cost_mean"])
-        if row["final_cost_mean"] is not None and row["n_seeds"] - row["n_diverged"] > 1:
-            cost += f" ± {row['final_cost_std']:.2g}"
-        table.add_row(str(point.index), *(escape(shown_value(v)) for v in point.axes.values()), str(row["n_seeds"]),
-                      cost, pct(row["train_accuracy_mean"]), pct(row["test_accuracy_mean"]), str(row["n_diverged"]))
-    return table
+    rows = stored_summary(sweep, store)
+    for point, row in zip(sweep.points, rows):
+        row["label"] = f"{point.index}: " + ", ".join(shown_value(v) for v in point.axes.values())
+    return rows
 
 
 @sweep_app.command("run")
@@ -97,7 +94,8 @@ def sweep_run(file: SweepFile, store: StoreOpt,
             err.print(f"interrupted: {stop.report.done} of {stop.report.total} runs stored in {escape(str(store))}; "
                       f"resume with: {escape(shlex.join(command))}", soft_wrap=True)
             raise typer.Exit(130) from None
-    show(_summary_table(sweep, store))
+    print_summary(f"{store}: each grid point ({', '.join(sweep.grid)}) over its seeds", _point_rows(sweep, store),
+                  first="grid point")
     others = f", {report.by_others} by another runner" if report.by_others else ""
     err.print(f"{escape(str(store))}: ran {report.ran} runs, {report.skipped} were already stored{others}; "
               f"{report.done} of {report.total} done", soft_wrap=True)

@@ -10,8 +10,9 @@ from rich.markup import escape
 
 from initlab.activations import names as activation_names
 from initlab.cli.flags import names_flags
-from initlab.cli.output import emit_json, err, fmt, new_table, show
+from initlab.cli.output import emit_json, err, new_table, show
 from initlab.cli.params import JsonOption, sub_app
+from initlab.numbers_text import significant
 
 theory_app = sub_app(
     "Mean-field signal propagation of a deep dense network at initialization (Poole et al. 2016, "
@@ -40,7 +41,7 @@ def theory(ctx: typer.Context, activation: TheoryActivation = "tanh",
     for key in ("q_star", "chi_1", "c_star", "xi_c", "trainable_depth", "critical_sigma_w2", "phase"):
         value = numbers[key]
         infinite = numbers["phase"] == "critical" and key in ("xi_c", "trainable_depth")
-        table.add_row(key, value if isinstance(value, str) else "inf" if infinite else fmt(value, 6))
+        table.add_row(key, value if isinstance(value, str) else "inf" if infinite else significant(value, 6))
     show(table)
 
 

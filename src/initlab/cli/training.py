@@ -7,12 +7,11 @@ from typing import Annotated, Optional
 
 import typer
 from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
 
 from initlab.cli.flags import names_flags
-from initlab.cli.output import emit_json, err, new_table, progress_bar, show, table_console
+from initlab.cli.output import emit_json, err, progress_bar
 from initlab.cli.params import JsonOption, MaxMemory, Out
+from initlab.cli.summary_table import print_summary
 from initlab.data.loader import USAGE
 from initlab.experiments.config import CompareConfig as D  # its field defaults are the documented defaults
 from initlab.experiments.presets import PRESETS
@@ -66,7 +65,7 @@ def _run(config, out: Path | None, command: str, as_json: bool, figures: bool, m
                                  total=len(config.inits) * config.seeds * config.iterations)
         result = run_compare(config, data, on_iterations=lambda n: progress.advance(task, n), max_memory=max_memory)
     written = write_run_folder(result, folder, _draw() if figures else None)
-    print_summary(result)
+    print_summary(result.title, result.summary())
     if config.note:
         err.print(f"note: {escape(config.note)}", soft_wrap=True)
     err.print(f"wrote {', '.join(written)} to {escape(str(folder))}", soft_wrap=True)
@@ -79,62 +78,6 @@ def _draw():
     """The report layer's figure writer (imported only when figures are wanted)."""
     from initlab.report.folder import write_compare_figures
     return write_compare_figures
-
-
-def summary_table(result, width: int | None = None) -> tuple[Table | Text, list[str]]:
-    """The compare table: per scheme a line with its name and seeds, then one line per quantity (final
-    cost, train and test accuracy) with mean ± std and median [min, max] (`initlab.summary`: the same
-    rows and texts as --json and report.html). Names too long for `width` (the table console's) become
-    [1], [2], ... and the legend lines ('[1] = name', printed whole after the table) are returned with
-    it; when even that does not fit, each scheme is a block of short lines (a Text). A name or number
-    is never cut."""
-    from initlab.summary import MEAN_STD, MEDIAN_RANGE, NAMES, QUANTITIES, mean_std_text, median_range_text
-    rows = result.summary()
-    width = table_console().width if width is None else width
-    seeds = [f"{r['n_seeds']}" + (f", {r['n_diverged']} diverged" if r["n_diverged"] else "") for r in rows]
-    texts = [[(mean_std_text(r, q), median_range_text(r, q)) for q in QUANTITIES] for r in rows]
-    others = (max(map(len, [*seeds, "seeds"])) + max(len(a) for t in texts for a, _ in t + [(MEAN_STD, "")])
-              + max(len(b) for t in texts for _, b in t + [("", MEDIAN_RANGE)]))
-    labels = max(len(f"  {NAMES[q]}") for q in QUANTITIES)
-    room = width - others - 3 * 4 - 1  # 4 bordered columns, padded 1 each side
-    if room < max(labels, 3):
-        return _summary_blocks(result.title, rows, texts), []
-    long = dict.fromkeys(r["label"] for r in rows if len(r["label"]) > room)
-    keys = {label: f"[{k}]" for k, label in enumerate(long, 1)}
-    legend = [f"{key} = {label}" for label, key in keys.items()]
-    caption = f"{MEAN_STD} and {MEDIAN_RANGE} over the seeds; final cost of the seeds that did not diverge"
-    table = new_table(("scheme", "seeds", MEAN_STD, MEDIAN_RANGE), title=escape(result.title), left=("scheme",),
-                      caption=escape(caption))
-    for row, seed, cells in zip(rows, seeds, texts):
-        table.add_row(escape(keys.get(row["label"], row["label"])), seed, "", "")
-        for k, (quantity, (mean_std, median_range)) in enumerate(zip(QUANTITIES, cells)):
-            table.add_row(f"  {NAMES[quantity]}", "", escape(mean_std), escape(median_range),
-                          end_section=k == len(QUANTITIES) - 1)
-    return table, legend
-
-
-def _summary_blocks(title: str, rows: list[dict], texts: list) -> Text:
-    """The compare table for a terminal too narrow for it: per scheme, its name and seeds, then per
-    quantity one line for mean ± std and one for median [min, max]."""
-    from initlab.summary import MEAN_STD, MEDIAN_RANGE, NAMES, QUANTITIES
-    text = Text(f"{title}\n", style="italic")
-    for row, cells in zip(rows, texts):
-        diverged = f", {row['n_diverged']} diverged" if row["n_diverged"] else ""
-        text.append(f"{row['label']} ({row['n_seeds']} seeds{diverged})\n", style="bold")
-        for quantity, (mean_std, median_range) in zip(QUANTITIES, cells):
-            text.append(f"  {NAMES[quantity]}\n    {MEAN_STD}: {mean_std}\n    {MEDIAN_RANGE}: {median_range}\n")
-    return text
-
-
-def print_summary(result) -> None:
-    """The compare table by the CLI's width rule (`initlab.cli.output`)."""
-    shown, legend = summary_table(result)
-    if isinstance(shown, Text):
-        table_console().print(shown, soft_wrap=True)
-    else:
-        show(shown)
-    for line in legend:
-        table_console().print(escape(line), soft_wrap=True)
 
 
 @names_flags(**LIBRARY_NAMES)
