@@ -1,6 +1,6 @@
 """Set-up shared by every test folder.
 
-Test helpers (`tests/*/_initlab_*.py`) are importable by name: pytest runs with
+Test helpers (`tests/**/_initlab_*.py`) are importable by name: pytest runs with
 ``--import-mode=importlib``, which does not put test folders on sys.path, and the folders are not
 packages. The helpers' names are unique to these tests, so they shadow nothing.
 """
@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import pytest
 
-for _folder in sorted({str(p.parent) for p in Path(__file__).resolve().parent.glob("*/_initlab_*.py")}):
+for _folder in sorted({str(p.parent) for p in Path(__file__).resolve().parent.rglob("_initlab_*.py")}):
     if _folder not in sys.path:
         sys.path.insert(0, _folder)
 

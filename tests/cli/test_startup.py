@@ -23,7 +23,8 @@ def test_importing_the_cli_imports_no_heavy_library():
 @pytest.mark.parametrize("argv", [["--help"], ["--version"], ["compare", "--help"], ["diagnose", "--help"],
                                   ["sweep", "run", "--help"], ["theory", "phase", "--help"],
                                   ["compare", "--hidden", "10,-5"], ["sample", "he_norml"],
-                                  ["diagnose", "--n-samples", "0"], ["train", "--lr", "nan"]])
+                                  ["diagnose", "--n-samples", "0"], ["train", "--lr", "nan"],
+                                  ["sweep", "run", "missing.toml", "--store", "x.db"], ["sweep", "plan", "missing.toml"]])
 @pytest.mark.slow
 def test_help_and_refused_input_import_no_heavy_library(argv):
     loaded = _modules_after(f"from initlab.cli import main\ncode = main({argv!r})\nassert code in (0, 2), code")

@@ -71,8 +71,9 @@ def sweep_run(file: SweepFile, store: StoreOpt,
               as_json: JsonOption = False) -> None:
     """Run every run of the sweep that the store does not hold yet (a killed or interrupted sweep resumes)."""
     import shlex
-    from initlab.experiments.sweep import SweepInterrupted, load_sweep, run_sweep
-    sweep = load_sweep(file)
+    from initlab.experiments.sweep import load_sweep
+    sweep = load_sweep(file)  # a bad file is refused before the training code is imported
+    from initlab.experiments.sweep import SweepInterrupted, run_sweep
     with progress_bar() as progress:
         task = progress.add_task(f"sweep: {len(sweep.points)} points x {sweep.seeds} seeds, runs", total=sweep.n_runs)
         started = []

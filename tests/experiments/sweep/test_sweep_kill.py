@@ -3,7 +3,6 @@ duplicated, and the store ends equal to an uninterrupted run's."""
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -11,32 +10,9 @@ import time
 import pytest
 
 from initlab.experiments.sweep import run_sweep
+from _initlab_sweep_child import SLOW_SWEEP, stored_runs
 
-# 12 points x 2 seeds; each point takes a fraction of a second, so the sweep lasts a few seconds.
-SWEEP = """
-data = "circles"
-n_samples = 100
-seeds = 2
-[model]
-activation = "tanh"
-[train]
-lr = 0.1
-iterations = 2000
-[grid]
-"model.init" = ["he_normal", "xavier_normal", "normal(std=1)"]
-"model.hidden" = ["8x2", "8x3", "12x2", "12x3"]
-"""
-
-
-def _count(path) -> int:
-    try:
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)
-        try:
-            return connection.execute("SELECT count(*) FROM runs").fetchone()[0]
-        finally:
-            connection.close()
-    except sqlite3.OperationalError:  # not created yet, or its tables not yet
-        return 0
+SWEEP = SLOW_SWEEP.format(iterations=2000)
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
@@ -50,7 +26,7 @@ def test_sigkill_then_rerun_equals_an_uninterrupted_run(tmp_path, stored, cli, w
                              start_new_session=True)
     try:
         deadline = time.monotonic() + 60
-        while not 0 < _count(path) < 24 and child.poll() is None and time.monotonic() < deadline:
+        while not 0 < stored_runs(path) < 24 and child.poll() is None and time.monotonic() < deadline:
             time.sleep(0.005)
         assert child.poll() is None, f"the sweep ended before it could be killed: {child.stderr.read()}"
         os.kill(child.pid, signal.SIGKILL)

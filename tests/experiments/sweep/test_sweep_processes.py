@@ -14,32 +14,9 @@ import pytest
 
 from initlab.experiments.sweep import load_sweep, run_sweep, status
 from initlab.experiments.sweep.claims import STALE_AFTER
+from _initlab_sweep_child import SLOW_SWEEP, stored_runs
 
-# 12 points x 2 seeds, each point a fraction of a second: the sweep lasts several seconds.
-SWEEP = """
-data = "circles"
-n_samples = 100
-seeds = 2
-[model]
-activation = "tanh"
-[train]
-lr = 0.1
-iterations = 3000
-[grid]
-"model.init" = ["he_normal", "xavier_normal", "normal(std=1)"]
-"model.hidden" = ["8x2", "8x3", "12x2", "12x3"]
-"""
-
-
-def _stored(path) -> int:
-    try:
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)
-        try:
-            return connection.execute("SELECT count(*) FROM runs").fetchone()[0]
-        finally:
-            connection.close()
-    except sqlite3.Error:  # not created yet, or its tables not yet
-        return 0
+SWEEP = SLOW_SWEEP.format(iterations=3000)
 
 
 def _descendants(pid: int) -> list[tuple[int, int]]:
@@ -94,7 +71,7 @@ def test_sigkilled_sweep_run_leaves_no_worker_forkserver_or_tracker_behind(tmp_p
     processes = []
     try:
         deadline = time.monotonic() + 120
-        while not 0 < _stored(path) < 24 and child.poll() is None and time.monotonic() < deadline:
+        while not 0 < stored_runs(path) < 24 and child.poll() is None and time.monotonic() < deadline:
             time.sleep(0.01)
         processes = _descendants(child.pid)
         assert child.poll() is None, f"the sweep ended before it could be killed: {child.stderr.read()}"

@@ -14,12 +14,15 @@ A sweep holds at most MAX_RUNS runs. A store that cannot be used (damaged, not i
 schema, read-only for a sweep, in a missing folder) raises ValueError `store: <rule>, got '<path>'`.
 """
 
-from initlab.experiments.sweep.execute import SweepInterrupted, SweepReport, default_workers, run_sweep, status
+from initlab._lazy import lazy_attributes
+# Imported now: the function `export` must shadow its submodule of the same name.
 from initlab.experiments.sweep.export import FORMATS, export, summary
-from initlab.experiments.sweep.spec import KEYS, MAX_RUNS, Point, Sweep, load_sweep
-from initlab.experiments.sweep.store import Store
 
-plan = load_sweep  # the plan of a sweep is its expanded, validated grid
-
-__all__ = ["FORMATS", "KEYS", "MAX_RUNS", "Point", "Store", "Sweep", "SweepInterrupted", "SweepReport", "default_workers",
-           "export", "load_sweep", "plan", "run_sweep", "status", "summary"]
+# Imported on first use: `sweep plan` and a refused sweep file need only the spec, not the training code.
+_EXPORTS = {
+    "execute": ("SweepInterrupted", "SweepReport", "default_workers", "run_sweep", "status"),
+    "spec": ("KEYS", "MAX_RUNS", "Point", "Sweep", "load_sweep", "plan"),
+    "store": ("Store",),
+}
+__getattr__ = lazy_attributes(__name__, _EXPORTS)
+__all__ = sorted(["FORMATS", "export", "summary", *(name for names in _EXPORTS.values() for name in names)])

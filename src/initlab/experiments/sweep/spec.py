@@ -259,3 +259,6 @@ def shown_value(value: object) -> str:
     if isinstance(value, (list, tuple)):
         return ",".join(str(v) for v in value)
     return str(value)
+
+
+plan = load_sweep  # the plan of a sweep is its expanded, validated grid
