@@ -44,3 +44,43 @@ def parse_hidden(text: str, argument: str = "hidden") -> tuple[int, ...]:
     except ValueError:
         raise ArgumentError(argument, f"expected positive integers like '10,5' or WIDTHxDEPTH like '100x30', "
                          f"got '{text}'") from None
+
+
+def parse_factory(text: str, argument: str = "torch") -> tuple[str, str, dict]:
+    """'module.path:factory' or 'module.path:factory(key=literal, ...)' -> (module, factory, kwargs).
+
+    The keyword values are Python literals (numbers, strings, True/False/None, tuples, lists, dicts),
+    read with `ast.literal_eval`: the text is never evaluated as code.
+
+    >>> parse_factory("mymodels:build")
+    ('mymodels', 'build', {})
+    >>> parse_factory("examples.torch_models:mlp(depth=20, width=64, act='gelu')")
+    ('examples.torch_models', 'mlp', {'depth': 20, 'width': 64, 'act': 'gelu'})
+    >>> parse_factory("m:f(__import__('os').system('x'))")
+    Traceback (most recent call last):
+    ...
+    initlab._errors.ArgumentError: torch: expected 'module.path:factory' or 'module.path:factory(key=value, ...)' with literal values, got "m:f(__import__('os').system('x'))"
+    """
+    import ast
+
+    from initlab._errors import ArgumentError
+
+    usage = ArgumentError(argument, "expected 'module.path:factory' or 'module.path:factory(key=value, ...)' "
+                                    f"with literal values, got {str(text)!r}")
+    module, colon, call = str(text).partition(":")
+    if not colon or not module or not all(part.isidentifier() for part in module.split(".")):
+        raise usage
+    try:
+        node = ast.parse(call.strip(), mode="eval").body
+    except SyntaxError:
+        raise usage from None
+    if isinstance(node, ast.Name):
+        return module, node.id, {}
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.args
+            and all(k.arg is not None for k in node.keywords)):
+        raise usage
+    try:
+        kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        raise usage from None
+    return module, node.func.id, kwargs

@@ -101,6 +101,13 @@ FACTORIES = textwrap.dedent("""
         return nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(),
                              nn.Flatten(), nn.Linear(8 * 8 * 8, 10))
 
+    def mlp(depth=2, width=8, inputs=4, activation="relu"):
+        act = {"relu": nn.ReLU, "tanh": nn.Tanh}[activation]
+        layers = [nn.Linear(inputs, width), act()]
+        for _ in range(depth - 1):
+            layers += [nn.Linear(width, width), act()]
+        return nn.Sequential(*layers, nn.Linear(width, 3))
+
     def not_a_module():
         return 42
 
@@ -167,6 +174,10 @@ def test_torch_cnn_on_digits_reshaped_to_images(cli, tmp_path, factories):
      "--torch: factory 'my_models:not_a_module' returned int, expected a torch.nn.Module"),
     (("--torch", "my_models:broken", "--input-shape", "4"), "raised RuntimeError: no weights file"),
     (("--torch", "my_models"), "--torch: expected 'module.path:factory'"),
+    (("--torch", "my_models:mlp(depth=__import__('os').getpid())"), "with literal values, got"),
+    (("--torch", "my_models:mlp(3)"), "--torch: expected 'module.path:factory' or 'module.path:factory(key=value"),
+    (("--torch", "my_models:mlp(depht=3)", "--input-shape", "4"),
+     "--torch: factory 'my_models:mlp(depht=3)' raised TypeError: mlp() got an unexpected keyword argument 'depht'"),
     (("--torch", "my_models:deep_relu", "--input-shape", "3,32"), "--input-shape: the model rejected a batch of shape"),
     (("--torch", "my_models:deep_relu"), "--input-shape: give --input-shape"),
     (("--n-samples", "1"), "--n-samples: expected an integer >= 2"),
@@ -207,3 +218,11 @@ def test_a_torch_model_with_its_default_init_is_the_same_at_every_run(cli, tmp_p
     first = run(cli, tmp_path, *argv)[1]
     second = run(cli, tmp_path, *argv)[1]
     assert first == second and first["layers"][0]["pre_std"] > 0
+
+
+def test_a_factory_takes_literal_keyword_arguments(cli, tmp_path, factories):
+    code, doc, err = run(cli, tmp_path, "--torch", "my_models:mlp(depth=5, width=16, activation='tanh')",
+                         "--input-shape", "4")
+    assert code == 0, err
+    assert [layer["units"] for layer in doc["layers"]] == [16] * 5 + [3]
+    assert [layer["activation"] for layer in doc["layers"]] == ["tanh"] * 5 + ["identity"]

@@ -22,6 +22,7 @@ import numpy as np
 from initlab._errors import ArgumentError, did_you_mean
 from initlab.data import load, standardize
 from initlab.nn.mlp import MLP
+from initlab.options import parse_factory
 
 
 @dataclass(frozen=True)
@@ -69,14 +70,12 @@ def mlp_for(X: np.ndarray, y: np.ndarray, hidden: Sequence[int], activation: str
 
 
 def load_factory(path: str, seed: int = 0, argument: str = "torch"):
-    """Call the factory named by 'module.path:function' and return the `torch.nn.Module` it builds.
+    """Call the factory named by 'module.path:function' or 'module.path:function(key=literal, ...)'
+    (`initlab.options.parse_factory`) and return the `torch.nn.Module` it builds.
 
     The factory runs on a forked torch RNG seeded with `seed`, so a model built with torch's
     default init is the same at every run and the caller's random state is untouched."""
-    module_name, colon, name = str(path).partition(":")
-    if not colon or not module_name or not name.isidentifier():
-        raise ArgumentError(argument, f"expected 'module.path:factory' (a function returning an nn.Module), "
-                         f"got '{path}'")
+    module_name, name, kwargs = parse_factory(path, argument)
     try:
         import torch
 
@@ -92,7 +91,7 @@ def load_factory(path: str, seed: int = 0, argument: str = "torch"):
     try:
         with torch.random.fork_rng(devices=[]):
             torch.default_generator.manual_seed(seed)
-            model = factory()
+            model = factory(**kwargs)
     except Exception as error:  # noqa: BLE001 - any failure of the user's code is reported, not raised
         raise ArgumentError(argument, f"factory '{path}' raised {type(error).__name__}: {first_line(error)}") from None
     if not isinstance(model, torch.nn.Module):
