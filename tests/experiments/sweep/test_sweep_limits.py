@@ -75,6 +75,7 @@ def test_a_garbage_scheduler_address_is_one_line_naming_the_rule(tmp_path, capsy
     assert not (tmp_path / "results.db").exists()
 
 
+@pytest.mark.slow  # a Python child process per address
 @pytest.mark.parametrize("address", ["garbage", "tls://127.0.0.1:9", "tcp://127.0.0.1:9"])
 def test_a_failed_scheduler_leaves_no_traceback_at_interpreter_exit(tmp_path, address):
     """Dask's Client, when it fails to connect, used to try to close itself again when Python exits

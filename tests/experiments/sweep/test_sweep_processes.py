@@ -62,6 +62,7 @@ def _running(process: tuple[int, int]) -> bool:
         return int(fields[19]) == start and fields[0] != "Z"
 
 
+@pytest.mark.slow  # a real `sweep run` child process
 def test_sigkilled_sweep_run_leaves_no_worker_forkserver_or_tracker_behind(tmp_path):
     sweep = tmp_path / "sweep.toml"
     sweep.write_text(SWEEP)
@@ -107,6 +108,7 @@ print(json.dumps(report.to_json()))
 """
 
 
+@pytest.mark.slow  # a real `sweep run` child process
 def test_two_runners_on_one_store_share_the_work_and_compute_each_run_once(tmp_path, stored):
     sweep = tmp_path / "sweep.toml"
     sweep.write_text(SWEEP)
