@@ -14,6 +14,8 @@ Options go in parentheses before the colon, separated by spaces:
 
 - ``slow``: takes long (more than a few seconds); tests/test_readme_outputs.py checks it only
   under ``pytest -m slow``.
+- ``seconds``: takes a few seconds; checked by ``make test`` but left out of ``make test-fast``
+  (the test is marked slow).
 - ``timing``: the output is a time measured on this machine (benchmarks); rerun only with
   ``--timings`` (``make timings``), never compared by the test.
 - ``lines=A-B,C-``: show only these 1-based line ranges of the output; each left-out stretch
@@ -71,6 +73,10 @@ class Block:
         return "slow" in self.options
 
     @property
+    def seconds(self) -> bool:
+        return "seconds" in self.options
+
+    @property
     def timing(self) -> bool:
         return "timing" in self.options
 
@@ -88,8 +94,8 @@ def _options(text: str | None) -> dict:
     options = {}
     for item in (text or "").split():
         key, _, value = item.partition("=")
-        if key not in ("slow", "timing", "table", "lines", "head", "from", "fresh"):
-            raise ValueError(f"output marker: unknown option {key!r}, expected slow, timing, table, lines=, "
+        if key not in ("slow", "seconds", "timing", "table", "lines", "head", "from", "fresh"):
+            raise ValueError(f"output marker: unknown option {key!r}, expected slow, seconds, timing, table, lines=, "
                              "head=, from=, fresh=")
         options[key] = value
     return options

@@ -16,7 +16,7 @@ regenerate = sys.modules.setdefault("docs_regenerate", importlib.util.module_fro
 _spec.loader.exec_module(regenerate)
 
 BLOCKS = regenerate.all_blocks()
-CHECKED = [pytest.param(block, id=block.name, marks=[pytest.mark.slow] if block.slow else [])
+CHECKED = [pytest.param(block, id=block.name, marks=[pytest.mark.slow] if block.slow or block.seconds else [])
            for block in BLOCKS if not block.timing]
 
 
