@@ -25,6 +25,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from initlab.numbers_text import MISSING, significant
+
 QUANTITIES = ("final_cost", "train_accuracy", "test_accuracy")
 STATISTICS = ("mean", "std", "median", "min", "max")
 MEAN_STD = "mean ± std"
@@ -69,18 +71,14 @@ def summary_row(runs: Sequence[dict], *, label: str, init: str | None = None) ->
     return row
 
 
-def _cost(value: float, digits: int) -> str:
-    return f"{value:.{digits}g}"
-
-
 def mean_std_text(row: dict, quantity: str) -> str:
     """'mean ± std' of a row's quantity: costs to 4 significant digits (std 2), accuracies in percent
     to one decimal; just the mean for a single value; '-' for none."""
     mean, std, n = row[f"{quantity}_mean"], row[f"{quantity}_std"], row.get(f"{quantity}_n", 2)
     if mean is None:
-        return "-"
+        return MISSING
     if quantity == "final_cost":
-        return _cost(mean, 4) + (f" ± {_cost(std, 2)}" if n > 1 else "")
+        return significant(mean, 4) + (f" ± {significant(std, 2)}" if n > 1 else "")
     return f"{100 * mean:.1f}" + (f" ± {100 * std:.1f}" if n > 1 else "") + "%"
 
 
@@ -89,9 +87,9 @@ def median_range_text(row: dict, quantity: str) -> str:
     in whole percent (a test set of a few hundred points resolves no finer); '-' for none."""
     median, low, high = row[f"{quantity}_median"], row[f"{quantity}_min"], row[f"{quantity}_max"]
     if median is None:
-        return "-"
+        return MISSING
     if quantity == "final_cost":
-        return f"{_cost(median, 4)} [{_cost(low, 3)}, {_cost(high, 3)}]"
+        return f"{significant(median, 4)} [{significant(low, 3)}, {significant(high, 3)}]"
     return f"{100 * median:.0f} [{100 * low:.0f}, {100 * high:.0f}]%"
 
 
