@@ -179,6 +179,35 @@ def torch_encoder(dim: int = 32, depth: int = 2, heads: int = 4) -> nn.Module:
     return nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
 
 
+class ViT(nn.Module):
+    """Vision transformer: patch-embedding conv, cls token and position embedding (parameters of no
+    layer), pre-LN blocks on nn.MultiheadAttention, final LayerNorm, linear head on the cls token."""
+
+    def __init__(self, image: int, patch: int, dim: int, depth: int, heads: int, classes: int):
+        super().__init__()
+        self.patch = nn.Conv2d(3, dim, patch, stride=patch)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.pos_embed = nn.Parameter(torch.zeros(1, (image // patch) ** 2 + 1, dim))
+        nn.init.trunc_normal_(self.pos_embed, std=0.02)
+        self.blocks = nn.ModuleList([TransformerBlock(dim, heads) for _ in range(depth)])
+        self.norm = nn.LayerNorm(dim)
+        self.head = nn.Linear(dim, classes)
+
+    def forward(self, x):
+        x = self.patch(x).flatten(2).transpose(1, 2)
+        x = torch.cat([self.cls_token.expand(len(x), -1, -1), x], dim=1) + self.pos_embed
+        for block in self.blocks:
+            x = block(x)
+        return self.head(self.norm(x)[:, 0])
+
+
+@seeded
+def vit(image: int = 32, patch: int = 8, dim: int = 32, depth: int = 2, heads: int = 4, classes: int = 10) -> nn.Module:
+    """A small ViT on (n, 3, image, image); ``vit(image=64, patch=16, dim=768, depth=12, heads=12)`` is
+    ViT-Base-sized at 64x64 (the benchmark's model)."""
+    return ViT(image, patch, dim, depth, heads, classes)
+
+
 # --- recurrent and embedding models ---------------------------------------------------------------
 
 class RecurrentClassifier(nn.Module):
@@ -263,6 +292,7 @@ FAMILIES: dict[str, tuple[Callable[..., nn.Module], Callable[..., torch.Tensor]]
     "transformer_pre_ln": (transformer, tokens),
     "transformer_post_ln": (lambda seed=0: transformer(seed=seed, pre_norm=False), tokens),
     "torch_encoder": (torch_encoder, sequences),
+    "vit": (vit, lambda seed=1: images(size=32, seed=seed)),
     "lstm": (lstm, tokens),
     "gru": (gru, tokens),
     "embedding": (embedding_model, tokens),
@@ -325,6 +355,7 @@ PLANTED = {
     "gpt2_deep_unscaled": (gpt2_deep_unscaled, lambda seed=1: tokens(vocab=100, seed=seed)),
     "lstm_std3": (lstm_std3, tokens),
     "zero_head": (zero_head, tokens),
+    "zero_head_vit": (lambda seed=0: zero_head("vit"), lambda seed=1: images(size=32, seed=seed)),
 }
 
 
