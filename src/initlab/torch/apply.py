@@ -232,9 +232,20 @@ class _Plan:
 def _specs(scheme, bias, recurrent, embedding, norm) -> dict[str, Initializer | None]:
     """Each argument's initializer; None for "keep"; no "recurrent" key when recurrent weights follow `scheme`."""
     given = {"scheme": scheme, "bias": bias, "recurrent": recurrent, "embedding": embedding, "norm": norm}
-    return {argument: None if spec == KEEP and argument in ("embedding", "norm")
-            else initializer(spec, layout="torch", argument=argument)
-            for argument, spec in given.items() if spec is not None}
+    specs = {}
+    for argument, spec in given.items():
+        if spec is None or (spec == KEEP and argument in ("embedding", "norm")):
+            specs[argument] = None
+            continue
+        try:
+            specs[argument] = initializer(spec, layout="torch", argument=argument)
+        except ArgumentError as error:
+            if argument in ("embedding", "norm"):
+                raise type(error)(argument, f"{error.detail} (or 'keep' to leave them as they are)") from None
+            raise
+    if specs["recurrent"] is None:
+        del specs["recurrent"]
+    return specs
 
 
 def _other_owners(entry: Entry, modules: dict[str, nn.Module]) -> tuple[str, ...]:
