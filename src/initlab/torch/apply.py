@@ -281,7 +281,7 @@ def _plan(entry: Entry, specs: dict, tied: str, modules: dict[str, nn.Module]) -
     if entry.kind is None:
         return _Plan(entry, None, None, note=entry.reason)
     others = _other_owners(entry, modules)
-    owner = f"owner '{entry.module_name}' ({entry.kind})"
+    owner = f"owner '{entry.module_name}', {entry.kind}"
     if others and tied == "error":
         raise ArgumentError("tied", f"'{entry.name}' is the same tensor as {', '.join(others)} ({owner}); pass "
                             "tied='skip' to leave it or tied='owner' to initialise it once by its owner's rule")
@@ -392,9 +392,9 @@ def initialise(model: nn.Module, scheme: str, bias: str = "zeros", *, recurrent:
     with torch.no_grad():
         for parameter, value in values:
             parameter.copy_(value)
-    skipped = [plan.entry.name for plan in plans if plan.tied_skipped]
+    skipped = [f"{plan.entry.name} (also {', '.join(plan.entry.tied_to)})" for plan in plans if plan.tied_skipped]
     if skipped:
-        warnings.warn(f"tied: left alone {', '.join(skipped)}, shared by different modules (tied='skip'; "
+        warnings.warn(f"tied: left alone {'; '.join(skipped)}: shared by different modules (tied='skip'; "
                       "tied='owner' initialises each once by its owner's rule)", TiedParameterWarning, stacklevel=3)
     settings = {"scheme": scheme, "bias": bias, "recurrent": recurrent, "embedding": embedding, "norm": norm,
                 "tied": tied}

@@ -63,6 +63,12 @@ def _fans_text(blocks: tuple[BlockRow, ...]) -> str:
                      for fan, labels in groups.items())
 
 
+def _std_text(blocks: tuple[BlockRow, ...]) -> str:
+    """The formula's std of the blocks (one value when they agree)."""
+    values = list(dict.fromkeys(significant(b.std, 3) for b in blocks))
+    return ", ".join(values)
+
+
 def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
     widths = [max(len(cell) for cell in column) for column in zip(header, *rows)]
     return ["  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in (header, *rows)]
@@ -109,9 +115,9 @@ class ApplyResult:
         done, alone = self.initialised, self.left_alone
         lines = [f"initialised {len(done)} of {len(self.rows)} parameter tensors ({settings})"]
         if done:
-            lines += _table(("parameter", "shape", "kind", "by", "spec", "blocks (fan_in, fan_out)", "note"),
+            lines += _table(("parameter", "shape", "kind", "by", "spec", "blocks (fan_in, fan_out)", "std", "note"),
                             [(r.name, _shape_text(r.shape), r.kind or "-", r.argument or "-", r.spec or "-",
-                              _fans_text(r.blocks), r.note) for r in done])
+                              _fans_text(r.blocks), _std_text(r.blocks), r.note) for r in done])
         lines.append(f"left alone: {len(alone)}")
         if alone:
             lines += _table(("parameter", "shape", "kind", "why"),

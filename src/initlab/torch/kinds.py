@@ -216,7 +216,7 @@ def unruled_reason(module: nn.Module, short: str, p: nn.Parameter) -> str:
     where = f"{owner}.{short}, shape {list(p.shape)}"
     looks = next((text for test, text in LOOKS_LIKE if test(short.lower(), p)), None)
     if looks:
-        return f"{looks} ({where}): a parameter of the model itself, set by design; no layer rule applies"
+        return f"{looks} ({where}): the model's own parameter, no layer rule"
     return f"not a weight or bias of a known layer type ({where})"
 
 
