@@ -260,3 +260,15 @@ def test_bad_overrides_name_the_argument_and_leave_the_model_unchanged():
     with pytest.raises(TypeError, match=r"^overrides: expected a dict of glob pattern -> spec string"):
         apply(model, "he_normal", overrides=["cls_token"], seed=0)
     assert all(torch.equal(p, q) for p, q in zip(model.parameters(), before))
+
+
+def test_keep_everywhere_with_one_override_changes_only_what_the_pattern_names_and_does_not_warn():
+    model = hf_gpt2(layers=2, dim=64)
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TiedParameterWarning)  # no rule would write the tied matrix: no warning
+        result = initialise(model, "keep", bias="keep", norm="keep", overrides={"*.c_proj.weight": "zeros"}, seed=0)
+    for name, p in model.named_parameters():
+        assert torch.equal(p, before[name]) != name.endswith("c_proj.weight"), name
+    assert result.row("transformer.h.0.ln_1.weight").note == "norm='keep': norm layers keep the model's own init"
+    assert len(result.initialised) == 4

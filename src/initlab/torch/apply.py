@@ -27,12 +27,15 @@ Embeddings keep their own init by default: a lookup table has no fan-in to scale
 is one row, not a sum), and its scale is part of the model's design (GPT-2 and BERT 0.02, torch
 N(0, 1)), often shared with a tied output layer; ``embedding="normal(std=0.02)"`` (any spec) draws
 it, with fans (dim, num) as torch computes them, and the ``padding_idx`` row set back to 0 as
-torch does. Norm weights become 1 and norm biases 0 (``norm="keep"`` leaves both).
+torch does. Norm weights become 1 and norm biases 0 (``norm="keep"`` leaves both). Every argument
+takes "keep": ``apply(model, "keep", bias="keep", norm="keep", overrides={...})`` changes only what
+the overrides name.
 
 Tied tensors. A tensor held by different modules (GPT-2's ``lm_head.weight`` is
 ``transformer.wte.weight``) is one parameter, owned by its first module in ``named_modules()``
-order. ``tied="skip"`` (default) leaves it alone, says so in its row and warns
-(`TiedParameterWarning`), so a scheme for the head never rewrites the embedding; ``tied="owner"``
+order. ``tied="skip"`` (default) leaves it alone, says so in its row and, when the rule of any of
+its modules would have written it, warns (`TiedParameterWarning`), so a scheme for the head never
+rewrites the embedding; ``tied="owner"``
 fills it once by its owner's rule (the embedding's for GPT-2); ``tied="error"`` refuses. A module
 registered under two names is not tied: its tensors are filled once by its own rule.
 
@@ -87,7 +90,7 @@ from initlab.init import Fans, fans, initializer
 from initlab.init.initializer import Initializer
 from initlab.torch.apply_result import ApplyResult, BlockRow, ParameterRow
 from initlab.torch.draw import draw, fill, generator_from, numpy_rng  # noqa: F401 (fill, numpy_rng: used from here)
-from initlab.torch.kinds import KINDS, Block, Entry, inventory
+from initlab.torch.kinds import KINDS, Block, Entry, inventory, role_under
 
 TIED_POLICIES = ("skip", "owner", "error")
 KEEP = "keep"
@@ -99,6 +102,8 @@ class TiedParameterWarning(UserWarning):
 
 ROLE_ARGUMENT = {"weight": "scheme", "bias": "bias", "recurrent_weight": "recurrent", "recurrent_bias": "bias",
                  "embedding": "embedding", "norm_weight": "norm", "norm_bias": "norm"}
+KEPT = {"scheme": "weights", "bias": "biases", "recurrent": "recurrent weights", "embedding": "embedding tables",
+        "norm": "norm layers"}
 ZEROS = initializer("zeros", layout="torch")
 
 
@@ -111,7 +116,7 @@ class _Plan:
     init: Initializer | None
     blocks: tuple[Block, ...] = ()
     note: str = ""
-    tied_skipped: bool = False
+    tied_skipped: bool = False  # left alone under tied="skip" although a rule would have written it: warn
     pattern: str | None = None  # the override that chose `init`
 
 
@@ -120,7 +125,9 @@ def _specs(scheme, bias, recurrent, embedding, norm) -> dict[str, Initializer | 
     given = {"scheme": scheme, "bias": bias, "recurrent": recurrent, "embedding": embedding, "norm": norm}
     specs = {}
     for argument, spec in given.items():
-        if spec is None or (spec == KEEP and argument in ("embedding", "norm")):
+        if argument == "recurrent" and spec is None:
+            continue
+        if spec == KEEP:
             specs[argument] = None
             continue
         try:
@@ -129,8 +136,6 @@ def _specs(scheme, bias, recurrent, embedding, norm) -> dict[str, Initializer | 
             if argument in ("embedding", "norm"):
                 raise type(error)(argument, f"{error.detail} (or 'keep' to leave them as they are)") from None
             raise
-    if specs["recurrent"] is None:
-        del specs["recurrent"]
     return specs
 
 
@@ -139,16 +144,24 @@ def _other_owners(entry: Entry, modules: dict[str, nn.Module]) -> tuple[str, ...
     return tuple(name for name in entry.tied_to if modules.get(name.rpartition(".")[0]) is not entry.module)
 
 
+def _argument(role: str, specs: dict) -> str | None:
+    """The argument whose spec fills a parameter of `role` (None: no rule)."""
+    argument = ROLE_ARGUMENT.get(role)
+    return "scheme" if argument == "recurrent" and argument not in specs else argument
+
+
+def _would_write(entry: Entry, specs: dict, model: nn.Module, modules: dict[str, nn.Module]) -> bool:
+    """Whether the rule of any module holding `entry`'s tensor would write it (else a tied skip needs no warning)."""
+    roles = [entry.role] + [role_under(name, model, modules) for name in entry.tied_to]
+    return any((argument := _argument(role, specs)) and specs[argument] is not None for role in roles)
+
+
 def _rule(entry: Entry, specs: dict) -> tuple[str, Initializer | None, str]:
     """(argument, initializer or None, note) of a parameter with a layer rule."""
-    argument = ROLE_ARGUMENT[entry.role]
-    if argument == "recurrent" and argument not in specs:
-        argument = "scheme"
+    argument = _argument(entry.role, specs)
     init = specs[argument]
     if init is None:
-        what = "an embedding table" if argument == "embedding" else "a norm layer"
-        return argument, None, (f"{argument}='keep': {what} keeps the model's own init "
-                                f"(pass {argument}='SPEC' to draw it)")
+        return argument, None, f"{argument}='keep': {KEPT[argument]} keep the model's own init"
     if entry.role == "norm_bias":
         return argument, ZEROS, ""
     return argument, init, ""
@@ -161,6 +174,16 @@ def _blocks(entry: Entry, init: Initializer) -> tuple[tuple[Block, ...], str]:
         return ((Block(entry.blocks[0].label, fan=fans(tuple(entry.module.weight.shape), "torch")),),
                 "torch's own reset: fans of the stored (in, out/groups, *kernel) layout")
     return entry.blocks, ""
+
+
+def _padding_row(entry: Entry) -> int | None:
+    """The row of an embedding table torch keeps at 0 (``padding_idx``), or None."""
+    return getattr(entry.module, "padding_idx", None) if entry.role == "embedding" else None
+
+
+def _remarks(entry: Entry, *notes: str) -> str:
+    padding = _padding_row(entry)
+    return "; ".join(filter(None, (*notes, f"padding row {padding} set to 0 (as torch)" if padding is not None else "")))
 
 
 def _overrides(overrides) -> dict[str, Initializer]:
@@ -189,11 +212,10 @@ def _override(entry: Entry, overrides: dict[str, Initializer], modules: dict[str
     blocks, remark = _blocks(entry, init) if entry.blocks else ((Block("tensor"),), "")
     others = _other_owners(entry, modules)
     tied = f"tied to {', '.join(others)}: filled once" if others else ""
-    return _Plan(entry, "overrides", init, blocks, "; ".join(filter(None, (f"pattern {pattern!r}", tied, remark))),
-                 pattern=pattern)
+    return _Plan(entry, "overrides", init, blocks, _remarks(entry, f"pattern {pattern!r}", tied, remark), pattern=pattern)
 
 
-def _plan(entry: Entry, specs: dict, tied: str, modules: dict[str, nn.Module],
+def _plan(entry: Entry, specs: dict, tied: str, model: nn.Module, modules: dict[str, nn.Module],
           overrides: dict[str, Initializer]) -> _Plan:
     if (plan := _override(entry, overrides, modules)) is not None:
         return plan
@@ -206,28 +228,26 @@ def _plan(entry: Entry, specs: dict, tied: str, modules: dict[str, nn.Module],
                             "tied='skip' to leave it or tied='owner' to initialise it once by its owner's rule")
     if others and tied == "skip":
         return _Plan(entry, None, None, note=f"tied to {', '.join(others)} ({owner}): left alone (tied='skip')",
-                     tied_skipped=True)
+                     tied_skipped=_would_write(entry, specs, model, modules))
     argument, init, note = _rule(entry, specs)
     if others:
         note = "; ".join(filter(None, (note, f"tied to {', '.join(others)}: by its {owner} rule, once")))
     if init is None:
         return _Plan(entry, argument, None, note=note)
     blocks, remark = _blocks(entry, init)
-    padding = getattr(entry.module, "padding_idx", None) if entry.role == "embedding" else None
-    if padding is not None:
-        remark = f"padding row {padding} set to 0 (as torch)"
-    return _Plan(entry, argument, init, blocks, "; ".join(filter(None, (note, remark))))
+    return _Plan(entry, argument, init, blocks, _remarks(entry, note, remark))
 
 
 def _cannot(plan: _Plan, block: Block, shape: tuple[int, ...], error: Exception) -> ArgumentError:
     """The error naming the argument, spec, parameter and block that cannot be filled."""
     entry = plan.entry
-    word = entry.role.replace("_", " ").replace("recurrent bias", "bias")
+    word = {"other": "parameter", "recurrent_bias": "bias"}.get(entry.role, entry.role.replace("_", " "))
     short = entry.name.rpartition(".")[2]
     standard = short in ("weight", "bias") and len(plan.blocks) == 1 and shape == entry.shape
     where = "" if standard else f" (parameter '{short}', block '{block.label}' {list(shape)})"
-    return ArgumentError(plan.argument, f"'{plan.init.spec}' cannot fill {word} {list(entry.shape)} of layer "
-                         f"'{entry.module_name}'{where}: {error}")
+    layer = f"layer '{entry.module_name}'" if entry.module_name else f"the model ({type(entry.module).__name__})"
+    return ArgumentError(plan.argument, f"'{plan.init.spec}' cannot fill {word} {list(entry.shape)} of {layer}"
+                         f"{where}: {error}")
 
 
 def _check(plan: _Plan) -> None:
@@ -251,8 +271,7 @@ def _draw(plan: _Plan, g: torch.Generator) -> torch.Tensor:
             target.copy_(draw(plan.init, tuple(target.shape), p, g, block.fan, is_bias=is_bias))
         except ValueError as error:
             raise _cannot(plan, block, tuple(target.shape), error) from None
-    padding = getattr(plan.entry.module, "padding_idx", None) if plan.entry.role == "embedding" else None
-    if padding is not None:
+    if (padding := _padding_row(plan.entry)) is not None:
         out[padding] = 0
     return out
 
@@ -300,7 +319,7 @@ def initialise(model: nn.Module, scheme: str, bias: str = "zeros", *, recurrent:
         raise ArgumentError("model", f"found no nn.Linear or nn.Conv1d/2d/3d layer, nor any other layer initlab has "
                             f"a rule for ({', '.join(KINDS)}), in {type(model).__name__}")
     modules = dict(model.named_modules(remove_duplicate=False))
-    plans = [_plan(entry, specs, tied, modules, patterns) for entry in entries]
+    plans = [_plan(entry, specs, tied, model, modules, patterns) for entry in entries]
     for pattern in patterns:
         if not any(plan.pattern == pattern for plan in plans):
             raise ArgumentError("overrides", f"pattern {pattern!r} matches no parameter of {type(model).__name__} "

@@ -220,8 +220,8 @@ def unruled_reason(module: nn.Module, short: str, p: nn.Parameter) -> str:
     return f"not a weight or bias of a known layer type ({where})"
 
 
-def _describe(module: nn.Module, kind: str | None, short: str, p: nn.Parameter,
-              parent: nn.Module | None = None) -> tuple[str, tuple[Block, ...], str]:
+def describe(module: nn.Module, kind: str | None, short: str, p: nn.Parameter,
+             parent: nn.Module | None = None) -> tuple[str, tuple[Block, ...], str]:
     """(role, blocks, reason) of parameter `short` of `module` (`parent`: the module holding it, if any)."""
     if kind == "hf_conv1d" and short in ("weight", "bias") and (width := fused_qkv_width(module, parent)):
         role, blocks = _hf_qkv(module, short, width)
@@ -257,6 +257,16 @@ def weight_fans(module: nn.Module, kind: str) -> Fans:
     return Fans(n_in, n_out)
 
 
+def role_under(name: str, model: nn.Module, modules: dict[str, nn.Module] | None = None) -> str:
+    """The role parameter `name` of `model` has in the module that holds it under that name (a tied tensor
+    has one role per owner: GPT-2's shared matrix is an "embedding" in wte and a "weight" in lm_head)."""
+    modules = dict(model.named_modules(remove_duplicate=False)) if modules is None else modules
+    module_name, _, short = name.rpartition(".")
+    module = modules[module_name]
+    p = getattr(module, short)
+    return describe(module, kind_of(module), short, p, modules.get(module_name.rpartition(".")[0]))[0]
+
+
 def inventory(model: nn.Module) -> list[Entry]:
     """Every parameter tensor of `model` once, in ``named_parameters()`` order (see the module doc)."""
     names: dict[int, list[tuple[str, str, nn.Module]]] = {}
@@ -273,7 +283,7 @@ def inventory(model: nn.Module) -> list[Entry]:
         module = modules[module_name]
         kind = kind_of(module)
         parent = modules.get(module_name.rpartition(".")[0]) if module_name else None
-        role, blocks, reason = _describe(module, kind, short, p, parent)
+        role, blocks, reason = describe(module, kind, short, p, parent)
         out.append(Entry(name, p, module_name, module, kind if role != "other" else None, role, blocks,
                          tuple(o[0] for o in owners[1:]), reason))
     return out
