@@ -31,7 +31,9 @@ convolution's (fan_in = out/groups * prod(kernel), the wrong axis): here its fan
 number of inputs an output entry sums, ``in/groups * prod(kernel) / prod(stride)``.
 
 Tied tensors (GPT-2's ``lm_head.weight`` is ``transformer.wte.weight``) are one entry; `tied_to` names
-the other modules' names for it.
+the other modules' names for it, and `role_under(name, model)` the role the tensor has under one of
+them (an "embedding" in wte, a "weight" in lm_head). `describe(module, kind, short, p)` gives the
+(role, blocks, reason) of one parameter of one module.
 
 >>> import torch
 >>> mha = torch.nn.MultiheadAttention(8, 2)
