@@ -58,7 +58,9 @@ zeros_(m.bias)``; other schemes are drawn by initlab's NumPy initializer with th
 seeded by one draw of the torch generator per block. A transposed convolution's fans are its own
 (`initlab.torch.kinds`), not the ones torch's fan calculation reads off its (in, out/groups,
 *kernel) storage; only ``torch_default`` there follows torch's reset, storage fans included,
-since that is what the name promises.
+since that is what the name promises. Elsewhere ``torch_default`` is nn.Linear's rule applied to
+each block (bound 1/sqrt(fan_in)), not each module's own reset (MHA: xavier_uniform_ over the
+fused matrix and zero biases; RNNs: U(+-1/sqrt(H)) everywhere; Embedding: N(0, 1)).
 
 Errors. Every spec is checked on every block before anything is drawn, and every value is drawn
 before the first write: an error (naming the argument, spec, parameter and block) leaves the model
