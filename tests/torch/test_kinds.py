@@ -93,6 +93,10 @@ def test_parameters_of_no_layer_say_what_they_look_like():
             self.alpha, self.kernel = nn.Parameter(torch.zeros(())), nn.Parameter(torch.zeros(3, 3))
 
     reasons = {e.name: e.reason for e in inventory(Unknown())}
+    parametrized = inventory(nn.utils.parametrizations.weight_norm(nn.Linear(3, 2)))
+    assert [(e.name, e.kind) for e in parametrized] == [("bias", "linear"), ("parametrizations.weight.original0", None),
+                                                       ("parametrizations.weight.original1", None)]
+    assert parametrized[1].reason.startswith("a stored original of a parametrized tensor (ParametrizationList.original0")
     assert reasons["alpha"].startswith("a scalar residual gate (ReZero/SkipInit-style alpha)")
     assert reasons["kernel"] == "not a weight or bias of a known layer type (Unknown.kernel, shape [3, 3])"
 

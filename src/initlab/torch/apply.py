@@ -316,6 +316,10 @@ def initialise(model: nn.Module, scheme: str, bias: str = "zeros", *, recurrent:
     specs = _specs(scheme, bias, recurrent, embedding, norm)
     patterns = _overrides(overrides)
     g = generator_from(generator, seed)
+    lazy = [name for name, p in model.named_parameters() if isinstance(p, nn.parameter.UninitializedParameter)]
+    if lazy:
+        raise ArgumentError("model", f"has uninitialized (lazy) parameters ({', '.join(lazy[:3])}"
+                            f"{', ...' if len(lazy) > 3 else ''}): run one forward pass first so they get their shapes")
     entries = inventory(model)
     if not any(entry.kind for entry in entries) and not patterns:
         raise ArgumentError("model", f"found no nn.Linear or nn.Conv1d/2d/3d layer, nor any other layer initlab has "

@@ -21,7 +21,9 @@ used as a bias, which torch cannot fill; and fan-based schemes on a block whose 
 ones torch computes from its shape, such as a transposed convolution's) is drawn by initlab's
 NumPy initializer in torch layout with the block's fans (a bias uses its weight's) from a NumPy
 generator seeded from the torch one, one draw per block:
-``np.random.default_rng(int(torch.randint(2**63 - 1, (1,), generator=g)))``.
+``np.random.default_rng(int(torch.randint(2**63 - 1, (1,), generator=g)))``. Low-precision
+parameters (float16, bfloat16) are drawn in float32 (torch's QR behind ``orthogonal_`` has no
+bfloat16 kernel) and rounded; float32 and float64 ones are drawn in their own dtype.
 
 >>> import torch
 >>> from initlab.init import initializer
@@ -135,10 +137,11 @@ def draw(init, shape: tuple[int, ...], like: torch.Tensor, generator: torch.Gene
     """A new tensor of `shape` (dtype and device of `like`) drawn by `init` with fans `fan`, as the module
     doc says; torch.nn.init's functions fill a fresh tensor exactly as they would fill the parameter."""
     if uses_torch(init, shape, fan, is_bias):
-        out = torch.empty(shape, dtype=like.dtype, device=like.device)
+        exact = like.dtype in (torch.float32, torch.float64)  # float16/bfloat16: drawn in float32, then rounded
+        out = torch.empty(shape, dtype=like.dtype if exact else torch.float32, device=like.device)
         with torch.no_grad():
             TORCH_INIT[init.spec.name](out, parameters_of(init), generator, fan)
-        return out
+        return out.to(like.dtype)
     values = init(shape, numpy_rng(generator), fan=fan)
     return torch.from_numpy(values).to(dtype=like.dtype, device=like.device)
 

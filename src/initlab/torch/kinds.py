@@ -216,6 +216,9 @@ def unruled_reason(module: nn.Module, short: str, p: nn.Parameter) -> str:
     """Why no rule applies to parameter `short` of `module`, naming what it looks like when its name says."""
     owner = type(module).__name__
     where = f"{owner}.{short}, shape {list(p.shape)}"
+    if owner == "ParametrizationList":  # torch.nn.utils.parametrize: the layer's tensor is computed from these
+        return (f"a stored original of a parametrized tensor ({where}, e.g. weight_norm's g or v): the layer's "
+                "weight is computed from it, no layer rule; initialise the layer before parametrizing it")
     looks = next((text for test, text in LOOKS_LIKE if test(short.lower(), p)), None)
     if looks:
         return f"{looks} ({where}): the model's own parameter, no layer rule"
