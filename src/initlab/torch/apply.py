@@ -97,6 +97,7 @@ from initlab.torch.apply_rules import KEEP, Fill, Plan, padding_row, plan, resol
 from initlab.torch.draw import draw, fill, generator_from, numpy_rng  # noqa: F401 (fill, numpy_rng: used from here)
 from initlab.torch.kinds import KINDS, Entry, inventory
 
+
 class TiedParameterWarning(UserWarning):
     """A tensor shared by different modules (GPT-2's lm_head and token embedding) was left alone."""
 
@@ -175,8 +176,8 @@ def initialise(model: nn.Module, scheme: str, bias: str = "zeros", *, recurrent:
 
     `scheme` fills weights (Linear, Conv, ConvTranspose, HF Conv1D, attention q/k/v, RNN input weights),
     `bias` their biases, `recurrent` RNN hidden-to-hidden weights (default: `scheme`), `embedding` the
-    embedding tables and `norm` the norm weights (norm biases 0); "keep" leaves embeddings or norms as they
-    are. `tied`: "skip", "owner" or "error" for a tensor shared by different modules; `overrides`:
+    embedding tables and `norm` the norm weights (norm biases 0); "keep" (any of them) leaves those tensors
+    as they are. `tied`: "skip", "owner" or "error" for a tensor shared by different modules; `overrides`:
     {glob over parameter names, optionally ":BLOCK": spec}, before every other rule (module doc).
     Randomness comes only from `generator` or `seed` (exactly one). On any error nothing is written.
     """
