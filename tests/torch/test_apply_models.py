@@ -245,7 +245,7 @@ def test_an_override_naming_a_tied_tensor_fills_it_once_without_a_warning():
     model = hf_gpt2(dim=64)
     with warnings.catch_warnings():
         warnings.simplefilter("error", TiedParameterWarning)
-        result = initialise(model, "he_normal", overrides={"lm_head.weight": "normal(std=0.1)"}, seed=0)
+        result = initialise(model, "he_normal", overrides={"lm_head.weight": "normal(std=0.1)"}, tied="error", seed=0)
     assert result.row("lm_head.weight").note == "pattern 'lm_head.weight'; tied to lm_head.weight: filled once"
     assert_std(model.lm_head.weight, 0.1)
 

@@ -176,26 +176,25 @@ def _by_rule(entry: Entry, rules: Rules) -> Plan:
 
 
 def plan(entry: Entry, rules: Rules) -> Plan:
-    """The plan of one parameter: the rule of its argument, with every block an override names replaced."""
-    base = _by_rule(entry, rules)
-    names = (entry.name, *entry.tied_to)
+    """The plan of one parameter: the rule of its argument, with every block an override names replaced (a
+    parameter overridden whole needs no rule, nor a tied policy)."""
+    names, blocks = (entry.name, *entry.tied_to), entry.blocks or (Block("tensor"),)
     chosen = {}
-    for block in entry.blocks or (Block("tensor"),):
+    for block in blocks:
         override = next((o for o in rules.overrides if o.matches(names, block)), None)
         if override is not None:
             chosen[block.label] = Fill(_block(entry, block, override.init), override.init, "overrides", override.pattern)
+    whole = len(chosen) == len(blocks)
+    base = Plan(entry) if whole else _by_rule(entry, rules)
     if not chosen:
         return Plan(entry, base.fills, "; ".join(filter(None, (base.note, _remark(entry, base.fills)))),
                     base.tied_skipped)
     ruled = {fill.block.label: fill for fill in base.fills}
-    fills = tuple(chosen.get(b.label) or ruled[b.label] for b in entry.blocks or (Block("tensor"),)
-                  if b.label in chosen or b.label in ruled)
-    patterns = dict.fromkeys(f.pattern for f in chosen.values())
+    fills = tuple(chosen.get(b.label) or ruled[b.label] for b in blocks if b.label in chosen or b.label in ruled)
     others = _other_owners(entry, rules)
-    notes = [f"pattern {p!r}" for p in patterns]
-    if len(chosen) < len(entry.blocks or (None,)) and base.note:
+    notes = [f"pattern {p!r}" for p in dict.fromkeys(f.pattern for f in chosen.values())]
+    if base.note:
         notes.append(f"other blocks: {base.note}")
     if others:
         notes.append(f"tied to {', '.join(others)}: filled once")
-    tied_skipped = base.tied_skipped and len(chosen) < len(entry.blocks or (None,))
-    return Plan(entry, fills, "; ".join(filter(None, (*notes, _remark(entry, fills)))), tied_skipped)
+    return Plan(entry, fills, "; ".join(filter(None, (*notes, _remark(entry, fills)))), base.tied_skipped)
