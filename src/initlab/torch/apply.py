@@ -68,7 +68,8 @@ fused matrix and zero biases; RNNs: U(+-1/sqrt(H)) everywhere; Embedding: N(0, 1
 
 Errors. Every spec is checked on every block before anything is drawn, and every value is drawn
 before the first write: an error (naming the argument, spec, parameter and block) leaves the model
-and the generator as they were.
+and the generator as they were. The price is memory: while drawing, the new values of every
+parameter to fill are held at once (one extra copy of those parameters).
 
 >>> import torch
 >>> net = apply(torch.nn.Sequential(torch.nn.Linear(3, 2)), "he_normal", bias="constant(0.1)", seed=0)
@@ -126,14 +127,20 @@ def _check(plan: Plan) -> None:
 def _draw(plan: Plan, g: torch.Generator) -> torch.Tensor:
     """The new value of the plan's parameter: its blocks drawn one by one, in order, into a copy."""
     p = plan.entry.parameter
-    out = p.detach().clone()
     is_bias = plan.entry.role in ("bias", "recurrent_bias")
+    whole = len(plan.fills) == 1 and tuple(plan.fills[0].block.view(p).shape) == tuple(p.shape) \
+        and plan.fills[0].block.index == (slice(None),) and not plan.fills[0].block.transposed
+    out = None if whole else p.detach().clone()  # a whole tensor is drawn as is: no copy to fill
     for fill in plan.fills:
-        target = fill.block.view(out)
+        shape = tuple(fill.block.view(p).shape)
         try:
-            target.copy_(draw(fill.init, tuple(target.shape), p, g, fill.block.fan, is_bias=is_bias))
+            value = draw(fill.init, shape, p, g, fill.block.fan, is_bias=is_bias)
         except ValueError as error:
-            raise _cannot(plan.entry, fill, tuple(target.shape), error) from None
+            raise _cannot(plan.entry, fill, shape, error) from None
+        if whole:
+            out = value
+        else:
+            fill.block.view(out).copy_(value)
     if (padding := padding_row(plan.entry)) is not None:
         out[padding] = 0
     return out
