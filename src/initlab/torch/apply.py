@@ -42,8 +42,8 @@ registered under two names is not tied: its tensors are filled once by its own r
 Overrides. ``overrides={pattern: spec}`` gives the parameters whose name (or a name it is tied to)
 matches a glob pattern (`fnmatch`, case-sensitive; the first matching pattern wins) that spec
 before any rule above, block by block as usual; a parameter of no layer gets it as one block
-(``{"*.gamma": "constant(1e-6)"}`` for LayerScale, ``{"*.c_proj.weight": "normal(std=0.0029)"}``
-for GPT-2's scaled residual projections). ``NAME:BLOCK`` names blocks (globs over their labels:
+(``{"*.gamma": "constant(1e-6)"}`` for LayerScale, ``{"*.c_proj.weight": "normal(std=0.00289)"}``
+for GPT-2's scaled residual projections at 24 layers, 0.02 / sqrt(2 * 24)). ``NAME:BLOCK`` names blocks (globs over their labels:
 q, k, v; i, f, g, o; r, z, n), the other blocks keeping their rule: ``{"rnn.bias_*:f": "ones"}``
 sets an LSTM's forget-gate biases to 1 (Jozefowicz et al. 2015), ``{"*.c_attn.weight:q": "zeros"}``
 zeroes GPT-2's queries (muP). An override is explicit, so it fills a tied tensor whatever `tied`
