@@ -57,7 +57,7 @@ class ParameterRow:
         return self.spec is not None
 
 
-def _fans_text(blocks: tuple[BlockRow, ...]) -> str:
+def fans_text(blocks: tuple[BlockRow, ...]) -> str:
     """Blocks grouped by fans: ``"q, k, v (32, 32)"``; ``"weight (27, 144)"``."""
     groups: dict[tuple, list[str]] = {}
     for block in blocks:
@@ -67,7 +67,7 @@ def _fans_text(blocks: tuple[BlockRow, ...]) -> str:
                      for fan, labels in groups.items())
 
 
-def _std_text(blocks: tuple[BlockRow, ...]) -> str:
+def std_text(blocks: tuple[BlockRow, ...]) -> str:
     """The formula's std of the blocks (one value when they agree)."""
     values = list(dict.fromkeys(significant(b.std, 3) for b in blocks))
     return ", ".join(values)
@@ -78,7 +78,7 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
     return ["  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in (header, *rows)]
 
 
-def _shape_text(shape: tuple[int, ...]) -> str:
+def shape_text(shape: tuple[int, ...]) -> str:
     return "x".join(map(str, shape)) or "scalar"
 
 
@@ -120,11 +120,11 @@ class ApplyResult:
         lines = [f"initialised {len(done)} of {len(self.rows)} parameter tensors ({settings})"]
         if done:
             lines += _table(("parameter", "shape", "kind", "by", "spec", "blocks (fan_in, fan_out)", "std", "note"),
-                            [(r.name, _shape_text(r.shape), r.kind or "-", r.argument or "-", r.spec or "-",
-                              _fans_text(r.blocks), _std_text(r.blocks), r.note) for r in done])
+                            [(r.name, shape_text(r.shape), r.kind or "-", r.argument or "-", r.spec or "-",
+                              fans_text(r.blocks), std_text(r.blocks), r.note) for r in done])
         lines.append(f"left alone: {len(alone)}")
         if alone:
             lines += _table(("parameter", "shape", "kind", "why"),
-                            [(r.name, _shape_text(r.shape), r.kind or "-", r.note) for r in alone])
+                            [(r.name, shape_text(r.shape), r.kind or "-", r.note) for r in alone])
         return "\n".join(lines)
 
