@@ -37,7 +37,7 @@ import torch
 from torch import nn
 
 from initlab._checks import integer, seed as check_seed
-from initlab._errors import ArgumentError
+from initlab._errors import ArgumentError, ArgumentTypeError
 from initlab.audit_flags import FLAGS, STD_TOLERANCE
 from initlab.init import Fans, fans
 from initlab.torch.kinds import Entry, inventory
@@ -109,7 +109,7 @@ def audit(model: nn.Module, *, seed: int = 0, sample_size: int = SAMPLE_SIZE) ->
     """Audit every parameter tensor of `model` (see the module doc); the KS tests use `sample_size`
     entries per tensor drawn with a ``torch.Generator`` seeded with `seed`."""
     if not isinstance(model, nn.Module):
-        raise ArgumentError("model", f"expected a torch.nn.Module, got {type(model).__name__}")
+        raise ArgumentTypeError("model", f"expected a torch.nn.Module, got {type(model).__name__}")
     seed = check_seed("seed", seed)
     sample_size = integer("sample_size", sample_size, minimum=100)
     entries = inventory(model)

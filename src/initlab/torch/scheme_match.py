@@ -44,9 +44,10 @@ from initlab.audit_flags import STD_TOLERANCE
 from initlab.init import Fans, canonical, initializer, lookup
 from initlab.init.laws import TRUNCATED_NORMAL_STD
 
-ALPHA = 0.001  # a scheme is consistent with the values when its KS p-value is at least this (1 in 1000
-# samples of the right scheme is rejected; a 20,000-entry sample still rejects a std 3% off)
+ALPHA = 1e-4  # a scheme is consistent with the values when its KS p-value is at least this: 1 in 10,000
+# samples of the right scheme is rejected, and a 20,000-entry sample still rejects a std 10% off (p ~ 1e-10)
 NEAR = 1.5     # step 3b: a named scheme within this factor of the values' std is "that scheme, std off"
+MEAN_ERRORS = 4.0  # a mean within 4 standard errors of 0 is 0 (a fit shows no mean)
 MIN_VALUES = 8  # fewer (non-constant) values than this are not tested
 
 # Fan-based schemes tried, in order of preference (a square weight's xavier_uniform is its lecun_uniform,
@@ -162,7 +163,7 @@ def fitted(family: str, mean: float, std: float, count: int) -> tuple[Candidate,
     `count` values), rounded to the digits the sample supports, and whether that is one digit."""
     # std's relative standard error is about 1/sqrt(2n) for a normal sample: 3 of them, 0.1% at least
     relative = max(3.0 / math.sqrt(2.0 * count), 1e-3)
-    m, _ = rounded(mean, 3.0 * std / math.sqrt(count))
+    m, _ = rounded(mean, MEAN_ERRORS * std / math.sqrt(count))
     shift = f"mean={_number(m)}, " if m else ""
     if family == "normal":
         s, digits = rounded(std, relative * std)
