@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from initlab._checks import seed as check_seed
 from initlab.audit_flags import FLAGS, parse_flags
 from initlab.cli.flags import names_flags
 from initlab.cli.output import emit_json, err, show
@@ -32,6 +33,7 @@ def audit(torch_factory: ModelFactory, fail_on: FailOn = None,
     scheme its values match (KS test against the registry) with the p-value, and flags (zero, constant,
     tied, identical, non_finite, std_off)."""
     failing = parse_flags(fail_on) if fail_on is not None else ()
+    check_seed("seed", seed)  # before Seeds.spawn, whose own error names no option
     from initlab.diagnose.sources import Seeds, load_factory
     model = load_factory(torch_factory, Seeds.spawn(seed).factory)
     from initlab.torch.audit import audit as run_audit
