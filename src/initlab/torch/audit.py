@@ -12,8 +12,9 @@ Before the KS tests, two exact checks: a constant tensor is ``zeros``, ``ones`` 
 when it is g times the identity). Exact checks have no p-value.
 
 The KS tests see a sample of `SAMPLE_SIZE` entries of each tensor (all of them when it has fewer),
-drawn with replacement by a ``torch.Generator`` seeded with `seed`: a 100M-parameter model audits in
-seconds, and the same model gives the same table every time. Means, stds, flags and the exact checks
+drawn with replacement by a ``torch.Generator`` seeded from `seed` (through numpy's SeedSequence, so
+not the stream of a model initialised with the same seed): a 100M-parameter model audits in seconds,
+and the same model gives the same table every time. Means, stds, flags and the exact checks
 use every entry. Torch's global RNG is not touched; the model is not changed.
 
 >>> import torch
@@ -45,6 +46,7 @@ from initlab.torch.scheme_match import Candidate, Match, constant_match, match_v
 
 SAMPLE_SIZE = 20_000
 ORTHOGONAL_ROWS = 64
+SALT = 0xA0D17  # mixed into the seed of the audit's own draws (see _generator)
 STD_ERRORS = 3.0  # std_off: more than STD_TOLERANCE and 3 standard errors of the std estimate (a small bias is noisy)
 WEIGHT_ROLES = ("weight", "recurrent_weight", "embedding")  # tensors whose units must differ
 
@@ -146,15 +148,15 @@ def _measure(entry: Entry, seed: int, sample_size: int) -> _Measured:
         return _Measured(entry, 0, finite, None, None, False, values.double(), Match(None, "no finite values"))
     low, high = (float(low), float(high)) if finite else (float(values.min()), float(values.max()))
     std, mean = (float(v) for v in torch.std_mean(values, correction=0))
-    sample = values if count <= sample_size else values[
-        torch.randint(count, (sample_size,), generator=torch.Generator().manual_seed(seed))]
+    sample = values if count <= sample_size else values[torch.randint(count, (sample_size,), generator=_generator(seed))]
     sample = sample.double()
     constant = low == high
     if constant:
         match = constant_match(low)
     else:
         match = _orthogonal(entry, tensor, seed) or match_values(
-            sample.numpy(), entry.fan, _torch_fans(entry), count=count, mean=mean, std=std, shape=entry.shape,
+            sample.numpy(), entry.fan, _torch_fans(entry), count=count, mean=mean, std=std, low=low, high=high,
+            shape=entry.shape,
             defaults=_layer_defaults(entry))
     if constant:  # exactly: the float sum of n copies of c need not be n * c
         mean, std = low, 0.0
@@ -169,6 +171,15 @@ def _layer_defaults(entry: Entry) -> tuple[Candidate, ...]:
     limit = 1.0 / math.sqrt(entry.module.hidden_size)
     return (Candidate(f"uniform(limit={limit:.4g})", "uniform", 0.0, limit / math.sqrt(3.0),
                       "torch's RNN default, 1/sqrt(hidden_size)"),)
+
+
+def _generator(seed: int) -> torch.Generator:
+    """A generator for the audit's own draws, seeded from `seed` through numpy's SeedSequence: a
+    ``torch.Generator`` seeded with `seed` itself would draw the sample's indices from the very stream
+    that drew the values of a model initialised with that seed, and the sample would not be random."""
+    import numpy as np
+    state = np.random.SeedSequence([seed, SALT]).generate_state(1, np.uint64)[0]
+    return torch.Generator().manual_seed(int(state >> np.uint64(1)))
 
 
 def _torch_fans(entry: Entry) -> Fans | None:
@@ -199,13 +210,16 @@ def _orthogonal(entry: Entry, tensor: torch.Tensor, seed: int) -> Match | None:
 
 
 def _orthogonal_gain(block: torch.Tensor, seed: int) -> float | None:
-    matrix = block.reshape(block.shape[0], -1).double()
+    matrix = block.reshape(block.shape[0], -1)
     if min(matrix.shape) < 2:
         return None
     if matrix.shape[0] > matrix.shape[1]:
         matrix = matrix.T  # taller than wide: its columns are the orthonormal ones
-    generator = torch.Generator().manual_seed(seed)
-    rows = matrix[torch.randperm(matrix.shape[0], generator=generator)[:ORTHOGONAL_ROWS]]
+    pair = matrix[:2].double()  # two rows first: a random matrix's are rarely orthogonal to 1e-3
+    if abs(float(pair[0] @ pair[1])) > 1e-3 * float(pair.norm(dim=1).prod()):
+        return None
+    generator = _generator(seed)
+    rows = matrix[torch.randperm(matrix.shape[0], generator=generator)[:ORTHOGONAL_ROWS]].double()
     gram = rows @ rows.T
     g2 = float(gram.diagonal().mean())
     if not g2 > 0 or float((gram - g2 * torch.eye(len(rows), dtype=gram.dtype)).abs().max()) > 1e-3 * g2:
