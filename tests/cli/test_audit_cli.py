@@ -88,6 +88,8 @@ def test_fail_on_exits_1_only_when_a_listed_flag_is_raised(cli, factories, facto
     assert bool(flagged) == (code == 1)
     if code:
         assert f"--fail-on {fail_on}: {len(flagged)} flagged: {', '.join(flagged)}" in result.err
+    if factory == "copied":
+        assert "identical: 0.weight = again.weight\n" in result.err
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -20,7 +20,7 @@ ModelFactory = Annotated[str, typer.Option("--torch", metavar="MODULE:FACTORY", 
     "The PyTorch model: a function returning an nn.Module, e.g. mymodels:build or "
     "'mymodels:build(depth=20, width=64)' (keyword values are Python literals, never run as code; the "
     "module is imported from the current folder first). Needs the torch extra."))]
-OPTIONAL_COLUMNS = ("mean", "fan_out", "fan_in", "p")
+OPTIONAL_COLUMNS = ("mean", "fans in/out", "p")
 
 
 @names_flags(torch="--torch", model="--torch")
@@ -39,7 +39,7 @@ def audit(torch_factory: ModelFactory, fail_on: FailOn = None,
     from initlab.torch.audit import audit as run_audit
     result = run_audit(model, seed=seed)
     show(_table(result, torch_factory), optional=OPTIONAL_COLUMNS)
-    for line in _summary_lines(result):
+    for line in _shared_lines(result) + _summary_lines(result):
         err.print(line, soft_wrap=True, highlight=False)
     if as_json:
         emit_json(result.to_json())
@@ -54,28 +54,32 @@ def _table(result, factory: str):
     from rich.markup import escape
 
     from initlab.cli.output import new_table
-    table = new_table(("parameter", "shape", "fan_in", "fan_out", "mean", "std", "match", "p", "flags"),
+    table = new_table(("parameter", "shape", "fans in/out", "mean", "std", "match", "p", "flags"),
                       title=f"initlab audit: {escape(factory)}", left=("parameter", "shape", "match", "flags"),
                       wrap=("match", "flags"))
     for row in result.rows:
-        table.add_row(escape(row.name), "x".join(map(str, row.shape)) or "scalar", _fan(row.fan_in),
-                      _fan(row.fan_out), significant(row.mean), significant(row.std), escape(row.match),
-                      significant(row.p_value, 2), escape(_flags_text(row)),
+        table.add_row(escape(row.name), "x".join(map(str, row.shape)) or "scalar", _fans(row),
+                      significant(row.mean, 2), significant(row.std), escape(row.match),
+                      significant(row.p_value, 2), " ".join(row.flags),
                       style="bold" if row.flags else None)
     return table
 
 
-def _fan(value) -> str:
-    return MISSING if value is None else f"{value:g}"
+def _fans(row) -> str:
+    return MISSING if row.fan_in is None else f"{row.fan_in:g}/{row.fan_out:g}"
 
 
-def _flags_text(row) -> str:
-    """The row's flags, with the other tensor's names for tied and identical."""
-    parts = []
-    for flag in row.flags:
-        others = {"tied": row.tied_to, "identical": row.identical_to}.get(flag)
-        parts.append(f"{flag} ({', '.join(others)})" if others else flag)
-    return "; ".join(parts)
+def _shared_lines(result) -> list[str]:
+    """One line per group of tied names and per group of tensors with identical values."""
+    lines, seen = [], set()
+    for row in result.rows:
+        if row.tied_to:
+            lines.append(f"tied: {' = '.join((row.name, *row.tied_to))} (one tensor)")
+        group = tuple(name for name in (r.name for r in result.rows) if name == row.name or name in row.identical_to)
+        if row.identical_to and group not in seen:
+            seen.add(group)
+            lines.append(f"identical: {' = '.join(group)}")
+    return lines
 
 
 def _summary_lines(result) -> list[str]:
