@@ -229,6 +229,7 @@ def test_summary_counts_flags_and_matches():
 @pytest.mark.parametrize("call, message", [
     (lambda: audit("model"), "model: expected a torch.nn.Module, got str"),
     (lambda: audit(nn.ReLU()), "model: ReLU has no parameters: nothing to audit"),
+    (lambda: audit(nn.Linear(4, 4, device="meta")), "model: parameter 'weight' is on the meta device (it has no values yet)"),
     (lambda: audit(_linear(), seed=-1), "seed: expected a non-negative integer, got -1"),
     (lambda: audit(_linear(), sample_size=10), "sample_size: expected an integer >= 100, got 10"),
 ])

@@ -117,6 +117,11 @@ def audit(model: nn.Module, *, seed: int = 0, sample_size: int = SAMPLE_SIZE) ->
     entries = inventory(model)
     if not entries:
         raise ArgumentError("model", f"{type(model).__name__} has no parameters: nothing to audit")
+    for entry in entries:
+        p = entry.parameter
+        if p.is_meta or not p.is_floating_point():
+            what = "is on the meta device (it has no values yet)" if p.is_meta else f"is {p.dtype}, not floating point"
+            raise ArgumentError("model", f"parameter '{entry.name}' {what}")
     with torch.no_grad():
         measured = [_measure(entry, seed, sample_size) for entry in entries]
         twins = _identical(measured)
