@@ -51,7 +51,6 @@ STD_ERRORS = 3.0  # std_off: more than STD_TOLERANCE and 3 standard errors of th
 WEIGHT_ROLES = ("weight", "recurrent_weight", "embedding")  # tensors whose units must differ
 
 
-
 @dataclass(frozen=True)
 class AuditRow:
     """One parameter tensor: see the module doc. `match` is the label shown (the spec and a note),
@@ -109,7 +108,7 @@ class Audit:
 
 def audit(model: nn.Module, *, seed: int = 0, sample_size: int = SAMPLE_SIZE) -> Audit:
     """Audit every parameter tensor of `model` (see the module doc); the KS tests use `sample_size`
-    entries per tensor drawn with a ``torch.Generator`` seeded with `seed`."""
+    entries per tensor drawn with a ``torch.Generator`` seeded from `seed`."""
     if not isinstance(model, nn.Module):
         raise ArgumentTypeError("model", f"expected a torch.nn.Module, got {type(model).__name__}")
     seed = check_seed("seed", seed)
@@ -150,21 +149,19 @@ def _measure(entry: Entry, seed: int, sample_size: int) -> _Measured:
     values = flat if finite else flat[torch.isfinite(flat)]
     count = values.numel()
     if count == 0:
-        return _Measured(entry, 0, finite, None, None, False, values.double(), Match(None, "no finite values"))
+        nothing = Match(None, "no finite values" if flat.numel() else "no values")
+        return _Measured(entry, 0, finite, None, None, False, values.double(), nothing)
     low, high = (float(low), float(high)) if finite else (float(values.min()), float(values.max()))
     std, mean = (float(v) for v in torch.std_mean(values, correction=0))
     sample = values if count <= sample_size else values[torch.randint(count, (sample_size,), generator=_generator(seed))]
     sample = sample.double()
     constant = low == high
-    if constant:
-        match = constant_match(low)
+    if constant:  # mean and std exactly: the float sum of n copies of c need not be n * c
+        mean, std, match = low, 0.0, constant_match(low)
     else:
         match = _orthogonal(entry, tensor, seed) or match_values(
             sample.numpy(), entry.fan, _torch_fans(entry), count=count, mean=mean, std=std, low=low, high=high,
-            shape=entry.shape,
-            defaults=_layer_defaults(entry))
-    if constant:  # exactly: the float sum of n copies of c need not be n * c
-        mean, std = low, 0.0
+            shape=entry.shape, defaults=_layer_defaults(entry))
     return _Measured(entry, count, finite, mean, std, constant, sample, match)
 
 
