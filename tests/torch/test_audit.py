@@ -101,6 +101,15 @@ def test_orthogonal_is_checked_per_block_of_an_lstm_recurrent_weight():
     assert rows["weight_ih_l0"].match == f"uniform(limit=0.1768) {RNN_DEFAULT}"
 
 
+def test_a_tied_output_layer_is_one_row_flagged_tied():
+    model = seeded(lambda: nn.Sequential(nn.Embedding(100, 16), nn.Linear(16, 100, bias=False)))()
+    model[1].weight = model[0].weight
+    rows = audit(model).rows
+    assert [(row.name, row.flags, row.tied_to) for row in rows] == [("0.weight", ("tied",), ("1.weight",))]
+    assert rows[0].match == "normal(std=1)"  # nn.Embedding's default
+
+
+@pytest.mark.slow  # imports transformers (seconds)
 def test_tied_lm_head_of_hf_gpt2_is_one_row_flagged_tied():
     model = hf_gpt2()
     rows = audit(model).rows
@@ -170,7 +179,11 @@ def test_constant_nonzero_weight_is_flagged_constant():
     assert _rows(model)["weight"].flags == ("constant",)
 
 
-@pytest.mark.parametrize("family", list(FAMILIES))
+HF_FAMILIES = ("hf_bert", "hf_gpt2")  # these import transformers: seconds, so in the slow suite
+
+
+@pytest.mark.parametrize("family", [pytest.param(family, marks=[pytest.mark.slow] if family in HF_FAMILIES else [])
+                                    for family in FAMILIES])
 def test_every_family_audits_one_row_per_parameter_with_no_false_flag(family):
     model = FAMILIES[family][0]()
     rows = audit(model).rows
@@ -191,6 +204,7 @@ def test_torch_encoder_layers_start_as_copies_of_one_another():
     assert rows["layers.0.self_attn.in_proj_weight"].match == "xavier_uniform (fans of the stored tensor: 32, 96)"
 
 
+@pytest.mark.slow
 def test_hf_bert_embeddings_are_normal_002_and_its_layer_norms_ones_and_zeros():
     rows = audit(hf_bert()).rows
     by_name = {row.name: row for row in rows}
@@ -219,6 +233,7 @@ def test_same_seed_same_audit_and_the_model_and_global_rng_are_left_alone():
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
 
 
+@pytest.mark.slow
 def test_summary_counts_flags_and_matches():
     summary = audit(hf_gpt2()).summary
     assert summary["parameters"] == 28 and summary["flagged"] == 1
