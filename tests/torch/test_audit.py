@@ -223,6 +223,12 @@ def test_lstm_at_its_default_matches_torch_rnn_default():
     assert rows["embed.weight"].match == "normal(std=1)"
 
 
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64])
+def test_other_float_dtypes_audit_alike(dtype):
+    rows = _rows(_linear().to(dtype))
+    assert [(row.match, row.flags) for row in rows.values()] == [(TORCH_DEFAULT, ())] * 2
+
+
 def test_same_seed_same_audit_and_the_model_and_global_rng_are_left_alone():
     model = _linear()
     before = {k: v.clone() for k, v in model.state_dict().items()}
