@@ -71,6 +71,11 @@ class TinyGPT(nn.Module):
 
 
 def tiny_gpt(vocab: int = 512, dim: int = 64, depth: int = 2, heads: int = 4, length: int = 64,
-             cloned: bool = False) -> nn.Module:
-    """A GPT-2-like model on int64 token ids (n, length <= `length`) -> logits (n, length, vocab)."""
-    return TinyGPT(vocab, dim, depth, heads, length, cloned)
+             cloned: bool = False, seed: int | None = None) -> nn.Module:
+    """A GPT-2-like model on int64 token ids (n, length <= `length`) -> logits (n, length, vocab).
+    With `seed`, it is drawn from torch's RNG forked and seeded with it (the caller's RNG untouched)."""
+    if seed is None:
+        return TinyGPT(vocab, dim, depth, heads, length, cloned)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return TinyGPT(vocab, dim, depth, heads, length, cloned)
