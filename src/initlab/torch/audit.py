@@ -11,10 +11,11 @@ Before the KS tests, two exact checks: a constant tensor is ``zeros``, ``ones`` 
 ``W^T W``, checked on `ORTHOGONAL_ROWS` random rows or columns) is ``orthogonal(gain=g)`` (``identity``
 when it is g times the identity). Exact checks have no p-value.
 
-The KS tests see a sample of `SAMPLE_SIZE` entries of each tensor (all of them when it has fewer),
-drawn with replacement by a ``torch.Generator`` seeded from `seed` (through numpy's SeedSequence, so
-not the stream of a model initialised with the same seed): a 100M-parameter model audits in seconds,
-and the same model gives the same table every time. Means, stds, flags and the exact checks
+The KS tests see a sample of each tensor (all of it when it has at most `SAMPLE_SIZE` entries): the
+distinct entries among `SAMPLE_SIZE` drawn at random (with repeats, which are then dropped) by a
+``torch.Generator`` seeded from `seed` (through numpy's SeedSequence, so not the stream of a model
+initialised with the same seed): a 100M-parameter model audits in seconds, and the same model gives
+the same table every time. Means, stds, flags and the exact checks
 use every entry. Torch's global RNG is not touched; the model is not changed.
 
 >>> import torch
@@ -153,8 +154,11 @@ def _measure(entry: Entry, seed: int, sample_size: int) -> _Measured:
         return _Measured(entry, 0, finite, None, None, False, values.double(), nothing)
     low, high = (float(low), float(high)) if finite else (float(values.min()), float(values.max()))
     std, mean = (float(v) for v in torch.std_mean(values, correction=0))
-    sample = values if count <= sample_size else values[torch.randint(count, (sample_size,), generator=_generator(seed))]
-    sample = sample.double()
+    if count > sample_size:  # distinct entries: a random subset of iid values is an iid sample, while a
+        # draw with repeats tests the tensor's own histogram, and rejects the right scheme too often
+        sample = values[torch.randint(count, (sample_size,), generator=_generator(seed)).unique()].double()
+    else:
+        sample = values.double()
     constant = low == high
     if constant:  # mean and std exactly: the float sum of n copies of c need not be n * c
         mean, std, match = low, 0.0, constant_match(low)
