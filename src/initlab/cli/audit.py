@@ -87,5 +87,5 @@ def _summary_lines(result) -> list[str]:
     raised = [f"{flag} {count}" for flag, count in summary["flags"].items() if count]
     return [f"{summary['parameters']} parameter tensors, {summary['elements']:,} values; "
             f"flagged: {', '.join(raised) if raised else 'none'}",
-            f"match: KS test (p) on {summary['sample_size']:,} sampled entries per tensor (seed {summary['seed']}); "
+            f"match: KS test (p) on up to {summary['sample_size']:,} entries per tensor (seed {summary['seed']}); "
             "no p for exact checks (constants, orthogonal)"]
