@@ -15,6 +15,9 @@
   ``centre="median"`` its log at 0 (finite-width drift removed), with the backward slope chi_1 and
   an honest stability message; `predicted_log_std_spread` gives the finite-width seed-to-seed
   spread (Hanin & Rolnick 2018; `initlab.theory.finite_width`).
+- `audit(model)`: every parameter tensor's shape, fans, mean, std, the named scheme its values match
+  (KS test against the registry) and flags (zero, constant, tied, identical, non-finite, std off)
+  (`initlab.torch.audit`).
 - `initlab.torch.measure`: deep MLPs over many seeds, the measurements behind the README's table.
 
 Randomness is always explicit: a ``torch.Generator`` or an int ``seed``, never torch's global RNG.
@@ -33,9 +36,10 @@ True
 
 from initlab.torch.apply import TiedParameterWarning, apply, initialise
 from initlab.torch.apply_result import ApplyResult
+from initlab.torch.audit import Audit, AuditRow, audit
 from initlab.torch.auto import AutoResult, auto, predicted_log_std_spread
 from initlab.torch.lsuv import LsuvResult, lsuv
 from initlab.torch.trace import TracedLayer, layers
 
-__all__ = ["ApplyResult", "AutoResult", "LsuvResult", "TiedParameterWarning", "TracedLayer", "apply", "auto", "initialise",
-           "layers", "lsuv", "predicted_log_std_spread"]
+__all__ = ["ApplyResult", "Audit", "AuditRow", "AutoResult", "LsuvResult", "TiedParameterWarning", "TracedLayer", "apply",
+           "audit", "auto", "initialise", "layers", "lsuv", "predicted_log_std_spread"]
