@@ -262,12 +262,25 @@ def _branches(recorder: _Recorder) -> list[Branch]:
     return branches
 
 
+@dataclass(frozen=True)
+class Probe:
+    """What one forward pass showed: the residual `branches` and every layer's name in `order` of first call."""
+
+    branches: list[Branch]
+    order: list[str]
+
+
 def residual_branches(model: nn.Module, example=None, *, targets=None) -> list[Branch]:
     """The residual branches of `model` in execution order (see the module doc).
 
     `targets` (layer names) overrides the search: with `example` the branches found are kept only for
     those outputs (every target must be found); without it each target is a one-layer branch.
     """
+    return probe(model, example, targets=targets).branches
+
+
+def probe(model: nn.Module, example=None, *, targets=None) -> Probe:
+    """`residual_branches` and the layers' execution order (empty without `example`)."""
     if not isinstance(model, nn.Module):
         raise ArgumentTypeError("model", f"expected a torch.nn.Module, got {type(model).__name__}")
     modules = dict(model.named_modules())
@@ -279,7 +292,7 @@ def residual_branches(model: nn.Module, example=None, *, targets=None) -> list[B
             raise ArgumentError("targets", f"not a Linear/Conv/Conv1D/attention/norm module of the model: "
                                            f"{', '.join(map(repr, unknown))}")
         if example is None:
-            return [Branch(t, (t,)) for t in targets]
+            return Probe([Branch(t, (t,)) for t in targets], [])
     elif example is None:
         raise ArgumentError("example", "needed: the residual branches are found on one forward pass of an "
                                        "example batch (or give targets=[names of the branch output layers])")
@@ -304,4 +317,5 @@ def residual_branches(model: nn.Module, example=None, *, targets=None) -> list[B
         if missing:
             raise ArgumentError("targets", f"no residual sum found for {', '.join(map(repr, missing))} on the example")
         branches = [by_output[t] for t in targets]
-    return branches
+    order = list(dict.fromkeys(c.name for c in recorder.calls if c.kind in LAYER_KINDS))
+    return Probe(branches, order)
