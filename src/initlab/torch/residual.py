@@ -40,6 +40,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -48,6 +49,7 @@ from initlab.torch.kinds import kind_of
 
 WEIGHT_KINDS = ("linear", "conv", "conv_transpose", "hf_conv1d", "attention")
 LAYER_KINDS = (*WEIGHT_KINDS, "norm")
+HEAD = 16  # values per record kept for the relu(x + o) prefilter
 MAX_SPAN = 400  # an enclosing call with more recorded tensors than this is a whole network, not a block
 
 
@@ -73,8 +75,9 @@ class _Record:
     tensor: torch.Tensor
     module: str
     role: str  # "input" or "output"
-    print_: float = 0.0
+    print_: float = 0.0  # fingerprint: the values' projection on a fixed random vector (linear in the values)
     norm: float = 0.0
+    head: np.ndarray | None = None  # the first values, for the relu(x + o) test
 
 
 @dataclass
@@ -150,7 +153,7 @@ class _Recorder:
             self.projection[flat.numel()] = torch.randn(flat.numel(), dtype=torch.float64,
                                                         generator=torch.Generator().manual_seed(flat.numel()))
         record = _Record(self.time, t, module, role, float(flat @ self.projection[flat.numel()]),
-                         float(flat.norm()))
+                         float(flat.norm()), flat[:HEAD].numpy())
         self.records.append(record)
         return record
 
@@ -193,37 +196,55 @@ def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
 
 
 class _Finder:
+    """Looks for z = x + o (or relu(x + o)) among the records of each enclosing call, on fingerprints first
+    (one vectorised comparison for every (z, x) pair), then confirmed on the tensors."""
+
     def __init__(self, recorder: _Recorder):
         self.records = sorted(recorder.records, key=lambda r: r.time)
         self.times = [r.time for r in self.records]
-        self.calls = recorder.calls
+        self.cache: dict = {}
 
     def span(self, call: _Call) -> list[_Record]:
         lo, hi = bisect.bisect_left(self.times, call.start), bisect.bisect_right(self.times, call.end)
         return self.records[lo:hi]
+
+    def arrays(self, call: _Call, shape):
+        """The records of `call`'s span with `shape`, and their times, fingerprints, norms, first values, modules."""
+        key = (id(call), tuple(shape))
+        if key not in self.cache:
+            span = [r for r in self.span(call) if r.tensor.shape == shape]
+            self.cache[key] = (span, np.array([r.time for r in span]), np.array([r.print_ for r in span]),
+                               np.array([r.norm for r in span]), np.array([r.head for r in span]),
+                               np.array([r.module for r in span], dtype=object))
+        return self.cache[key]
 
     def match(self, call: _Call):
         """(x record, z record, activation, enclosing call) of the residual sum `call`'s output enters, or None."""
         o = call.output
         ancestor = call.parent
         while ancestor is not None:
-            span = self.span(ancestor)
-            if len(span) > MAX_SPAN:
+            if len(self.span(ancestor)) > MAX_SPAN:
                 return None
-            same = [r for r in span if r.tensor.shape == o.tensor.shape and not _alike(r, o)]
-            xs = [r for r in same if r.module != call.name]
-            for z in (r for r in same if r.time > o.time):
-                target = z.print_ - o.print_
-                for x in xs:
-                    if x.time <= z.time and x is not z and \
-                            abs(x.print_ - target) <= 1e-4 * (z.norm + x.norm + o.norm) + 1e-9 and \
-                            _same(z.tensor, x.tensor + o.tensor):
+            span, times, prints, norms, heads, modules = self.arrays(ancestor, o.tensor.shape)
+            # Records holding o's own value (o passed through dropout, a container's output) are no summand.
+            usable = (np.abs(prints - o.print_) > 1e-5 * (norms + o.norm) + 1e-12) & (modules != call.name)
+            zs, xs = np.nonzero(usable & (times > o.time))[0], np.nonzero(usable)[0]
+            if zs.size and xs.size:
+                close = np.abs(prints[None, xs] - (prints[zs, None] - o.print_)) <= \
+                    1e-4 * (norms[zs, None] + norms[None, xs] + o.norm) + 1e-9
+                close &= (times[None, xs] <= times[zs, None]) & (xs[None, :] != zs[:, None])
+                for zi, xi in zip(*np.nonzero(close)):  # earliest z first
+                    z, x = span[zs[zi]], span[xs[xi]]
+                    if _same(z.tensor, x.tensor + o.tensor):
                         return x, z, "identity", ancestor
             out = ancestor.output
-            if out is not None and out.tensor.shape == o.tensor.shape:
-                for x in xs:
-                    if x.time < out.time and _same(out.tensor, torch.relu(x.tensor + o.tensor)):
-                        return x, out, "relu", ancestor
+            if out is not None and out.tensor.shape == o.tensor.shape and xs.size:
+                before = xs[times[xs] < out.time]
+                summed = np.maximum(heads[before] + o.head, 0.0)
+                near = np.all(np.abs(summed - out.head) <= 1e-4 * (np.abs(summed) + 1e-3), axis=1)
+                for xi in before[near]:
+                    if _same(out.tensor, torch.relu(span[xi].tensor + o.tensor)):
+                        return span[xi], out, "relu", ancestor
             ancestor = ancestor.parent
         return None
 
