@@ -1,7 +1,8 @@
 """Each depth scheme of `initlab.torch.depth` on a deep stand-in model, as a Markdown table.
 
 Models (built here, torch's default init, one fixed seed): a 48-block pre-LN and a 48-block post-LN
-token transformer (width 32, 4 heads, on nn.MultiheadAttention), a 32-block ResNet with BatchNorm and one
+token transformer (width 32, 4 heads, on nn.MultiheadAttention; GPT-2's init N(0, 0.02^2) at width
+768 becomes std 0.02 sqrt(768 / 32) = 0.098 here, the same gain per layer), a 32-block ResNet with BatchNorm and one
 without normalisation (width 16, 8x8 images), and a 64-layer tanh CNN (width 16). For each scheme:
 
 - signal by depth: the rms of the residual stream after the last block over the rms after the first
@@ -27,6 +28,8 @@ from initlab.torch import apply
 from initlab.torch.depth import deepnorm, delta_orthogonal_convs, depth_mup, fixup, scaled_residual, skipinit
 
 VOCAB, LENGTH, WIDTH, BATCH = 16, 8, 32, 16
+# GPT-2 draws N(0, 0.02^2) at width 768; the same per-layer gain (std * sqrt(fan_in)) at this width:
+GPT2_STD = 0.02 * math.sqrt(768 / WIDTH)
 
 
 class TransformerBlock(nn.Module):
@@ -155,11 +158,12 @@ def rows(steps: int):
     tokens, images = token_task(steps), image_task(steps)
     t0, x0 = tokens[0][0], images[0][0]
     pre, post = (lambda: TokenModel(48, True)), (lambda: TokenModel(48, False))
-    gpt2 = lambda m: apply(m, "normal(std=0.02)", seed=0)  # noqa: E731  (GPT-2's base init)
+    gpt2 = lambda m: apply(m, f"normal(std={GPT2_STD:.3g})", seed=0)  # noqa: E731  (GPT-2's base init)
     return [
         ("pre-LN transformer, 48 blocks", "torch default", pre, lambda m: None, tokens),
-        ("", "normal(std=0.02)", pre, gpt2, tokens),
-        ("", "normal(std=0.02) + scaled_residual", pre, lambda m: (gpt2(m), scaled_residual(m, t0, seed=0)), tokens),
+        ("", f"normal(std={GPT2_STD:.3g})", pre, gpt2, tokens),
+        ("", f"normal(std={GPT2_STD:.3g}) + scaled_residual", pre,
+         lambda m: (gpt2(m), scaled_residual(m, t0, std=GPT2_STD, seed=0)), tokens),
         ("", "skipinit", pre, lambda m: skipinit(m, t0), tokens),
         ("", "depth_mup", pre, lambda m: depth_mup(m, t0), tokens),
         ("post-LN transformer, 48 blocks", "torch default", post, lambda m: None, tokens),
