@@ -135,3 +135,21 @@ def test_bad_input_names_the_argument(kwargs, message):
         kwargs["example"] = F.tokens()
     with pytest.raises(ValueError, match=message):
         residual_branches(F.transformer(), **kwargs)
+
+
+class TopLevelLoop(nn.Module):
+    """The sums in the model's own forward, over many layers: for layer in layers: x = x + layer(x)."""
+
+    def __init__(self, depth=64, width=4):
+        super().__init__()
+        self.layers = nn.ModuleList(nn.Linear(width, width) for _ in range(depth))
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = x + layer(x)
+        return x
+
+
+def test_sums_in_the_top_level_forward_of_a_deep_model_are_found():
+    found = residual_branches(TopLevelLoop(), torch.randn(2, 4))
+    assert [(b.output, b.layers, b.block) for b in found] == [(f"layers.{i}", (f"layers.{i}",), "") for i in range(64)]

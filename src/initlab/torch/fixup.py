@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from initlab._errors import ArgumentError
+from initlab.init import initializer
 from initlab.torch import gates
 from initlab.torch.apply import apply, generator_from
 from initlab.torch.depth_result import DepthResult, found, model_modules
@@ -29,6 +30,7 @@ def fixup(model: nn.Module, example=None, *, scheme: str = "he_normal", zero_hea
     Linear/Conv called outside every branch. A branch with one weight layer only gets its zero.
     """
     modules = model_modules(model)
+    initializer(scheme, layout="torch", argument="scheme")  # a bad spec is refused before anything is written
     probed = probe(model, example, targets=targets)
     branches = found(probed.branches, model, "fixup")
     for b in branches:
@@ -78,7 +80,8 @@ def fixup(model: nn.Module, example=None, *, scheme: str = "he_normal", zero_hea
                 modules[head].bias.zero_()
         changed.append((f"{head}.weight", "zeros (classification layer)"))
     elif zero_head:
-        left.append(("classifier", "no Linear/Conv is called after the last branch"))
+        left.append(("classifier", "no Linear/Conv is called after the last branch" if probed.order else
+                     "not zeroed: without an example the classifier is not known (it is found on a forward pass)"))
     return DepthResult("fixup", "branch last layer 0, other branch layers x L^(-1/(2m-2)), classifier 0",
                        "Zhang, Dauphin & Ma 2019 (Fixup)", {"L": count}, tuple(branches), tuple(changed),
                        tuple(left), tuple(hooks))

@@ -1,8 +1,8 @@
 """The residual branches of a model, found from one forward pass by comparing values, not from names.
 
 A residual branch is a run of layers whose output ``o`` is added to the tensor ``x`` the branch
-started from: some tensor ``z`` seen later in the same forward call of an enclosing module equals
-``x + o`` (or ``relu(x + o)``, the basic block of a ResNet). Forward hooks on every module record the
+started from: one of the next few tensors of o's shape seen in the forward call of an enclosing module equals
+``x + o``, or that call returns ``relu(x + o)`` (the basic block of a ResNet). Forward hooks on every module record the
 tensors each module receives and returns (cloned: ``out += identity`` works in place) on one forward
 pass of `example`; every layer's output gets a small fixed perturbation while recording, so a zero
 output (a layer already zero-initialised) cannot match by accident. That finds the branches of
@@ -50,7 +50,7 @@ from initlab.torch.kinds import kind_of
 WEIGHT_KINDS = ("linear", "conv", "conv_transpose", "hf_conv1d", "attention")
 LAYER_KINDS = (*WEIGHT_KINDS, "norm")
 HEAD = 16  # values per record kept for the relu(x + o) prefilter
-MAX_SPAN = 400  # an enclosing call with more recorded tensors than this is a whole network, not a block
+NEAR = 8  # the sum z = x + o is looked for among the first NEAR tensors of o's shape recorded after o
 
 
 @dataclass(frozen=True)
@@ -209,13 +209,12 @@ class _Finder:
         return self.records[lo:hi]
 
     def arrays(self, call: _Call, shape):
-        """The records of `call`'s span with `shape`, and their times, fingerprints, norms, first values, modules."""
+        """The records of `call`'s span with `shape`, and their times, fingerprints, norms and first values."""
         key = (id(call), tuple(shape))
         if key not in self.cache:
             span = [r for r in self.span(call) if r.tensor.shape == shape]
             self.cache[key] = (span, np.array([r.time for r in span]), np.array([r.print_ for r in span]),
-                               np.array([r.norm for r in span]), np.array([r.head for r in span]),
-                               np.array([r.module for r in span], dtype=object))
+                               np.array([r.norm for r in span]), np.array([r.head for r in span]))
         return self.cache[key]
 
     def match(self, call: _Call):
@@ -223,12 +222,10 @@ class _Finder:
         o = call.output
         ancestor = call.parent
         while ancestor is not None:
-            if len(self.span(ancestor)) > MAX_SPAN:
-                return None
-            span, times, prints, norms, heads, modules = self.arrays(ancestor, o.tensor.shape)
+            span, times, prints, norms, heads = self.arrays(ancestor, o.tensor.shape)
             # Records holding o's own value (o passed through dropout, a container's output) are no summand.
-            usable = (np.abs(prints - o.print_) > 1e-5 * (norms + o.norm) + 1e-12) & (modules != call.name)
-            zs, xs = np.nonzero(usable & (times > o.time))[0], np.nonzero(usable)[0]
+            usable = np.abs(prints - o.print_) > 1e-5 * (norms + o.norm) + 1e-12
+            zs, xs = np.nonzero(usable & (times > o.time))[0][:NEAR], np.nonzero(usable)[0]
             if zs.size and xs.size:
                 close = np.abs(prints[None, xs] - (prints[zs, None] - o.print_)) <= \
                     1e-4 * (norms[zs, None] + norms[None, xs] + o.norm) + 1e-9
