@@ -200,8 +200,7 @@ def test_deepnorm_on_bert_gives_query_and_key_gain_1_and_value_dense_and_ffn_bet
 
 
 def test_deepnorm_encoder_decoder_uses_each_stacks_coefficients():
-    torch.manual_seed(0)  # nn.Transformer draws at construction: fork so the global RNG is untouched
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]):  # nn.Transformer draws at construction: the global RNG stays untouched
         torch.manual_seed(0)
         model = nn.Transformer(16, 2, num_encoder_layers=2, num_decoder_layers=3, dim_feedforward=32, dropout=0.0,
                                batch_first=True)
@@ -213,6 +212,12 @@ def test_deepnorm_encoder_decoder_uses_each_stacks_coefficients():
     assert len(scales) == 2 * 2 + 3 * 3  # encoder: attention + FFN; decoder: self, cross attention + FFN
     assert scales["encoder.layers.1.linear2.deepnorm_scale"].startswith(f"1/alpha = {1 / coefficients['encoder'][0]:.4g}")
     assert scales["decoder.layers.0.multihead_attn.deepnorm_scale"].startswith(f"1/alpha = {1 / coefficients['decoder'][0]:.4g}")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        fresh = nn.Transformer(16, 2, num_encoder_layers=2, num_decoder_layers=3, dim_feedforward=32, dropout=0.0,
+                               batch_first=True)
+    with pytest.raises(ValueError, match=r"^encoder_layers: the model has branches inside and outside 'encoder\*'"):
+        deepnorm(fresh, example, seed=0)  # the layer counts cannot be guessed for an encoder-decoder
 
 
 # ---------------------------------------------------------------- depth-muP, delta-orthogonal convs

@@ -44,6 +44,10 @@ def deepnorm(model: nn.Module, example=None, *, encoder_layers: int | None = Non
         raise ArgumentError("model", f"DeepNorm is for post-LN blocks, LN(alpha x + f(x)): the sum of branch "
                                      f"'{pre[0].output}' does not go into a norm (pre-LN); use scaled_residual")
     if encoder_layers is None and decoder_layers is None:
+        stacks = {any(part.startswith(encoder) for part in b.output.split(".")) for b in branches}
+        if len(stacks) == 2:  # an encoder-decoder: its decoder layers have three branches, so ask
+            raise ArgumentError("encoder_layers", f"the model has branches inside and outside '{encoder}*' modules "
+                                                  f"(an encoder-decoder): give encoder_layers and decoder_layers")
         coefficients = deepnorm_coefficients(encoder_layers=max(1, round(len(branches) / 2)))
     else:
         coefficients = deepnorm_coefficients(encoder_layers or 0, decoder_layers or 0)
