@@ -166,7 +166,7 @@ def delta_orthogonal_convs(model: nn.Module, gain: float = 1.0, *, generator: to
     """Every ungrouped Conv with out >= in channels drawn by the `delta_orthogonal` scheme (Xiao et al. 2018:
     a zero kernel but an orthogonal centre tap, so each such layer is an isometry at init), biases 0; the
     other layers (Linear, grouped or narrowing convolutions) are left alone and listed. ``gain`` 1 suits
-    tanh (Xiao et al.'s critical line at small bias variance), sqrt(2) relu."""
+    tanh with small biases (near Xiao et al.'s critical point), sqrt(2) relu."""
     modules = model_modules(model)
     gain = number("gain", gain, positive=True)
     g = generator_from(generator, seed)
@@ -174,8 +174,8 @@ def delta_orthogonal_convs(model: nn.Module, gain: float = 1.0, *, generator: to
     for name, module in modules.items():
         kind = kind_of(module)
         if kind == "conv" and module.groups == 1 and module.out_channels >= module.in_channels:
-            apply(module, f"delta_orthogonal(gain={gain:g})", "zeros", generator=g)
-            changed.append((f"{name}.weight", f"delta_orthogonal(gain={gain:g})"))
+            apply(module, f"delta_orthogonal(gain={gain!r})", "zeros", generator=g)
+            changed.append((f"{name}.weight", f"delta_orthogonal(gain={gain:.6g})"))
         elif kind == "conv":
             why = "grouped" if module.groups != 1 else f"out {module.out_channels} < in {module.in_channels} channels"
             left.append((f"{name}.weight", f"{why}: no delta-orthogonal kernel"))
