@@ -19,6 +19,9 @@
   (KS test against the registry) and flags (zero, constant, tied, identical, non-finite, std off)
   (`initlab.torch.audit`).
 - `initlab.torch.measure`: deep MLPs over many seeds, the measurements behind the README's table.
+- `initlab.torch.depth`: depth schemes for residual networks (scaled residual projections, Fixup,
+  SkipInit/ReZero, DeepNorm, depth-muP, delta-orthogonal convolutions) and `recommend_depth_scheme`;
+  residual branches are found by value on one forward pass (`initlab.torch.residual`).
 
 Randomness is always explicit: a ``torch.Generator`` or an int ``seed``, never torch's global RNG.
 Importing ``initlab`` never imports torch; only ``initlab.torch`` does.
