@@ -17,7 +17,9 @@ fast-path flag restored, so the model is left as it was). Hooks on every module 
   or a parameter-free elementwise user module (`initlab.torch.trace.module_activation`); anything
   else (a norm, another layer, nothing) -> ``None``, named ``"identity"``.
 
-Hooks cannot see functions (``torch.relu(x)``, ``x + f(x)``). When ``torch.fx`` traces the model too,
+Hooks cannot see functions (``torch.relu(x)``, ``x + f(x)``). One is known without them: torch's own
+``nn.TransformerEncoderLayer``/``nn.TransformerDecoderLayer`` apply their ``activation`` attribute
+(``F.relu`` by default, a function) to ``linear1``'s output, so that is ``linear1``'s activation. When ``torch.fx`` traces the model too,
 its graph is the extra source (`Structure.source` ``"hooks+fx"``): for every layer fx sees, fx's
 activation wins (it sees functional activations and a second consumer of an output), and
 `Structure.merges` counts the graph's residual additions and concatenations. When fx fails the
@@ -116,7 +118,7 @@ class _Recorder:
         self.forwarding: dict[int, str] = {}  # transparent module -> the layer whose output it passes on
         self.handles = []
         for name, module in model.named_modules():
-            if name:
+            if name or weight_bearing(module):  # the root only when it is a layer itself (a bare nn.LSTM)
                 self.handles.append(module.register_forward_pre_hook(self._before(name), with_kwargs=True))
                 self.handles.append(module.register_forward_hook(self._after(name)))
 
@@ -165,6 +167,18 @@ class _Recorder:
             handle.remove()
 
 
+def _torch_transformer_activations(model: nn.Module) -> dict[str, tuple]:
+    """{'<layer>.linear1': (function, name)} for torch's transformer layers whose activation is a function."""
+    from initlab.torch.trace import KNOWN_FUNCTIONS
+    found = {}
+    for name, module in model.named_modules():
+        if isinstance(module, (nn.TransformerEncoderLayer, nn.TransformerDecoderLayer)):
+            act = module.activation
+            if not isinstance(act, nn.Module) and act in KNOWN_FUNCTIONS:
+                found[f"{name}.linear1" if name else "linear1"] = (act, KNOWN_FUNCTIONS[act])
+    return found
+
+
 def rejected_batch(argument: str, batch, error: BaseException) -> ArgumentError:
     """``<argument>: the model rejected a batch of shape [...]: <torch's first line>``."""
     from initlab.torch.trace import first_line
@@ -205,10 +219,11 @@ def discover(model: nn.Module, example, argument: str = "example") -> Structure:
     fx = fx_structure(model)
     fx_layers = {} if fx is None else {t.name: t for t in fx.layers}
     found = []
+    functional = _torch_transformer_activations(model)
     for name, entry in recorder.layers.items():
         if "output_shape" not in entry:  # called but raised inside: cannot happen after a clean pass
             continue
-        act, act_name = recorder.activation.get(name, (None, "identity"))
+        act, act_name = recorder.activation.get(name, functional.get(name, (None, "identity")))
         if name in fx_layers:
             act, act_name = fx_layers[name].activation, fx_layers[name].activation_name
         found.append(TracedLayer(name, entry["module"], act, act_name, entry["kind"], entry["input_shape"],
