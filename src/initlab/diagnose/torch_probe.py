@@ -54,7 +54,6 @@ the positions an input feeds.
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import torch
