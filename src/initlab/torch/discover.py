@@ -56,6 +56,8 @@ from initlab.torch.kinds import kind_of
 
 WEIGHT_KINDS = ("linear", "conv", "conv_transpose", "hf_conv1d", "attention", "rnn", "embedding")
 SEED = 0
+# initlab.torch.trace imports this module at its top; the names this module takes from trace are
+# imported inside the functions that use them, so either module can be imported first.
 
 
 class Call(NamedTuple):
@@ -109,9 +111,8 @@ class _Recorder:
     """The hooks of the module doc."""
 
     def __init__(self, model: nn.Module):
-        from initlab.torch.trace import TRANSPARENT, module_activation, probe_shape  # trace imports us lazily
+        from initlab.torch.trace import TRANSPARENT, module_activation, probe_shape
         self.transparent, self.module_activation, self.probe_shape = TRANSPARENT, module_activation, probe_shape
-        self.names = {id(m): n for n, m in model.named_modules(remove_duplicate=False) if n}
         self.calls: dict[str, Call] = {}
         self.layers: dict[str, dict] = {}
         self.pending: list[tuple[str, weakref.ref]] = []  # layers whose output awaits its first consumer
