@@ -291,8 +291,8 @@ def auto(model: nn.Module, input_shape=None, *, generator: torch.Generator | Non
     The layers are found on one forward pass in evaluation mode (modes restored) over `example` (a
     tensor or a dict of tensors), or else over one sample of `input_shape` of float zeros, or with
     ``dtype="long"`` 16 sequences of token ids drawn uniformly from 0..`vocab`-1 (seed 0; `vocab`
-    defaults to the first nn.Embedding's size). The data are used only to find the layers and, for token inputs, the second
-    moment the chain starts from (module doc).
+    defaults to the first nn.Embedding's size). The data are used only to find the layers and, for
+    token inputs, the second moment the chain starts from (module doc).
     """
     from initlab.torch.discover import discover
     if not isinstance(model, nn.Module):

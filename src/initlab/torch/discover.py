@@ -11,8 +11,9 @@ fast-path flag restored, so the model is left as it was). Hooks on every module 
   embedding, in first-call order, each with its input and output shape (the first tensor a module
   takes, and the first tensor it returns: an ``nn.MultiheadAttention``'s attention output, an RNN's
   output sequence) and the mean square of a floating input (`initlab.torch.auto` starts a token
-  model's theory from the one after the embeddings). ``nn.MultiheadAttention`` is one layer: its ``out_proj`` is never called as a
-  module, and lsuv and diagnose compute its q, k, v and output projections from the layer's inputs.
+  model's theory from the one after the embeddings). ``nn.MultiheadAttention`` is one layer: its
+  ``out_proj`` is never called as a module, and lsuv and diagnose compute its q, k, v and output
+  projections from the layer's inputs.
 - each layer's *activation*: the first module called after the layer whose input is that very output
   tensor (``nn.Dropout*`` and ``nn.Identity`` looked through), when it is a known torch activation
   or a parameter-free elementwise user module (`initlab.torch.trace.module_activation`); anything
@@ -20,8 +21,8 @@ fast-path flag restored, so the model is left as it was). Hooks on every module 
 
 Hooks cannot see functions (``torch.relu(x)``, ``x + f(x)``). One is known without them: torch's own
 ``nn.TransformerEncoderLayer``/``nn.TransformerDecoderLayer`` apply their ``activation`` attribute
-(``F.relu`` by default, a function) to ``linear1``'s output, so that is ``linear1``'s activation. When ``torch.fx`` traces the model too,
-its graph is the extra source (`Structure.source` ``"hooks+fx"``): for every layer fx sees, fx's
+(``F.relu`` by default, a function) to ``linear1``'s output, so that is ``linear1``'s activation.
+When ``torch.fx`` traces the model too, its graph is the extra source (`Structure.source` ``"hooks+fx"``): for every layer fx sees, fx's
 activation wins (it sees functional activations and a second consumer of an output), and
 `Structure.merges` counts the graph's residual additions and concatenations. When fx fails the
 source is ``"hooks"`` and `merges` is None (not counted). Control flow in ``forward``, RNNs and
