@@ -8,9 +8,9 @@ transformers, RNNs, Hugging Face models), in first-call order.
    torch layout (out, in, ...); ``nn.MultiheadAttention``'s q, k and v blocks of ``in_proj_weight``
    (or ``q/k/v_proj_weight``) and ``out_proj`` one by one; an RNN's input and recurrent weights one
    gate block (LSTM i, f, g, o; GRU r, z, n) at a time) and every bias of those layers 0.
-2. Layer by layer in first-call order: run `batch` through the model, measure the standard deviation
-   s of what the weight produces (all entries: batch, channels, positions), and set W <- W * target / s,
-   until |s - target| <= tol * target or `max_iter` rescalings were made:
+2. Layer by layer in first-call order, measure the standard deviation s of what the weight produces
+   on `batch` (all entries: batch, channels, positions), and set W <- W * target / s, until
+   |s - target| <= tol * target or `max_iter` rescalings were made:
 
    - Linear, Conv, ConvTranspose, Conv1D: the layer's output;
    - ``nn.MultiheadAttention``: q, k and v (``F.linear`` of the layer's query, key and value inputs
@@ -30,10 +30,13 @@ transformers, RNNs, Hugging Face models), in first-call order.
    `LsuvResult.left_alone` lists each such parameter with the reason.
 
 The paper's loop tests the variance against 1; here it tests the std against `target_std`. With zero
-biases a layer's output is linear in its own weight, so one rescaling is usually enough. The layer's
-input and output are read by a forward hook that stops the pass at that layer (later layers need not
-run); a rescaled layer is rerun alone on that input (its ``forward``: the user's hooks do not fire
-again). Every hook is removed afterwards, also on error. Batch statistics are data-dependent: the stds hold
+biases a layer's output is linear in its own weight, so one rescaling is usually enough. The paper
+runs the batch through the model once per layer; here one pass does it all: a forward hook on each
+layer calibrates it on its first call, on the inputs that call received (produced by the layers
+before it, already calibrated), rerunning the layer alone after each rescaling (its ``forward``: the
+user's hooks do not fire again), and hands the calibrated output on to the rest of the pass. That
+is the same computation as a fresh pass per layer (without dropout, the same numbers), at the cost
+of one forward pass plus the reruns. Every hook is removed afterwards, also on error. Batch statistics are data-dependent: the stds hold
 for inputs like `batch` (the tests check a fresh batch).
 
 The passes run as in training, whatever mode the model is in: in training mode (batch norm normalises
@@ -58,14 +61,14 @@ import warnings
 from dataclasses import asdict, dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from initlab._errors import ArgumentTypeError
+from initlab._errors import ArgumentError, ArgumentTypeError
 from initlab._checks import integer, number
 from initlab.torch.apply import generator_from
 from initlab.torch.discover import discover
-from initlab.torch.lsuv_blocks import Scaled, blocks, join
+from initlab.torch.inputs import call
+from initlab.torch.lsuv_blocks import Scaled, blocks, join, orthogonalise
 from initlab.torch.trace import TracedLayer
 
 
@@ -125,7 +128,7 @@ def _rescale(block: Scaled, target_std: float, tol: float, max_iter: int) -> Lsu
 def _calibrate(model: nn.Module, batch, target_std: float, tol: float, max_iter: int,
                g: torch.Generator) -> tuple[list[LsuvLayer], list[tuple[str, str]]]:
     """Steps 1 and 2 of the module doc, in the mode and RNG fork `lsuv` sets up."""
-    found = discover(model, batch, "batch").layers  # in training mode, as the passes below run
+    found = discover(model, batch, "batch").layers  # in training mode, as the pass below runs
     claimed: dict[int, str] = {}  # parameter id -> the layer that owns it (first called)
     active, skipped = [], {}
     for layer in found:
@@ -139,12 +142,33 @@ def _calibrate(model: nn.Module, batch, target_std: float, tol: float, max_iter:
             skipped[layer.name] = f"tied to layer '{tied[0]}' (called first); lsuv does not rewrite a shared tensor"
         else:
             active.append(layer)
-    plans = []
-    for layer in active:  # step 1 for every layer before any measurement (each plan measures lazily)
-        plans.append(blocks(model, layer, batch, g))
+    for layer in active:  # step 1 for every layer before any measurement
+        orthogonalise(layer, g)
     torch.default_generator.manual_seed(int(torch.randint(2**63 - 1, (1,), generator=g)))  # dropout's draws
-    report = [_rescale(block, target_std, tol, max_iter) for plan in plans for block in plan]
-    return report, _left_alone(model, active, skipped)
+    report: dict[str, list[LsuvLayer]] = {}
+
+    def calibrate_on_first_call(layer: TracedLayer):
+        def hook(module, args, kwargs, output):
+            if layer.name in report:
+                return None
+            report[layer.name] = [_rescale(block, target_std, tol, max_iter) for block in blocks(layer, args, kwargs)]
+            return module.forward(*args, **kwargs)  # later layers read the calibrated output
+        return hook
+
+    handles = [layer.module.register_forward_hook(calibrate_on_first_call(layer), with_kwargs=True)
+               for layer in active]
+    try:
+        with torch.no_grad():
+            call(model, batch)
+    finally:
+        for handle in handles:
+            handle.remove()
+    missed = [layer.name for layer in active if layer.name not in report]
+    if missed:
+        raise ArgumentError("model", f"the forward pass on the batch never called layer '{missed[0]}' (it was called "
+                            "when the layers were discovered; lsuv needs a forward that calls the same layers "
+                            "every time)")
+    return [row for layer in active for row in report[layer.name]], _left_alone(model, active, skipped)
 
 
 def _left_alone(model: nn.Module, active: list[TracedLayer], skipped: dict[str, str]) -> list[tuple[str, str]]:

@@ -1,11 +1,12 @@
-"""What lsuv measures and scales for each kind of layer (`initlab.torch.lsuv`'s step 1 and step 2 plans).
+"""What lsuv does to each kind of layer (`initlab.torch.lsuv`'s steps 1 and 2).
 
-`blocks(model, layer, batch, g)` makes every weight block of one discovered layer (semi-)orthogonal,
-zeroes its biases and returns the blocks to scale, each with a function measuring what that block
-produces on `batch`: a Linear/Conv/ConvTranspose/Conv1D layer's output; an attention layer's q, k and
-v (``F.linear`` of its query, key and value inputs) and its attention output; an RNN's input-weight
-gate blocks' contributions ``x_t @ W_gate.T`` (layer l > 0 reading layer l - 1's output sequence).
-Measurements run lazily, when lsuv reaches the layer, so earlier layers are calibrated first.
+`orthogonalise(layer, g)` makes every weight block of one discovered layer (semi-)orthogonal and
+zeroes its biases. `blocks(layer, args, kwargs)` gives the blocks step 2 scales, in order, each with a
+function measuring what that block produces from the layer's inputs: a Linear/Conv/ConvTranspose/
+Conv1D layer's output; an attention layer's q, k and v (``F.linear`` of its query, key and value
+inputs), then its attention output; an RNN's input-weight gate blocks' contributions
+``x_t @ W_gate.T`` (layer l > 0 reading layer l - 1's output sequence, recomputed once layer l - 1 is
+calibrated).
 """
 
 from __future__ import annotations
@@ -14,37 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from initlab._errors import ArgumentError
 from initlab.torch.discover import first_tensor_of
-from initlab.torch.inputs import call
 from initlab.torch.trace import TracedLayer
-
-
-class Stop(Exception):
-    """Raised by the hook once the layer's output is read: the rest of the forward pass is skipped."""
-
-
-def layer_io(model: nn.Module, name: str, module: nn.Module, batch) -> tuple[tuple, dict, torch.Tensor]:
-    """The positional and keyword inputs and the (first) output tensor of `module`'s (layer `name`'s) first
-    call when `model` runs `batch`; the pass stops there."""
-    seen: list[tuple[tuple, dict, torch.Tensor]] = []
-
-    def hook(_module, args, kwargs, output):
-        seen.append((args, kwargs, first_tensor_of(output)))
-        raise Stop
-
-    handle = module.register_forward_hook(hook, with_kwargs=True)
-    try:
-        with torch.no_grad():
-            call(model, batch)
-    except Stop:
-        pass
-    finally:
-        handle.remove()
-    if not seen:
-        raise ArgumentError("model", f"the forward pass on the batch never called layer '{name}' (it was called when "
-                         "the model was traced; lsuv needs a forward that calls the same layers every time)")
-    return seen[0]
 
 
 def orthogonal(view: torch.Tensor, g: torch.Generator) -> None:
@@ -124,8 +96,8 @@ def join(layer: str, part: str) -> str:
     return f"{layer}.{part}" if layer else part
 
 
-def blocks(model: nn.Module, layer: TracedLayer, batch, g: torch.Generator) -> list[Scaled]:
-    """Step 1 (orthogonal weights, zero biases) for `layer`; the blocks step 2 scales, each measuring lazily."""
+def orthogonalise(layer: TracedLayer, g: torch.Generator) -> None:
+    """Step 1 for `layer`: every weight block (semi-)orthogonal, every bias of the layer 0."""
     m, kind = layer.module, layer.kind
     if kind == "attention":
         for _, w, b, _ in _attention_blocks(m):
@@ -136,34 +108,13 @@ def blocks(model: nn.Module, layer: TracedLayer, batch, g: torch.Generator) -> l
         orthogonal(m.out_proj.weight, g)
         if m.out_proj.bias is not None:
             nn.init.zeros_(m.out_proj.bias)
-
-        def scaled():
-            io = {}
-
-            def inputs():
-                if not io:
-                    io["args"], io["kwargs"], _ = layer_io(model, layer.name, m, batch)
-                return io["args"], io["kwargs"]
-            found = []
-            for label, w, b, index in _attention_blocks(m):
-                def measure(w=w, b=b, index=index):
-                    args, kwargs = inputs()
-                    return F.linear(_mha_input(args, kwargs, index), w, b)
-                found.append(Scaled(join(layer.name, label), w, measure))
-
-            def attention_output():
-                args, kwargs = inputs()
-                return first_tensor_of(m.forward(*args, **kwargs))
-            found.append(Scaled(join(layer.name, "out_proj"), m.out_proj.weight, attention_output))
-            return found
-        return scaled()
+        return
     if kind == "rnn":
-        gates = _rnn_gates(m)
-        h = m.hidden_size
+        h, gates = m.hidden_size, len(_rnn_gates(m))
         for _, suffix in _rnn_suffixes(m):
             for which in ("ih", "hh"):
                 w = getattr(m, f"weight_{which}{suffix}")
-                for i in range(len(gates)):
+                for i in range(gates):
                     orthogonal(w[i * h:(i + 1) * h], g)
             if m.proj_size:
                 orthogonal(getattr(m, f"weight_hr{suffix}"), g)
@@ -171,15 +122,34 @@ def blocks(model: nn.Module, layer: TracedLayer, batch, g: torch.Generator) -> l
                 with torch.no_grad():
                     getattr(m, f"bias_ih{suffix}").zero_()
                     getattr(m, f"bias_hh{suffix}").zero_()
-        state = {}
+        return
+    w, biases = _linear_views(layer)
+    orthogonal(w, g)
+    for b in biases:
+        nn.init.zeros_(b)
+
+
+def blocks(layer: TracedLayer, args: tuple, kwargs: dict) -> list[Scaled]:
+    """Step 2's blocks of `layer`, in the order lsuv scales them, each measuring what it produces from the
+    layer's inputs `args`, `kwargs` (those of the layer's first call)."""
+    m, kind = layer.module, layer.kind
+    if kind == "attention":
+        found = []
+        for label, w, b, index in _attention_blocks(m):
+            def measure(w=w, b=b, index=index):
+                return F.linear(_mha_input(args, kwargs, index), w, b)
+            found.append(Scaled(join(layer.name, label), w, measure))
+        found.append(Scaled(join(layer.name, "out_proj"), m.out_proj.weight,
+                            lambda: first_tensor_of(m.forward(*args, **kwargs))))
+        return found
+    if kind == "rnn":
+        h, gates = m.hidden_size, _rnn_gates(m)
+        inputs = {0: args[0] if args else kwargs["input"]}
 
         def layer_input(l: int):
-            if 0 not in state:
-                args, kwargs, _ = layer_io(model, layer.name, m, batch)
-                state[0] = args[0] if args else kwargs["input"]
-            if l not in state:
-                state[l] = _rnn_next_input(m, l - 1, layer_input(l - 1))
-            return state[l]
+            if l not in inputs:  # layer l - 1 is calibrated by then: its output is what layer l reads
+                inputs[l] = _rnn_next_input(m, l - 1, layer_input(l - 1))
+            return inputs[l]
 
         found = []
         for l, suffix in _rnn_suffixes(m):
@@ -193,15 +163,5 @@ def blocks(model: nn.Module, layer: TracedLayer, batch, g: torch.Generator) -> l
                     return x.reshape(-1, x.shape[-1]) @ block.t()
                 found.append(Scaled(join(layer.name, f"weight_ih{suffix}.{gate}"), block, measure))
         return found
-    w, biases = _linear_views(layer)
-    orthogonal(w, g)
-    for b in biases:
-        nn.init.zeros_(b)
-    io = {}
-
-    def output():
-        if not io:
-            io["args"], io["kwargs"], out = layer_io(model, layer.name, m, batch)
-            return out
-        return first_tensor_of(m.forward(*io["args"], **io["kwargs"]))
-    return [Scaled(layer.name, w, output)]
+    w, _ = _linear_views(layer)
+    return [Scaled(layer.name, w, lambda: first_tensor_of(m.forward(*args, **kwargs)))]
