@@ -60,16 +60,13 @@ def diagnose_torch(model, batch, target=None, output=None) -> Diagnosis:
     `target`s or None (a fixed random output gradient), the loss on `output` (a key or index of the
     model's output; `initlab.torch.inputs.select_output`); see `initlab.diagnose.torch_probe`. The model
     is left unchanged."""
-    from initlab.diagnose.torch_probe import capture_torch, check_target, describe_torch, unreached, untreated_modules
-    from initlab.torch.discover import discover
-    from initlab.torch.inputs import batch_size, check_batch
+    from initlab.diagnose.torch_probe import capture_and_discover, describe_torch, unreached, untreated_modules
+    from initlab.torch.inputs import check_batch
     import torch  # torch only here
     batch = check_batch(batch)  # checked before the model, as capture_torch does
     if isinstance(model, torch.nn.Module) and next(model.parameters(), None) is None:
         raise ArgumentError("model", f"{type(model).__name__} has no parameters: nothing to diagnose")
-    check_target(target, batch_size(batch))
-    traced = discover(model, batch, "batch")  # one discovery: the layers, the merges, the modules called
-    captures = capture_torch(model, batch, target, traced.layers, output)
+    captures, traced = capture_and_discover(model, batch, target, output)  # one pass: layers, merges, captures
     if not captures:
         raise ArgumentError("model", "no layer's output reaches the loss (no gradient flows to any layer)")
     result = diagnose(captures, _torch_input_mean_square(batch), describe_torch(model, captures))

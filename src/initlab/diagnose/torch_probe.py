@@ -1,7 +1,8 @@
 """Captures of a PyTorch model: one forward and one backward pass through hooks, model left as it was.
 
-The layers are ``initlab.torch.layers(model, batch)`` (every weight-bearing layer the forward calls, found
-from hooks, with the activation applied to its output; `initlab.torch.discover`). The batch is a tensor
+The layers are those `initlab.torch.discover` finds (every weight-bearing layer the forward calls, with
+the activation applied to its output), discovered by its hooks during the very forward pass that is
+captured (`capture_and_discover`; no extra pass), or given by the caller. The batch is a tensor
 or a dict of tensors (``model(**batch)``); the output the loss reads is chosen by `output`
 (`initlab.torch.inputs.select_output`: ``logits``, else ``last_hidden_state``, else the first floating
 tensor). A forward hook on each layer records its output z (first call only; an attention layer's
@@ -63,7 +64,7 @@ from torch import nn
 from initlab._errors import ArgumentError
 from initlab.diagnose.capture import Capture
 from initlab.torch.activations import theory_activation
-from initlab.torch.discover import WEIGHT_KINDS, discover, first_tensor_of, rejected_batch
+from initlab.torch.discover import WEIGHT_KINDS, DiscoveryHooks, first_tensor_of, rejected_batch
 from initlab.torch.inputs import batch_size, call, check_batch, select_output
 from initlab.torch.kinds import kind_of, weight_fans
 from initlab.torch.trace import TracedLayer, first_line
@@ -238,24 +239,50 @@ def capture_torch(model: nn.Module, batch, target=None, traced: list[TracedLayer
                   output: str | int | None = None) -> list[Capture]:
     """One Capture per layer of `model` on `batch` (a tensor or a dict of tensors) that the loss reaches
     (see the module docstring); `traced` is ``layers(model, batch)`` when the caller has discovered the
-    model already; `output` selects the model's output (`initlab.torch.inputs.select_output`)."""
+    model already (else the layers are discovered during the pass); `output` selects the model's output
+    (`initlab.torch.inputs.select_output`)."""
+    return _capture(model, batch, target, traced, output)[0]
+
+
+def capture_and_discover(model: nn.Module, batch, target=None, output: str | int | None = None):
+    """(captures, `initlab.torch.discover.Structure`) from one forward+backward pass: the layers are
+    discovered by hooks during the very pass that captures them (no extra forward pass; the pass runs in
+    training mode, see the module doc)."""
+    return _capture(model, batch, target, None, output)
+
+
+def _every_layer(model: nn.Module) -> list[TracedLayer]:
+    """Every weight-bearing module (first name; the root only when it is one), to record before the pass
+    says which are called and in what order."""
+    return [TracedLayer(name, m, None, "identity", kind_of(m)) for name, m in model.named_modules()
+            if kind_of(m) in WEIGHT_KINDS]
+
+
+def _capture(model: nn.Module, batch, target, traced, output):
     batch = check_batch(batch)
     check_target(target, batch_size(batch))  # before any forward pass
-    if traced is None:
-        traced = discover(model, batch, "batch").layers
     params = list(model.parameters())
     saved = [(p, p.grad, p.requires_grad) for p in params]
     buffers = [(b, b.detach().clone()) for b in model.buffers()]
     modes = [(m, m.training) for m in model.modules()]
+    recorded = _every_layer(model) if traced is None else traced
     try:
         for p in params:
             p.grad = None
-        for t in traced:
+        for t in recorded:
             for p in t.module.parameters():
                 p.requires_grad_(True)
         model.train()
-        recorder = _run(model, batch, target, traced, output)
-        return [_capture(t, recorder) for t in traced if t.name in recorder.z and t.name in recorder.dz]
+        discovery = DiscoveryHooks(model) if traced is None else None
+        try:
+            recorder = _run(model, batch, target, recorded, output)
+        finally:
+            if discovery is not None:
+                discovery.remove()
+        structure = discovery.structure(model) if discovery is not None else None
+        found = traced if structure is None else structure.layers
+        captures = [_capture_one(t, recorder) for t in found if t.name in recorder.z and t.name in recorder.dz]
+        return captures, structure
     finally:
         for p, grad, requires in saved:
             p.grad = grad
@@ -338,7 +365,7 @@ def _weights(layer: TracedLayer):
     return rows, getattr(m, "bias", None), grad, max(1, round(fan.fan_in)), int(fan.fan_out), None
 
 
-def _capture(t: TracedLayer, recorder: _Recorder) -> Capture:
+def _capture_one(t: TracedLayer, recorder: _Recorder) -> Capture:
     z = recorder.z[t.name]
     with torch.no_grad():
         a = z if t.activation is None else t.activation(z.clone()).to(z.dtype)

@@ -141,9 +141,10 @@ class _Recorder:
                         break
             if kind in WEIGHT_KINDS and name not in self.layers:
                 floating = x is not None and x.is_floating_point() and x.numel() > 0
-                self.layers[name] = {"module": module, "kind": kind,
-                                     "input_shape": None if x is None else tuple(x.shape),
-                                     "input_mean_square": float(x.float().square().mean()) if floating else None}
+                with torch.no_grad():  # also when the caller's pass records gradients
+                    mean_square = float(x.float().square().mean()) if floating else None
+                self.layers[name] = {"module": module, "kind": kind, "input_mean_square": mean_square,
+                                     "input_shape": None if x is None else tuple(x.shape)}
         return hook
 
     def _consumed(self, layer: str, module: nn.Module) -> None:
@@ -213,28 +214,38 @@ def forward_once(model: nn.Module, batch, argument: str = "example", what: str =
 def discover(model: nn.Module, example, argument: str = "example", what: str = "a batch") -> Structure:
     """The structure of `model` seen on `example` (a tensor or a dict of tensors; see the module doc); a
     model that rejects it is ``<argument>: the model rejected <what> of shape [...]: ...``."""
-    from initlab.torch.trace import TracedLayer, fx_structure, no_layers
     if not isinstance(model, nn.Module):
         raise ArgumentTypeError("model", f"expected a torch.nn.Module, got {type(model).__name__}")
     example = check_batch(example, argument)
-    recorder = _Recorder(model)
+    hooks = DiscoveryHooks(model)
     try:
         forward_once(model, example, argument, what)
     finally:
-        recorder.remove()
-    fx = fx_structure(model)
-    fx_layers = {} if fx is None else {t.name: t for t in fx.layers}
-    found = []
-    functional = _torch_transformer_activations(model)
-    for name, entry in recorder.layers.items():
-        if "output_shape" not in entry:  # called but raised inside: cannot happen after a clean pass
-            continue
-        act, act_name = recorder.activation.get(name, functional.get(name, (None, "identity")))
-        if name in fx_layers:
-            act, act_name = fx_layers[name].activation, fx_layers[name].activation_name
-        found.append(TracedLayer(name, entry["module"], act, act_name, entry["kind"], entry["input_shape"],
-                                 entry["output_shape"], entry["input_mean_square"]))
-    if not found:
-        raise no_layers(model)
-    return Structure(found, None if fx is None else fx.merges, "hooks" if fx is None else "hooks+fx",
-                     list(recorder.calls.values()))
+        hooks.remove()
+    return hooks.structure(model)
+
+
+class DiscoveryHooks(_Recorder):
+    """The hooks of `discover`, for a caller that runs the forward pass itself (diagnose discovers the
+    layers during its own forward+backward pass instead of running one more): register with
+    ``DiscoveryHooks(model)``, run the pass, ``remove()``, then ``structure(model)``."""
+
+    def structure(self, model: nn.Module) -> Structure:
+        """The `Structure` of what the pass showed, torch.fx's trace added when it traces."""
+        from initlab.torch.trace import TracedLayer, fx_structure, no_layers
+        fx = fx_structure(model)
+        fx_layers = {} if fx is None else {t.name: t for t in fx.layers}
+        found = []
+        functional = _torch_transformer_activations(model)
+        for name, entry in self.layers.items():
+            if "output_shape" not in entry:  # called but raised inside: cannot happen after a clean pass
+                continue
+            act, act_name = self.activation.get(name, functional.get(name, (None, "identity")))
+            if name in fx_layers:
+                act, act_name = fx_layers[name].activation, fx_layers[name].activation_name
+            found.append(TracedLayer(name, entry["module"], act, act_name, entry["kind"], entry["input_shape"],
+                                     entry["output_shape"], entry["input_mean_square"]))
+        if not found:
+            raise no_layers(model)
+        return Structure(found, None if fx is None else fx.merges, "hooks" if fx is None else "hooks+fx",
+                         list(self.calls.values()))
