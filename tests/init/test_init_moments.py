@@ -26,6 +26,7 @@ class Case:
     mean: float
     std: float
     kurtosis: float  # of the law, for the std-of-sample-std tolerance (nan: exact law)
+    shape: tuple[int, ...] = SHAPE
 
 
 def normal(spec, mean, std):
@@ -96,6 +97,10 @@ CASES = [
     # Orthogonal: Frobenius norm^2 = min(rows, cols), so entry variance is gain^2 / max(rows, cols).
     normal("orthogonal", 0.0, 1.0 / math.sqrt(max(SHAPE))),
     normal("orthogonal(gain=2)", 0.0, 2.0 / math.sqrt(max(SHAPE))),
+    # Delta-orthogonal 3x3 (in=250 <= out=400, numpy layout): 1/9 of the entries are an orthogonal matrix's
+    # (variance 1/out), the rest 0, so std = 1/sqrt(9 * out) and kurtosis 9 * 3 = 27.
+    Case("delta_orthogonal", 0.0, 1.0 / math.sqrt(9 * 400), 27.0, (3, 3, 250, 400)),
+    Case("delta_orthogonal(gain=2)", 0.0, 2.0 / math.sqrt(9 * 400), 27.0, (3, 3, 250, 400)),
     Case("identity", _P_EYE, math.sqrt(_P_EYE * (1 - _P_EYE)), math.nan),
     Case("eye(gain=3)", 3 * _P_EYE, 3 * math.sqrt(_P_EYE * (1 - _P_EYE)), math.nan),
     # nn.Linear's default: kaiming_uniform_(a=sqrt 5) = U(+-1/sqrt(fan_in)).
@@ -115,7 +120,7 @@ def test_cases_cover_every_registered_scheme():
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_stated_moments_equal_independently_computed_formula(case):
-    mean, std = initializer(case.spec).moments(SHAPE)
+    mean, std = initializer(case.spec).moments(case.shape)
     assert mean == pytest.approx(case.mean, rel=1e-12, abs=1e-15)
     assert std == pytest.approx(case.std, rel=1e-12, abs=1e-15)
 
@@ -123,9 +128,9 @@ def test_stated_moments_equal_independently_computed_formula(case):
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_sample_of_1e5_values_matches_stated_moments(case):
     init = initializer(case.spec)
-    sample = init(SHAPE, rng=20240611)
-    assert sample.shape == SHAPE and sample.dtype == np.float64
-    mean, std = init.moments(SHAPE)
+    sample = init(case.shape, rng=20240611)
+    assert sample.shape == case.shape and sample.dtype == np.float64
+    mean, std = init.moments(case.shape)
     if case.spec.startswith(EXACT):
         assert (float(sample.mean()), float(sample.std())) == pytest.approx((mean, std), rel=1e-12)
     else:

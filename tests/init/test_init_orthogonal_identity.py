@@ -91,3 +91,43 @@ def test_identity_with_gain_is_exactly_gain_times_eye():
 def test_identity_ignores_the_seed():
     init = initializer("identity")
     assert np.array_equal(init((4, 4), rng=1), init((4, 4), rng=2))
+
+
+# ---------------------------------------------------------------- delta_orthogonal (Xiao et al. 2018)
+
+@pytest.mark.parametrize(("layout", "shape", "centre"), [
+    ("torch", (32, 16, 3, 3), (slice(None), slice(None), 1, 1)),
+    ("torch", (16, 16, 5), (slice(None), slice(None), 2)),
+    ("torch", (8, 4, 4, 4, 4), (slice(None), slice(None), 1, 1, 1)),  # even kernel: (k - 1) // 2, as JAX
+    ("keras", (3, 3, 16, 32), (1, 1)),
+    ("numpy", (3, 16, 32), (1,)),
+])
+def test_delta_orthogonal_is_zero_but_an_orthonormal_centre_tap(layout, shape, centre):
+    w = initializer("delta_orthogonal(gain=2)", layout=layout)(shape, rng=9)
+    tap = w[centre]
+    matrix = tap if layout == "torch" else tap.T  # (out, in): orthonormal columns times the gain
+    np.testing.assert_allclose(matrix.T @ matrix, 4 * np.eye(matrix.shape[1]), atol=4 * ATOL)
+    rest = w.copy()
+    rest[centre] = 0
+    assert not rest.any()
+
+
+def test_delta_orthogonal_conv_preserves_the_norm_of_every_input_exactly():
+    # The point of the scheme: a conv with circular padding is an isometry at init, at any depth.
+    w = initializer("delta_orthogonal", layout="torch")((24, 16, 3, 3), rng=10)
+    conv = torch.nn.Conv2d(16, 24, 3, padding=1, padding_mode="circular", bias=False).double()
+    with torch.no_grad():
+        conv.weight.copy_(torch.from_numpy(w))
+        x = torch.randn(4, 16, 8, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+        np.testing.assert_allclose(conv(x).flatten(1).norm(dim=1), x.flatten(1).norm(dim=1), rtol=1e-12)
+
+
+def test_delta_orthogonal_2d_weight_is_orthogonal_with_orthonormal_columns():
+    w = initializer("delta_orthogonal", layout="torch")((30, 20), rng=11)
+    assert_gram_is_scaled_identity(w, 1.0)
+
+
+@pytest.mark.parametrize(("layout", "shape"), [("torch", (8, 16, 3, 3)), ("keras", (3, 3, 16, 8))])
+def test_delta_orthogonal_with_fewer_outputs_than_inputs_is_refused_naming_the_shape(layout, shape):
+    with pytest.raises(ValueError, match=r"^shape: delta_orthogonal needs out channels >= in channels .* in=16, out=8"):
+        initializer("delta_orthogonal", layout=layout)(shape, rng=0)

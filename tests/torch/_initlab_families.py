@@ -362,3 +362,35 @@ PLANTED = {
 def gpt2_scaled_residual_std(layers: int) -> float:
     """GPT-2's own std for c_proj weights: initializer_range / sqrt(2 * n_layer)."""
     return 0.02 / math.sqrt(2 * layers)
+
+
+# --- stand-ins for the depth schemes (initlab.torch.depth) ---------------------------------------
+
+class PlainBlock(nn.Module):
+    """A basic block without normalisation, Fixup's setting: relu(x + conv2(relu(conv1(x))))."""
+
+    def __init__(self, c: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c, c, 3, padding=1)
+        self.conv2 = nn.Conv2d(c, c, 3, padding=1)
+
+    def forward(self, x):
+        return torch.relu(x + self.conv2(torch.relu(self.conv1(x))))
+
+
+@seeded
+def resnet_plain(blocks: int = 4, width: int = 8, classes: int = 10) -> nn.Module:
+    """A ResNet without normalisation on (n, 3, 16, 16): stem conv-relu, `blocks` plain blocks, pool, linear head."""
+    return nn.Sequential(nn.Conv2d(3, width, 3, padding=1), nn.ReLU(), *[PlainBlock(width) for _ in range(blocks)],
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(width, classes))
+
+
+@seeded
+def conv_chain(depth: int = 16, width: int = 8, activation: str = "tanh", classes: int = 10) -> nn.Module:
+    """A plain chain of `depth` 3x3 convolutions (3 -> width, then width -> width), each followed by `activation`
+    (tanh or relu), then pool and a linear head, on (n, 3, 16, 16): no residual sum, no normalisation."""
+    act = {"tanh": nn.Tanh, "relu": nn.ReLU}[activation]
+    layers = [nn.Conv2d(3, width, 3, padding=1), act()]
+    for _ in range(depth - 1):
+        layers += [nn.Conv2d(width, width, 3, padding=1), act()]
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(width, classes))

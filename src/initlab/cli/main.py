@@ -32,6 +32,11 @@ COMMANDS = {
     "diagnose": ("diagnose", "diagnose", "Measure each layer's signal at initialization (activations, dL/dz, dead, "
                                          "saturated, duplicate units), compare it with mean-field theory, give a "
                                          "verdict and the scheme that fixes it."),
+    "apply": ("apply", "apply", "Initialise a PyTorch model's parameters with an initlab scheme and show, per "
+                                "parameter tensor, the spec and block fans used, or why it was left alone"),
+    "audit": ("audit", "audit", "Audit a PyTorch model's initialisation: per parameter tensor its shape, fans, mean, "
+                                "std, the named scheme its values match (KS test against the registry) with the "
+                                "p-value, and flags (zero, constant, tied, identical, non_finite, std_off)."),
     "sweep": ("sweep", "sweep_app", "Sweeps: schemes x settings x seeds from a TOML file, on local processes or a "
                                     "Dask cluster, kept in a SQLite store."),
     "theory": ("theory", "theory_app", "Mean-field signal propagation of a deep dense network at initialization."),

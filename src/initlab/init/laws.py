@@ -15,7 +15,7 @@ from functools import cached_property
 
 import numpy as np
 
-from initlab._errors import unknown_choice
+from initlab._errors import ArgumentError, unknown_choice
 from initlab.init.fans import Fans, fans
 
 # Std of a standard normal truncated to [-2, 2]; Keras and JAX divide by it in variance_scaling
@@ -119,6 +119,41 @@ def orthogonal(gain: float) -> Law:
         return gain * (q.T if rows < cols else q).reshape(g.shape)
 
     return Law(sample=sample, moments=lambda g: (0.0, abs(gain) / math.sqrt(max(g.matrix))), min_rank=2)
+
+
+def delta_orthogonal(gain: float) -> Law:
+    """A convolution kernel that is zero except at its centre tap, where it is ``gain`` times a matrix
+    with orthonormal columns from input to output channels (Xiao et al. 2018): the layer is an exact
+    isometry at initialisation, which needs out >= in. A 2-D weight is a kernel of size 1 (orthogonal)."""
+    def sample(g, rng):
+        n_in, n_out, kernel = _channels(g)
+        q, r = np.linalg.qr(rng.standard_normal((n_out, n_in)))
+        q = gain * q * np.sign(np.diag(r))  # Haar-distributed, (out, in), orthonormal columns
+        values = np.zeros(g.shape)
+        centre = tuple((k - 1) // 2 for k in kernel)  # jax.nn.initializers.delta_orthogonal's centre
+        if g.layout == "torch":
+            values[(slice(None), slice(None), *centre)] = q
+        else:
+            values[(*centre, slice(None), slice(None))] = q.T
+        return values
+
+    def moments(g):
+        n_in, n_out, kernel = _channels(g)
+        return 0.0, abs(gain) / math.sqrt(n_out * math.prod(kernel))  # n_in entries of square 1 in each column
+
+    return Law(sample=sample, moments=moments, min_rank=2)
+
+
+def _channels(g: Geometry) -> tuple[int, int, tuple[int, ...]]:
+    """(in channels, out channels, kernel dims) of a weight; out < in is refused (no isometry exists)."""
+    if g.layout == "torch":
+        n_out, n_in, kernel = g.shape[0], g.shape[1], g.shape[2:]
+    else:
+        n_in, n_out, kernel = g.shape[-2], g.shape[-1], g.shape[:-2]
+    if n_out < n_in:
+        raise ArgumentError("shape", f"delta_orthogonal needs out channels >= in channels (an isometry from "
+                            f"in to out), got in={n_in}, out={n_out} for shape {list(g.shape)} ({g.layout} layout)")
+    return n_in, n_out, kernel
 
 
 def identity(gain: float) -> Law:

@@ -147,6 +147,17 @@ def orthogonal(gain: float = 1.0) -> laws.Law:
     return laws.orthogonal(number("gain", gain, positive=True))
 
 
+@scheme("delta_orthogonal", formula="W[..., centre] = gain * Q (Q^T Q = I, in -> out), every other tap 0",
+        distribution="orthogonal", source="Xiao et al. 2018 (dynamical isometry for 10,000-layer CNNs); "
+        "jax.nn.initializers.delta_orthogonal")
+def delta_orthogonal(gain: float = 1.0) -> laws.Law:
+    """The centre tap is index (k - 1) // 2 in each kernel dimension, as in JAX (torch's ``dirac_`` uses
+    k // 2: the same for odd kernels). Needs out >= in channels; a 2-D weight is a 1x1 kernel, so it is
+    ``orthogonal`` with orthonormal columns. Grouped convolutions are not special-cased: the weight's
+    (out, in/groups) centre matrix is made orthogonal as a whole. Entry std gain / sqrt(out * prod(kernel))."""
+    return laws.delta_orthogonal(number("gain", gain, positive=True))
+
+
 @scheme("identity", aliases=("eye",), formula="gain * I", distribution="constant", source="torch.nn.init.eye_")
 def identity(gain: float = 1.0) -> laws.Law:
     return laws.identity(number("gain", gain))

@@ -1,30 +1,75 @@
-"""Initialise every Linear/Conv layer of a model in place with an initlab scheme.
+"""Initialise every parameter of a model that has a layer rule, in place, and say what was done to each.
 
-Layers are visited in registration order (``model.modules()``, the order ``print(model)`` shows),
-weight then bias; not in execution order (`initlab.torch.layers`, which `auto` and `lsuv` follow
-because they need each layer's activation): apply needs no trace, so it also fills layers the
-forward never calls and models torch.fx cannot trace. A scheme that ``torch.nn.init`` has is run by
-that very function with the caller's ``torch.Generator``, so ``apply(model, "he_normal", generator=g)``
-fills the same numbers as the loop ``for m in model.modules(): if isinstance(m, (nn.Linear,
-nn.Conv1d, nn.Conv2d, nn.Conv3d)): kaiming_normal_(m.weight, generator=g); zeros_(m.bias)``.
-The translation:
+`initialise(model, scheme, bias)` returns an `ApplyResult` (`initlab.torch.apply_result`): one row
+per parameter tensor, initialised (argument, spec, blocks with their fans and the formula's std) or
+left alone with the reason. `apply(...)` does the same and returns the model itself. Which tensor
+gets which argument's spec (kinds, roles, blocks and fans: `initlab.torch.kinds`):
 
-    zeros, ones, constant(value)     -> zeros_, ones_, constant_
-    normal(std, mean)                -> normal_(mean, std)
-    uniform(limit) / (low, high)     -> uniform_(-limit, limit) / uniform_(low, high)
-    truncated_normal(...)            -> trunc_normal_(mean, std, a, b) (bounds=sigma: a, b -> mean + std a, b)
-    xavier_uniform/normal(gain)      -> xavier_uniform_/xavier_normal_(gain)
-    he_uniform/normal(a, mode, nl)   -> kaiming_uniform_/kaiming_normal_(a, mode, nl) ("identity" -> "linear")
-    orthogonal(gain)                 -> orthogonal_(gain)
-    identity(gain) on a 2-D weight   -> eye_ times gain
-    torch_default                    -> weight kaiming_uniform_(a=sqrt(5)); bias uniform_(+-1/sqrt(fan_in)),
-                                        exactly nn.Linear/nn.ConvNd.reset_parameters but with the generator
+    Linear, Conv1d/2d/3d, ConvTranspose1d/2d/3d, HF Conv1D weights   scheme     bias: bias
+    nn.MultiheadAttention in_proj_weight (q, k, v) or q/k/v_proj     scheme     in_proj_bias: bias
+    RNN/LSTM/GRU weight_ih_l* (and LSTM weight_hr_l*)                 scheme     bias_ih/bias_hh: bias
+    RNN/LSTM/GRU weight_hh_l*                                         recurrent (default: scheme)
+    Embedding, EmbeddingBag                                           embedding (default "keep")
+    BatchNorm/LayerNorm/GroupNorm/RMSNorm/... weight                  norm (default "ones"); bias 0
+    anything else (cls_token, pos_embed, LayerScale gamma, MHA bias_k/bias_v, unknown modules): left alone
 
-Every other scheme (lecun_*, epsilon_uniform, variance_scaling, critical, ...; and fan-based schemes
-used as a bias, which torch cannot fill) is drawn by initlab's NumPy initializer in torch layout
-(fans (in * prod(kernel), out * prod(kernel)); a bias uses its weight's fans) with a NumPy
-generator seeded from the torch one, one draw per tensor:
-``np.random.default_rng(int(torch.randint(2**63 - 1, (1,), generator=g)))``.
+Blocks. A parameter is filled one block at a time, each block with its own fans: q, k, v of a fused
+attention projection; the gates of an RNN (LSTM i, f, g, o; GRU r, z, n); GPT-2's fused ``c_attn``
+as q, k, v; the whole weight otherwise. nn.MultiheadAttention's q, k and v are three E x E maps
+with fan_in = fan_out = E each, exactly as when kdim/vdim differ and torch stores them as three
+parameters; torch's own reset instead runs ``xavier_uniform_`` over the fused (3E, E) matrix
+(fan_out 3E, a bound sqrt(2) times smaller than over each block), so the same model gets two
+laws depending on its storage. Fan-in schemes (he, lecun) give the same law either way; per
+block, xavier's fan_avg and orthogonal rows follow the map, not the storage. RNN gates likewise:
+``orthogonal`` on ``recurrent`` makes each gate's H x H block orthogonal (W W^T = I per gate).
+
+Embeddings keep their own init by default: a lookup table has no fan-in to scale by (each output
+is one row, not a sum), and its scale is part of the model's design (GPT-2 and BERT 0.02, torch
+N(0, 1)), often shared with a tied output layer; ``embedding="normal(std=0.02)"`` (any spec) draws
+it, with fans (dim, num) as torch computes them, and the ``padding_idx`` row set back to 0 as
+torch does. Norm weights become 1 and norm biases 0 (``norm="keep"`` leaves both). Every argument
+takes "keep": ``apply(model, "keep", bias="keep", norm="keep", overrides={...})`` changes only what
+the overrides name.
+
+Tied tensors. A tensor held by different modules (GPT-2's ``lm_head.weight`` is
+``transformer.wte.weight``) is one parameter, owned by its first module in ``named_modules()``
+order. ``tied="skip"`` (default) leaves it alone, says so in its row and, when the rule of any of
+its modules would have written it, warns (`TiedParameterWarning`), so a scheme for the head never
+rewrites the embedding; ``tied="owner"``
+fills it once by its owner's rule (the embedding's for GPT-2); ``tied="error"`` refuses. A module
+registered under two names is not tied: its tensors are filled once by its own rule.
+
+Overrides. ``overrides={pattern: spec}`` gives the parameters whose name (or a name it is tied to)
+matches a glob pattern (`fnmatch`, case-sensitive; the first matching pattern wins) that spec
+before any rule above, block by block as usual; a parameter of no layer gets it as one block
+(``{"*.gamma": "constant(1e-6)"}`` for LayerScale, ``{"*.c_proj.weight": "normal(std=0.00289)"}``
+for GPT-2's scaled residual projections at 24 layers, 0.02 / sqrt(2 * 24)). ``NAME:BLOCK`` names blocks (globs over their labels:
+q, k, v; i, f, g, o; r, z, n), the other blocks keeping their rule: ``{"rnn.bias_*:f": "ones"}``
+sets an LSTM's forget-gate biases to 1 (Jozefowicz et al. 2015), ``{"*.c_attn.weight:q": "zeros"}``
+zeroes GPT-2's queries (muP). An override is explicit, so it fills a tied tensor whatever `tied`
+says; a pattern that matches no parameter (or block) is an error. Rules and overrides are planned
+in `initlab.torch.apply_rules`.
+
+Order and exactness. Parameters are filled in ``model.named_parameters()`` order (registration
+order, the order ``print(model)`` shows; for a Linear, weight then bias), blocks in the order
+above, not in execution order (`initlab.torch.layers`, which `auto` and `lsuv` follow), so layers
+the forward never calls are filled too and no trace is needed. Each block is drawn by
+`initlab.torch.draw`: a scheme that ``torch.nn.init`` has is run by that very function with the
+caller's ``torch.Generator``, so ``apply(model, "he_normal", generator=g)`` fills a model of
+Linear/Conv layers with the same numbers as the loop ``for m in model.modules(): if isinstance(m,
+(nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)): kaiming_normal_(m.weight, generator=g);
+zeros_(m.bias)``; other schemes are drawn by initlab's NumPy initializer with the block's fans,
+seeded by one draw of the torch generator per block. A transposed convolution's fans are its own
+(`initlab.torch.kinds`), not the ones torch's fan calculation reads off its (in, out/groups,
+*kernel) storage; only ``torch_default`` there follows torch's reset, storage fans included,
+since that is what the name promises. Elsewhere ``torch_default`` is nn.Linear's rule applied to
+each block (bound 1/sqrt(fan_in)), not each module's own reset (MHA: xavier_uniform_ over the
+fused matrix and zero biases; RNNs: U(+-1/sqrt(H)) everywhere; Embedding: N(0, 1)).
+
+Errors. Every spec is checked on every block before anything is drawn, and every value is drawn
+before the first write: an error (naming the argument, spec, parameter and block) leaves the model
+and the generator as they were. The price is memory: while drawing, the new values of every
+parameter to fill are held at once (one extra copy of those parameters).
 
 >>> import torch
 >>> net = apply(torch.nn.Sequential(torch.nn.Linear(3, 2)), "he_normal", bias="constant(0.1)", seed=0)
@@ -33,135 +78,158 @@ generator seeded from the torch one, one draw per tensor:
 True
 >>> net[0].bias.tolist()
 [0.10000000149011612, 0.10000000149011612]
+>>> result = initialise(torch.nn.MultiheadAttention(8, 2), "xavier_uniform", seed=0)
+>>> [(b.label, b.fan_in, b.fan_out, round(b.std, 4)) for b in result.row("in_proj_weight").blocks]
+[('q', 8, 8, 0.3536), ('k', 8, 8, 0.3536), ('v', 8, 8, 0.3536)]
 """
 
 from __future__ import annotations
 
-import math
+import warnings
 
-import numpy as np
 import torch
 from torch import nn
-from torch.nn import init as tinit
 
-from initlab._checks import seed as check_seed
 from initlab._errors import ArgumentError, ArgumentTypeError
-from initlab.init import Fans, fans, initializer, lookup
-from initlab.torch.trace import LAYER_TYPES
-
-FAN_FREE = ("zeros", "ones", "constant", "normal", "uniform", "truncated_normal")
-
-
-def _uniform(t, p, g, fan):
-    if p["limit"] is not None:
-        return tinit.uniform_(t, -p["limit"], p["limit"], generator=g)
-    low, high = (0.0 if p["low"] is None else p["low"]), (1.0 if p["high"] is None else p["high"])
-    return tinit.uniform_(t, low, high, generator=g)
+from initlab.init import Fans
+from initlab.init.initializer import Initializer
+from initlab.torch.apply_result import ApplyResult, BlockRow, ParameterRow
+from initlab.torch.apply_rules import KEEP, Fill, Plan, padding_row, plan, resolve
+from initlab.torch.draw import draw, fill, generator_from, numpy_rng  # noqa: F401 (fill, numpy_rng: used from here)
+from initlab.torch.kinds import KINDS, Entry, inventory
 
 
-def _truncated(t, p, g, fan):
-    a, b = p["a"], p["b"]
-    if p["bounds"] == "sigma":
-        a, b = p["mean"] + p["std"] * a, p["mean"] + p["std"] * b
-    return tinit.trunc_normal_(t, p["mean"], p["std"], a, b, generator=g)
+class TiedParameterWarning(UserWarning):
+    """A tensor shared by different modules (GPT-2's lm_head and token embedding) was left alone."""
 
 
-def _nonlinearity(p) -> str:
-    return "linear" if p["nonlinearity"] == "identity" else p["nonlinearity"]
+def _cannot(entry: Entry, fill: Fill, shape: tuple[int, ...], error: Exception) -> ArgumentError:
+    """The error naming the argument, spec, parameter and block that cannot be filled."""
+    word = {"other": "parameter", "recurrent_bias": "bias"}.get(entry.role, entry.role.replace("_", " "))
+    short = entry.name.rpartition(".")[2]
+    standard = short in ("weight", "bias") and len(entry.blocks) == 1 and shape == entry.shape
+    where = "" if standard else f" (parameter '{short}', block '{fill.block.label}' {list(shape)})"
+    layer = f"layer '{entry.module_name}'" if entry.module_name else f"the model ({type(entry.module).__name__})"
+    return ArgumentError(fill.argument, f"'{fill.init.spec}' cannot fill {word} {list(entry.shape)} of {layer}"
+                         f"{where}: {error}")
 
 
-def _identity(t, p, g, fan):
-    with torch.no_grad():
-        return tinit.eye_(t).mul_(p["gain"])
-
-
-def _torch_default(t, p, g, fan):
-    if t.dim() >= 2:
-        return tinit.kaiming_uniform_(t, a=math.sqrt(5), generator=g)
-    bound = 1 / math.sqrt(fan.fan_in) if fan.fan_in > 0 else 0
-    return tinit.uniform_(t, -bound, bound, generator=g)
-
-
-TORCH_INIT = {
-    "zeros": lambda t, p, g, fan: tinit.zeros_(t),
-    "ones": lambda t, p, g, fan: tinit.ones_(t),
-    "constant": lambda t, p, g, fan: tinit.constant_(t, p["value"]),
-    "normal": lambda t, p, g, fan: tinit.normal_(t, p["mean"], p["std"], generator=g),
-    "uniform": _uniform,
-    "truncated_normal": _truncated,
-    "xavier_uniform": lambda t, p, g, fan: tinit.xavier_uniform_(t, p["gain"], generator=g),
-    "xavier_normal": lambda t, p, g, fan: tinit.xavier_normal_(t, p["gain"], generator=g),
-    "he_uniform": lambda t, p, g, fan: tinit.kaiming_uniform_(t, p["a"], p["mode"], _nonlinearity(p), generator=g),
-    "he_normal": lambda t, p, g, fan: tinit.kaiming_normal_(t, p["a"], p["mode"], _nonlinearity(p), generator=g),
-    "orthogonal": lambda t, p, g, fan: tinit.orthogonal_(t, p["gain"], generator=g),
-    "identity": _identity,
-    "torch_default": _torch_default,
-}
-
-
-def generator_from(generator: torch.Generator | None, seed: int | None) -> torch.Generator:
-    """Exactly one of `generator` and `seed`; a seed becomes ``torch.Generator().manual_seed(seed)``."""
-    if (generator is None) == (seed is None):
-        raise ValueError("generator, seed: give exactly one (a torch.Generator or an int seed); "
-                         f"got generator={generator!r}, seed={seed!r} (initlab never uses torch's global RNG)")
-    if seed is not None:
-        return torch.Generator().manual_seed(check_seed("seed", seed))
-    if not isinstance(generator, torch.Generator):
-        raise ArgumentTypeError("generator", f"expected a torch.Generator, got {type(generator).__name__}")
-    return generator
-
-
-def numpy_rng(generator: torch.Generator) -> np.random.Generator:
-    """A NumPy generator seeded by one draw from the torch one."""
-    return np.random.default_rng(int(torch.randint(2**63 - 1, (1,), generator=generator)))
-
-
-def parameters_of(init) -> dict:
-    """Every parameter of a resolved initializer's scheme, defaults filled in."""
-    defaults = {p.name: p.default for p in lookup(init.spec.name).parameters}
-    return defaults | init.spec.kwargs
-
-
-def fill(tensor: torch.Tensor, init, generator: torch.Generator, fan: Fans, *, is_bias: bool = False) -> None:
-    """Fill `tensor` in place with `init` (an `Initializer` in torch layout), as the module doc says."""
-    name = init.spec.name
-    if name in TORCH_INIT and (not is_bias or name in FAN_FREE or name == "torch_default") \
-            and not (name == "identity" and tensor.dim() != 2):
-        TORCH_INIT[name](tensor, parameters_of(init), generator, fan)
-        return
-    values = init(tuple(tensor.shape), numpy_rng(generator), fan=fan)
-    with torch.no_grad():
-        tensor.copy_(torch.from_numpy(values))
-
-
-def initialise(module: nn.Module, weight, bias, generator: torch.Generator, name: str) -> None:
-    """Weight then bias of one layer; an error names the layer and the tensor."""
-    fan = fans(tuple(module.weight.shape), "torch")
-    for argument, init, tensor in (("scheme", weight, module.weight), ("bias", bias, module.bias)):
-        if tensor is None:
-            continue
+def _check(plan: Plan) -> None:
+    """Refuse a block the spec cannot fill (wrong number of dimensions) before anything is drawn."""
+    for fill in plan.fills:
+        shape = tuple(fill.block.view(plan.entry.parameter).shape)
         try:
-            fill(tensor, init, generator, fan, is_bias=argument == "bias")
+            fill.init.geometry(shape, fill.block.fan)
         except ValueError as error:
-            raise ArgumentError(argument, f"'{init.spec}' cannot fill {'bias' if argument == 'bias' else 'weight'} "
-                             f"{list(tensor.shape)} of layer '{name}': {error}") from None
+            raise _cannot(plan.entry, fill, shape, error) from None
 
 
-def apply(model: nn.Module, scheme: str, bias: str = "zeros", *, generator: torch.Generator | None = None,
-          seed: int | None = None) -> nn.Module:
-    """Initialise every nn.Linear and nn.Conv1d/2d/3d of `model` in place; returns `model`.
+def _draw(plan: Plan, g: torch.Generator) -> torch.Tensor:
+    """The new value of the plan's parameter: its blocks drawn one by one, in order, into a copy."""
+    p = plan.entry.parameter
+    is_bias = plan.entry.role in ("bias", "recurrent_bias")
+    whole = len(plan.fills) == 1 and tuple(plan.fills[0].block.view(p).shape) == tuple(p.shape) \
+        and plan.fills[0].block.index == (slice(None),) and not plan.fills[0].block.transposed
+    out = None if whole else p.detach().clone()  # a whole tensor is drawn as is: no copy to fill
+    for fill in plan.fills:
+        shape = tuple(fill.block.view(p).shape)
+        try:
+            value = draw(fill.init, shape, p, g, fill.block.fan, is_bias=is_bias)
+        except ValueError as error:
+            raise _cannot(plan.entry, fill, shape, error) from None
+        if whole:
+            out = value
+        else:
+            fill.block.view(out).copy_(value)
+    if (padding := padding_row(plan.entry)) is not None:
+        out[padding] = 0
+    return out
 
-    `scheme` fills the weights, `bias` the biases (spec strings, e.g. ``"he_normal(mode=fan_out)"``).
-    Randomness comes only from `generator` or `seed` (exactly one).
+
+def _moments(init: Initializer, shape: tuple[int, ...], fan: Fans | None) -> tuple[float | None, float | None]:
+    try:
+        mean, std = init.moments(shape, fan)
+    except ValueError:  # a formula that needs fans a 1-D norm weight does not have
+        return None, None
+    return float(mean), float(std)
+
+
+def _grouped(fills: tuple[Fill, ...], text) -> str | None:
+    """``"he_normal"`` when every block shares it, else ``"i, g, o: zeros; f: ones"``."""
+    groups: dict[str, list[str]] = {}
+    for fill in fills:
+        groups.setdefault(text(fill), []).append(fill.block.label)
+    if len(groups) <= 1:
+        return next(iter(groups), None)
+    return "; ".join(f"{', '.join(labels)}: {value}" for value, labels in groups.items())
+
+
+def _row(plan: Plan) -> ParameterRow:
+    e = plan.entry
+    blocks = []
+    for fill in plan.fills:
+        shape = tuple(fill.block.view(e.parameter).shape)
+        fan = fill.block.fan if fill.block.fan is not None else (None, None)
+        blocks.append(BlockRow(fill.block.label, shape, *fan, *_moments(fill.init, shape, fill.block.fan),
+                               str(fill.init.spec), fill.argument))
+    return ParameterRow(e.name, e.shape, e.module_name, e.kind, e.role, _grouped(plan.fills, lambda f: str(f.init.spec)),
+                        _grouped(plan.fills, lambda f: f.argument), tuple(blocks), plan.note, e.tied_to)
+
+
+def initialise(model: nn.Module, scheme: str, bias: str = "zeros", *, recurrent: str | None = None,
+               embedding: str = KEEP, norm: str = "ones", tied: str = "skip", overrides: dict[str, str] | None = None,
+               generator: torch.Generator | None = None, seed: int | None = None) -> ApplyResult:
+    """Initialise every parameter of `model` that has a layer rule, in place; return what was done.
+
+    `scheme` fills weights (Linear, Conv, ConvTranspose, HF Conv1D, attention q/k/v, RNN input weights),
+    `bias` their biases, `recurrent` RNN hidden-to-hidden weights (default: `scheme`), `embedding` the
+    embedding tables and `norm` the norm weights (norm biases 0); "keep" (any of them) leaves those tensors
+    as they are. `tied`: "skip", "owner" or "error" for a tensor shared by different modules; `overrides`:
+    {glob over parameter names, optionally ":BLOCK": spec}, before every other rule (module doc).
+    Randomness comes only from `generator` or `seed` (exactly one). On any error nothing is written.
     """
     if not isinstance(model, nn.Module):
         raise ArgumentTypeError("model", f"expected a torch.nn.Module, got {type(model).__name__}")
-    weight_init = initializer(scheme, layout="torch", argument="scheme")
-    bias_init = initializer(bias, layout="torch", argument="bias")
+    rules = resolve(model, scheme, bias, recurrent, embedding, norm, tied, overrides)
     g = generator_from(generator, seed)
-    found = [(n, m) for n, m in model.named_modules() if isinstance(m, LAYER_TYPES)]
-    if not found:
-        raise ArgumentError("model", f"found no nn.Linear or nn.Conv1d/2d/3d layer in {type(model).__name__}")
-    for name, module in found:
-        initialise(module, weight_init, bias_init, g, name)
-    return model
+    lazy = [name for name, p in model.named_parameters() if isinstance(p, nn.parameter.UninitializedParameter)]
+    if lazy:
+        raise ArgumentError("model", f"has uninitialized (lazy) parameters ({', '.join(lazy[:3])}"
+                            f"{', ...' if len(lazy) > 3 else ''}): run one forward pass first so they get their shapes")
+    entries = inventory(model)
+    if not any(entry.kind for entry in entries) and not rules.overrides:
+        raise ArgumentError("model", f"found no nn.Linear or nn.Conv1d/2d/3d layer, nor any other layer initlab has "
+                            f"a rule for ({', '.join(KINDS)}), in {type(model).__name__}")
+    plans = [plan(entry, rules) for entry in entries]
+    used = {fill.pattern for p in plans for fill in p.fills}
+    for override in rules.overrides:
+        if override.pattern not in used:
+            raise ArgumentError("overrides", f"pattern {override.pattern!r} matches no parameter (or block) of "
+                                f"{type(model).__name__} (patterns are globs over names such as "
+                                "'blocks.0.attn.in_proj_weight', optionally ':BLOCK' such as ':q' or ':f')")
+    for p in plans:
+        _check(p)
+    state = g.get_state()
+    try:  # every value drawn before the first write: an error leaves the model (and the generator) as it was
+        values = [(p.entry.parameter, _draw(p, g)) for p in plans if p.fills]
+    except BaseException:
+        g.set_state(state)
+        raise
+    with torch.no_grad():
+        for parameter, value in values:
+            parameter.copy_(value)
+    skipped = [f"{p.entry.name} (also {', '.join(p.entry.tied_to)})" for p in plans if p.tied_skipped]
+    if skipped:
+        warnings.warn(f"tied: left alone {'; '.join(skipped)}: shared by different modules (tied='skip'; "
+                      "tied='owner' initialises each once by its owner's rule)", TiedParameterWarning, stacklevel=3)
+    settings = {"scheme": scheme, "bias": bias, "recurrent": recurrent, "embedding": embedding, "norm": norm,
+                "tied": tied, "overrides": dict(overrides or {})}
+    return ApplyResult(tuple(_row(p) for p in plans), settings, model)
+
+
+def apply(model: nn.Module, scheme: str, bias: str = "zeros", *, recurrent: str | None = None,
+          embedding: str = KEEP, norm: str = "ones", tied: str = "skip", overrides: dict[str, str] | None = None,
+          generator: torch.Generator | None = None, seed: int | None = None) -> nn.Module:
+    """`initialise` (same arguments), returning `model` itself rather than the report."""
+    return initialise(model, scheme, bias, recurrent=recurrent, embedding=embedding, norm=norm, tied=tied,
+                      overrides=overrides, generator=generator, seed=seed).model
