@@ -1,16 +1,42 @@
 """Layer-sequential unit-variance (LSUV) initialization (Mishkin & Matas 2016, "All you need is a good init").
 
-1. Every Linear/Conv weight W becomes a (semi-)orthogonal matrix (``torch.nn.init.orthogonal_``, a
-   conv kernel flattened to (out, in * prod(kernel))) and every bias 0.
-2. Layer by layer in execution order: run `batch` through the model, measure the standard deviation
-   s of the layer's output (all entries: batch, channels, positions), and set W <- W * target / s,
-   until |s - target| <= tol * target or `max_iter` rescalings were made.
+The layers are those `initlab.torch.discover` finds on `batch` (forward hooks; any control flow,
+transformers, RNNs, Hugging Face models), in first-call order.
+
+1. Every weight block becomes a (semi-)orthogonal matrix (``torch.nn.init.orthogonal_``; a conv
+   kernel flattened to (out, in * prod(kernel)); a Hugging Face Conv1D and a ConvTranspose read in
+   torch layout (out, in, ...); ``nn.MultiheadAttention``'s q, k and v blocks of ``in_proj_weight``
+   (or ``q/k/v_proj_weight``) and ``out_proj`` one by one; an RNN's input and recurrent weights one
+   gate block (LSTM i, f, g, o; GRU r, z, n) at a time) and every bias of those layers 0.
+2. Layer by layer in first-call order, measure the standard deviation s of what the weight produces
+   on `batch` (all entries: batch, channels, positions), and set W <- W * target / s, until
+   |s - target| <= tol * target or `max_iter` rescalings were made:
+
+   - Linear, Conv, ConvTranspose, Conv1D: the layer's output;
+   - ``nn.MultiheadAttention``: q, k and v (``F.linear`` of the layer's query, key and value inputs
+     with that block), each scaled on its own, then the attention output (its ``out_proj``), the
+     layer rerun with its calibrated q, k, v;
+   - RNN/LSTM/GRU: the recurrent weights stay orthogonal (gain 1: the hidden state is neither
+     amplified nor damped by them alone); each input-weight gate block is scaled so that its
+     contribution to the gate pre-activations, ``x_t @ W_ih_gate.T`` over every step and sample, has
+     std `target_std` (layer l > 0 reads layer l - 1's output sequence, recomputed with its
+     calibrated weights). An LSTM projection (``weight_hr``) is left orthogonal, not scaled.
+
+   Embeddings are left as they are (their table is looked up, not multiplied: scaling it would only
+   move the scale to the next layer, and a Hugging Face model's LayerNorm resets it anyway); so are
+   normalization layers (their weight and bias), parameters of no layer (``cls_token``, position
+   embeddings, LayerScale gammas) and a layer whose weight is tied to a module called before it
+   (GPT-2's ``lm_head`` is its token embedding: rewriting it would change the embedding).
+   `LsuvResult.left_alone` lists each such parameter with the reason.
 
 The paper's loop tests the variance against 1; here it tests the std against `target_std`. With zero
-biases a layer's output is linear in its own weight, so one rescaling is usually enough. The layer's
-input and output are read by a forward hook that stops the pass at that layer (later layers need not
-run); a rescaled layer is rerun alone on that input (its ``forward``: the user's hooks do not fire
-again). Every hook is removed afterwards, also on error. Batch statistics are data-dependent: the stds hold
+biases a layer's output is linear in its own weight, so one rescaling is usually enough. The paper
+runs the batch through the model once per layer; here one pass does it all: a forward hook on each
+layer calibrates it on its first call, on the inputs that call received (produced by the layers
+before it, already calibrated), rerunning the layer alone after each rescaling (its ``forward``: the
+user's hooks do not fire again), and hands the calibrated output on to the rest of the pass. That
+is the same computation as a fresh pass per layer (without dropout, the same numbers), at the cost
+of one forward pass plus the reruns. Every hook is removed afterwards, also on error. Batch statistics are data-dependent: the stds hold
 for inputs like `batch` (the tests check a fresh batch).
 
 The passes run as in training, whatever mode the model is in: in training mode (batch norm normalises
@@ -40,13 +66,16 @@ from torch import nn
 from initlab._errors import ArgumentError, ArgumentTypeError
 from initlab._checks import integer, number
 from initlab.torch.apply import generator_from
-from initlab.torch.trace import layers, run
+from initlab.torch.discover import discover
+from initlab.torch.inputs import call
+from initlab.torch.lsuv_blocks import Scaled, blocks, join, orthogonalise
+from initlab.torch.trace import TracedLayer
 
 
 @dataclass(frozen=True)
 class LsuvLayer:
-    name: str
-    std: float          # the layer's output std on `batch` after the last rescaling
+    name: str           # the layer; ".q", ".k", ".v", ".out_proj" for attention blocks, ".weight_ih_l0.i" for RNN gates
+    std: float          # the output std on `batch` after the last rescaling
     iterations: int     # rescalings made (0: already within tolerance)
     converged: bool
 
@@ -57,6 +86,7 @@ class LsuvResult:
     target_std: float
     tol: float
     max_iter: int
+    left_alone: tuple[tuple[str, str], ...] = ()  # (parameter name, reason) for each parameter lsuv did not set
 
     @property
     def converged(self) -> bool:
@@ -64,76 +94,113 @@ class LsuvResult:
 
     def to_json(self) -> dict:
         return {"target_std": self.target_std, "tol": self.tol, "max_iter": self.max_iter,
-                "converged": self.converged, "layers": [asdict(layer) for layer in self.layers]}
+                "converged": self.converged, "layers": [asdict(layer) for layer in self.layers],
+                "left_alone": [{"name": name, "reason": reason} for name, reason in self.left_alone]}
 
     def __str__(self) -> str:
-        rows = [f"{'layer':<16} {'std':>8} {'iter':>5}  converged"]
-        rows += [f"{layer.name:<16} {layer.std:8.4f} {layer.iterations:5d}  {'yes' if layer.converged else 'NO'}"
+        width = max([16, *(len(layer.name) for layer in self.layers)])
+        rows = [f"{'layer':<{width}} {'std':>8} {'iter':>5}  converged"]
+        rows += [f"{layer.name:<{width}} {layer.std:8.4f} {layer.iterations:5d}  {'yes' if layer.converged else 'NO'}"
                  for layer in self.layers]
+        rows += [f"left alone: {name} ({reason})" for name, reason in self.left_alone]
         return "\n".join(rows)
-
-
-class _Stop(Exception):
-    """Raised by the hook once the layer's output is read: the rest of the forward pass is skipped."""
-
-
-def _layer_io(model: nn.Module, name: str, module: nn.Module, batch: torch.Tensor) -> tuple[tuple, torch.Tensor]:
-    """The inputs and output of `module`'s (layer `name`'s) first call when `model` runs `batch`; the pass stops
-    there."""
-    seen: list[tuple[tuple, torch.Tensor]] = []
-
-    def hook(_module, inputs, output):
-        seen.append((inputs, output))
-        raise _Stop
-
-    handle = module.register_forward_hook(hook)
-    try:
-        with torch.no_grad():
-            model(batch)
-    except _Stop:
-        pass
-    finally:
-        handle.remove()
-    if not seen:
-        raise ArgumentError("model", f"the forward pass on the batch never called layer '{name}' (it was called when "
-                         "the model was traced; lsuv needs a forward that calls the same layers every time)")
-    return seen[0]
 
 
 def _std(output: torch.Tensor) -> float:
     return float(output.detach().double().std())
 
 
-def _calibrate(model: nn.Module, batch: torch.Tensor, target_std: float, tol: float, max_iter: int,
-               g: torch.Generator) -> list[LsuvLayer]:
-    """Steps 1 and 2 of the module doc, in the mode and RNG fork `lsuv` sets up."""
-    run(model, batch, "batch")
-    found = layers(model)  # traced in training mode, as the passes below run
-    for layer in found:
-        nn.init.orthogonal_(layer.module.weight, generator=g)
-        if layer.module.bias is not None:
-            nn.init.zeros_(layer.module.bias)
-    torch.default_generator.manual_seed(int(torch.randint(2**63 - 1, (1,), generator=g)))  # dropout's draws
-    report = []
-    for layer in found:
-        weight, iterations = layer.module.weight, 0
-        inputs, output = _layer_io(model, layer.name, layer.module, batch)
+def _rescale(block: Scaled, target_std: float, tol: float, max_iter: int) -> LsuvLayer:
+    iterations = 0
+    with torch.no_grad():
+        output = block.measure()
         while True:
             std = _std(output)
             converged = abs(std - target_std) <= tol * target_std
             if converged or iterations == max_iter or not (math.isfinite(std) and std > 0):
                 break
-            with torch.no_grad():
-                weight.mul_(target_std / std)
-                output = layer.module.forward(*inputs)  # the layer's input does not depend on its own weight
+            block.view.mul_(target_std / std)
+            output = block.measure()  # the block's input does not depend on its own weight
             iterations += 1
-        report.append(LsuvLayer(layer.name, std, iterations, converged))
-    return report
+    return LsuvLayer(block.name, std, iterations, converged)
 
 
-def lsuv(model: nn.Module, batch: torch.Tensor, target_std: float = 1.0, tol: float = 0.1, max_iter: int = 10, *,
+def _calibrate(model: nn.Module, batch, target_std: float, tol: float, max_iter: int,
+               g: torch.Generator) -> tuple[list[LsuvLayer], list[tuple[str, str]]]:
+    """Steps 1 and 2 of the module doc, in the mode and RNG fork `lsuv` sets up."""
+    found = discover(model, batch, "batch").layers  # in training mode, as the pass below runs
+    claimed: dict[int, str] = {}  # parameter id -> the layer that owns it (first called)
+    active, skipped = [], {}
+    for layer in found:
+        own = list(layer.module.parameters())
+        tied = [claimed[id(p)] for p in own if id(p) in claimed]
+        for p in own:
+            claimed.setdefault(id(p), layer.name)
+        if layer.kind == "embedding":
+            skipped[layer.name] = "embedding: looked up, not multiplied; lsuv leaves it as it is"
+        elif tied:
+            skipped[layer.name] = f"tied to layer '{tied[0]}' (called first); lsuv does not rewrite a shared tensor"
+        else:
+            active.append(layer)
+    for layer in active:  # step 1 for every layer before any measurement
+        orthogonalise(layer, g)
+    torch.default_generator.manual_seed(int(torch.randint(2**63 - 1, (1,), generator=g)))  # dropout's draws
+    report: dict[str, list[LsuvLayer]] = {}
+
+    def calibrate_on_first_call(layer: TracedLayer):
+        def hook(module, args, kwargs, output):
+            if layer.name in report:
+                return None
+            report[layer.name] = [_rescale(block, target_std, tol, max_iter) for block in blocks(layer, args, kwargs)]
+            return module.forward(*args, **kwargs)  # later layers read the calibrated output
+        return hook
+
+    handles = [layer.module.register_forward_hook(calibrate_on_first_call(layer), with_kwargs=True)
+               for layer in active]
+    try:
+        with torch.no_grad():
+            call(model, batch)
+    finally:
+        for handle in handles:
+            handle.remove()
+    missed = [layer.name for layer in active if layer.name not in report]
+    if missed:
+        raise ArgumentError("model", f"the forward pass on the batch never called layer '{missed[0]}' (it was called "
+                            "when the layers were discovered; lsuv needs a forward that calls the same layers "
+                            "every time)")
+    return [row for layer in active for row in report[layer.name]], _left_alone(model, active, skipped)
+
+
+def _left_alone(model: nn.Module, active: list[TracedLayer], skipped: dict[str, str]) -> list[tuple[str, str]]:
+    """(parameter name, reason) for every parameter lsuv did not set, in ``named_parameters()`` order,
+    then the layers skipped because their weight is another layer's."""
+    from initlab.torch.kinds import inventory
+    done = {id(p) for layer in active for p in layer.module.parameters()}
+    out = []
+    for entry in inventory(model):
+        if id(entry.parameter) in done and entry.role != "other":  # MHA's bias_k/bias_v have no rule
+            continue
+        if entry.module_name in skipped:
+            reason = skipped[entry.module_name]
+        elif entry.kind == "norm":
+            reason = "normalization layer: lsuv leaves its weight and bias as they are"
+        elif entry.kind is None or entry.role == "other":
+            reason = entry.reason or "no lsuv rule for this parameter"
+        else:
+            reason = "its layer was never called by the forward pass on the batch"
+        out.append((entry.name, reason))
+    listed = {name for name, _ in out}
+    for layer, reason in skipped.items():
+        if reason.startswith("tied"):
+            out += [(join(layer, short), reason) for short, _ in model.get_submodule(layer).named_parameters()
+                    if join(layer, short) not in listed]
+    return out
+
+
+def lsuv(model: nn.Module, batch, target_std: float = 1.0, tol: float = 0.1, max_iter: int = 10, *,
          generator: torch.Generator | None = None, seed: int | None = None) -> LsuvResult:
-    """LSUV-initialise `model` in place on `batch` (see the module doc); returns per-layer stds.
+    """LSUV-initialise `model` in place on `batch` (a tensor, or a dict of tensors called as
+    ``model(**batch)``; see the module doc); returns per-layer (per-block) stds and what was left alone.
 
     A layer still outside ``target_std * (1 +- tol)`` after `max_iter` rescalings (or whose output
     std is 0 or not finite, which no scaling fixes) is reported with ``converged=False`` and a
@@ -157,8 +224,9 @@ def lsuv(model: nn.Module, batch: torch.Tensor, target_std: float = 1.0, tol: fl
                 buffer.copy_(saved)
         for m, training in modes.items():
             m.train(training)
+    report, left_alone = report
     missed = [f"{r.name} (std {r.std:.4g})" for r in report if not r.converged]
     if missed:
         warnings.warn(f"lsuv: {len(missed)} layer(s) did not reach std {target_std:g} +- {tol * target_std:g} "
                       f"within max_iter={max_iter}: {', '.join(missed)}", stacklevel=2)
-    return LsuvResult(tuple(report), target_std, tol, max_iter)
+    return LsuvResult(tuple(report), target_std, tol, max_iter, tuple(left_alone))
