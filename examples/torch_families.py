@@ -6,9 +6,12 @@ For each family, built with its library's default init (seed 0):
 - diagnose: the verdict at the library default on a batch of 8 (`initlab.diagnose.diagnose_torch`);
 - apply: parameter tensors `initialise(model, "he_normal")` filled / left alone (with why, in the table
   of `initlab apply`);
-- lsuv: on a calibration batch (seed 1), then every Linear/Conv/Conv1D output and attention q/k/v and
-  output projection measured on a fresh batch (seed 2): the range of their stds;
-- auto: the analytic init ran (data-free, from the input dtype and shape), and its message's first words.
+- lsuv: calibrated (tol=0.02) on 128 samples (`family_batch(name, 1)`), then every Linear, Conv,
+  Conv1D output and attention q/k/v and output measured on 128 fresh ones (`family_batch(name, 2)`,
+  `projection_stds`): how many, and the range of their stds (lsuv leaves a tied output layer alone:
+  GPT-2's lm_head is its token embedding);
+- auto: the diagnose verdict after `auto(model, example=batch)` (analytic, data-free but for the input's
+  dtype and shape).
 
     python examples/torch_families.py
 """
@@ -24,23 +27,22 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from examples.families import FAMILIES  # noqa: E402
+from examples.families import FAMILIES, family_batch, projection_stds  # noqa: E402
 from initlab.diagnose import diagnose_torch  # noqa: E402
 from initlab.torch import audit, auto, initialise, lsuv  # noqa: E402
-from initlab.torch.lsuv_check import fresh_batch_stds  # noqa: E402
 
 
 def row(name: str) -> tuple[str, ...]:
     build, batch = FAMILIES[name]
-    calibration, fresh = batch(seed=1), batch(seed=2)
+    calibration, fresh = family_batch(name, 1), family_batch(name, 2)
     flags = sorted({flag for r in audit(build()).rows for flag in r.flags})
     verdict = diagnose_torch(build(), calibration).verdict
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         applied = initialise(build(), "he_normal", seed=0)
         model = build()
-        lsuv(model, calibration, seed=0)
-        stds = fresh_batch_stds(model, fresh)
+        calibrated = {layer.name for layer in lsuv(model, calibration, tol=0.02, seed=0).layers}
+        stds = [std for layer, std in projection_stds(model, fresh).items() if layer in calibrated]
         automatic = build()
         auto(automatic, example=calibration, seed=0)
         after_auto = diagnose_torch(automatic, fresh).verdict

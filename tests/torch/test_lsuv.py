@@ -161,56 +161,11 @@ def test_a_layer_the_calibration_pass_skips_is_a_value_error_naming_it():
 
 # --- the families of issue 10 (tests/torch/_initlab_families.py) -----------------------------------
 
-import torch.nn.functional as F  # noqa: E402
 
 import _initlab_families as families  # noqa: E402
-from initlab.torch.kinds import kind_of  # noqa: E402
+from _initlab_families import family_batch, projection_stds  # noqa: E402
 
 SLOW_FAMILIES = {"resnet", "mobilenet", "hf_bert", "hf_gpt2"}
-
-
-def family_batch(family: str, seed: int) -> torch.Tensor:
-    """16 of the family's example batches (8 samples each) drawn from seeds seed, seed + 100, ..."""
-    make = families.FAMILIES[family][1]
-    return torch.cat([make(seed=seed + 100 * i) for i in range(16)])
-
-
-def projection_stds(model: nn.Module, batch) -> dict[str, float]:
-    """The std of every Linear, Conv, ConvTranspose and Conv1D output and of every MultiheadAttention's
-    q, k, v (F.linear of its inputs) and attention output on `batch`, measured here independently of
-    lsuv's own code: hooks on one training-mode pass, MHA's fast path off."""
-    stds: dict[str, float] = {}
-
-    def hook(name):
-        def record(module, args, kwargs, out):
-            if name in stds or f"{name}.q" in stds:
-                return
-            if isinstance(module, nn.MultiheadAttention):
-                e = module.embed_dim
-                for i, label in enumerate("qkv"):
-                    x = args[i] if len(args) > i else kwargs[("query", "key", "value")[i]]
-                    y = F.linear(x, module.in_proj_weight[i * e:(i + 1) * e], module.in_proj_bias[i * e:(i + 1) * e])
-                    stds[f"{name}.{label}"] = float(y.double().std())
-                stds[f"{name}.out_proj"] = float(out[0].double().std())
-            else:
-                stds[name] = float(out.double().std())
-        return record
-
-    handles = [m.register_forward_hook(hook(name), with_kwargs=True) for name, m in model.named_modules()
-               if kind_of(m) in ("linear", "conv", "conv_transpose", "hf_conv1d", "attention")]
-    fast, training = torch.backends.mha.get_fastpath_enabled(), model.training
-    try:
-        torch.backends.mha.set_fastpath_enabled(False)
-        model.train()
-        with torch.no_grad(), torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
-            model(batch)
-    finally:
-        torch.backends.mha.set_fastpath_enabled(fast)
-        model.train(training)
-        for h in handles:
-            h.remove()
-    return stds
 
 
 @pytest.mark.parametrize("family", [pytest.param(f, marks=pytest.mark.slow) if f in SLOW_FAMILIES else f
