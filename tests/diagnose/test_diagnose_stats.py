@@ -161,3 +161,19 @@ def test_leaky_relu_never_dies_and_relu6_dies_at_0_and_saturates_at_6():
     assert dead_fraction(relu6) == 0.25  # unit 0: <= 0 on both samples, mean -8.5 < -1 sd
     assert saturated_fraction(relu6) == 3 / 8  # 7, 8, 9 sit at the flat top; the zeros are relu's half, not saturation
     assert bounds("ReLU6") == (None, 6.0) and bounds("relu") is None
+
+
+@pytest.mark.parametrize("collide", [False, True])
+def test_row_grouping_is_the_exact_partition_even_when_every_hash_collides(collide, monkeypatch):
+    # the hash only buckets rows; equality is decided entry by entry, so forcing every fingerprint equal
+    # (a collision on every pair) must give the partition np.unique gives, -0.0 equal to 0.0
+    from initlab.diagnose import stats
+    if collide:
+        monkeypatch.setattr(stats, "_fingerprints", lambda rows: np.zeros(len(rows), dtype=np.uint64))
+    rng = np.random.default_rng(1)
+    for _ in range(50):
+        rows = rng.integers(-1, 2, size=(int(rng.integers(1, 25)), int(rng.integers(1, 4)))).astype(float)
+        rows[rows == 0] *= np.where(rng.random(np.count_nonzero(rows == 0)) < 0.5, -1.0, 1.0)  # some -0.0
+        expected = np.unique(rows + 0.0, axis=0, return_inverse=True)[1].reshape(-1)
+        got = stats._groups(rows)
+        assert np.array_equal(expected[:, None] == expected[None, :], got[:, None] == got[None, :])

@@ -158,9 +158,41 @@ def dead_fraction(c: Capture) -> float | None:
     return float(np.mean(dead))
 
 
+def _fingerprints(rows: np.ndarray) -> np.ndarray:
+    """One uint64 per row, equal for equal rows: the float64 bits times fixed odd multipliers, summed
+    modulo 2^64 (a multiplicative hash; -0.0 is made 0.0 first)."""
+    bits = np.ascontiguousarray(rows + 0.0, dtype=np.float64).view(np.uint64)
+    multipliers = np.random.default_rng(0).integers(1, 2 ** 63, size=bits.shape[1], dtype=np.uint64) * 2 + 1
+    with np.errstate(over="ignore"):
+        return (bits * multipliers).sum(axis=1, dtype=np.uint64)
+
+
 def _groups(rows: np.ndarray) -> np.ndarray:
-    _, inverse = np.unique(rows, axis=0, return_inverse=True)
-    return inverse.reshape(-1)
+    """Class label (0, 1, ...) of each row, equal labels for equal rows (-0.0 equals 0.0): rows grouped by
+    a hash computed in one vectorized pass, each group checked entry by entry against its first row
+    (sorting whole rows, as ``np.unique(axis=0)`` does, cost half of a 50-layer diagnosis; see
+    benchmarks/diagnose_duplicates.py). A group whose rows differ (a hash collision) is split exactly."""
+    _, labels = np.unique(_fingerprints(rows), return_inverse=True)
+    labels = labels.reshape(-1)
+    counts = np.bincount(labels)
+    for label in np.flatnonzero(counts > 1):
+        members = np.flatnonzero(labels == label)
+        if not np.all(rows[members] == rows[members[0]]):  # a collision (or NaN entries): split exactly
+            exact = _exact_groups(rows[members])
+            labels[members] = np.where(exact == 0, label, len(counts) + members[exact])
+    return np.unique(labels, return_inverse=True)[1].reshape(-1)
+
+
+def _exact_groups(rows: np.ndarray) -> np.ndarray:
+    """Class labels by pairwise comparison with earlier rows (NaN equals nothing): for the rare
+    colliding group only."""
+    labels = np.arange(len(rows))
+    for i in range(1, len(rows)):
+        for j in range(i):
+            if labels[j] == j and np.array_equal(rows[i], rows[j]):
+                labels[i] = j
+                break
+    return labels
 
 
 def duplicates(c: Capture) -> tuple[int, int]:
@@ -172,6 +204,8 @@ def duplicates(c: Capture) -> tuple[int, int]:
     acts = c.per_unit(c.a)
     varying = np.all(np.isfinite(acts), axis=1) & np.any(acts != acts[:, :1], axis=1)
     by_act = _groups(acts[varying]) if varying.any() else np.zeros(0, dtype=np.intp)
+    if by_weight.max(initial=-1) == n - 1 and len(np.unique(by_act)) == len(by_act):
+        return 0, 0  # every unit unique both ways (the usual case): no graph to join
     units = np.arange(n)
     offset = n + int(by_weight.max()) + 1
     src = np.concatenate([units, units[varying]])
