@@ -128,7 +128,7 @@ def test_capture_rejects_inconsistent_shapes():
     z = np.zeros((4, 3))
     with pytest.raises(ValueError, match=r"layer 1: weight and weight_grad must be \(units=3, fan_in\), got \(2, 2\)"):
         Capture("layer 1", "dense", z, z, z, np.zeros((2, 2)), None, np.zeros((2, 2)), None, 2, 3)
-    with pytest.raises(ValueError, match="kind: expected one of dense, conv, got 'lstm'"):
+    with pytest.raises(ValueError, match="kind: expected one of dense, conv, attention, rnn, embedding, got 'lstm'"):
         Capture("layer 1", "lstm", z, z, z, np.zeros((3, 2)), None, np.zeros((3, 2)), None, 2, 3)
 
 

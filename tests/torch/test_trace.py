@@ -103,13 +103,16 @@ def test_untraceable_non_sequential_model_is_a_value_error_naming_model():
         def forward(self, x):
             return self.fc(x) if x.sum() > 0 else x
 
-    with pytest.raises(ValueError, match=r"^model: cannot trace .*torch.fx.*; use nn.Sequential or a torch.fx"):
+    with pytest.raises(ValueError, match=r"^model: cannot trace the model without an example batch \(torch.fx.*\); "
+                                         r"give an example batch"):
         layers(Branchy())
 
 
 def test_model_without_layers_is_a_value_error_naming_model():
-    with pytest.raises(ValueError, match=r"^model: found no nn.Linear or nn.Conv"):
+    with pytest.raises(ValueError, match=r"^model: found no weight-bearing layer in Sequential \(nn.Linear, "):
         layers(nn.Sequential(nn.ReLU(), nn.Tanh()))
+    with pytest.raises(ValueError, match=r"^model: found no weight-bearing layer in Sequential"):
+        layers(nn.Sequential(nn.ReLU(), nn.LayerNorm(3)), torch.zeros(2, 3))
 
 
 def test_example_the_model_rejects_is_a_value_error_naming_example():
@@ -123,9 +126,11 @@ def test_structure_gives_the_layers_and_merges_of_one_trace():
     assert s.merges == merges(Mixed()) == 2  # norm(...) + h and s + s.softmax(-1)
 
 
-def test_structure_of_a_sequential_fx_cannot_trace_has_no_merges():
+def test_structure_of_a_sequential_fx_cannot_trace_does_not_count_merges():
     net = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), Gate(), nn.Linear(4, 1))
-    assert structure(net).merges == 0 and summary(structure(net).layers) == [("0", "tanh"), ("3", "identity")]
+    s = structure(net)
+    assert (s.merges, s.source) == (None, "sequential")
+    assert summary(s.layers) == [("0", "tanh"), ("3", "identity")]
 
 
 @pytest.mark.parametrize("call", ["diagnose_torch", "auto"])

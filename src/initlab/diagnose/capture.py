@@ -1,13 +1,25 @@
 """What a probe records for one layer in one forward and one backward pass at initialization.
 
 Probes (`initlab.diagnose.mlp_probe`, `initlab.diagnose.torch_probe`) turn a model into a list of
-`Capture`, one per dense or convolutional layer in forward order, the last one the output layer.
+`Capture`, one per weight-bearing layer in forward order, the last one the output layer.
 Everything downstream (statistics, theory, verdict) reads only captures, so it is the same for
 the NumPy engine and for PyTorch models.
 
+`kind` is one of `KINDS`: ``"dense"`` (nn.Linear, Hugging Face Conv1D, the NumPy engine's layers),
+``"conv"`` (nn.Conv*d and nn.ConvTranspose*d), ``"attention"`` (nn.MultiheadAttention: z is the
+attention output, after ``out_proj``), ``"rnn"`` (nn.RNN/LSTM/GRU: z is the output sequence of the
+last layer) and ``"embedding"`` (nn.Embedding: z is the looked-up vectors). `module_type` is the
+torch class name (``"Linear"``, ``"Conv1D"``, ``"MultiheadAttention"``, ``"LSTM"``...; ``"Dense"``
+for the NumPy engine).
+
 Layouts: ``z``, ``a`` and ``dz`` are ``(n, units)`` for dense layers and ``(n, C, *spatial)`` for
-convolutions; ``weight`` is ``(units, fan_in)``, one row per unit's incoming weights (the NumPy
-engine's ``W.T``, torch's ``W.reshape(out, -1)``).
+convolutions; a layer on sequences (features last in torch) is ``(n, units, *positions)`` with the
+positions (sequence, patches) after the units; ``weight`` is ``(units, fan_in)``, one row per unit's
+incoming weights (the NumPy engine's ``W.T``, torch's ``W.reshape(out, -1)``; attention: ``out_proj``'s
+weight; rnn: the last layer's recurrent weights, the gate rows of each unit side by side,
+``(units, gates * hidden)``; embedding: the table's transpose ``(dim, vocabulary)``, fan_in 1: one
+row is looked up per position). Torch arrays may be float32 and read-only views of the model's
+parameters (diagnose reads them at once; nothing writes to them).
 
 ``fan_out`` is the layer's fan as initializers count it (dense: units; conv: out * prod(kernel), as
 torch). The backward pass needs something else: how many output entries each *input* entry feeds,
@@ -32,7 +44,7 @@ import numpy as np
 from initlab._errors import ArgumentError
 from initlab.theory import Activation
 
-KINDS = ("dense", "conv")
+KINDS = ("dense", "conv", "attention", "rnn", "embedding")
 
 
 @dataclass(frozen=True)
@@ -52,6 +64,7 @@ class Capture:
     fan_in: int
     fan_out: int
     outputs_per_input: float | None = None
+    module_type: str = "Dense"
 
     def __post_init__(self):
         if self.kind not in KINDS:

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from initlab._errors import ArgumentError, ArgumentTypeError
+from initlab._errors import ArgumentError
 from initlab.diagnose.capture import Capture
 from initlab.diagnose.expected import expected
 from initlab.diagnose.mlp_probe import capture_mlp, describe_mlp
@@ -47,24 +47,42 @@ def diagnose_mlp(net, X: np.ndarray, y: np.ndarray) -> Diagnosis:
     return diagnose(capture_mlp(net, X, y), _mean_square(net.as_input(X)), describe_mlp(net))
 
 
-def diagnose_torch(model, batch, target=None) -> Diagnosis:
-    """Diagnose a PyTorch `model` on `batch` (a tensor), with integer class `target`s or None (a fixed
-    random output gradient); see `initlab.diagnose.torch_probe`. The model is left unchanged."""
-    import torch  # torch only here
+def _torch_input_mean_square(batch) -> float:
+    """Theory's q(0): mean(X^2) of float inputs; 1 for token ids (a one-hot input: the embedding's
+    captured sigma_w2 = mean(table^2), fan_in 1, then predicts its output's second moment)."""
+    from initlab.torch.inputs import first_tensor
+    x = first_tensor(batch)
+    return _mean_square(x.detach().cpu().double().numpy()) if x.is_floating_point() else 1.0
 
-    from initlab.diagnose.torch_probe import capture_torch, describe_torch, untreated_modules
-    from initlab.torch.trace import structure
-    if not isinstance(batch, torch.Tensor):  # checked before the model, as capture_torch does
-        raise ArgumentTypeError("batch", f"expected a torch.Tensor, got {type(batch).__name__}")
-    traced = structure(model)  # one trace: the layers and the merges
-    captures = capture_torch(model, batch, target, traced.layers)
-    result = diagnose(captures, _mean_square(batch.detach().cpu().double().numpy()), describe_torch(model, captures))
+
+def diagnose_torch(model, batch, target=None, output=None) -> Diagnosis:
+    """Diagnose a PyTorch `model` on `batch` (a tensor or a dict of tensors), with integer class
+    `target`s or None (a fixed random output gradient), the loss on `output` (a key or index of the
+    model's output; `initlab.torch.inputs.select_output`); see `initlab.diagnose.torch_probe`. The model
+    is left unchanged."""
+    from initlab.diagnose.torch_probe import capture_torch, check_target, describe_torch, unreached, untreated_modules
+    from initlab.torch.discover import discover
+    from initlab.torch.inputs import batch_size, check_batch
+    import torch  # torch only here
+    batch = check_batch(batch)  # checked before the model, as capture_torch does
+    if isinstance(model, torch.nn.Module) and next(model.parameters(), None) is None:
+        raise ArgumentError("model", f"{type(model).__name__} has no parameters: nothing to diagnose")
+    check_target(target, batch_size(batch))
+    traced = discover(model, batch, "batch")  # one discovery: the layers, the merges, the modules called
+    captures = capture_torch(model, batch, target, traced.layers, output)
+    if not captures:
+        raise ArgumentError("model", "no layer's output reaches the loss (no gradient flows to any layer)")
+    result = diagnose(captures, _torch_input_mean_square(batch), describe_torch(model, captures))
     caveats = []
+    missed = unreached(traced.layers, captures)
+    if missed:
+        caveats.append(f"not diagnosed: {', '.join(missed)} (the selected output does not depend on "
+                       f"{'them' if len(missed) > 1 else 'it'})")
     others = untreated_modules(model)
     if others:
         listed = ", ".join(f"{name} x{count}" for name, count in others.items())
-        caveats.append(f"not diagnosed: {listed} (modules with parameters that are not Linear/Conv); theory "
-                       "treats a chain of Linear/Conv layers and elementwise activations, so expected values "
+        caveats.append(f"not diagnosed: {listed} (modules with parameters that are not weight-bearing layers); "
+                       "theory treats a chain of layers and elementwise activations, so expected values "
                        "around them are approximate")
     branches = traced.merges
     if branches:

@@ -1,8 +1,13 @@
 """Captures of a PyTorch model: one forward and one backward pass through hooks, model left as it was.
 
-The layers are `initlab.torch.layers(model)` (every Linear/Conv call, with the activation applied to
-its output). A forward hook on each records its output z (first call only) and puts a tensor hook on
-it that records dL/dz; the activation of a layer is the traced one applied to a copy of z. Tensor
+The layers are ``initlab.torch.layers(model, batch)`` (every weight-bearing layer the forward calls, found
+from hooks, with the activation applied to its output; `initlab.torch.discover`). The batch is a tensor
+or a dict of tensors (``model(**batch)``); the output the loss reads is chosen by `output`
+(`initlab.torch.inputs.select_output`: ``logits``, else ``last_hidden_state``, else the first floating
+tensor). A forward hook on each layer records its output z (first call only; an attention layer's
+attention output, an RNN's output sequence) and puts a tensor hook on it that records dL/dz; the
+activation of a layer is the discovered one applied to a copy of z. Layers the loss does not reach
+(BERT's pooler when the target is ``last_hidden_state``) get no Capture (`unreached` names them). Tensor
 hooks, not ``register_full_backward_hook``: full backward hooks refuse a following in-place
 activation (``nn.ReLU(inplace=True)``) and warn on a first layer whose input needs no gradient;
 a tensor hook registered before an in-place change still receives dL/dz of the original values.
@@ -23,6 +28,12 @@ modules' training flags, the parameters' ``requires_grad`` and ``.grad`` and eve
 (batch-norm running statistics) are restored. A batch the model rejects is a ValueError starting
 ``batch: the model rejected a batch of shape [...]``; a failing backward pass one starting
 ``model: the backward pass failed``.
+
+Memory: z, a and dz are stored as float32 copies in the capture layout (units on axis 1), made in
+the hooks, and ``a`` is the very array ``z`` for a layer without activation; weights, biases and
+weight gradients are read-only float32 NumPy views of the parameters and of the gradients the pass
+made (no copies, except for the layouts that need one: RNN gate rows, ConvTranspose). A capture
+thus holds about as much as the pass's own saved activations.
 
 Backward fan of a convolution (`conv_outputs_per_input`): each input entry feeds out/groups
 channels at every (output position, kernel tap) pair that reads it. Those pairs are counted exactly
@@ -50,21 +61,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from initlab._errors import ArgumentError, ArgumentTypeError
+from initlab._errors import ArgumentError
 from initlab.diagnose.capture import Capture
 from initlab.torch.activations import theory_activation
-from initlab.torch.trace import LAYER_TYPES, TracedLayer, first_line, layers, rejected
+from initlab.torch.discover import WEIGHT_KINDS, discover, first_tensor_of, rejected_batch
+from initlab.torch.inputs import batch_size, call, check_batch, select_output
+from initlab.torch.kinds import kind_of, weight_fans
+from initlab.torch.trace import TracedLayer, first_line
 
 SEED = 0
-
-
-def _numpy(t: torch.Tensor) -> np.ndarray:
-    return t.detach().to("cpu", torch.float64).numpy()
-
-
-def _units_second(t: torch.Tensor, layer: TracedLayer) -> torch.Tensor:
-    """A Linear's output (n, ..., units) as (n, units, ...): units on axis 1 like a conv's channels."""
-    return t.movedim(-1, 1) if isinstance(layer.module, nn.Linear) and t.dim() > 2 else t
+CAPTURE_KIND = {"linear": "dense", "hf_conv1d": "dense", "conv": "conv", "conv_transpose": "conv",
+                "attention": "attention", "rnn": "rnn", "embedding": "embedding"}
 
 
 def _labels(target: torch.Tensor) -> bool:
@@ -149,25 +156,50 @@ def conv_outputs_per_input(module: nn.Module, in_size: tuple[int, ...], out_size
     return module.out_channels / module.groups * taps
 
 
+def _units_second(t: torch.Tensor, layer: TracedLayer) -> torch.Tensor:
+    """A layer's output with the batch on axis 0 and the units on axis 1 (module doc)."""
+    module = layer.module
+    if layer.kind in ("conv", "conv_transpose") or t.dim() < 2:
+        return t
+    if layer.kind in ("attention", "rnn") and not getattr(module, "batch_first", False) and t.dim() == 3:
+        t = t.transpose(0, 1)  # (length, n, units) -> (n, length, units)
+    return t.movedim(-1, 1) if t.dim() > 2 else t
+
+
+def storage_dtype(t: torch.Tensor) -> torch.dtype:
+    """float64 stays float64; every other floating dtype is stored as float32."""
+    return torch.float64 if t.dtype == torch.float64 else torch.float32
+
+
+def _stored(t: torch.Tensor, layer: TracedLayer) -> torch.Tensor:
+    """A contiguous copy of `t` in the capture layout, float32 (float64 for a float64 model); a copy:
+    an in-place activation or autograd may change the original."""
+    return _units_second(t.detach(), layer).to(storage_dtype(t), memory_format=torch.contiguous_format, copy=True)
+
+
 class _Recorder:
     """Forward hooks that keep each layer's first output (and input shape) and, through a tensor hook,
-    its gradient."""
+    its gradient, as float32 copies in the capture layout."""
 
     def __init__(self, traced: list[TracedLayer]):
         self.z: dict[str, torch.Tensor] = {}
         self.dz: dict[str, torch.Tensor] = {}
         self.input_shape: dict[str, tuple[int, ...]] = {}
-        self.handles = [t.module.register_forward_hook(self._hook(t.name)) for t in traced]
+        self.handles = [t.module.register_forward_hook(self._hook(t)) for t in traced]
 
-    def _hook(self, name: str):
+    def _hook(self, layer: TracedLayer):
+        name = layer.name
+
         def record(module, inputs, output):
-            if name in self.z or not isinstance(output, torch.Tensor):
+            out = first_tensor_of(output)
+            if name in self.z or out is None or not out.is_floating_point():
                 return
-            self.z[name] = output.detach().clone()
-            if inputs and isinstance(inputs[0], torch.Tensor):
-                self.input_shape[name] = tuple(inputs[0].shape)
-            if output.requires_grad:
-                output.register_hook(lambda grad: self.dz.__setitem__(name, grad.detach().clone()))
+            self.z[name] = _stored(out, layer)
+            x = first_tensor_of(tuple(inputs))
+            if x is not None:
+                self.input_shape[name] = tuple(x.shape)
+            if out.requires_grad:
+                out.register_hook(lambda grad: self.dz.__setitem__(name, _stored(grad, layer)))
         return record
 
     def remove(self) -> None:
@@ -175,36 +207,43 @@ class _Recorder:
             handle.remove()
 
 
-def _run(model: nn.Module, batch: torch.Tensor, target, traced: list[TracedLayer]) -> _Recorder:
-    target = check_target(target, batch.shape[0] if batch.dim() else 0)
+def _run(model: nn.Module, batch, target, traced: list[TracedLayer], output) -> _Recorder:
+    target = check_target(target, batch_size(batch))
     recorder = _Recorder(traced)
+    fast = torch.backends.mha.get_fastpath_enabled()
     try:
+        torch.backends.mha.set_fastpath_enabled(False)
         with torch.enable_grad(), torch.random.fork_rng(devices=[]):
             torch.default_generator.manual_seed(SEED)  # CPU only: torch.manual_seed would reseed CUDA unrestored
             try:
-                out = model(batch)
+                out = call(model, batch)
             except Exception as error:  # noqa: BLE001 - whatever the model raises is the user's batch or model
-                raise rejected("batch", "a batch", batch.shape, error) from None
-            if not isinstance(out, torch.Tensor):
-                raise ArgumentError("model", f"expected the forward pass to return one tensor, got {type(out).__name__}")
+                raise rejected_batch("batch", batch, error) from None
+            out = select_output(out, output)
+            if not out.requires_grad:
+                raise ArgumentError("model", "the selected output does not depend on any parameter "
+                                    "(no gradient can reach the layers)")
             loss = loss_of(out, target)
+            del out
             try:
                 loss.backward()
             except Exception as error:  # noqa: BLE001
                 raise ArgumentError("model", f"the backward pass failed: {first_line(error)}") from None
     finally:
+        torch.backends.mha.set_fastpath_enabled(fast)
         recorder.remove()
     return recorder
 
 
-def capture_torch(model: nn.Module, batch: torch.Tensor, target=None,
-                  traced: list[TracedLayer] | None = None) -> list[Capture]:
-    """One Capture per traced Linear/Conv layer of `model` on `batch` (see the module docstring);
-    `traced` is `layers(model)` when the caller has traced the model already."""
-    if not isinstance(batch, torch.Tensor):
-        raise ArgumentTypeError("batch", f"expected a torch.Tensor, got {type(batch).__name__}")
+def capture_torch(model: nn.Module, batch, target=None, traced: list[TracedLayer] | None = None,
+                  output: str | int | None = None) -> list[Capture]:
+    """One Capture per layer of `model` on `batch` (a tensor or a dict of tensors) that the loss reaches
+    (see the module docstring); `traced` is ``layers(model, batch)`` when the caller has discovered the
+    model already; `output` selects the model's output (`initlab.torch.inputs.select_output`)."""
+    batch = check_batch(batch)
+    check_target(target, batch_size(batch))  # before any forward pass
     if traced is None:
-        traced = layers(model)
+        traced = discover(model, batch, "batch").layers
     params = list(model.parameters())
     saved = [(p, p.grad, p.requires_grad) for p in params]
     buffers = [(b, b.detach().clone()) for b in model.buffers()]
@@ -213,11 +252,11 @@ def capture_torch(model: nn.Module, batch: torch.Tensor, target=None,
         for p in params:
             p.grad = None
         for t in traced:
-            for p in t.module.parameters(recurse=False):
+            for p in t.module.parameters():
                 p.requires_grad_(True)
         model.train()
-        recorder = _run(model, batch, target, traced)
-        return [_capture(t, recorder) for t in traced]
+        recorder = _run(model, batch, target, traced, output)
+        return [_capture(t, recorder) for t in traced if t.name in recorder.z and t.name in recorder.dz]
     finally:
         for p, grad, requires in saved:
             p.grad = grad
@@ -229,39 +268,108 @@ def capture_torch(model: nn.Module, batch: torch.Tensor, target=None,
             m.training = training
 
 
+def unreached(traced: list[TracedLayer], captures: list[Capture]) -> list[str]:
+    """Names of the discovered layers the loss did not reach (no Capture: e.g. BERT's pooler when the
+    target is last_hidden_state)."""
+    seen = {c.name for c in captures}
+    return [t.name for t in traced if t.name not in seen]
+
+
+def _view(t: torch.Tensor | None) -> np.ndarray | None:
+    """A read-only NumPy array of `t` (`storage_dtype`): a view when `t` is already that on the CPU."""
+    if t is None:
+        return None
+    t = t.detach()
+    if t.layout != torch.strided:
+        t = t.to_dense()
+    array = t.to("cpu", storage_dtype(t)).numpy()
+    array.flags.writeable = False
+    return array
+
+
+def _rows(layer: TracedLayer, w: torch.Tensor) -> torch.Tensor:
+    """The layer's weight (or its gradient) as (units, fan_in) rows (`initlab.diagnose.capture` layouts)."""
+    m, kind = layer.module, layer.kind
+    if kind == "hf_conv1d":
+        return w.t()
+    if kind == "conv_transpose":  # (in, out/groups, *k) -> (out, in/groups * k)
+        g = m.groups
+        w = w.reshape(g, w.shape[0] // g, w.shape[1], -1).permute(0, 2, 1, 3)
+        return w.reshape(m.out_channels, -1)
+    if kind == "embedding":
+        return w.t()
+    return w.reshape(w.shape[0], -1)
+
+
+def _rnn_rows(m: nn.RNNBase) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The last layer's recurrent weights (and gradients) as (units, gates * hidden): each output unit's
+    gate rows side by side, both directions stacked as the output orders them; with proj_size the
+    projection weight_hr (units = proj_size)."""
+    last = m.num_layers - 1
+    suffixes = [f"_l{last}"] + ([f"_l{last}_reverse"] if m.bidirectional else [])
+    rows, grads = [], []
+    for suffix in suffixes:
+        if m.proj_size:
+            w = getattr(m, f"weight_hr{suffix}")
+            rows.append(w), grads.append(w.grad)
+            continue
+        w = getattr(m, f"weight_hh{suffix}")
+        h = m.hidden_size
+        arrange = lambda t: None if t is None else t.reshape(-1, h, t.shape[1]).permute(1, 0, 2).reshape(h, -1)
+        rows.append(arrange(w)), grads.append(arrange(w.grad))
+    grad = None if any(g is None for g in grads) else torch.cat(grads)
+    return torch.cat(rows), grad
+
+
+def _weights(layer: TracedLayer):
+    """(weight rows, bias, weight-gradient rows, fan_in, fan_out, outputs_per_input or None)."""
+    m, kind = layer.module, layer.kind
+    if kind == "attention":
+        w, b = m.out_proj.weight, m.out_proj.bias
+        return w, b, w.grad, m.embed_dim, m.embed_dim, None
+    if kind == "rnn":
+        w, grad = _rnn_rows(m)
+        return w, None, grad, m.hidden_size, w.shape[0], None  # weight_hh (or weight_hr) rows read H values
+    w = m.weight
+    rows = _rows(layer, w)
+    grad = None if w.grad is None else _rows(layer, w.grad.to_dense() if w.grad.is_sparse else w.grad)
+    if kind == "embedding":
+        return rows, None, grad, 1, rows.shape[0], None
+    fan = weight_fans(m, kind)
+    return rows, getattr(m, "bias", None), grad, max(1, round(fan.fan_in)), int(fan.fan_out), None
+
+
 def _capture(t: TracedLayer, recorder: _Recorder) -> Capture:
-    if t.name not in recorder.z or t.name not in recorder.dz:
-        raise ArgumentError("model", f"layer '{t.name}' was traced but its output got no gradient in the pass "
-                         "(is it used by the loss?)")
     z = recorder.z[t.name]
     with torch.no_grad():
-        a = z if t.activation is None else t.activation(z.clone())
-    w = t.module.weight
-    bias = getattr(t.module, "bias", None)
-    feeds = None
-    if not isinstance(t.module, nn.Linear) and t.name in recorder.input_shape:
+        a = z if t.activation is None else t.activation(z.clone()).to(z.dtype)
+    w, bias, grad, fan_in, fan_out, feeds = _weights(t)
+    if grad is None:
+        grad = torch.zeros_like(w)
+    if t.kind == "conv" and t.name in recorder.input_shape:
         dims = len(t.module.kernel_size)  # the last `dims` axes are spatial, batched or not
         feeds = conv_outputs_per_input(t.module, recorder.input_shape[t.name][-dims:], tuple(z.shape[-dims:]))
+    z_array = _view(z)
     return Capture(
-        name=t.name, kind="dense" if isinstance(t.module, nn.Linear) else "conv",
-        z=_numpy(_units_second(z, t)), a=_numpy(_units_second(a, t)), dz=_numpy(_units_second(recorder.dz[t.name], t)),
-        weight=_numpy(w.reshape(w.shape[0], -1)), bias=None if bias is None else _numpy(bias),
-        weight_grad=_numpy(w.grad.reshape(w.shape[0], -1)), activation=theory_activation(t),
-        fan_in=int(w[0].numel()), fan_out=int(w.shape[0] * math.prod(w.shape[2:])), outputs_per_input=feeds)
+        name=t.name, kind=CAPTURE_KIND[t.kind], z=z_array, a=z_array if a is z else _view(a), dz=_view(recorder.dz[t.name]),
+        weight=_view(w), bias=_view(bias), weight_grad=_view(grad), activation=theory_activation(t),
+        fan_in=int(fan_in), fan_out=int(fan_out), outputs_per_input=feeds, module_type=type(t.module).__name__)
 
 
 def describe_torch(model: nn.Module, captures: list[Capture]) -> str:
-    """'Sequential, 31 layers (31 Linear), relu': class, layers by kind, hidden activations."""
-    dense = sum(c.kind == "dense" for c in captures)
-    parts = [f"{dense} Linear"] * bool(dense) + [f"{len(captures) - dense} Conv"] * bool(len(captures) - dense)
+    """'Sequential, 31 layers (31 Linear), relu': class, layers by module type, hidden activations."""
+    counts: dict[str, int] = {}
+    for c in captures:
+        counts[c.module_type] = counts.get(c.module_type, 0) + 1
+    parts = [f"{count} {name}" for name, count in counts.items()]
     acts = list(dict.fromkeys(c.activation_name for c in captures[:-1])) or ["identity"]
     return f"{type(model).__name__}, {len(captures)} layers ({', '.join(parts)}), {'/'.join(acts)}"
 
 
 def untreated_modules(model: nn.Module) -> dict[str, int]:
-    """Modules with parameters of their own that are not Linear/Conv (BatchNorm, LayerNorm, LSTM,
-    Embedding, ...), counted by class: the theory's chain of layers and elementwise activations does
-    not describe them, so the expected values around them are approximate.
+    """Modules with parameters of their own that are not weight-bearing layers (BatchNorm, LayerNorm, a
+    user's module holding a LayerScale gamma, ...), counted by class: the theory's chain of layers and
+    elementwise activations does not describe them, so the expected values around them are approximate.
 
     >>> untreated_modules(nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3), nn.ReLU(), nn.Linear(3, 1)))
     {'BatchNorm1d': 1}
@@ -269,6 +377,6 @@ def untreated_modules(model: nn.Module) -> dict[str, int]:
     counts: dict[str, int] = {}
     for module in model.modules():
         own = any(True for _ in module.parameters(recurse=False))
-        if own and not isinstance(module, LAYER_TYPES):
+        if own and kind_of(module) not in WEIGHT_KINDS:
             counts[type(module).__name__] = counts.get(type(module).__name__, 0) + 1
     return counts

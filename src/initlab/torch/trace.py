@@ -1,8 +1,14 @@
-"""Find a model's Linear/Conv layers in execution order, each with the activation applied to its output.
+"""A model's weight-bearing layers in execution order, each with the activation applied to its output.
 
-`structure(model)` traces the model once with `torch.fx` (a symbolic trace: no data is run) and gives
-its layers (`layers(model)`) and merges (`merges(model)`: residual sums, concatenations). For every
-call of an ``nn.Linear`` or ``nn.Conv1d/2d/3d`` it looks at what consumes the layer's output:
+`structure(model, example)` runs `example` (a tensor, or a dict of tensors called as ``model(**example)``)
+through the model once and reads its layers from forward hooks, with torch.fx as an extra source when it
+traces (`initlab.torch.discover`: every Linear, Conv, ConvTranspose, Hugging Face Conv1D,
+MultiheadAttention, RNN/LSTM/GRU and Embedding, whatever the forward's control flow).
+
+Without an example, `structure(model)` falls back to one symbolic `torch.fx` trace (no data is run;
+source ``"fx"``) and gives its layers (`layers(model)`) and merges (`merges(model)`: residual sums,
+concatenations); the rest of this docstring describes that trace, which `discover` also reads. For every
+call of a layer it looks at what consumes the layer's output:
 
 - the output has exactly one consumer, and that consumer is an *elementwise activation* applied
   to it -> that is the layer's activation;
@@ -23,9 +29,10 @@ through. An *elementwise activation* is
    ``nn.Module`` passes; softmax, layer norm and pooling do not. Written inline in ``forward``
    (not as a module) it is traced as several ops and is not recognised.
 
-If `torch.fx` cannot trace the model, an ``nn.Sequential`` (nested ones flattened) is read in module
-order instead, with the module after each layer as its candidate activation. A module called twice
-is listed once, at its first call; layers the forward never calls are not listed.
+If `torch.fx` cannot trace the model and no example is given, an ``nn.Sequential`` (nested ones
+flattened) is read in module order instead (source ``"sequential"``), with the module after each
+layer as its candidate activation; any other model needs an example. A module called twice is listed
+once, at its first call; layers the forward never calls are not listed.
 
 >>> import torch
 >>> net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1))
@@ -45,8 +52,10 @@ from torch import fx, nn
 from initlab._errors import ArgumentError, ArgumentTypeError
 
 from initlab import activations as table
+from initlab.torch.kinds import kind_of
 
 LAYER_TYPES = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+WEIGHT_KINDS = ("linear", "conv", "conv_transpose", "hf_conv1d", "attention", "rnn", "embedding")
 
 
 def _torch_names() -> tuple[dict, tuple, dict, dict]:
@@ -76,12 +85,17 @@ TRANSPARENT = (nn.Identity, nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d
 
 @dataclass(frozen=True)
 class TracedLayer:
-    """One Linear/Conv call and the elementwise activation applied to its output (None if none)."""
+    """One layer's first call and the elementwise activation applied to its output (None if none); its
+    `initlab.torch.kinds` kind, and the shapes of its (first) input and output tensors when a forward
+    pass was seen (None after a symbolic trace alone)."""
 
     name: str
     module: nn.Module
     activation: Callable[[torch.Tensor], torch.Tensor] | None
     activation_name: str
+    kind: str = "linear"
+    input_shape: tuple[int, ...] | None = None
+    output_shape: tuple[int, ...] | None = None
 
 
 class _Bound:
@@ -100,14 +114,19 @@ class _Bound:
 
 
 def is_layer(module: nn.Module) -> bool:
-    return isinstance(module, LAYER_TYPES)
+    """A weight-bearing module: kind linear, conv, conv_transpose, hf_conv1d, attention, rnn or embedding."""
+    return kind_of(module) in WEIGHT_KINDS
 
 
 def probe_shape(module: nn.Module) -> tuple[int, ...]:
-    """A small tensor shape shaped like `module`'s output: (2, out) or (2, out, 5, ...)."""
-    if isinstance(module, nn.Linear):
-        return (2, module.out_features)
-    return (2, module.out_channels, *([5] * (module.weight.dim() - 2)))
+    """A small tensor shape shaped like `module`'s output: (2, features) or (2, channels, 5, ...)."""
+    kind = kind_of(module)
+    if kind in ("conv", "conv_transpose"):
+        return (2, module.out_channels, *([5] * (module.weight.dim() - 2)))
+    features = {"linear": lambda m: m.out_features, "hf_conv1d": lambda m: m.nf,
+                "attention": lambda m: m.embed_dim, "embedding": lambda m: m.embedding_dim,
+                "rnn": lambda m: (m.proj_size or m.hidden_size) * (2 if m.bidirectional else 1)}
+    return (2, int(features[kind](module)))
 
 
 def acts_elementwise(fn: Callable, shape: tuple[int, ...]) -> bool:
@@ -186,7 +205,7 @@ def _traced(model: nn.Module, graph: fx.Graph) -> list[TracedLayer]:
                 continue
             act = _node_activation(model, user, source, probe_shape(module))
             break
-        found[node.target] = TracedLayer(node.target, module, *(act or (None, "identity")))
+        found[node.target] = TracedLayer(node.target, module, *(act or (None, "identity")), kind_of(module))
     return list(found.values())
 
 
@@ -209,53 +228,78 @@ def _sequential(model: nn.Sequential, reason: str) -> list[TracedLayer]:
     for i, (name, module) in enumerate(items):
         if is_layer(module):
             act = module_activation(items[i + 1][1], probe_shape(module)) if i + 1 < len(items) else None
-            out.append(TracedLayer(name, module, *(act or (None, "identity"))))
+            out.append(TracedLayer(name, module, *(act or (None, "identity")), kind_of(module)))
     return out
 
 
 def _cannot_trace(reason: str) -> ValueError:
-    return ArgumentError("model", f"cannot trace the model ({reason}); use nn.Sequential or a torch.fx-traceable model")
+    return ArgumentError("model", f"cannot trace the model without an example batch ({reason}); give an example "
+                         "batch (discovery from forward hooks), or use nn.Sequential or a torch.fx-traceable model")
 
 
-@dataclass(frozen=True)
-class Structure:
-    """What one trace of a model shows: its layers (`layers`) and how many times its forward merges
-    computed tensors (`merges`; 0 for a model read in module order, where no merge can be seen)."""
-
-    layers: list[TracedLayer]
-    merges: int
+def no_layers(model: nn.Module) -> ArgumentError:
+    return ArgumentError("model", f"found no weight-bearing layer in {type(model).__name__} (nn.Linear, "
+                         "nn.Conv1d/2d/3d, nn.ConvTranspose1d/2d/3d, Hugging Face Conv1D, nn.MultiheadAttention, "
+                         "nn.RNN/LSTM/GRU, nn.Embedding)")
 
 
-def structure(model: nn.Module, example: torch.Tensor | None = None) -> Structure:
-    """The layers of `model` and its merges, from one torch.fx trace (see the module doc, `layers`, `merges`).
+def fx_structure(model: nn.Module):
+    """The layers and merges of one torch.fx trace (an `initlab.torch.discover.Structure`, source "fx",
+    calls from the graph's module calls), or None when fx cannot trace the model."""
+    from initlab.torch.discover import Structure
+    try:
+        graph = _Tracer().trace(model)
+        found = _traced(model, graph)
+    except Exception:  # noqa: BLE001 - fx raises many kinds (TraceError, TypeError, RuntimeError, ...)
+        return None
+    return Structure(found, _merges(graph), "fx", _graph_calls(model, graph))
 
-    `example`, when given, is one input batch: the model must accept it (else ``ValueError`` naming
-    ``example``); it is run once under ``torch.no_grad()``.
+
+def _graph_calls(model: nn.Module, graph: fx.Graph) -> list:
+    from initlab.torch.discover import Call
+    calls = {}
+    for node in graph.nodes:
+        if node.op == "call_module" and node.target not in calls:
+            module = model.get_submodule(node.target)
+            calls[node.target] = Call(node.target, type(module).__name__, kind_of(module))
+    return list(calls.values())
+
+
+def structure(model: nn.Module, example=None):
+    """The layers of `model`, its merges, the source they came from and the modules called (an
+    `initlab.torch.discover.Structure`).
+
+    With `example` (one input batch: a tensor or a dict of tensors) the layers come from forward hooks
+    on one pass over it (`initlab.torch.discover.discover`); a model that rejects it is a ``ValueError``
+    naming ``example``. Without one, from one torch.fx trace (module doc).
 
     >>> s = structure(nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1)))
-    >>> [t.activation_name for t in s.layers], s.merges
-    (['relu', 'identity'], 0)
+    >>> [t.activation_name for t in s.layers], s.merges, s.source
+    (['relu', 'identity'], 0, 'fx')
+    >>> structure(nn.Sequential(nn.Linear(4, 8), nn.ReLU()), torch.zeros(2, 4)).source
+    'hooks+fx'
     """
+    from initlab.torch.discover import Structure, discover
     if not isinstance(model, nn.Module):
         raise ArgumentTypeError("model", f"expected a torch.nn.Module, got {type(model).__name__}")
     if example is not None:
-        run(model, example, "example")
+        return discover(model, example)
     try:
         graph = _Tracer().trace(model)
-        found, count = _traced(model, graph), _merges(graph)
+        found, count, source = _traced(model, graph), _merges(graph), "fx"
+        calls = _graph_calls(model, graph)
     except Exception as error:  # fx raises many kinds (TraceError, TypeError, RuntimeError, ...)
         reason = f"torch.fx: {type(error).__name__}: {first_line(error)}"
         if not isinstance(model, nn.Sequential):
             raise _cannot_trace(reason) from None
-        found, count = _sequential(model, reason), 0
+        found, count, source, calls = _sequential(model, reason), None, "sequential", []
     if not found:
-        raise ArgumentError("model", f"found no nn.Linear or nn.Conv1d/2d/3d layer in {type(model).__name__} "
-                         "(initlab.torch initialises only those)")
-    return Structure(found, count)
+        raise no_layers(model)
+    return Structure(found, count, source, calls)
 
 
-def layers(model: nn.Module, example: torch.Tensor | None = None) -> list[TracedLayer]:
-    """The Linear/Conv layers of `model` in execution order, each with its activation (see the module doc);
+def layers(model: nn.Module, example=None) -> list[TracedLayer]:
+    """The layers of `model` in execution order, each with its activation (see the module doc);
     `example` as in `structure`."""
     return structure(model, example).layers
 
