@@ -3,6 +3,7 @@
 A factory is any function that takes no argument and returns a `torch.nn.Module`.
 """
 
+import torch
 import torch.nn as nn
 
 
@@ -38,3 +39,30 @@ class SmallCNN(nn.Module):
 
 def small_cnn() -> nn.Module:
     return SmallCNN()
+
+
+class TinyTagger(nn.Module):
+    """Token embedding (padding row 0), a learned start token, a pre-LN attention block, an LSTM, a
+    LayerScale-style gamma, a final LayerNorm and an output layer tied to the embedding (int64 ids in)."""
+
+    def __init__(self, vocab: int = 100, dim: int = 32, heads: int = 4):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, dim, padding_idx=0)
+        self.start_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.gamma = nn.Parameter(torch.full((dim,), 0.1))
+        self.rnn = nn.LSTM(dim, dim, batch_first=True)
+        self.norm2 = nn.LayerNorm(dim)
+        self.head = nn.Linear(dim, vocab, bias=False)
+        self.head.weight = self.embed.weight  # weight tying, as GPT-2 does
+
+    def forward(self, ids):
+        x = torch.cat([self.start_token.expand(len(ids), -1, -1), self.embed(ids)], dim=1)
+        y = self.norm1(x)
+        x = x + self.gamma * self.attn(y, y, y, need_weights=False)[0]
+        return self.head(self.norm2(self.rnn(x)[0]))
+
+
+def tiny_tagger() -> nn.Module:
+    return TinyTagger()

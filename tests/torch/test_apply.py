@@ -167,3 +167,37 @@ def test_layers_are_filled_in_registration_order_not_execution_order_and_unused_
     for m in (net.late, net.unused, net.early):  # what a loop over net.modules() visits
         assert torch.equal(m.weight, I.kaiming_normal_(torch.empty_like(m.weight), generator=g))
         assert torch.equal(m.bias, I.normal_(torch.empty_like(m.bias), 0.0, 0.1, generator=g))
+
+
+def test_an_error_at_draw_time_leaves_every_parameter_and_the_generator_unchanged():
+    # he_normal on a LayerNorm weight passes the shape check but has no fans: it fails after the Linear
+    # and the attention blocks were drawn, and nothing is written.
+    net = nn.Sequential(nn.Linear(6, 6), nn.MultiheadAttention(6, 2), nn.LayerNorm(6))
+    before = [p.detach().clone() for p in net.parameters()]
+    g = torch.Generator().manual_seed(4)
+    state = g.get_state()
+    with pytest.raises(ValueError, match=r"^norm: 'he_normal' cannot fill norm weight \[6\] of layer '2': "):
+        apply(net, "he_normal", norm="he_normal", generator=g)
+    assert all(torch.equal(p, q) for p, q in zip(net.parameters(), before))
+    assert torch.equal(g.get_state(), state)
+
+
+def test_a_block_the_scheme_cannot_fill_is_named_with_its_parameter_and_block_and_nothing_is_written():
+    net = nn.Sequential(nn.Linear(4, 4, bias=False), nn.MultiheadAttention(8, 2))
+    before = [p.detach().clone() for p in net.parameters()]
+    with pytest.raises(ValueError, match=r"^bias: 'orthogonal' cannot fill bias \[24\] of layer '1' "
+                                         r"\(parameter 'in_proj_bias', block 'q' \[8\]\): shape: 'orthogonal' needs"):
+        apply(net, "he_normal", bias="orthogonal", seed=0)
+    with pytest.raises(ValueError, match=r"^scheme: 'identity' cannot fill weight \[2, 3, 3\] of layer '1' "
+                                         r"\(parameter 'weight', block 'weight' \[3, 2, 3\]\)"):
+        apply(nn.Sequential(nn.Linear(2, 2), nn.ConvTranspose1d(2, 3, 3)), "identity", seed=0)
+    assert all(torch.equal(p, q) for p, q in zip(net.parameters(), before))
+
+
+def test_bad_policy_and_specs_of_the_new_arguments_name_them():
+    with pytest.raises(ValueError, match=r"^tied: unknown tied policy 'own' \(did you mean 'owner'\?\)"):
+        apply(model(), "he_normal", tied="own", seed=0)
+    with pytest.raises(ValueError, match=r"^embedding: unknown scheme 'kep'.*\(or 'keep' to leave them"):
+        apply(model(), "he_normal", embedding="kep", seed=0)
+    with pytest.raises(ValueError, match=r"^recurrent: unknown scheme 'orthogonl' \(did you mean 'orthogonal'\?\)"):
+        apply(model(), "he_normal", recurrent="orthogonl", seed=0)

@@ -2,9 +2,12 @@
 
 - `layers(model)`: the layers in execution order, each with the elementwise activation on its output
   (torch.fx; `initlab.torch.trace`).
-- `apply(model, scheme, bias)`: any initlab scheme, layers in registration order
-  (``model.modules()``); torch.nn.init's own schemes give torch's exact numbers for the same
-  torch.Generator (`initlab.torch.apply`).
+- `apply(model, scheme, bias)`: any initlab scheme on every parameter with a layer rule (Linear,
+  Conv, ConvTranspose, HF Conv1D, attention q/k/v, RNN gates; embeddings, norms by their own
+  arguments), in registration order; torch.nn.init's own schemes give torch's exact numbers for the
+  same torch.Generator; tied tensors are never silently rewritten (`initlab.torch.apply`).
+  `initialise(...)` does the same and returns an `ApplyResult`: per parameter what was done (spec,
+  blocks, fans) or why it was left alone.
 - `lsuv(model, batch)`: layer-sequential unit variance, data-driven (Mishkin & Matas 2016), calibrated
   in training mode; buffers, modes and torch's global RNG are left as they were.
 - `auto(model, input_shape, centre="mean")`: analytic, data-free variances keeping every
@@ -28,9 +31,11 @@ Importing ``initlab`` never imports torch; only ``initlab.torch`` does.
 True
 """
 
-from initlab.torch.apply import apply
+from initlab.torch.apply import TiedParameterWarning, apply, initialise
+from initlab.torch.apply_result import ApplyResult
 from initlab.torch.auto import AutoResult, auto, predicted_log_std_spread
 from initlab.torch.lsuv import LsuvResult, lsuv
 from initlab.torch.trace import TracedLayer, layers
 
-__all__ = ["AutoResult", "LsuvResult", "TracedLayer", "apply", "auto", "layers", "lsuv", "predicted_log_std_spread"]
+__all__ = ["ApplyResult", "AutoResult", "LsuvResult", "TiedParameterWarning", "TracedLayer", "apply", "auto", "initialise",
+           "layers", "lsuv", "predicted_log_std_spread"]

@@ -10,7 +10,8 @@ view in torch layout ``(out, in, *kernel)`` with its own fans:
     conv             nn.Conv1d/2d/3d                              the weight (in/groups * k, out * k)
     conv_transpose   nn.ConvTranspose1d/2d/3d                     weight (in, out/groups, *k) read as
                                                                   (out/groups, in, *k): (in/groups * k / s, out/groups * k)
-    hf_conv1d        Hugging Face Conv1D (GPT-2), weight (in, out) its transpose: (in, out)
+    hf_conv1d        Hugging Face Conv1D (GPT-2), weight (in, out) its transpose: (in, out); GPT-2's fused
+                                                                  ``c_attn`` (in, 3E) as q, k, v column blocks (in, E)
     attention        nn.MultiheadAttention                        in_proj_weight as q, k, v blocks (E, E) each
                                                                   (or q/k/v_proj_weight), fans (kdim or E, E)
     rnn              nn.RNN/LSTM/GRU                              weight_ih_l*/weight_hh_l* per gate block
@@ -21,7 +22,8 @@ view in torch layout ``(out, in, *kernel)`` with its own fans:
                      name ends in "Norm" holding only 1-D parameters: weight and bias, no fans
 
 Anything else (``cls_token``, ``pos_embed``, a LayerScale gamma, a parameter of an unknown module) is
-an entry of kind None with a `reason` saying why no rule applies to it.
+an entry of kind None with a `reason` saying what it looks like and why no rule applies to it
+(`unruled_reason`).
 
 Convolution fans follow torch (``fan_in = in/groups * prod(kernel)``); a transposed convolution's
 weight is stored ``(in, out/groups, *kernel)``, which torch's fan calculation reads as if it were a
@@ -176,8 +178,54 @@ def _rnn(m: nn.RNNBase, short: str) -> tuple[str, tuple[Block, ...]]:
     return role, _split(gates, hidden, Fans(source, hidden), recurrent=recurrent)
 
 
-def _describe(module: nn.Module, kind: str | None, short: str, p: nn.Parameter) -> tuple[str, tuple[Block, ...], str]:
-    """(role, blocks, reason) of parameter `short` of `module`."""
+def fused_qkv_width(module: nn.Module, parent: nn.Module | None) -> int | None:
+    """E when `module` is a Hugging Face Conv1D holding q, k and v side by side (GPT-2's ``c_attn``: its
+    attention module has ``embed_dim`` E and the Conv1D has 3E outputs), else None."""
+    width = getattr(parent, "embed_dim", None)
+    if isinstance(width, int) and width > 0 and getattr(module, "nf", None) == 3 * width:
+        return width
+    return None
+
+
+def _hf_qkv(module: nn.Module, short: str, width: int) -> tuple[str, tuple[Block, ...]]:
+    """q, k, v column blocks of a fused (in, 3E) Conv1D weight (each read transposed: (E, in)) and its bias."""
+    n_in = module.weight.shape[0]
+    columns = [slice(i * width, (i + 1) * width) for i in range(3)]
+    if short == "weight":
+        return "weight", tuple(Block(label, (slice(None), cols), Fans(n_in, width), transposed=True)
+                               for label, cols in zip("qkv", columns))
+    return "bias", tuple(Block(label, (cols,), Fans(n_in, width)) for label, cols in zip("qkv", columns))
+
+
+# What a parameter of no known layer usually is, by its name: (test on the lower-case short name and the
+# tensor, description). Only the description changes; every such parameter is left to the model's own init.
+LOOKS_LIKE = (
+    (lambda n, p: "cls" in n or "class_token" in n, "a class token"),
+    (lambda n, p: "pos" in n and ("emb" in n or "enc" in n), "a position embedding"),
+    (lambda n, p: p.dim() == 1 and (n in ("gamma", "ls", "scale") or "layer_scale" in n or "layerscale" in n),
+     "a per-channel branch scale (LayerScale-style gamma)"),
+    (lambda n, p: p.numel() == 1 and n in ("alpha", "gate", "resweight", "rezero"),
+     "a scalar residual gate (ReZero/SkipInit-style alpha)"),
+    (lambda n, p: "token" in n, "a learned token"),
+)
+
+
+def unruled_reason(module: nn.Module, short: str, p: nn.Parameter) -> str:
+    """Why no rule applies to parameter `short` of `module`, naming what it looks like when its name says."""
+    owner = type(module).__name__
+    where = f"{owner}.{short}, shape {list(p.shape)}"
+    looks = next((text for test, text in LOOKS_LIKE if test(short.lower(), p)), None)
+    if looks:
+        return f"{looks} ({where}): the model's own parameter, no layer rule"
+    return f"not a weight or bias of a known layer type ({where})"
+
+
+def _describe(module: nn.Module, kind: str | None, short: str, p: nn.Parameter,
+              parent: nn.Module | None = None) -> tuple[str, tuple[Block, ...], str]:
+    """(role, blocks, reason) of parameter `short` of `module` (`parent`: the module holding it, if any)."""
+    if kind == "hf_conv1d" and short in ("weight", "bias") and (width := fused_qkv_width(module, parent)):
+        role, blocks = _hf_qkv(module, short, width)
+        return role, blocks, ""
     if kind in ("linear", "conv", "conv_transpose", "hf_conv1d"):
         if short == "bias":
             return "bias", (Block("bias", fan=weight_fans(module, kind)),), ""
@@ -185,7 +233,8 @@ def _describe(module: nn.Module, kind: str | None, short: str, p: nn.Parameter) 
             return "weight", _whole(weight_fans(module, kind), transposed=kind in ("conv_transpose", "hf_conv1d")), ""
     if kind == "attention":
         role, blocks = _attention(module, short)
-        return role, blocks, "" if blocks else f"'{short}' of nn.MultiheadAttention (extra key/value row): no rule"
+        return role, blocks, "" if blocks else (f"'{short}' of nn.MultiheadAttention (a learned extra key/value row, "
+                                          "which torch draws xavier_normal_): no layer rule applies")
     if kind == "rnn":
         role, blocks = _rnn(module, short)
         return role, blocks, ""
@@ -193,8 +242,7 @@ def _describe(module: nn.Module, kind: str | None, short: str, p: nn.Parameter) 
         return "embedding", (Block("embedding", fan=Fans(p.shape[1], p.shape[0])),), ""
     if kind == "norm" and short in ("weight", "bias"):
         return f"norm_{short}", (Block(short),), ""
-    owner = type(module).__name__
-    return "other", (), f"not a weight or bias of a known layer type ({owner}.{short}, shape {list(p.shape)})"
+    return "other", (), unruled_reason(module, short, p)
 
 
 def weight_fans(module: nn.Module, kind: str) -> Fans:
@@ -224,7 +272,8 @@ def inventory(model: nn.Module) -> list[Entry]:
         full, short, module_name = owners[0]
         module = modules[module_name]
         kind = kind_of(module)
-        role, blocks, reason = _describe(module, kind, short, p)
+        parent = modules.get(module_name.rpartition(".")[0]) if module_name else None
+        role, blocks, reason = _describe(module, kind, short, p, parent)
         out.append(Entry(name, p, module_name, module, kind if role != "other" else None, role, blocks,
                          tuple(o[0] for o in owners[1:]), reason))
     return out
