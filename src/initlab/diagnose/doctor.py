@@ -10,15 +10,18 @@ import numpy as np
 
 from initlab._errors import ArgumentError
 from initlab.diagnose.capture import Capture
+from initlab.diagnose.coverage import Coverage
 from initlab.diagnose.expected import expected
 from initlab.diagnose.mlp_probe import capture_mlp, describe_mlp
 from initlab.diagnose.stats import layer_stats, sigma_b2, sigma_w2
 from initlab.diagnose.verdict import Diagnosis, diagnosis
 
 
-def diagnose(captures: Sequence[Capture], input_mean_square: float, model: str) -> Diagnosis:
+def diagnose(captures: Sequence[Capture], input_mean_square: float, model: str,
+             coverage: Coverage | None = None) -> Diagnosis:
     """Statistics, theory and verdict for the `captures` of one pass; `input_mean_square` = mean(X^2)
-    of the batch (theory's q(0)); `model` names the model in the report.
+    of the batch (theory's q(0)); `model` names the model in the report; `coverage` what the chain
+    theory leaves out of it (None: a chain, as the NumPy engine's MLP; `initlab.diagnose.coverage`).
 
     Theory's backward map runs on root mean squares, E[dz(l)^2] = E[phi'^2] mean(W(l+1)^2)
     backward_fan(l+1) E[dz(l+1)^2], anchored at the output layer's measured rms; `expected_grad_std`
@@ -34,7 +37,7 @@ def diagnose(captures: Sequence[Capture], input_mean_square: float, model: str) 
                       [c.activation for c in captures], [c.units for c in captures],
                       [w * c.backward_fan / c.fan_in for w, c in zip(w2, captures)], last_grad_rms)
     layers = [layer_stats(i, c, e) for i, (c, e) in enumerate(zip(captures, theory), start=1)]
-    return diagnosis(layers, [c.activation for c in captures], model)
+    return diagnosis(layers, [c.activation for c in captures], model, coverage)
 
 
 def _mean_square(X) -> float:
@@ -60,6 +63,8 @@ def diagnose_torch(model, batch, target=None, output=None) -> Diagnosis:
     `target`s or None (a fixed random output gradient), the loss on `output` (a key or index of the
     model's output; `initlab.torch.inputs.select_output`); see `initlab.diagnose.torch_probe`. The model
     is left unchanged."""
+    from initlab.diagnose.coverage import torch_coverage
+    from initlab.diagnose.inside import recording
     from initlab.diagnose.torch_probe import capture_torch, check_target, describe_torch, unreached, untreated_modules
     from initlab.torch.discover import discover
     from initlab.torch.inputs import batch_size, check_batch
@@ -69,16 +74,18 @@ def diagnose_torch(model, batch, target=None, output=None) -> Diagnosis:
         raise ArgumentError("model", f"{type(model).__name__} has no parameters: nothing to diagnose")
     check_target(target, batch_size(batch))
     traced = discover(model, batch, "batch")  # one discovery: the layers, the merges, the modules called
-    captures = capture_torch(model, batch, target, traced.layers, output)
+    with recording(model) as inside:  # norms, attention, gates: measured in the same pass
+        captures = capture_torch(model, batch, target, traced.layers, output)
     if not captures:
         raise ArgumentError("model", "no layer's output reaches the loss (no gradient flows to any layer)")
-    result = diagnose(captures, _torch_input_mean_square(batch), describe_torch(model, captures))
+    others = untreated_modules(model)
+    coverage = torch_coverage(traced, captures, others, inside)
+    result = diagnose(captures, _torch_input_mean_square(batch), describe_torch(model, captures), coverage)
     caveats = []
     missed = unreached(traced.layers, captures)
     if missed:
         caveats.append(f"not diagnosed: {', '.join(missed)} (the selected output does not depend on "
                        f"{'them' if len(missed) > 1 else 'it'})")
-    others = untreated_modules(model)
     if others:
         listed = ", ".join(f"{name} x{count}" for name, count in others.items())
         caveats.append(f"not diagnosed: {listed} (modules with parameters that are not weight-bearing layers); "

@@ -3,12 +3,14 @@ applies the recommended scheme: the user's own command with `--init` replaced.""
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Sequence
 
 from rich.markup import escape
 from rich.table import Table
 
+from initlab.diagnose.findings import role
 from initlab.numbers_text import percent, significant
 
 VERDICT_STYLE = {"ok": "bold green"}
@@ -69,10 +71,15 @@ def command_line(options: Sequence[tuple[str, object]]) -> str:
 
 def with_fix(recommendation: dict | None, options: Sequence[tuple[str, object]], *, torch_model: bool,
              input_shape: Sequence[int] | None, seed: int) -> dict | None:
-    """The recommendation plus the command (the same diagnosis with the fix) and, for torch, the Python line."""
+    """The recommendation plus the command (the same diagnosis with the fix) and, for torch, the Python line.
+    A fix for some layers only (``layers``) gets the Python line alone: ``--init`` would redraw every layer."""
     if not recommendation or recommendation.get("at_optimum"):
         return recommendation
     scheme = recommendation["scheme"]
+    if recommendation.get("layers"):
+        if not torch_model:
+            return recommendation
+        return dict(recommendation, python=targeted_python(scheme, recommendation["layers"], seed))
     changes = {"--init": scheme, "--bias-init": recommendation.get("bias_init")}
     fixed = [(flag, changes[flag] if changes.get(flag) else value) for flag, value in options]
     fixed += [(flag, value) for flag, value in changes.items() if value and flag not in dict(options)]
@@ -86,3 +93,28 @@ def with_fix(recommendation: dict | None, options: Sequence[tuple[str, object]],
             result["python"] = (f"initlab.torch.apply(model, {scheme!r}" + (f", bias={bias!r}" if bias else "")
                                 + f", seed={seed})")
     return result
+
+
+def targeted_python(scheme: str, layers: Sequence[str], seed: int) -> str:
+    r"""Python that applies `scheme` to the named layers only (one generator for all of them); more than
+    three layers are matched by their roles across blocks (`initlab.diagnose.inside.role`).
+
+    >>> targeted_python("torch_default", ["head"], 0)
+    "initlab.torch.apply(model.get_submodule('head'), 'torch_default', seed=0)"
+    >>> print(targeted_python("normal(std=0.01)", ["h.0.c_proj", "h.1.c_proj", "h.2.c_proj", "h.3.c_proj"], 0))
+    g = torch.Generator().manual_seed(0)
+    for name, module in model.named_modules():
+        if re.fullmatch(r'h\.\d+\.c_proj', name):
+            initlab.torch.apply(module, 'normal(std=0.01)', generator=g)
+    """
+    if len(layers) == 1:
+        return f"initlab.torch.apply(model.get_submodule({layers[0]!r}), {scheme!r}, seed={seed})"
+    head = f"g = torch.Generator().manual_seed({seed})\n"
+    if len(layers) <= 3:
+        return (head + f"for name in {list(layers)!r}:\n"
+                f"    initlab.torch.apply(model.get_submodule(name), {scheme!r}, generator=g)")
+    roles = list(dict.fromkeys(role(name) for name in layers))
+    pattern = "|".join(re.escape(r).replace("\\#", "#").replace("#", r"\d+") for r in roles)
+    return (head + "for name, module in model.named_modules():\n"
+            f"    if re.fullmatch(r'{pattern}', name):\n"
+            f"        initlab.torch.apply(module, {scheme!r}, generator=g)")

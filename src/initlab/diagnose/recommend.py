@@ -212,3 +212,71 @@ def _choice(act: Activation | None) -> Choice:
 
 
 __all__ = ["BIAS_HINT", "Choice", "dominant", "measured", "recommend"]
+
+
+# --- fixes for what the measured rules find (initlab.diagnose.measured) and for a zero layer -----------
+
+def _targeted(scheme: str, layers: Sequence[str], why: str) -> dict:
+    """A fix for the named layers only (``layers``; `initlab.diagnose.present.with_fix` writes its Python)."""
+    return {"scheme": scheme, "why": why, "fixes": True, "at_optimum": False, "layers": list(layers)}
+
+
+def restore_output(zero) -> dict | None:
+    """The fix for no gradient: the all-zero layer (`LayerStats`) drawn again at torch's default init;
+    None when no layer is all zeros (the cause is elsewhere)."""
+    if zero is None:
+        return None
+    return _targeted("torch_default", [zero.name],
+                     f"'{zero.name}' has all-zero weights, so dL/d(its input) = W^T dL/dz = 0: draw them at "
+                     "torch's own default (kaiming_uniform a=sqrt(5), the bound 1/sqrt(fan_in)) and every layer "
+                     "before it gets a gradient on the first step. A head zeroed on purpose (to start from "
+                     "uniform predictions) learns on the first step and passes gradients from the second")
+
+
+def stream_writers(layers: Sequence, calls: Sequence[tuple[str, str | None]]) -> list[str]:
+    """The layers that write into the residual stream: in call order (`calls`: (module name, kind)),
+    the last diagnosed layer before each normalization layer after the first block's pre-norm. An
+    nn.MultiheadAttention writes through its ``out_proj``."""
+    names = {s.name: s for s in layers}
+    writers, last, started = [], None, False
+    for name, kind in calls:
+        if kind == "norm":
+            if started and last is not None and last not in writers:
+                writers.append(last)
+            started, last = True, None
+        elif name in names:
+            last = name
+    return [f"{w}.out_proj" if names[w].kind == "attention" else w for w in writers]
+
+
+def recommend_measured(cause: str | None, activations: Sequence[Activation | None], hidden: Sequence,
+                       coverage) -> dict | None:
+    """The fix for a verdict of `initlab.diagnose.measured` (its `cause`); None when there is none to give."""
+    if cause is None:
+        return None
+    if cause == "gates":
+        rnns = [s.name for s in hidden if s.kind == "rnn"]
+        return _targeted("torch_default", rnns,
+                         "torch's default recurrent init, uniform(+-1/sqrt(hidden)) per gate, keeps the gate "
+                         "pre-activations near 0, where sigmoid and tanh pass the gradient; weights as large as "
+                         "these put the gates on their flat sides at every step")
+    if cause == "attention":
+        return {"scheme": "xavier_uniform", "fixes": True, "at_optimum": False,
+                "why": "xavier_uniform (torch's own for attention projections) keeps q and k entries at the "
+                       "scale of the normalized input, so the logits q.k/sqrt(d) have a std near 1 and the "
+                       "softmax spreads its weight over the keys (Vaswani et al. 2017 scale by 1/sqrt(d) for "
+                       "exactly this)"}
+    if cause == "stream":
+        writers = stream_writers(hidden, coverage.calls)
+        if not writers:
+            return None
+        by_name = {s.name: s for s in hidden}
+        stds = [math.sqrt(s.sigma_w2 / s.fan_in) for w in writers
+                if (s := by_name.get(w.removesuffix(".out_proj"))) is not None and s.fan_in]
+        base = statistics.median(stds) if stds else 0.02
+        std = base / math.sqrt(len(writers))
+        return _targeted(f"normal(std={std:.3g})", writers,
+                         f"scaled residual projections (GPT-2, Radford et al. 2019; Megatron): the {len(writers)} "
+                         f"layers that write into the residual stream drawn with std {base:.3g} / sqrt({len(writers)}) "
+                         f"= {std:.3g}, so the variance all branches add together no longer grows with depth")
+    return recommend(activations, hidden)
