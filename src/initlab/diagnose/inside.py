@@ -195,23 +195,33 @@ def _flat(x: torch.Tensor, sigmoid: bool) -> torch.Tensor:
 
 
 def _gates(name: str, m: nn.RNNBase, x: torch.Tensor, hx) -> Gates:
-    """Every gate of every step, layer by layer, forward direction (module doc)."""
+    """The share of gate entries at a flat side, over every gate, step and layer (module doc)."""
     if not isinstance(x, torch.Tensor) or x.dim() not in (2, 3):
         return Gates(name, type(m).__name__, math.nan, {})
+    flat, _ = recurrent_pass(m, x, hx)
+    shares = {label: float(torch.cat([v.flatten() for v in values]).double().mean())
+              for label, values in flat.items() if values}
+    everything = [v.flatten() for values in flat.values() for v in values]
+    share = float(torch.cat(everything).double().mean()) if everything else math.nan
+    return Gates(name, type(m).__name__, share, shares)
+
+
+def recurrent_pass(m: nn.RNNBase, x: torch.Tensor, hx=None) -> tuple[dict[str, list[torch.Tensor]], torch.Tensor]:
+    """The forward direction of RNN `m` on `x` recomputed step by step in float64: (per gate, its flat
+    entries at every step of every layer; the last layer's outputs (length, batch, hidden)), the
+    outputs equal to torch's own (a test checks). A bidirectional RNN stops after its first layer."""
     seq = x.double()
-    if seq.dim() == 2:
-        seq = seq[:, None] if m.batch_first else seq[:, None]  # unbatched: (length, in) -> one sample
-        seq = seq.transpose(0, 1) if m.batch_first else seq
+    if seq.dim() == 2:  # unbatched (length, in): one sample
+        seq = seq[:, None]
     elif m.batch_first:
         seq = seq.transpose(0, 1)  # (length, batch, in)
     mode = type(m).__name__ if type(m).__name__ in GATE_NAMES else "RNN"
     labels = GATE_NAMES.get(mode, ("hidden",))
-    flat = {label: [] for label in labels}
+    flat: dict[str, list[torch.Tensor]] = {label: [] for label in labels}
     directions = 2 if m.bidirectional else 1
     for layer in range(m.num_layers):
         w_ih, w_hh = getattr(m, f"weight_ih_l{layer}").double(), getattr(m, f"weight_hh_l{layer}").double()
-        b_ih = getattr(m, f"bias_ih_l{layer}", None)
-        b_hh = getattr(m, f"bias_hh_l{layer}", None)
+        b_ih, b_hh = (getattr(m, f"{b}_l{layer}", None) for b in ("bias_ih", "bias_hh"))
         b_ih = 0.0 if b_ih is None else b_ih.double()
         b_hh = 0.0 if b_hh is None else b_hh.double()
         h = _initial(hx, layer * directions, seq.shape[1], m.hidden_size, mode, 0)
@@ -224,29 +234,25 @@ def _gates(name: str, m: nn.RNNBase, x: torch.Tensor, hx) -> Gates:
                 i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
                 c = f * c + i * g
                 h = o * torch.tanh(c)
-                for label, v, sig in zip(labels, (i, f, g, o), (True, True, False, True)):
-                    flat[label].append(_flat(v, sig))
+                gates = zip(labels, (i, f, g, o), (True, True, False, True))
             elif mode == "GRU":
                 ir, iz, in_ = gi.chunk(3, dim=-1)
                 hr, hz, hn = gh.chunk(3, dim=-1)
                 r, z = torch.sigmoid(ir + hr), torch.sigmoid(iz + hz)
                 n = torch.tanh(in_ + r * hn)
                 h = (1 - z) * n + z * h
-                for label, v, sig in zip(labels, (r, z, n), (True, True, False)):
-                    flat[label].append(_flat(v, sig))
+                gates = zip(labels, (r, z, n), (True, True, False))
             else:
-                h = torch.tanh(gi + gh) if m.nonlinearity == "tanh" else torch.relu(gi + gh)
-                if m.nonlinearity == "tanh":
-                    flat["hidden"].append(_flat(h, False))
+                tanh = m.nonlinearity == "tanh"
+                h = torch.tanh(gi + gh) if tanh else torch.relu(gi + gh)
+                gates = [("hidden", h, False)] if tanh else []  # relu has no flat side to saturate on
+            for label, value, sigmoid in gates:
+                flat[label].append(_flat(value, sigmoid))
             outputs.append(h)
         seq = torch.stack(outputs)
         if m.bidirectional:  # the next layer reads both directions: not recomputed here
             break
-    shares = {label: float(torch.cat([v.flatten() for v in values]).double().mean())
-              for label, values in flat.items() if values}
-    everything = [v.flatten() for values in flat.values() for v in values]
-    share = float(torch.cat(everything).double().mean()) if everything else math.nan
-    return Gates(name, type(m).__name__, share, shares)
+    return flat, seq
 
 
 def _initial(hx, index: int, batch: int, hidden: int, mode: str, part: int) -> torch.Tensor:

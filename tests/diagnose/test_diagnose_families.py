@@ -1,0 +1,244 @@
+"""diagnose on the model families practitioners train (tests/torch/_initlab_families.py): library-default
+models get `ok`, each planted bug its verdict, and the recommended fix, applied as its Python line says,
+makes the verdict `ok`. Residual, normalized, attention and recurrent models are judged on measured
+quantities compared like with like (initlab.diagnose.measured), not on the chain theory."""
+
+import math
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+from torch import nn  # noqa: E402
+
+import initlab  # noqa: E402
+import initlab.torch  # noqa: E402,F401 - the fixes' Python lines call initlab.torch.apply
+from initlab.data import load  # noqa: E402
+from initlab.diagnose import diagnose_mlp, diagnose_torch  # noqa: E402
+from initlab.nn.mlp import MLP  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "torch"))
+import _initlab_families as families  # noqa: E402
+
+
+def family(name):
+    factory, batch = families.FAMILIES[name]
+    return factory(), batch()
+
+
+def test_convnext_layerscale_is_ok_and_named_as_an_intentionally_small_branch():
+    # LayerScale gamma = 1e-6 scales every block's gradient by 1e-6: by design, and compared block with block
+    d = diagnose_torch(*family("convnext"))
+    assert d.verdict == "ok", d.evidence
+    assert any(line.startswith("intentionally small branches: 3 (1.gamma, 2.gamma, 3.gamma: a small branch scale "
+                               "(LayerScale gamma, 1e-06))") for line in d.evidence)
+    assert d.evidence[0].startswith("same layer across blocks, per unit, within 10x:")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(families.FAMILIES))
+def test_every_library_default_family_is_ok(name):
+    d = diagnose_torch(*family(name))
+    assert d.verdict == "ok", d.evidence
+    assert d.recommendation is None
+    assert any(line.startswith("not covered by the chain theory: ") for line in d.evidence)
+
+
+def _apply_fix(model, recommendation):
+    """Run the recommendation's Python line(s) as a user would paste them."""
+    exec(recommendation["python"], {"initlab": initlab, "torch": torch, "re": re, "model": model})
+
+
+PLANTED = {  # name: (verdict, start of the first evidence line)
+    "post_ln_std1": ("exploding", "attention logits explode in blocks.0.attn: q.k/sqrt(d) has std "),
+    "gpt2_deep_unscaled": ("exploding", "the residual stream grows: residual stream rms (the input of "
+                                        "transformer.h.#.ln_1) 0.0297 -> 0.112 over 48 blocks, 3.77x"),
+    "lstm_std3": ("saturated", "rnn (LSTM): 41% of its gate entries within 0.01 of a flat side"),
+    "zero_head": ("no_gradient", "no gradient: output layer 'head' is all zeros"),
+    "zero_head_vit": ("no_gradient", "no gradient: output layer 'head' is all zeros"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(PLANTED))
+def test_each_planted_bug_gets_its_verdict_and_the_recommended_fix_makes_it_ok(name):
+    verdict, evidence = PLANTED[name]
+    factory, make_batch = families.PLANTED[name]
+    model, batch = factory(), make_batch()
+    d = diagnose_torch(model, batch)
+    assert d.verdict == verdict, d.evidence
+    assert d.evidence[0].startswith(evidence), d.evidence[0]
+    assert d.recommendation["fixes"] is True
+    from initlab.diagnose.present import with_fix
+    fix = with_fix(d.recommendation, [], torch_model=True, input_shape=None, seed=0)
+    _apply_fix(model, fix)
+    fixed = diagnose_torch(model, batch)
+    assert fixed.verdict == "ok", fixed.evidence
+
+
+def test_gpt2_stream_fix_targets_the_residual_projections_with_gpt2s_own_std():
+    # the writers into the stream are each block's attn.c_proj and mlp.c_proj; 0.02 / sqrt(2 * 4) = 0.00707
+    model = families.gpt2_deep_unscaled(layers=4)
+    from initlab.diagnose.coverage import Coverage
+    from initlab.diagnose.recommend import recommend_measured
+    d = diagnose_torch(model, families.tokens(vocab=100))
+    calls = tuple((name, "norm" if "ln" in name.rsplit(".", 1)[-1] else None) for name, _ in model.named_modules())
+    rec = recommend_measured("stream", [], d.layers[:-1], Coverage(merges=None, calls=calls))
+    assert rec["layers"] == [f"transformer.h.{i}.{part}.c_proj" for i in range(4) for part in ("attn", "mlp")]
+    std = float(re.fullmatch(r"normal\(std=(.*)\)", rec["scheme"]).group(1))
+    assert std == pytest.approx(0.02 / math.sqrt(8), rel=0.05)  # measured std of N(0, 0.02) draws, 8 x 32 x 32
+
+
+class ReZeroBlock(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(width, width), nn.Linear(width, width)
+        self.alpha = nn.Parameter(torch.zeros(()))  # ReZero / SkipInit: the block starts as the identity
+
+    def forward(self, x):
+        return x + self.alpha * self.fc2(torch.relu(self.fc1(x)))
+
+
+def test_rezero_blocks_with_alpha_zero_are_ok_not_no_gradient():
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(8, 32), *[ReZeroBlock(32) for _ in range(4)], nn.Linear(32, 3))
+    d = diagnose_torch(model, torch.randn(64, 8, generator=torch.Generator().manual_seed(0)))
+    assert all(s.grad_rms == 0 for s in d.layers[1:-1])  # every branch layer: dL/dz exactly 0, by design
+    assert d.verdict == "ok", d.evidence
+    assert any("a zero branch scale (ReZero/SkipInit alpha = 0)" in line for line in d.evidence)
+
+
+def test_resnet_with_zero_initialised_last_norms_is_ok():
+    model, batch = family("resnet")
+    for m in model.modules():  # torchvision's zero_init_residual: each block starts as its shortcut
+        if isinstance(m, families.BasicBlock):
+            nn.init.zeros_(m.bn2.weight)
+    d = diagnose_torch(model, batch)
+    assert d.verdict == "ok", d.evidence
+    assert any("a zero-initialised norm weight (the block's last norm)" in line for line in d.evidence)
+
+
+def vgg11_bn(seed=0, width=16, hidden=1024):
+    """torchvision's VGG11-BN layout and init (convs kaiming_normal fan_out, BN 1/0), narrower: convs of width/64
+    of torchvision's, a classifier of `hidden` units with N(0, std) weights, std = 0.01 * sqrt(4096 / hidden), so
+    that sigma_w2 = fan_in * std^2 of the classifier's layers is torchvision's (2.5 and 0.41) at these widths."""
+    std = 0.01 * math.sqrt(4096 / hidden)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        layers, c = [], 3
+        for v in [1, "M", 2, "M", 4, 4, "M", 8, 8, "M", 8, 8, "M"]:
+            if v == "M":
+                layers.append(nn.MaxPool2d(2))
+                continue
+            layers += [nn.Conv2d(c, v * width, 3, padding=1), nn.BatchNorm2d(v * width), nn.ReLU(inplace=True)]
+            c = v * width
+        model = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(7), nn.Flatten(), nn.Linear(c * 49, hidden), nn.ReLU(),
+                              nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 10))
+        for m in model.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.Linear):
+                nn.init.normal_(m.weight, 0, std)
+                nn.init.zeros_(m.bias)
+    return model
+
+
+@pytest.mark.slow
+def test_vgg11_bn_at_torchvisions_init_is_ok_not_exploding():
+    # per-sample gradient norms of layers with 64x more entries called this "exploding"; per unit, conv with conv
+    batch = torch.randn(8, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    d = diagnose_torch(vgg11_bn(), batch)
+    assert d.verdict == "ok", d.evidence
+    assert any("BatchNorm2d x8" in line for line in d.evidence)
+
+
+class NormGap(nn.Module):
+    """Three distinct layers around a LayerNorm whose weight is 1e-3: the first layer's gradient is 1e-3 of
+    the second's, and nothing repeats to compare it with."""
+
+    def __init__(self):
+        super().__init__()
+        self.inp, self.mid, self.out = nn.Linear(8, 64), nn.Linear(64, 64), nn.Linear(64, 2)
+        self.norm = nn.LayerNorm(64)
+        nn.init.constant_(self.norm.weight, 1e-3)
+
+    def forward(self, x):
+        return self.out(torch.relu(self.mid(self.norm(self.inp(x)))))
+
+
+def test_unrelated_layers_far_apart_are_not_covered_rather_than_vanishing():
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = NormGap()
+    d = diagnose_torch(model, torch.randn(64, 8, generator=torch.Generator().manual_seed(0)))
+    assert d.verdict == "not_covered", d.evidence
+    assert d.evidence[0].startswith("not covered: dL/dz rms ")
+    assert d.recommendation is None
+
+
+def test_an_mlp_with_a_zero_output_layer_gets_no_gradient_with_the_cause():
+    X, y = load("circles", n_samples=128, seed=0)
+    net = MLP([2, 32, 32, 1], activation="tanh", init="xavier_normal", seed=0)
+    W, b = net.params[-1]
+    W[...], b[...] = 0.0, 0.0
+    d = diagnose_mlp(net, X, y)
+    assert d.verdict == "no_gradient"
+    assert d.evidence[0].startswith("no gradient: output layer 'layer 3' is all zeros")
+    assert d.recommendation["layers"] == ["layer 3"] and d.recommendation["scheme"] == "torch_default"
+
+
+@pytest.mark.parametrize("cell, layers, batch_first", [("LSTM", 1, True), ("LSTM", 2, False), ("GRU", 2, True),
+                                                       ("RNN", 1, True)])
+def test_the_recurrent_recomputation_gives_torchs_own_outputs(cell, layers, batch_first):
+    from initlab.diagnose.inside import recurrent_pass
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        rnn = getattr(nn, cell)(5, 7, num_layers=layers, batch_first=batch_first)
+    x = torch.randn(3, 4, 5, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        out, _ = rnn(x)
+    _, mine = recurrent_pass(rnn, x)
+    expected = out.transpose(0, 1) if batch_first else out
+    assert torch.allclose(mine.float(), expected, atol=1e-5)
+
+
+def test_attention_saturation_is_the_share_of_torchs_own_attention_rows_above_0_99():
+    from initlab.diagnose.inside import _mha_logits
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        mha = nn.MultiheadAttention(16, 4, batch_first=True)
+        nn.init.normal_(mha.in_proj_weight, std=0.6)  # logits of std ~ 3: some rows saturated, some not
+    x = torch.randn(6, 9, 16, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        _, weights = mha(x, x, x, need_weights=True, average_attn_weights=False)
+        found = _mha_logits("attn", mha, x, x)
+    share = float((weights.amax(dim=-1) > 0.99).double().mean())
+    assert 0.05 < share < 0.95
+    assert found.saturated == pytest.approx(share, abs=1e-12)
+    assert (found.heads, found.keys) == (4, 9)
+
+
+def test_only_pre_norms_that_read_their_blocks_input_measure_the_stream():
+    from initlab.diagnose.inside import recording
+    model, batch = family("transformer_pre_ln")
+    with recording(model) as inside, torch.no_grad():
+        model(batch)
+    assert [n.name for n in inside.norms if n.stream] == ["blocks.0.ln1", "blocks.1.ln1"]
+    post, batch = family("transformer_post_ln")
+    with recording(post) as inside, torch.no_grad():
+        post(batch)
+    assert inside.norms and not any(n.stream for n in inside.norms)
+    assert not any(m._forward_hooks or m._forward_pre_hooks for m in post.modules())
+
+
+def test_duplicates_of_a_zeros_init_are_still_found_after_hashing():
+    X, y = load("circles", n_samples=64, seed=0)
+    d = diagnose_mlp(MLP([2, 16, 16, 1], activation="relu", init="zeros", seed=0), X, y)
+    assert [(s.duplicate_groups, s.duplicate_units) for s in d.layers[:-1]] == [(1, 16), (1, 16)]
+    assert np.isclose(d.layers[0].pre_std, 0.0)
