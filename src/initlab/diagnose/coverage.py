@@ -7,8 +7,8 @@ module, ...), no normalization layer is called and every diagnosed layer is dens
 attention, recurrent or an embedding). Anything else is judged on measured quantities instead
 (`initlab.diagnose.measured`); `Coverage.gaps` names what theory leaves out, for the evidence.
 
->>> Coverage(merges=0).chain, Coverage(merges=2, untreated={"LayerNorm": 4}).gaps
-(True, ['2 residual additions or concatenations', 'LayerNorm x4'])
+>>> Coverage(merges=0).chain, Coverage(merges=2, untreated={"LayerNorm": 4, "Block": 2}).gaps
+(True, ['2 residual additions or concatenations', 'LayerNorm x4', 'parameters outside layers in Block x2'])
 >>> Coverage(merges=None, kinds={"rnn": 1}).gaps
 ['residual additions not counted (torch.fx did not trace the model)', 'rnn layer x1']
 """
@@ -46,10 +46,13 @@ class Coverage:
             out.append("residual additions not counted (torch.fx did not trace the model)")
         elif self.merges:
             out.append(f"{self.merges} residual additions or concatenations")
-        listed = dict(self.untreated)
-        for name, count in self.norms.items():
-            listed.setdefault(name, count)
-        out += [f"{name} x{count}" for name, count in listed.items()]
+        norms = dict(self.norms)
+        for name, count in self.untreated.items():
+            if name in norms or name.endswith("Norm") or "Norm" in name:
+                norms[name] = max(count, norms.get(name, 0))
+        out += [f"{name} x{count}" for name, count in norms.items()]
+        out += [f"parameters outside layers in {name} x{count}" for name, count in self.untreated.items()
+                if name not in norms]
         out += [f"{kind} layer x{count}" for kind, count in self.kinds.items()]
         return out
 

@@ -4,14 +4,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+import math
+from dataclasses import fields, replace
 
 import numpy as np
 
 from initlab._errors import ArgumentError
 from initlab.diagnose.capture import Capture
 from initlab.diagnose.coverage import Coverage
-from initlab.diagnose.expected import expected
+from initlab.diagnose.expected import Expected, expected
 from initlab.diagnose.mlp_probe import capture_mlp, describe_mlp
 from initlab.diagnose.stats import layer_stats, sigma_b2, sigma_w2
 from initlab.diagnose.verdict import Diagnosis, diagnosis
@@ -26,7 +27,9 @@ def diagnose(captures: Sequence[Capture], input_mean_square: float, model: str,
     Theory's backward map runs on root mean squares, E[dz(l)^2] = E[phi'^2] mean(W(l+1)^2)
     backward_fan(l+1) E[dz(l+1)^2], anchored at the output layer's measured rms; `expected_grad_std`
     is therefore compared with `LayerStats.grad_rms` (as `expected_pre_std` = sqrt(q) is with
-    `pre_rms`), while `grad_std` stays the std of the entries."""
+    `pre_rms`), while `grad_std` stays the std of the entries. For a model the chain theory does not
+    cover (`coverage` not a chain) the expected values are nan: the table shows '-' and the verdict rests
+    on measured quantities (`initlab.diagnose.measured`)."""
     captures = list(captures)
     if not captures:
         raise ArgumentError("captures", "expected at least one dense or convolutional layer, got none")
@@ -36,6 +39,8 @@ def diagnose(captures: Sequence[Capture], input_mean_square: float, model: str,
     theory = expected(float(input_mean_square), w2, [sigma_b2(c) for c in captures],
                       [c.activation for c in captures], [c.units for c in captures],
                       [w * c.backward_fan / c.fan_in for w, c in zip(w2, captures)], last_grad_rms)
+    if coverage is not None and not coverage.chain:  # a chain's numbers would mislead: none rather than wrong ones
+        theory = [Expected(*[math.nan] * len(fields(Expected))) for _ in captures]
     layers = [layer_stats(i, c, e) for i, (c, e) in enumerate(zip(captures, theory), start=1)]
     return diagnosis(layers, [c.activation for c in captures], model, coverage)
 
@@ -86,13 +91,4 @@ def diagnose_torch(model, batch, target=None, output=None) -> Diagnosis:
     if missed:
         caveats.append(f"not diagnosed: {', '.join(missed)} (the selected output does not depend on "
                        f"{'them' if len(missed) > 1 else 'it'})")
-    if others:
-        listed = ", ".join(f"{name} x{count}" for name, count in others.items())
-        caveats.append(f"not diagnosed: {listed} (modules with parameters that are not weight-bearing layers); "
-                       "theory treats a chain of layers and elementwise activations, so expected values "
-                       "around them are approximate")
-    branches = traced.merges
-    if branches:
-        caveats.append(f"not a plain chain: the forward adds or concatenates computed tensors {branches} time(s) "
-                       "(residual connections or branches); theory's expected values assume a chain there")
     return replace(result, evidence=[*result.evidence, *caveats]) if caveats else result

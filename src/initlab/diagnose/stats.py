@@ -108,6 +108,12 @@ class LayerStats:
         return self.grad_rms * math.sqrt(self.units * self.positions)
 
     @property
+    def outside_band(self) -> bool:
+        """Outside theory's band, for a model theory covers (its theory is nan where it does not:
+        `initlab.diagnose.doctor.diagnose`): the rows a table marks."""
+        return not self.in_band and not math.isnan(self.expected_pre_std)
+
+    @property
     def in_band(self) -> bool:
         """Whether the measured root mean square lies inside theory's finite-width band."""
         return bool(self.band_low <= self.pre_rms <= self.band_high)

@@ -49,7 +49,7 @@ def layer_table(layers) -> str:
                 cells.append(f"<td>{escape(str(value))}</td>")
             else:
                 cells.append(cell(MISSING if value is None else show(value), value, kind))
-        rows.append(f'<tr class="{"inside" if s.in_band else "outside"}">{"".join(cells)}</tr>')
+        rows.append(f'<tr class="{"outside" if s.outside_band else "inside"}">{"".join(cells)}</tr>')
     return f'<table class="layers"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
