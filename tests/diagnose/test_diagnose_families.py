@@ -158,6 +158,103 @@ def test_vgg11_bn_at_torchvisions_init_is_ok_not_exploding():
     assert any("BatchNorm2d x8" in line for line in d.evidence)
 
 
+class SqueezeExcitation(nn.Module):
+    def __init__(self, c, r):
+        super().__init__()
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc1, self.fc2 = nn.Conv2d(c, r, 1), nn.Conv2d(r, c, 1)
+        self.activation, self.scale_activation = nn.SiLU(), nn.Sigmoid()
+    def forward(self, x):
+        return x * self.scale_activation(self.fc2(self.activation(self.fc1(self.avgpool(x)))))
+
+def conv_bn(i, o, k, s=1, g=1, act=True):
+    layers = [nn.Conv2d(i, o, k, s, k // 2, groups=g, bias=False), nn.BatchNorm2d(o)]
+    return nn.Sequential(*layers, *([nn.SiLU()] if act else []))
+
+class MBConv(nn.Module):
+    def __init__(self, i, o, k, s, e):
+        super().__init__()
+        h = i * e
+        layers = ([conv_bn(i, h, 1)] if e != 1 else []) + [conv_bn(h, h, k, s, h), SqueezeExcitation(h, max(1, i // 4)), conv_bn(h, o, 1, act=False)]
+        self.block = nn.Sequential(*layers)
+        self.use_res = s == 1 and i == o
+    def forward(self, x):
+        y = self.block(x)
+        return x + y if self.use_res else y
+
+def efficientnet(seed=0, width=0.5):
+    """torchvision's EfficientNet-B0 layout (stages of MBConv blocks with squeeze-excitation, residual within a
+    stage, BN, SiLU) and init (convs kaiming_normal fan_out, BN 1/0, Linear uniform(+-1/sqrt(out))), half width."""
+    # (expand, kernel, stride, channels, repeats) per stage
+    cfg = [(1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3), (6, 5, 1, 112, 3), (6, 5, 2, 192, 4), (6, 3, 1, 320, 1)]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        c = int(32 * width)
+        features = [conv_bn(3, c, 3, 2)]
+        for e, k, s, ch, n in cfg:
+            ch = int(ch * width)
+            stage = []
+            for j in range(n):
+                stage.append(MBConv(c, ch, k, s if j == 0 else 1, e))
+                c = ch
+            features.append(nn.Sequential(*stage))
+        features.append(conv_bn(c, 4 * c, 1))
+        model = nn.Sequential()
+        model.features = nn.Sequential(*features)
+        model.avgpool, model.flatten = nn.AdaptiveAvgPool2d(1), nn.Flatten()
+        model.classifier = nn.Sequential(nn.Dropout(0.2), nn.Linear(4 * c, 10))
+        for m in model.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out")
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.Linear):
+                bound = 1.0 / math.sqrt(m.out_features)
+                nn.init.uniform_(m.weight, -bound, bound)
+                nn.init.zeros_(m.bias)
+    return model
+
+
+@pytest.mark.slow
+def test_efficientnet_at_torchvisions_init_is_ok_not_exploding():
+    # block 0 of each stage shares a name pattern but not a shape: compared only with layers of its own shape
+    d = diagnose_torch(efficientnet(), torch.randn(8, 3, 64, 64, generator=torch.Generator().manual_seed(0)))
+    assert d.verdict == "ok", d.evidence
+
+
+class ResidualMLP(nn.Module):
+    """x + W2 relu(W1 x) at He init and no norm: each block doubles the stream's variance."""
+
+    def __init__(self, width, blocks):
+        super().__init__()
+        self.blocks = nn.ModuleList(nn.Sequential(nn.Linear(width, width), nn.ReLU(), nn.Linear(width, width))
+                                    for _ in range(blocks))
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.kaiming_normal_(m.weight)
+                nn.init.zeros_(m.bias)
+        self.head = nn.Linear(width, 2)
+
+    def forward(self, x):
+        for block in self.blocks:
+            x = x + block(x)
+        return self.head(x)
+
+
+def test_a_residual_stream_that_doubles_per_block_is_exploding_by_the_same_layer_across_blocks():
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = ResidualMLP(64, 10)
+    d = diagnose_torch(model, torch.randn(128, 64, generator=torch.Generator().manual_seed(0)))
+    assert d.verdict == "exploding", d.evidence
+    assert d.evidence[0].startswith("same layer across blocks, per unit: blocks.#.# (dense, 20 layers): ")
+    first, last = d.layers[0], d.layers[-3]  # blocks.0.0 and blocks.9.0: pre-activation rms grows ~sqrt(2)^9
+    assert last.pre_rms / first.pre_rms > 10
+
+
 class NormGap(nn.Module):
     """Three distinct layers around a LayerNorm whose weight is 1e-3: the first layer's gradient is 1e-3 of
     the second's, and nothing repeats to compare it with."""

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from rich.markup import escape
 from rich.table import Table
 
-from initlab.diagnose.findings import role
 from initlab.numbers_text import percent, significant
 
 VERDICT_STYLE = {"ok": "bold green"}
@@ -105,8 +104,8 @@ def with_fix(recommendation: dict | None, options: Sequence[tuple[str, object]],
 
 
 def targeted_python(scheme: str, layers: Sequence[str], seed: int) -> str:
-    r"""Python that applies `scheme` to the named layers only (one generator for all of them); more than
-    three layers are matched by their roles across blocks (`initlab.diagnose.inside.role`).
+    r"""Python that applies `scheme` to the named layers only (one generator for all of them), matched by
+    a pattern where the names differ only in their indices (`names_pattern`), else listed.
 
     >>> targeted_python("torch_default", ["head"], 0)
     "initlab.torch.apply(model.get_submodule('head'), 'torch_default', seed=0)"
@@ -119,11 +118,37 @@ def targeted_python(scheme: str, layers: Sequence[str], seed: int) -> str:
     if len(layers) == 1:
         return f"initlab.torch.apply(model.get_submodule({layers[0]!r}), {scheme!r}, seed={seed})"
     head = f"g = torch.Generator().manual_seed({seed})\n"
-    if len(layers) <= 3:
+    pattern = names_pattern(layers)
+    if pattern is None:
         return (head + f"for name in {list(layers)!r}:\n"
                 f"    initlab.torch.apply(model.get_submodule(name), {scheme!r}, generator=g)")
-    roles = list(dict.fromkeys(role(name) for name in layers))
-    pattern = "|".join(re.escape(r).replace("\\#", "#").replace("#", r"\d+") for r in roles)
     return (head + "for name, module in model.named_modules():\n"
             f"    if re.fullmatch(r'{pattern}', name):\n"
             f"        initlab.torch.apply(module, {scheme!r}, generator=g)")
+
+
+def names_pattern(names: Sequence[str]) -> str | None:
+    r"""A regular expression for `names` when they are every combination of their dotted parts: a part the
+    same in all, a number ('\d+'), or one of a few words ('(?:attn|mlp)'); else None (then they are listed).
+
+    >>> names_pattern(["h.0.attn.c_proj", "h.0.mlp.c_proj", "h.1.attn.c_proj", "h.1.mlp.c_proj"])
+    'h\\.\\d+\\.(?:attn|mlp)\\.c_proj'
+    >>> names_pattern(["h.0.attn.c_proj", "h.1.mlp.c_proj", "h.2.mlp.c_proj", "h.3.mlp.c_proj"]) is None
+    True
+    """
+    split = [name.split(".") for name in dict.fromkeys(names)]
+    if len(split) < 4 or len({len(parts) for parts in split}) != 1:
+        return None
+    out, combinations = [], 1
+    for column in zip(*split):
+        values = list(dict.fromkeys(column))
+        combinations *= len(values)
+        if len(values) == 1:
+            out.append(re.escape(values[0]))
+        elif all(part.isdigit() for part in values):
+            out.append(r"\d+")
+        elif len(values) <= 4:
+            out.append("(?:" + "|".join(re.escape(v) for v in values) + ")")
+        else:
+            return None
+    return r"\.".join(out) if combinations == len(split) else None
