@@ -15,11 +15,12 @@ probe's pass in it; nothing is run twice), removes them afterwards and yields th
   q.k * scaling (``1/sqrt(head_dim)`` unless the module says otherwise), their std over every
   (sample, head, query, key), and the share of query rows whose softmax puts more than
   `ONE_HOT` = 0.99 on one key: a saturated softmax, through which almost no gradient flows (masks are
-  not applied: a statement about the scale of the logits);
+  not applied: a statement about the scale of the logits; on the first `SAMPLES` = 64 samples);
 - recurrent layers (``nn.LSTM``, ``nn.GRU``, ``nn.RNN``; forward direction, PackedSequence inputs and
   ``proj_size`` skipped): every gate of every step of every layer recomputed from the weights and the
   recorded input, and the share of gate entries within `initlab.diagnose.stats.SATURATION_MARGIN` of a
-  flat side (sigmoid gates near 0 or 1, tanh near -1 or 1; the elementwise activations' rule).
+  flat side (sigmoid gates near 0 or 1, tanh near -1 or 1; the elementwise activations' rule), on
+  the first `SAMPLES` samples.
 
 `small_scales(model)` lists the intentionally small branches a model's parameters show: a parameter
 of no layer kind with at most one dimension whose entries are all below `SMALL` in size (a LayerScale
@@ -39,6 +40,8 @@ from torch import nn
 from initlab.diagnose.findings import ONE_HOT, SMALL, AttentionLogits, Gates, Inside, NormInput, SmallScale
 from initlab.diagnose.stats import SATURATION_MARGIN
 from initlab.torch.kinds import inventory, is_norm
+
+SAMPLES = 64  # samples of the batch the attention logits and the recurrent gates are measured on
 
 
 @contextmanager
@@ -146,7 +149,9 @@ def _hf_projections(module: nn.Module) -> dict[str, nn.Module] | None:
 
 
 def _logits_stats(name: str, q: torch.Tensor, k: torch.Tensor, scaling: float) -> AttentionLogits:
-    """q, k: (batch, heads, length, head_dim)."""
+    """q, k: (batch, heads, length, head_dim); the first `SAMPLES` samples of the batch (the logits are
+    samples x heads x length^2 numbers: a long sequence needs no more to measure their scale)."""
+    q, k = q[:SAMPLES], k[:SAMPLES]
     logits = (q.double() @ k.double().transpose(-1, -2)) * scaling
     top = torch.softmax(logits, dim=-1).amax(dim=-1)
     return AttentionLogits(name, float(logits.std()) if logits.numel() > 1 else 0.0,
@@ -198,7 +203,7 @@ def _gates(name: str, m: nn.RNNBase, x: torch.Tensor, hx) -> Gates:
     """The share of gate entries at a flat side, over every gate, step and layer (module doc)."""
     if not isinstance(x, torch.Tensor) or x.dim() not in (2, 3):
         return Gates(name, type(m).__name__, math.nan, {})
-    flat, _ = recurrent_pass(m, x, hx)
+    flat, _ = recurrent_pass(m, x, hx, SAMPLES)
     shares = {label: float(torch.cat([v.flatten() for v in values]).double().mean())
               for label, values in flat.items() if values}
     everything = [v.flatten() for values in flat.values() for v in values]
@@ -206,15 +211,21 @@ def _gates(name: str, m: nn.RNNBase, x: torch.Tensor, hx) -> Gates:
     return Gates(name, type(m).__name__, share, shares)
 
 
-def recurrent_pass(m: nn.RNNBase, x: torch.Tensor, hx=None) -> tuple[dict[str, list[torch.Tensor]], torch.Tensor]:
-    """The forward direction of RNN `m` on `x` recomputed step by step in float64: (per gate, its flat
-    entries at every step of every layer; the last layer's outputs (length, batch, hidden)), the
-    outputs equal to torch's own (a test checks). A bidirectional RNN stops after its first layer."""
+def recurrent_pass(m: nn.RNNBase, x: torch.Tensor, hx=None,
+                   samples: int | None = None) -> tuple[dict[str, list[torch.Tensor]], torch.Tensor]:
+    """The forward direction of RNN `m` on `x` (its first `samples` samples; None: all) recomputed step by
+    step in float64: (per gate, its flat entries at every step of every layer; the last layer's outputs
+    (length, batch, hidden)), the outputs equal to torch's own (a test checks). A bidirectional RNN stops
+    after its first layer."""
     seq = x.double()
     if seq.dim() == 2:  # unbatched (length, in): one sample
         seq = seq[:, None]
     elif m.batch_first:
         seq = seq.transpose(0, 1)  # (length, batch, in)
+    seq = seq[:, :samples]
+    if hx is not None and samples is not None:  # the states of the same samples
+        hx = tuple(h[..., :samples, :] if h.dim() == 3 else h for h in hx) if isinstance(hx, tuple) else \
+            (hx[..., :samples, :] if hx.dim() == 3 else hx)
     mode = type(m).__name__ if type(m).__name__ in GATE_NAMES else "RNN"
     labels = GATE_NAMES.get(mode, ("hidden",))
     flat: dict[str, list[torch.Tensor]] = {label: [] for label in labels}
