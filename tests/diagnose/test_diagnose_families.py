@@ -55,8 +55,8 @@ def _apply_fix(model, recommendation):
 
 PLANTED = {  # name: (verdict, start of the first evidence line)
     "post_ln_std1": ("exploding", "attention logits explode in blocks.0.attn: q.k/sqrt(d) has std "),
-    "gpt2_deep_unscaled": ("exploding", "the residual stream grows: residual stream rms (the input of "
-                                        "transformer.h.#.ln_1) 0.0297 -> 0.112 over 48 blocks, 3.77x"),
+    "gpt2_deep_unscaled": ("exploding", "the residual stream grows more than 3x: rms 0.0297 -> 0.112 over 48 blocks "
+                                        "(3.77x), measured at the input of transformer.h.#.ln_1; "),
     "lstm_std3": ("saturated", "rnn (LSTM): 41% of its gate entries within 0.01 of a flat side"),
     "zero_head": ("no_gradient", "no gradient: output layer 'head' is all zeros"),
     "zero_head_vit": ("no_gradient", "no gradient: output layer 'head' is all zeros"),

@@ -104,8 +104,8 @@ def stream_growth(coverage: Coverage) -> tuple[float, str] | None:
     run = max(runs, key=len)
     growth = _ratio(run[-1].rms, run[0].rms)
     n = in_sentence
-    return growth, (f"residual stream rms (the input of {role(run[0].name)}) {n(run[0].rms)} -> {n(run[-1].rms)} "
-                    f"over {len(run)} blocks, {n(growth)}x")
+    return growth, (f"rms {n(run[0].rms)} -> {n(run[-1].rms)} over {len(run)} blocks ({n(growth)}x), measured at the "
+                    f"input of {role(run[0].name)}")
 
 
 def role_groups(layers: Sequence[LayerStats]) -> dict[tuple[str, str], list[LayerStats]]:
@@ -172,11 +172,11 @@ def judge_measured(layers: Sequence[LayerStats], hidden: Sequence[LayerStats],
             + notes, "signal"
     stream = stream_growth(coverage)
     if stream and stream[0] > STREAM_GROWTH:
-        return "exploding", [f"the residual stream grows: {stream[1]} (more than {STREAM_GROWTH:g}x): every branch "
+        return "exploding", [f"the residual stream grows more than {STREAM_GROWTH:g}x: {stream[1]}; every branch "
                              "adds its variance to the stream, so later blocks change it by an ever smaller "
                              "fraction and their layers get ever smaller gradients"] + notes, "stream"
     checks = _role_checks(role_groups(hidden))
-    stream_note = [f"{stream[1]} (within {STREAM_GROWTH:g}x)"] if stream else []
+    stream_note = [f"residual stream within {STREAM_GROWTH:g}x: {stream[1]}"] if stream else []
     if checks and checks[0][0]:
         direction, _, text = checks[0]
         return direction, [f"same layer across blocks, per unit: {text}"] + notes + stream_note, "signal"

@@ -62,7 +62,7 @@ def verdict_lines(diagnosis) -> list[str]:
         lines.append(f"recommended: [bold]{escape(fix['scheme'])}[/] - {escape(fix.get('why', ''))}")
         for key, label in (("command", "check it"), ("python", "in Python")):
             if fix.get(key):
-                lines.append(f"  {label}: {escape(fix[key])}")
+                lines.append(f"  {label}: " + escape(fix[key]).replace("\n", "\n" + " " * (len(label) + 4)))
     return lines
 
 
