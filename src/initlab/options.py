@@ -84,3 +84,22 @@ def parse_factory(text: str, argument: str = "torch") -> tuple[str, str, dict]:
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         raise usage from None
     return module, node.func.id, kwargs
+
+
+def parse_tokens(text: str | None, argument: str = "data") -> int | None:
+    """The vocabulary size of a token data spec 'tokens:VOCAB' (ids drawn uniformly from 0..VOCAB-1, for
+    a torch model's embedding); None for any other spec.
+
+    >>> parse_tokens("tokens:50257"), parse_tokens("circles"), parse_tokens(None)
+    (50257, None, None)
+    >>> parse_tokens("tokens:0")
+    Traceback (most recent call last):
+    ...
+    initlab._errors.ArgumentError: data: expected 'tokens:VOCAB' with a positive integer VOCAB, got 'tokens:0'
+    """
+    if text is None or not str(text).startswith("tokens"):
+        return None
+    name, colon, vocab = str(text).partition(":")
+    if name != "tokens" or not vocab.strip().isdigit() or int(vocab) < 1:
+        raise ArgumentError(argument, f"expected 'tokens:VOCAB' with a positive integer VOCAB, got '{text}'")
+    return int(vocab)

@@ -108,6 +108,23 @@ FACTORIES = textwrap.dedent("""
             layers += [nn.Linear(width, width), act()]
         return nn.Sequential(*layers, nn.Linear(width, 3))
 
+    class Tokens(nn.Module):
+        # token ids -> a dict of two outputs, like a Hugging Face model
+
+        def __init__(self, vocab):
+            super().__init__()
+            self.embed, self.mix, self.head = nn.Embedding(vocab, 16), nn.Linear(16, 16), nn.Linear(16, 4)
+
+        def forward(self, ids):
+            hidden = self.mix(self.embed(ids)).tanh()
+            return {"logits": self.head(hidden.mean(1)), "hidden": hidden}
+
+    def tokens(vocab=20):
+        return Tokens(vocab)
+
+    def parameter_free():
+        return nn.Sequential(nn.ReLU())
+
     def not_a_module():
         return 42
 
@@ -180,6 +197,25 @@ def test_torch_cnn_on_digits_reshaped_to_images(cli, tmp_path, factories):
      "--torch: factory 'my_models:mlp(depht=3)' raised TypeError: mlp() got an unexpected keyword argument 'depht'"),
     (("--torch", "my_models:deep_relu", "--input-shape", "3,32"), "--input-shape: the model rejected a batch of shape"),
     (("--torch", "my_models:deep_relu"), "--input-shape: give --input-shape"),
+    (("--torch", "my_models:tokens", "--data", "tokens:20", "--input-shape", "6", "--output", "nope"),
+     "--output: the model's output has no key 'nope'; its keys: logits, hidden"),
+    (("--torch", "my_models:tokens", "--input-dtype", "long", "--input-shape", "6"),
+     "--vocab: --input-dtype long draws token ids 0..N-1: give --vocab N"),
+    (("--torch", "my_models:tokens", "--input-dtype", "int8", "--input-shape", "6"),
+     "--input-dtype: expected float or long, got 'int8'"),
+    (("--torch", "my_models:deep_relu", "--input-shape", "64", "--vocab", "5"), "--vocab: only used with --input-dtype long"),
+    (("--torch", "my_models:tokens", "--data", "tokens:0", "--input-shape", "6"),
+     "--data: expected 'tokens:VOCAB' with a positive integer VOCAB, got 'tokens:0'"),
+    (("--torch", "my_models:tokens", "--data", "tokens:20", "--input-shape", "6", "--input-dtype", "float"),
+     "--input-dtype: --data tokens:20 gives token ids (long), not floats"),
+    (("--torch", "my_models:tokens", "--input-shape", "6"), "--input-shape: the model rejected a batch of shape "
+                                                             "[256, 6]: Expected tensor for argument #1 'indices'"),
+    (("--torch", "my_models:deep_relu", "--data", "tokens:20", "--input-shape", "64"),
+     "--input-shape: the model rejected a batch of shape [256, 64]: "),
+    (("--torch", "my_models:tokens(vocab=10)", "--data", "tokens:20", "--input-shape", "6"),
+     "--input-shape: the model rejected a batch of shape [256, 6]: index out of range"),
+    (("--torch", "my_models:parameter_free", "--input-shape", "6"), "--torch: Sequential has no parameters"),
+    (("--output", "logits"), "--output: only used with --torch"),
     (("--n-samples", "1"), "--n-samples: expected an integer >= 2"),
     (("--init", "auto"), "--init: 'auto' is initlab.torch's and needs --torch"),
     (("--torch", "my_models:deep_relu", "--input-shape", "64", "--hidden", "10x3", "--activation", "tanh"),
@@ -226,3 +262,25 @@ def test_a_factory_takes_literal_keyword_arguments(cli, tmp_path, factories):
     assert code == 0, err
     assert [layer["units"] for layer in doc["layers"]] == [16] * 5 + [3]
     assert [layer["activation"] for layer in doc["layers"]] == ["tanh"] * 5 + ["identity"]
+
+
+def test_token_ids_from_a_tokens_spec_or_input_dtype_long_are_the_same_batch(cli, tmp_path, factories):
+    code, spec, err = run(cli, tmp_path, "--torch", "my_models:tokens", "--data", "tokens:20", "--input-shape", "6")
+    assert code == 0, err
+    code, flags, err = run(cli, tmp_path, "--torch", "my_models:tokens", "--input-dtype", "long", "--vocab", "20",
+                           "--input-shape", "6")
+    assert code == 0, err
+    assert spec["layers"] == flags["layers"]
+    assert [(layer["name"], layer["kind"]) for layer in spec["layers"]] == [
+        ("embed", "embedding"), ("mix", "dense"), ("head", "dense")]
+    embed = spec["layers"][0]
+    assert embed["units"] == 16 and embed["positions"] == 6  # (n, 16, 6): units on axis 1, positions after
+
+
+def test_output_chooses_what_the_loss_reads_and_names_the_layers_it_cannot_reach(cli, tmp_path, factories):
+    code, doc, err = run(cli, tmp_path, "--torch", "my_models:tokens", "--data", "tokens:20", "--input-shape", "6",
+                         "--output", "hidden", "--init", "lsuv")
+    assert code == 0, err
+    assert [layer["name"] for layer in doc["layers"]] == ["embed", "mix"]
+    assert any(line.startswith("not diagnosed: head (the selected output does not depend on it)")
+               for line in doc["evidence"])

@@ -321,3 +321,70 @@ def test_residual_additions_are_named_in_the_evidence():
     evidence = diagnose_torch(Residual(), batch).evidence
     assert ("not covered by the chain theory: 1 residual additions or concatenations; judged on measured rms "
             "instead") in evidence
+
+
+# --- attention, RNN and embedding layers; dict batches; output selection (issue 10) -----------------
+
+from initlab.diagnose import VERDICTS  # noqa: E402
+import _initlab_families as families  # noqa: E402  (tests/torch, on sys.path through tests/conftest.py)
+
+
+def test_captures_of_a_token_transformer_have_their_kinds_module_types_and_layouts():
+    model = families.transformer()
+    ids = families.tokens()
+    before = snapshot(model)
+    caps = capture_torch(model, ids)
+    assert [(c.name, c.kind, c.module_type) for c in caps[:3]] == [
+        ("tokens", "embedding", "Embedding"), ("blocks.0.attn", "attention", "MultiheadAttention"),
+        ("blocks.0.mlp.0", "dense", "Linear")]
+    embed, attn = caps[0], caps[1]
+    assert embed.z.shape == (8, 32, 12) and attn.z.shape == (8, 32, 12)  # (n, units, positions)
+    with torch.no_grad():
+        looked_up = model.tokens(ids).movedim(-1, 1).numpy()
+    np.testing.assert_array_equal(embed.z, looked_up)
+    assert embed.fan_in == 1 and embed.weight.shape == (32, 50)  # the table's transpose: one row per unit
+    out_proj = model.blocks[0].attn.out_proj.weight.detach().numpy()
+    assert attn.weight.shape == (32, 32) and np.shares_memory(attn.weight, out_proj)  # a view, not a copy
+    assert all(c.z.dtype == np.float32 and not c.weight.flags.writeable for c in caps)
+    assert caps[2].a is not caps[2].z and caps[3].a is caps[3].z  # a is z itself where no activation follows
+    assert_unchanged(model, before)
+
+
+def test_rnn_captures_put_each_units_gate_rows_side_by_side():
+    model = families.lstm()
+    caps = capture_torch(model, families.tokens())
+    rnn = caps[1]
+    assert (rnn.kind, rnn.module_type, rnn.z.shape, rnn.fan_in) == ("rnn", "LSTM", (8, 32, 12), 32)
+    hh = model.rnn.weight_hh_l0.detach().numpy()  # (4 * 32, 32): gates i, f, g, o
+    assert rnn.weight.shape == (32, 4 * 32)
+    np.testing.assert_array_equal(rnn.weight[5], np.concatenate([hh[g * 32 + 5] for g in range(4)]))
+
+
+def test_hf_bert_dict_batch_and_output_selection():
+    bert = families.hf_bert()
+    ids = families.tokens(vocab=100)
+    batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+    default = diagnose_torch(bert, batch)  # last_hidden_state: the pooler is not reached
+    assert [line for line in default.evidence if line.startswith("not diagnosed: pooler.dense")]
+    pooled = diagnose_torch(bert, batch, output="pooler_output")
+    assert pooled.layers[-1].name == "pooler.dense" and pooled.layers[-1].activation == "tanh"
+    with pytest.raises(ValueError, match=r"^output: the model's output has no key 'logits'; its keys: "
+                                         r"last_hidden_state, pooler_output"):
+        diagnose_torch(bert, batch, output="logits")
+
+
+def test_a_model_without_parameters_is_refused_before_any_pass():
+    with pytest.raises(ValueError, match=r"^model: Sequential has no parameters: nothing to diagnose"):
+        diagnose_torch(nn.Sequential(nn.ReLU()), torch.zeros(2, 3))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", list(families.FAMILIES))
+def test_every_family_is_diagnosed_and_left_unchanged(family):
+    make, data = families.FAMILIES[family]
+    model = make()
+    before = snapshot(model)
+    d = diagnose_torch(model, data())
+    assert d.verdict in VERDICTS
+    assert len(d.layers) >= 3 and all(math.isfinite(layer.pre_std) for layer in d.layers)
+    assert_unchanged(model, before)

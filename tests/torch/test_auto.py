@@ -345,3 +345,63 @@ def test_a_residual_model_is_not_called_stable():
     assert not result.stable
     assert result.message.startswith("not a plain chain: the forward adds or concatenates computed tensors 1 time(s)")
     assert auto(nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 8)), (8,), seed=0).stable
+
+
+# --- token models and the families of issue 10 ------------------------------------------------------
+
+import _initlab_families as families  # noqa: E402
+
+
+@pytest.mark.parametrize("family", ["transformer_pre_ln", "lstm", "gru", "embedding", "torch_encoder", "vit",
+                                    pytest.param("hf_gpt2", marks=pytest.mark.slow),
+                                    pytest.param("hf_bert", marks=pytest.mark.slow)])
+def test_every_family_is_initialised_and_its_embeddings_are_left_alone(family):
+    make, data = families.FAMILIES[family]
+    model, batch = make(), data()
+    tables = {name: m.weight.detach().clone() for name, m in model.named_modules() if isinstance(m, nn.Embedding)}
+    tokens = not batch.is_floating_point()
+    result = auto(model, tuple(batch.shape[1:]), seed=0, dtype="long" if tokens else "float")
+    assert all(torch.equal(model.get_submodule(name).weight, table) for name, table in tables.items())
+    assert {name for name, _ in result.left_alone} >= set(tables)
+    assert all(math.isfinite(layer.sigma_w2) and layer.sigma_w2 > 0 for layer in result.layers)
+
+
+def test_a_token_models_chain_starts_from_the_embedding_outputs_second_moment():
+    model = families.embedding_model()
+    result = auto(model, (12,), seed=0, dtype="long")  # vocab from the model's nn.Embedding (50)
+    ids = torch.randint(50, (16, 12), generator=torch.Generator().manual_seed(0))  # auto's probe batch
+    with torch.no_grad():
+        mean_square = float(model.embed(ids).mean(1).square().mean())
+    first = result.layers[0]
+    assert first.name == "mlp.0" and first.sigma_w2 == pytest.approx(1 / mean_square, rel=1e-5)
+    assert mean_square < 0.2  # mean-pooled N(0, 1) rows: ~1/12, which ids' mean square (~800) is not
+    assert result.left_alone[0][0] == "embed"
+
+
+def test_gpt2s_conv1d_and_attention_blocks_get_their_variance_with_their_own_fans():
+    gpt2 = families.hf_gpt2()
+    table = gpt2.transformer.wte.weight.detach().clone()
+    result = auto(gpt2, (12,), seed=0, dtype="long", vocab=100)
+    c_fc = gpt2.transformer.h[0].mlp.c_fc.weight.detach()  # (32, 128) stored (in, out): fan_in 32
+    assert float(c_fc.std()) == pytest.approx(math.sqrt(1 / 32), rel=0.05)  # 4096 draws: se ~1.1%
+    assert ("lm_head", "tied to a layer called before it; auto does not rewrite a shared tensor") in result.left_alone
+    assert torch.equal(gpt2.transformer.wte.weight, table)
+    mha = families.transformer(dim=64)
+    auto(mha, (12,), seed=0, dtype="long")
+    q = mha.blocks[0].attn.in_proj_weight.detach()[:64]  # fed by LayerNorm output (no activation): sigma_w2 = 1
+    assert float(q.std()) == pytest.approx(math.sqrt(1 / 64), rel=0.05)  # 4096 draws
+
+
+def test_a_dict_example_is_called_with_keyword_arguments():
+    bert = families.hf_bert()
+    ids = families.tokens(vocab=100)
+    result = auto(bert, seed=0, example={"input_ids": ids, "attention_mask": torch.ones_like(ids)})
+    assert result.input_shape == (12,) and result.layers[0].name == "encoder.layer.0.attention.self.query"
+
+
+def test_token_inputs_need_a_vocabulary_and_a_known_dtype():
+    with pytest.raises(ValueError, match=r"^vocab: expected a positive integer \(token ids 0..vocab-1\) with dtype "
+                                         r"long \(the model has no nn.Embedding to take it from\), got None"):
+        auto(nn.Sequential(nn.Linear(4, 2)), (4,), seed=0, dtype="long")
+    with pytest.raises(ValueError, match=r"^dtype: unknown dtype 'complex'"):
+        auto(nn.Sequential(nn.Linear(4, 2)), (4,), seed=0, dtype="complex")

@@ -15,13 +15,22 @@ from initlab.nn.activations import ACTIVATIONS
 
 InputShape = Annotated[Optional[str], typer.Option(metavar="SHAPE", help=(
     "Input shape of the torch model without the batch dimension, e.g. 3,32,32 (standard-normal inputs; "
-    "with --data, the rows are reshaped to it)."))]
+    "with --data, the rows are reshaped to it); for token ids the sequence length, e.g. 128."))]
+InputDtype = Annotated[Optional[str], typer.Option(metavar="float|long", help=(
+    "Input type of the torch model: float (standard-normal inputs) or long (token ids 0..N-1 drawn "
+    "uniformly with the batch seed; needs --vocab N). [default: float]"))]
+Vocab = Annotated[Optional[int], typer.Option(metavar="N", help=(
+    "Vocabulary size for --input-dtype long (--data tokens:N is the same)."))]
+Output = Annotated[Optional[str], typer.Option(metavar="KEY", help=(
+    "Which output of the torch model the loss reads: a key of a dict/ModelOutput or an index of a tuple. "
+    "[default: logits, else last_hidden_state, else the first floating tensor]"))]
 
 
 @names_flags(torch="--torch", model="--torch")
 def diagnose(data: Annotated[Optional[str], typer.Option(metavar="SPEC", help=(
-                 f"Dataset: {USAGE}; gaussian:D gives standard-normal inputs. [default: circles, or "
-                 "standard-normal inputs for --torch with --input-shape]"))] = None,
+                 f"Dataset: {USAGE}; gaussian:D gives standard-normal inputs; tokens:VOCAB gives a --torch "
+                 "model token ids. [default: circles, or standard-normal inputs for --torch with "
+                 "--input-shape]"))] = None,
              hidden: Annotated[Optional[str], typer.Option(metavar="WIDTHS", help=(
                  "Hidden widths: '10,5' or WIDTHxDEPTH. [default: 100x30]"))] = None,
              activation: Annotated[Optional[str], typer.Option(help=(
@@ -32,6 +41,7 @@ def diagnose(data: Annotated[Optional[str], typer.Option(metavar="SPEC", help=(
              bias_init: Annotated[Optional[str], typer.Option(help=(
                  "Bias scheme spec (for --torch, with a scheme in --init). [default: zeros]"))] = None,
              torch_factory: TorchFactory = None, input_shape: InputShape = None,
+             input_dtype: InputDtype = None, vocab: Vocab = None, output: Output = None,
              n_samples: Annotated[int, typer.Option(help="Batch size of the one forward/backward pass.")] = 256,
              standardize: Annotated[bool, typer.Option("--standardize/--no-standardize",
                                                        help="Scale --data features to mean 0, std 1.")] = True,
@@ -48,7 +58,7 @@ def diagnose(data: Annotated[Optional[str], typer.Option(metavar="SPEC", help=(
     from initlab.memory import budget
     budget(max_memory)  # a malformed size fails before anything else
     options = Options(data, hidden, activation, init, bias_init, torch_factory, input_shape, n_samples,
-                      standardize, seed, max_memory)
+                      standardize, seed, max_memory, input_dtype, vocab, output)
     folder = check_out(out or new_run_folder("diagnose"))
     result = run(options)
     written = write_folder(result, folder, not no_figures, command_line(options.flags()))

@@ -16,11 +16,12 @@ import numpy as np
 
 from initlab._checks import integer, seed as check_seed
 from initlab._errors import ArgumentError, renamed
-from initlab.options import parse_hidden, parse_int_list
+from initlab.options import parse_hidden, parse_int_list, parse_tokens
 
 MLP_DEFAULTS = {"data": "circles", "hidden": "100x30", "activation": "relu", "init": "he_normal",
                 "bias_init": "zeros"}
 TORCH_INITS = ("auto", "lsuv")  # initlab.torch's data-free and data-driven inits, on top of every scheme
+INPUT_DTYPES = ("float", "long")
 N_SAMPLES = 256
 
 
@@ -37,6 +38,15 @@ class Options:
     standardize: bool = True
     seed: int = 0
     max_memory: str | int | None = None  # initlab.memory.budget: half the RAM by default
+    input_dtype: str | None = None  # float (standard-normal inputs) or long (token ids; needs vocab)
+    vocab: int | None = None
+    output: str | None = None  # key (or index) of the model's output the loss reads
+
+    @property
+    def tokens(self) -> int | None:
+        """The vocabulary when the torch model is fed token ids (--input-dtype long --vocab N, or --data
+        tokens:N), else None."""
+        return parse_tokens(self.data) or (self.vocab if self.input_dtype == "long" else None)
 
     def flags(self) -> list[tuple[str, object]]:
         """(flag, value) pairs that reproduce this run (defaults left out where the user left them out)."""
@@ -46,6 +56,7 @@ class Options:
             head = [(flag, None if flag == "--bias-init" and value == "zeros" else value) for flag, value in mlp]
         else:
             head = [("--torch", self.torch_factory), ("--input-shape", self.input_shape), ("--data", self.data),
+                    ("--input-dtype", self.input_dtype), ("--vocab", self.vocab), ("--output", self.output),
                     ("--init", self.init), ("--bias-init", self.bias_init)]
         return head + [("--n-samples", None if self.n_samples == N_SAMPLES else self.n_samples),
                        ("--seed", self.seed or None), ("--no-standardize", not self.standardize)]
@@ -57,6 +68,11 @@ def _check(options: Options) -> None:
     if options.torch_factory is None:
         if options.input_shape is not None:
             raise ArgumentError("input_shape", "only used with --torch (an MLP takes its input size from --data)")
+        for name in ("input_dtype", "vocab", "output"):
+            if getattr(options, name) is not None:
+                raise ArgumentError(name, "only used with --torch (it describes a PyTorch model's inputs or outputs)")
+        if parse_tokens(options.data) is not None:
+            raise ArgumentError("data", "tokens:VOCAB feeds token ids to a --torch model; an MLP needs features")
         if options.init in TORCH_INITS:
             raise ArgumentError("init", f"'{options.init}' is initlab.torch's and needs --torch "
                              "(for an MLP use a scheme such as he_normal)")
@@ -66,9 +82,36 @@ def _check(options: Options) -> None:
         flags = " and ".join("--" + name.replace("_", "-") for name in given)
         raise ArgumentError("torch", f"{flags} only shape an initlab MLP; a --torch model brings its own layers "
                          "(re-initialise it with --init)")
+    _check_inputs(options)
     if options.bias_init is not None and (options.init is None or options.init in TORCH_INITS):
         raise ArgumentError("bias_init", f"with --torch it goes with a scheme in --init (auto and lsuv set the "
                          f"biases themselves), got --init {options.init}")
+
+
+def _check_inputs(options: Options) -> None:
+    """--input-dtype, --vocab and a tokens:VOCAB --data for a torch model."""
+    if options.input_dtype is not None and options.input_dtype not in INPUT_DTYPES:
+        raise ArgumentError("input_dtype", f"expected float or long, got '{options.input_dtype}'")
+    if options.vocab is not None:
+        integer("vocab", options.vocab, minimum=1)
+    spec = parse_tokens(options.data)
+    if spec is not None:
+        if options.input_dtype == "float":
+            raise ArgumentError("input_dtype", f"--data {options.data} gives token ids (long), not floats")
+        if options.vocab is not None:
+            raise ArgumentError("vocab", f"--data {options.data} already gives the vocabulary; drop --vocab")
+        if options.input_shape is None:
+            raise ArgumentError("input_shape", "give the sequence length, e.g. --input-shape 128, with --data tokens:VOCAB")
+        return
+    if options.input_dtype == "long":
+        if options.vocab is None:
+            raise ArgumentError("vocab", "--input-dtype long draws token ids 0..N-1: give --vocab N "
+                                "(or --data tokens:N)")
+        if options.data is not None:
+            raise ArgumentError("data", f"--input-dtype long draws token ids; '{options.data}' holds features "
+                                "(use --data tokens:VOCAB or leave --data out)")
+    elif options.vocab is not None:
+        raise ArgumentError("vocab", "only used with --input-dtype long (token ids 0..vocab-1)")
 
 
 def run(options: Options):
@@ -92,13 +135,15 @@ def run(options: Options):
         _check_batch_memory(shape, options.n_samples, options.max_memory)
         model = load_factory(options.torch_factory, seeds.factory)
         _check_model_memory(model, options.torch_factory, options.max_memory)
-        batch, target = torch_batch(shape, options.n_samples, seeds.batch, options.data, options.standardize)
+        vocab = options.tokens
+        data = None if parse_tokens(options.data) else options.data
+        batch, target = torch_batch(shape, options.n_samples, seeds.batch, data, options.standardize, vocab)
+        batch_option = "input_shape" if options.input_shape else "data"
         if options.init is not None:  # LSUV calibrates on its own batch, not the one diagnosed
-            initialise_torch(model, options.init, seeds.weights, lambda: torch_batch(
-                shape, options.n_samples, seeds.calibration, options.data, options.standardize)[0],
-                bias=options.bias_init or "zeros")
-        result = _renamed(diagnose_torch, model, batch, target,
-                          batch="input_shape" if options.input_shape else "data", target="data")
+            _renamed(initialise_torch, model, options.init, seeds.weights, lambda: torch_batch(
+                shape, options.n_samples, seeds.calibration, data, options.standardize, vocab)[0],
+                options.bias_init or "zeros", batch=batch_option, example=batch_option)
+        result = _renamed(diagnose_torch, model, batch, target, options.output, batch=batch_option, target="data")
     fix = with_fix(result.recommendation, options.flags(), torch_model=options.torch_factory is not None,
                    input_shape=shape, seed=options.seed)
     return replace(result, recommendation=fix)
@@ -140,8 +185,8 @@ def _check_model_memory(model, factory: str, max_memory) -> None:
 
 
 def _renamed(function, *args, **names):
-    """Call `function`; a ValueError about one of its arguments is re-worded to name the user's option
-    instead (`names` maps argument -> option): 'batch: ...' -> 'input_shape: ...'."""
+    """Call `function` on `args`; a ValueError about one of its arguments is re-worded to name the user's
+    option instead (`names` maps argument -> option): 'batch: ...' -> 'input_shape: ...'."""
     try:
         return function(*args)
     except ValueError as error:

@@ -116,10 +116,17 @@ def _import_from_cwd(module_name: str, argument: str):
 
 
 def torch_batch(input_shape: Sequence[int] | None, n_samples: int, seed: int, data: str | None = None,
-                scale: bool = True):
-    """(inputs, targets) for a torch model: standard-normal inputs of `input_shape` (targets None), or
-    rows of `data` reshaped to `input_shape` when both are given (e.g. digits' 64 columns as 1x8x8)."""
+                scale: bool = True, vocab: int | None = None):
+    """(inputs, targets) for a torch model: standard-normal inputs of `input_shape` (targets None), token
+    ids drawn uniformly from 0..vocab-1 when `vocab` is given (int64, shape (n_samples, *input_shape),
+    e.g. (n, length); targets None), or rows of `data` reshaped to `input_shape` when both are given
+    (e.g. digits' 64 columns as 1x8x8). Random inputs come from ``torch.Generator().manual_seed(seed)``."""
     import torch
+    if vocab is not None:
+        if input_shape is None:
+            raise ArgumentError("input_shape", "give the sequence length of the token ids, e.g. --input-shape 128")
+        generator = torch.Generator().manual_seed(seed)
+        return torch.randint(vocab, (n_samples, *input_shape), generator=generator), None
     if data is None:
         if input_shape is None:
             raise ArgumentError("input_shape", "give --input-shape (e.g. 3,32,32) or --data for a torch model")
@@ -140,8 +147,8 @@ def initialise_torch(model, init: str, seed: int, calibration_batch, bias: str =
     other than the diagnosed one) or any initlab scheme spec with `bias` for the biases, all through
     `initlab.torch`."""
     import initlab.torch as adapter
-    if init == "auto":
-        adapter.auto(model, tuple(calibration_batch().shape[1:]), seed=seed)
+    if init == "auto":  # the calibration batch only shows auto the layers (and a token model's start)
+        adapter.auto(model, seed=seed, example=calibration_batch())
     elif init == "lsuv":
         adapter.lsuv(model, calibration_batch(), seed=seed)
     else:

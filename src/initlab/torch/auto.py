@@ -55,6 +55,24 @@ corrected: a conv layer gets no shift, and a Linear after a conv only its own ch
 Ops between layers that are not elementwise activations (pooling, normalisation, residual sums,
 zero padding at conv borders) are not modelled; layers the forward never calls are left as they are.
 
+The layers are found from hooks on one forward pass (`initlab.torch.discover`), so transformers, RNNs
+and Hugging Face models are covered; each kind is filled as follows (one chain in first-call order):
+
+- Linear, Conv: as above. Hugging Face Conv1D (stored (in, out)) and ConvTranspose (stored
+  (in, out/groups, *k)) are filled through their torch-layout view with their own fans
+  (`initlab.torch.kinds`: a transposed convolution's fan_in is in/groups * prod(kernel) / prod(stride)).
+- ``nn.MultiheadAttention``: the q, k and v blocks of ``in_proj_weight`` each like a Linear fed by
+  the previous activation (fan_in embed_dim, or kdim/vdim), ``out_proj`` with sigma_w^2 = 1 (the
+  attention output, an average of values, taken at unit second moment: not modelled further).
+- RNN/LSTM/GRU: every input-weight gate block like a Linear (layer 0 fed by the previous
+  activation; deeper layers read bounded hidden states, sigma_w^2 = 1), every recurrent gate block
+  orthogonal (gain 1), biases 0.
+- Embeddings are left as they are, and a layer whose weight is tied to one called before it
+  (GPT-2's ``lm_head``) too (`AutoResult.left_alone`). With token inputs the chain starts after the
+  embeddings: the first other layer's sigma_w^2 is divided by the mean square of its input measured
+  on the probe batch (the embedding output, after whatever sums and norms precede that layer), so its
+  pre-activations start at q = 1; the integer ids themselves are never the theory's input.
+
 >>> import torch
 >>> net = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 4))
 >>> result = auto(net, (8,), seed=0)
@@ -73,16 +91,17 @@ from torch import nn
 
 from initlab._errors import ArgumentError, ArgumentTypeError
 from initlab._checks import choice
-from initlab.init import fans, initializer
+from initlab.init import Fans, fans, initializer
 from initlab.init.laws import TRUNCATED_NORMAL_STD
 from initlab.theory import Activation
 from initlab.theory.finite_width import Step, chi2_log_moments, log_q_moments, moments, propagate, step
 from initlab.theory.meanfield import CRITICAL_TOLERANCE
 from initlab.torch.activations import theory_activation
 from initlab.torch.apply import fill, generator_from
-from initlab.torch.trace import run, structure
 
 DISTRIBUTIONS = ("normal", "uniform", "truncated_normal")
+DTYPES = ("float", "float32", "float64", "long", "int64")
+TOKEN_SAMPLES = 16  # token sequences in the probe batch: the start's second moment is measured on them
 CENTRES = ("mean", "median")
 
 
@@ -163,6 +182,7 @@ class AutoResult:
     message: str
     dense: bool  # every layer an nn.Linear: the finite-width prediction applies
     centre: str = "mean"
+    left_alone: tuple[tuple[str, str], ...] = ()  # (layer, reason): embeddings, tied layers
 
     def rows(self) -> list[dict]:
         return [asdict(layer) | {"weight_std": layer.weight_std} for layer in self.layers]
@@ -177,7 +197,8 @@ class AutoResult:
     def to_json(self) -> dict:
         return {"input_shape": list(self.input_shape), "distribution": self.distribution, "centre": self.centre,
                 "stable": self.stable, "message": self.message, "dense": self.dense, "layers": self.rows(),
-                "predicted_log_std_spread": self.predicted_spread()}
+                "predicted_log_std_spread": self.predicted_spread(),
+                "left_alone": [{"name": name, "reason": reason} for name, reason in self.left_alone]}
 
     def __str__(self) -> str:
         head = (f"{'layer':<12} {'input act':<12} {'act':<12} {'fan_in':>7} {'sigma_w2':>9} {'sigma_b2':>9} "
@@ -219,7 +240,7 @@ def explain(found: Sequence[AutoLayer]) -> tuple[bool, str]:
     return False, "; ".join(parts)
 
 
-def _check_input(model: nn.Module, input_shape) -> tuple[int, ...]:
+def _check_shape(input_shape) -> tuple[int, ...]:
     try:
         shape = tuple(int(d) for d in input_shape)
         ok = all(d >= 1 and d == e for d, e in zip(shape, input_shape)) and not isinstance(input_shape, str)
@@ -228,16 +249,35 @@ def _check_input(model: nn.Module, input_shape) -> tuple[int, ...]:
     if not ok:
         raise ArgumentError("input_shape", f"expected a tuple of positive integers without the batch dimension, "
                          f"e.g. (3, 32, 32), got {input_shape!r}")
-    param = next(model.parameters(), None)
-    example = torch.zeros((1, *shape), dtype=torch.get_default_dtype() if param is None else param.dtype)
-    modes = {m: m.training for m in model.modules()}
-    model.eval()  # a batch of one must pass batch norm; train/eval flags are restored below
-    try:
-        run(model, example, "input_shape", what="input")
-    finally:
-        for m, training in modes.items():
-            m.train(training)
     return shape
+
+
+def _first_vocabulary(model: nn.Module) -> int | None:
+    return next((m.num_embeddings for m in model.modules() if isinstance(m, (nn.Embedding, nn.EmbeddingBag))), None)
+
+
+def _example(model: nn.Module, input_shape, dtype, vocab, example):
+    """(input shape, example batch, argument to name on rejection): `example` as given, or one sample of
+    `input_shape`: float zeros, or for ``dtype="long"`` `TOKEN_SAMPLES` sequences of token ids 0..vocab-1
+    (uniform, seed 0; `vocab` defaults to the first nn.Embedding's num_embeddings)."""
+    from initlab.torch.inputs import check_batch, first_tensor
+    if example is not None:
+        example = check_batch(example, "example")
+        return tuple(first_tensor(example).shape[1:]), example, "example"
+    if input_shape is None:
+        raise ArgumentError("input_shape", "give input_shape (without the batch dimension) or an example batch")
+    shape = _check_shape(input_shape)
+    choice("dtype", str(dtype).removeprefix("torch."), DTYPES)
+    if str(dtype).removeprefix("torch.") in ("float", "float32", "float64"):
+        param = next(model.parameters(), None)
+        return shape, torch.zeros((1, *shape), dtype=torch.get_default_dtype() if param is None else param.dtype), \
+            "input_shape"
+    vocab = _first_vocabulary(model) if vocab is None else vocab
+    if vocab is None or isinstance(vocab, bool) or not isinstance(vocab, int) or vocab < 1:
+        raise ArgumentError("vocab", f"expected a positive integer (token ids 0..vocab-1) with dtype long (the "
+                            f"model has no nn.Embedding to take it from), got {vocab!r}")
+    ids = torch.randint(vocab, (TOKEN_SAMPLES, *shape), generator=torch.Generator().manual_seed(0))
+    return shape, ids, "input_shape"
 
 
 def _bias_init(sigma_b2: float, distribution: str):
@@ -249,8 +289,9 @@ def _bias_init(sigma_b2: float, distribution: str):
     return initializer(spec, layout="torch")
 
 
-def auto(model: nn.Module, input_shape, *, generator: torch.Generator | None = None, seed: int | None = None,
-         distribution: str = "normal", stabilize: bool = True, centre: str = "mean") -> AutoResult:
+def auto(model: nn.Module, input_shape=None, *, generator: torch.Generator | None = None, seed: int | None = None,
+         distribution: str = "normal", stabilize: bool = True, centre: str = "mean", dtype: str = "float",
+         vocab: int | None = None, example=None) -> AutoResult:
     """Initialise `model` in place as the module doc says; `input_shape` excludes the batch dimension.
 
     Weights are drawn from `distribution` (normal, uniform or truncated_normal; each with variance
@@ -258,41 +299,29 @@ def auto(model: nn.Module, input_shape, *, generator: torch.Generator | None = N
     ``initlab.torch.apply`` does for ``variance_scaling``; biases are set to 0, or drawn from the same
     distribution with variance sigma_b^2 where `stabilize` gives one (module doc). `centre` is
     ``"mean"`` (E[q] = 1) or ``"median"`` (E[log q] = 0; module doc).
+
+    The layers are found on one forward pass in evaluation mode (modes restored) over `example` (a
+    tensor or a dict of tensors), or else over one sample of `input_shape` of float zeros, or with
+    ``dtype="long"`` 16 sequences of token ids drawn uniformly from 0..`vocab`-1 (seed 0; `vocab`
+    defaults to the first nn.Embedding's size). The data are used only to find the layers and, for token inputs, the second
+    moment the chain starts from (module doc).
     """
+    from initlab.torch.discover import discover
     if not isinstance(model, nn.Module):
         raise ArgumentTypeError("model", f"expected a torch.nn.Module, got {type(model).__name__}")
     choice("distribution", distribution, DISTRIBUTIONS)
     choice("centre", centre, CENTRES)
     g = generator_from(generator, seed)
-    shape = _check_input(model, input_shape)
-    traced = structure(model)  # one trace: the layers and the merges
-    found, out, previous = traced.layers, [], None
-    d, v = 0.0, 0.0  # E[log Q] and Var log Q of the current layer (finite_width), Q its conditional mean square
-    for index, layer in enumerate(found):
-        module, has_bias = layer.module, layer.module.bias is not None  # without a bias the slope cannot move
-        sigma_w2, sigma_b2, chi, point = gains(previous, stabilize and has_bias)
-        dense = isinstance(module, nn.Linear)
-        if index and dense and isinstance(found[index - 1].module, nn.Linear):
-            d, v = propagate(d, v, point, out[-1].width, curvature=True)
-        else:  # the first layer, or one after a conv: its input taken as exact
-            d, v = 0.0, 0.0
-        shift = 0.0
-        if centre == "median" and dense:  # E[log q] = E[log Q] + E[log(chi2_n / n)] = 0
-            shift = -d - chi2_log_moments(int(module.weight.shape[0]))[0]
-            d += shift
-            sigma_w2, sigma_b2, chi = (x * math.exp(shift) for x in (sigma_w2, sigma_b2, chi))
-        fan = fans(tuple(module.weight.shape), "torch")
-        init = initializer(f"variance_scaling(scale={sigma_w2!r}, mode=fan_in, distribution={distribution})",
-                           layout="torch")
-        fill(module.weight, init, g, fan)
-        if sigma_b2:
-            fill(module.bias, _bias_init(sigma_b2, distribution), g, fan, is_bias=True)
-        elif has_bias:
-            nn.init.zeros_(module.bias)
-        out.append(AutoLayer(layer.name, layer.activation_name, out[-1].activation_name if out else "identity",
-                             int(fan.fan_in), int(module.weight.shape[0]), sigma_w2, sigma_b2, chi, point.slope,
-                             point.kappa, point.share, point.curvature, shift))
-        previous = theory_activation(layer)
+    shape, batch, argument = _example(model, input_shape, dtype, vocab, example)
+    modes = {m: m.training for m in model.modules()}
+    model.eval()  # a batch of one must pass batch norm; train/eval flags are restored below
+    try:
+        traced = discover(model, batch, argument, what="input")  # one pass: the layers and, via fx, the merges
+    finally:
+        for m, training in modes.items():
+            m.train(training)
+    tokens = not first_input(batch).is_floating_point()
+    out, left_alone = _initialise(traced.layers, tokens, g, distribution, stabilize, centre)
     stable, message = explain(out)
     branches = traced.merges
     if branches:  # the per-layer variances assume a chain; say so rather than call it stable
@@ -300,5 +329,133 @@ def auto(model: nn.Module, input_shape, *, generator: torch.Generator | None = N
                                   f"{branches} time(s) (residual connections or branches), which the length map "
                                   f"does not model, so layer variances there are not kept at 1; per layer: "
                                   f"{message}")
-    dense = all(isinstance(layer.module, nn.Linear) for layer in found)
-    return AutoResult(tuple(out), shape, distribution, stable, message, dense, centre)
+    elif branches is None:
+        message += " (torch.fx could not trace the model: residual additions and branches, if any, were not counted)"
+    dense = all(layer.kind == "linear" for layer in traced.layers)
+    return AutoResult(tuple(out), shape, distribution, stable, message, dense, centre, tuple(left_alone))
+
+
+def first_input(batch) -> torch.Tensor:
+    from initlab.torch.inputs import first_tensor
+    return first_tensor(batch)
+
+
+def _draw(view: torch.Tensor, sigma_w2: float, sigma_b2: float, bias: torch.Tensor | None, fan: Fans,
+          distribution: str, g: torch.Generator) -> None:
+    """Weight `view` (torch layout) with variance sigma_w2 / fan_in; `bias` from sigma_b2 or zeros."""
+    init = initializer(f"variance_scaling(scale={sigma_w2!r}, mode=fan_in, distribution={distribution})",
+                       layout="torch")
+    fill(view, init, g, fan)
+    if bias is None:
+        return
+    if sigma_b2:
+        fill(bias, _bias_init(sigma_b2, distribution), g, fan, is_bias=True)
+    else:
+        with torch.no_grad():
+            bias.zero_()
+
+
+def _orthogonal_blocks(weight: torch.Tensor, blocks: int, g: torch.Generator) -> None:
+    size = weight.shape[0] // blocks
+    for i in range(blocks):
+        fresh = torch.empty(size, weight.shape[1], dtype=weight.dtype)
+        nn.init.orthogonal_(fresh, generator=g)
+        with torch.no_grad():
+            weight[i * size:(i + 1) * size].copy_(fresh)
+
+
+def _initialise(found, tokens: bool, g, distribution: str, stabilize: bool, centre: str):
+    """The walk of the module doc over the discovered layers: (AutoLayer rows, left-alone parameters)."""
+    from initlab.torch.kinds import GATES, weight_fans
+    out: list[AutoLayer] = []
+    left_alone: list[tuple[str, str]] = []
+    claimed: set[int] = set()
+    previous, start = None, True
+    d, v = 0.0, 0.0  # E[log Q] and Var log Q of the current layer (finite_width), Q its conditional mean square
+    last_linear = None
+    for layer in found:
+        module, kind = layer.module, layer.kind
+        own = list(module.parameters())
+        if any(id(p) in claimed for p in own):
+            left_alone.append((layer.name, "tied to a layer called before it; auto does not rewrite a shared tensor"))
+            continue
+        claimed.update(id(p) for p in own)
+        if kind == "embedding":
+            left_alone.append((layer.name, "embedding: left as it is; the chain starts from its output's second "
+                                           "moment"))
+            continue
+        input_scale = 1.0
+        if start and tokens and layer.input_mean_square:  # the chain starts after the embeddings
+            input_scale = 1.0 / layer.input_mean_square
+        start = False
+        row = _row_maker(out, layer, previous, input_scale)
+        if kind == "attention":
+            e = module.embed_dim
+            sigma_w2, sigma_b2, chi, point = gains(previous, stabilize and module.in_proj_bias is not None)
+            sigma_w2 *= input_scale
+            for i, label in enumerate("qkv"):
+                w = module.in_proj_weight[i * e:(i + 1) * e] if module.in_proj_weight is not None \
+                    else getattr(module, f"{label}_proj_weight")
+                b = None if module.in_proj_bias is None else module.in_proj_bias[i * e:(i + 1) * e]
+                fan = Fans(int(w.shape[1]), e)
+                _draw(w, sigma_w2, sigma_b2, b, fan, distribution, g)
+                row(label, fan.fan_in, e, sigma_w2, sigma_b2, chi, point, 0.0)
+            sigma_w2, sigma_b2, chi, point = gains(None)
+            _draw(module.out_proj.weight, sigma_w2, 0.0, module.out_proj.bias, Fans(e, e), distribution, g)
+            row("out_proj", e, e, sigma_w2, 0.0, chi, point, 0.0)
+            d, v, last_linear = 0.0, 0.0, None
+        elif kind == "rnn":
+            gates = len(GATES.get(module.mode, GATES["RNN"]))
+            for l in range(module.num_layers):
+                act = previous if l == 0 else None  # deeper layers read bounded hidden states: not modelled
+                sigma_w2, _, chi, point = gains(act)
+                sigma_w2 *= input_scale if l == 0 else 1.0
+                for direction in [""] + (["_reverse"] if module.bidirectional else []):
+                    suffix = f"_l{l}{direction}"
+                    w = getattr(module, f"weight_ih{suffix}")
+                    h = module.hidden_size
+                    fan = Fans(int(w.shape[1]), h)
+                    for i in range(gates):
+                        _draw(w[i * h:(i + 1) * h], sigma_w2, 0.0, None, fan, distribution, g)
+                    _orthogonal_blocks(getattr(module, f"weight_hh{suffix}"), gates, g)
+                    if module.bias:
+                        with torch.no_grad():
+                            getattr(module, f"bias_ih{suffix}").zero_()
+                            getattr(module, f"bias_hh{suffix}").zero_()
+                    row(f"weight_ih{suffix}", fan.fan_in, h, sigma_w2, 0.0, chi, point, 0.0)
+            d, v, last_linear = 0.0, 0.0, None
+        else:
+            has_bias = getattr(module, "bias", None) is not None  # without a bias the slope cannot move
+            sigma_w2, sigma_b2, chi, point = gains(previous, stabilize and has_bias)
+            sigma_w2 *= input_scale  # chi_1 stays the activation's, at unit input second moment
+            dense = kind == "linear"
+            if last_linear is not None and dense:
+                d, v = propagate(d, v, point, last_linear, curvature=True)
+            else:  # the first layer, or one after another kind: its input taken as exact
+                d, v = 0.0, 0.0
+            shift = 0.0
+            if centre == "median" and dense:  # E[log q] = E[log Q] + E[log(chi2_n / n)] = 0
+                shift = -d - chi2_log_moments(int(module.weight.shape[0]))[0]
+                d += shift
+                sigma_w2, sigma_b2, chi = (x * math.exp(shift) for x in (sigma_w2, sigma_b2, chi))
+            if kind in ("linear", "conv"):
+                view, fan = module.weight, fans(tuple(module.weight.shape), "torch")
+            else:  # hf_conv1d stored (in, out); conv_transpose (in, out/groups, *k): filled through a view
+                view, fan = module.weight.transpose(0, 1), weight_fans(module, kind)
+            _draw(view, sigma_w2, sigma_b2, module.bias if has_bias else None, fan, distribution, g)
+            width = int(view.shape[0])
+            row(None, int(round(fan.fan_in)), width, sigma_w2, sigma_b2, chi, point, shift)
+            last_linear = width if dense else None
+        previous = theory_activation(layer)
+    return out, left_alone
+
+
+def _row_maker(out: list, layer, previous_act, input_scale: float):
+    """A function appending one AutoLayer for `layer` (or one of its blocks, `part`) to `out`."""
+    input_activation = out[-1].activation_name if out else "identity"
+
+    def row(part, fan_in, width, sigma_w2, sigma_b2, chi, point, shift):
+        name = layer.name if part is None else (f"{layer.name}.{part}" if layer.name else part)
+        out.append(AutoLayer(name, layer.activation_name, input_activation, int(fan_in), int(width), sigma_w2,
+                             sigma_b2, chi, point.slope, point.kappa, point.share, point.curvature, shift))
+    return row

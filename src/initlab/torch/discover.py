@@ -10,14 +10,17 @@ fast-path flag restored, so the model is left as it was). Hooks on every module 
 - the *layers*: the modules of kind linear, conv, conv_transpose, hf_conv1d, attention, rnn and
   embedding, in first-call order, each with its input and output shape (the first tensor a module
   takes, and the first tensor it returns: an ``nn.MultiheadAttention``'s attention output, an RNN's
-  output sequence). ``nn.MultiheadAttention`` is one layer: its ``out_proj`` is never called as a
+  output sequence) and the mean square of a floating input (`initlab.torch.auto` starts a token
+  model's theory from the one after the embeddings). ``nn.MultiheadAttention`` is one layer: its ``out_proj`` is never called as a
   module, and lsuv and diagnose compute its q, k, v and output projections from the layer's inputs.
 - each layer's *activation*: the first module called after the layer whose input is that very output
   tensor (``nn.Dropout*`` and ``nn.Identity`` looked through), when it is a known torch activation
   or a parameter-free elementwise user module (`initlab.torch.trace.module_activation`); anything
   else (a norm, another layer, nothing) -> ``None``, named ``"identity"``.
 
-Hooks cannot see functions (``torch.relu(x)``, ``x + f(x)``). When ``torch.fx`` traces the model too,
+Hooks cannot see functions (``torch.relu(x)``, ``x + f(x)``). One is known without them: torch's own
+``nn.TransformerEncoderLayer``/``nn.TransformerDecoderLayer`` apply their ``activation`` attribute
+(``F.relu`` by default, a function) to ``linear1``'s output, so that is ``linear1``'s activation. When ``torch.fx`` traces the model too,
 its graph is the extra source (`Structure.source` ``"hooks+fx"``): for every layer fx sees, fx's
 activation wins (it sees functional activations and a second consumer of an output), and
 `Structure.merges` counts the graph's residual additions and concatenations. When fx fails the
@@ -116,7 +119,7 @@ class _Recorder:
         self.forwarding: dict[int, str] = {}  # transparent module -> the layer whose output it passes on
         self.handles = []
         for name, module in model.named_modules():
-            if name:
+            if name or weight_bearing(module):  # the root only when it is a layer itself (a bare nn.LSTM)
                 self.handles.append(module.register_forward_pre_hook(self._before(name), with_kwargs=True))
                 self.handles.append(module.register_forward_hook(self._after(name)))
 
@@ -135,8 +138,10 @@ class _Recorder:
                         self._consumed(layer, module)
                         break
             if kind in WEIGHT_KINDS and name not in self.layers:
+                floating = x is not None and x.is_floating_point() and x.numel() > 0
                 self.layers[name] = {"module": module, "kind": kind,
-                                     "input_shape": None if x is None else tuple(x.shape)}
+                                     "input_shape": None if x is None else tuple(x.shape),
+                                     "input_mean_square": float(x.float().square().mean()) if floating else None}
         return hook
 
     def _consumed(self, layer: str, module: nn.Module) -> None:
@@ -165,13 +170,25 @@ class _Recorder:
             handle.remove()
 
 
-def rejected_batch(argument: str, batch, error: BaseException) -> ArgumentError:
-    """``<argument>: the model rejected a batch of shape [...]: <torch's first line>``."""
+def _torch_transformer_activations(model: nn.Module) -> dict[str, tuple]:
+    """{'<layer>.linear1': (function, name)} for torch's transformer layers whose activation is a function."""
+    from initlab.torch.trace import KNOWN_FUNCTIONS
+    found = {}
+    for name, module in model.named_modules():
+        if isinstance(module, (nn.TransformerEncoderLayer, nn.TransformerDecoderLayer)):
+            act = module.activation
+            if not isinstance(act, nn.Module) and act in KNOWN_FUNCTIONS:
+                found[f"{name}.linear1" if name else "linear1"] = (act, KNOWN_FUNCTIONS[act])
+    return found
+
+
+def rejected_batch(argument: str, batch, error: BaseException, what: str = "a batch") -> ArgumentError:
+    """``<argument>: the model rejected <what> of shape [...]: <torch's first line>``."""
     from initlab.torch.trace import first_line
-    return ArgumentError(argument, f"the model rejected a batch of shape {shape_text(batch)}: {first_line(error)}")
+    return ArgumentError(argument, f"the model rejected {what} of shape {shape_text(batch)}: {first_line(error)}")
 
 
-def forward_once(model: nn.Module, batch, argument: str = "example"):
+def forward_once(model: nn.Module, batch, argument: str = "example", what: str = "a batch"):
     """`model` on `batch` under ``no_grad``, torch's RNG forked and seeded `SEED`, MHA's fast path off;
     buffers restored afterwards. A model that raises becomes `rejected_batch`."""
     buffers = [(b, b.detach().clone()) for b in model.buffers()]
@@ -183,7 +200,7 @@ def forward_once(model: nn.Module, batch, argument: str = "example"):
             try:
                 return call(model, batch)
             except Exception as error:  # noqa: BLE001 - whatever the model raises is about the batch or model
-                raise rejected_batch(argument, batch, error) from None
+                raise rejected_batch(argument, batch, error, what) from None
     finally:
         torch.backends.mha.set_fastpath_enabled(fast)
         with torch.no_grad():
@@ -191,28 +208,30 @@ def forward_once(model: nn.Module, batch, argument: str = "example"):
                 b.copy_(saved)
 
 
-def discover(model: nn.Module, example, argument: str = "example") -> Structure:
-    """The structure of `model` seen on `example` (a tensor or a dict of tensors; see the module doc)."""
+def discover(model: nn.Module, example, argument: str = "example", what: str = "a batch") -> Structure:
+    """The structure of `model` seen on `example` (a tensor or a dict of tensors; see the module doc); a
+    model that rejects it is ``<argument>: the model rejected <what> of shape [...]: ...``."""
     from initlab.torch.trace import TracedLayer, fx_structure, no_layers
     if not isinstance(model, nn.Module):
         raise ArgumentTypeError("model", f"expected a torch.nn.Module, got {type(model).__name__}")
     example = check_batch(example, argument)
     recorder = _Recorder(model)
     try:
-        forward_once(model, example, argument)
+        forward_once(model, example, argument, what)
     finally:
         recorder.remove()
     fx = fx_structure(model)
     fx_layers = {} if fx is None else {t.name: t for t in fx.layers}
     found = []
+    functional = _torch_transformer_activations(model)
     for name, entry in recorder.layers.items():
         if "output_shape" not in entry:  # called but raised inside: cannot happen after a clean pass
             continue
-        act, act_name = recorder.activation.get(name, (None, "identity"))
+        act, act_name = recorder.activation.get(name, functional.get(name, (None, "identity")))
         if name in fx_layers:
             act, act_name = fx_layers[name].activation, fx_layers[name].activation_name
         found.append(TracedLayer(name, entry["module"], act, act_name, entry["kind"], entry["input_shape"],
-                                 entry["output_shape"]))
+                                 entry["output_shape"], entry["input_mean_square"]))
     if not found:
         raise no_layers(model)
     return Structure(found, None if fx is None else fx.merges, "hooks" if fx is None else "hooks+fx",

@@ -1,10 +1,33 @@
 """Layer-sequential unit-variance (LSUV) initialization (Mishkin & Matas 2016, "All you need is a good init").
 
-1. Every Linear/Conv weight W becomes a (semi-)orthogonal matrix (``torch.nn.init.orthogonal_``, a
-   conv kernel flattened to (out, in * prod(kernel))) and every bias 0.
-2. Layer by layer in execution order: run `batch` through the model, measure the standard deviation
-   s of the layer's output (all entries: batch, channels, positions), and set W <- W * target / s,
-   until |s - target| <= tol * target or `max_iter` rescalings were made.
+The layers are those `initlab.torch.discover` finds on `batch` (forward hooks; any control flow,
+transformers, RNNs, Hugging Face models), in first-call order.
+
+1. Every weight block becomes a (semi-)orthogonal matrix (``torch.nn.init.orthogonal_``; a conv
+   kernel flattened to (out, in * prod(kernel)); a Hugging Face Conv1D and a ConvTranspose read in
+   torch layout (out, in, ...); ``nn.MultiheadAttention``'s q, k and v blocks of ``in_proj_weight``
+   (or ``q/k/v_proj_weight``) and ``out_proj`` one by one; an RNN's input and recurrent weights one
+   gate block (LSTM i, f, g, o; GRU r, z, n) at a time) and every bias of those layers 0.
+2. Layer by layer in first-call order: run `batch` through the model, measure the standard deviation
+   s of what the weight produces (all entries: batch, channels, positions), and set W <- W * target / s,
+   until |s - target| <= tol * target or `max_iter` rescalings were made:
+
+   - Linear, Conv, ConvTranspose, Conv1D: the layer's output;
+   - ``nn.MultiheadAttention``: q, k and v (``F.linear`` of the layer's query, key and value inputs
+     with that block), each scaled on its own, then the attention output (its ``out_proj``), the
+     layer rerun with its calibrated q, k, v;
+   - RNN/LSTM/GRU: the recurrent weights stay orthogonal (gain 1: the hidden state is neither
+     amplified nor damped by them alone); each input-weight gate block is scaled so that its
+     contribution to the gate pre-activations, ``x_t @ W_ih_gate.T`` over every step and sample, has
+     std `target_std` (layer l > 0 reads layer l - 1's output sequence, recomputed with its
+     calibrated weights). An LSTM projection (``weight_hr``) is left orthogonal, not scaled.
+
+   Embeddings are left as they are (their table is looked up, not multiplied: scaling it would only
+   move the scale to the next layer, and a Hugging Face model's LayerNorm resets it anyway); so are
+   normalization layers (their weight and bias), parameters of no layer (``cls_token``, position
+   embeddings, LayerScale gammas) and a layer whose weight is tied to a module called before it
+   (GPT-2's ``lm_head`` is its token embedding: rewriting it would change the embedding).
+   `LsuvResult.left_alone` lists each such parameter with the reason.
 
 The paper's loop tests the variance against 1; here it tests the std against `target_std`. With zero
 biases a layer's output is linear in its own weight, so one rescaling is usually enough. The layer's
@@ -35,18 +58,21 @@ import warnings
 from dataclasses import asdict, dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from initlab._errors import ArgumentError, ArgumentTypeError
 from initlab._checks import integer, number
 from initlab.torch.apply import generator_from
-from initlab.torch.trace import layers, run
+from initlab.torch.discover import discover, first_tensor_of
+from initlab.torch.inputs import call
+from initlab.torch.trace import TracedLayer
 
 
 @dataclass(frozen=True)
 class LsuvLayer:
-    name: str
-    std: float          # the layer's output std on `batch` after the last rescaling
+    name: str           # the layer; ".q", ".k", ".v", ".out_proj" for attention blocks, ".weight_ih_l0.i" for RNN gates
+    std: float          # the output std on `batch` after the last rescaling
     iterations: int     # rescalings made (0: already within tolerance)
     converged: bool
 
@@ -57,6 +83,7 @@ class LsuvResult:
     target_std: float
     tol: float
     max_iter: int
+    left_alone: tuple[tuple[str, str], ...] = ()  # (parameter name, reason) for each parameter lsuv did not set
 
     @property
     def converged(self) -> bool:
@@ -64,12 +91,15 @@ class LsuvResult:
 
     def to_json(self) -> dict:
         return {"target_std": self.target_std, "tol": self.tol, "max_iter": self.max_iter,
-                "converged": self.converged, "layers": [asdict(layer) for layer in self.layers]}
+                "converged": self.converged, "layers": [asdict(layer) for layer in self.layers],
+                "left_alone": [{"name": name, "reason": reason} for name, reason in self.left_alone]}
 
     def __str__(self) -> str:
-        rows = [f"{'layer':<16} {'std':>8} {'iter':>5}  converged"]
-        rows += [f"{layer.name:<16} {layer.std:8.4f} {layer.iterations:5d}  {'yes' if layer.converged else 'NO'}"
+        width = max([16, *(len(layer.name) for layer in self.layers)])
+        rows = [f"{'layer':<{width}} {'std':>8} {'iter':>5}  converged"]
+        rows += [f"{layer.name:<{width}} {layer.std:8.4f} {layer.iterations:5d}  {'yes' if layer.converged else 'NO'}"
                  for layer in self.layers]
+        rows += [f"left alone: {name} ({reason})" for name, reason in self.left_alone]
         return "\n".join(rows)
 
 
@@ -77,19 +107,19 @@ class _Stop(Exception):
     """Raised by the hook once the layer's output is read: the rest of the forward pass is skipped."""
 
 
-def _layer_io(model: nn.Module, name: str, module: nn.Module, batch: torch.Tensor) -> tuple[tuple, torch.Tensor]:
-    """The inputs and output of `module`'s (layer `name`'s) first call when `model` runs `batch`; the pass stops
-    there."""
-    seen: list[tuple[tuple, torch.Tensor]] = []
+def _layer_io(model: nn.Module, name: str, module: nn.Module, batch) -> tuple[tuple, dict, torch.Tensor]:
+    """The positional and keyword inputs and the (first) output tensor of `module`'s (layer `name`'s) first
+    call when `model` runs `batch`; the pass stops there."""
+    seen: list[tuple[tuple, dict, torch.Tensor]] = []
 
-    def hook(_module, inputs, output):
-        seen.append((inputs, output))
+    def hook(_module, args, kwargs, output):
+        seen.append((args, kwargs, first_tensor_of(output)))
         raise _Stop
 
-    handle = module.register_forward_hook(hook)
+    handle = module.register_forward_hook(hook, with_kwargs=True)
     try:
         with torch.no_grad():
-            model(batch)
+            call(model, batch)
     except _Stop:
         pass
     finally:
@@ -104,36 +134,237 @@ def _std(output: torch.Tensor) -> float:
     return float(output.detach().double().std())
 
 
-def _calibrate(model: nn.Module, batch: torch.Tensor, target_std: float, tol: float, max_iter: int,
-               g: torch.Generator) -> list[LsuvLayer]:
-    """Steps 1 and 2 of the module doc, in the mode and RNG fork `lsuv` sets up."""
-    run(model, batch, "batch")
-    found = layers(model)  # traced in training mode, as the passes below run
-    for layer in found:
-        nn.init.orthogonal_(layer.module.weight, generator=g)
-        if layer.module.bias is not None:
-            nn.init.zeros_(layer.module.bias)
-    torch.default_generator.manual_seed(int(torch.randint(2**63 - 1, (1,), generator=g)))  # dropout's draws
-    report = []
-    for layer in found:
-        weight, iterations = layer.module.weight, 0
-        inputs, output = _layer_io(model, layer.name, layer.module, batch)
+def _orthogonal(view: torch.Tensor, g: torch.Generator) -> None:
+    """`view` (a block in torch layout, possibly a strided view of a parameter) <- orthogonal_ of its shape
+    (rows orthonormal over everything after the first axis; the same draws as orthogonal_ on the tensor)."""
+    fresh = torch.empty(view.shape, dtype=view.dtype)
+    nn.init.orthogonal_(fresh, generator=g)
+    with torch.no_grad():
+        view.copy_(fresh)
+
+
+class _Scaled:
+    """One weight block lsuv scales: `view` (a view of the parameter) and how to measure what it produces."""
+
+    def __init__(self, name: str, view: torch.Tensor, measure):
+        self.name, self.view, self.measure = name, view, measure
+
+
+def _rescale(block: _Scaled, target_std: float, tol: float, max_iter: int) -> LsuvLayer:
+    iterations = 0
+    with torch.no_grad():
+        output = block.measure()
         while True:
             std = _std(output)
             converged = abs(std - target_std) <= tol * target_std
             if converged or iterations == max_iter or not (math.isfinite(std) and std > 0):
                 break
-            with torch.no_grad():
-                weight.mul_(target_std / std)
-                output = layer.module.forward(*inputs)  # the layer's input does not depend on its own weight
+            block.view.mul_(target_std / std)
+            output = block.measure()  # the block's input does not depend on its own weight
             iterations += 1
-        report.append(LsuvLayer(layer.name, std, iterations, converged))
-    return report
+    return LsuvLayer(block.name, std, iterations, converged)
 
 
-def lsuv(model: nn.Module, batch: torch.Tensor, target_std: float = 1.0, tol: float = 0.1, max_iter: int = 10, *,
+def _linear_views(layer: TracedLayer) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """(the weight in torch layout, the biases) of a linear/conv/conv_transpose/hf_conv1d layer."""
+    m = layer.module
+    w = m.weight.t() if layer.kind == "hf_conv1d" else m.weight
+    if layer.kind == "conv_transpose":
+        w = w.transpose(0, 1)
+    return w, [m.bias] if getattr(m, "bias", None) is not None else []
+
+
+def _attention_blocks(m: nn.MultiheadAttention) -> list[tuple[str, torch.Tensor, torch.Tensor | None, int]]:
+    """(label, weight view, bias view or None, input index 0/1/2 = query/key/value) for q, k, v."""
+    e = m.embed_dim
+    out = []
+    for i, label in enumerate("qkv"):
+        if m.in_proj_weight is not None:
+            w = m.in_proj_weight[i * e:(i + 1) * e]
+        else:
+            w = getattr(m, f"{label}_proj_weight")
+        b = None if m.in_proj_bias is None else m.in_proj_bias[i * e:(i + 1) * e]
+        out.append((label, w, b, i))
+    return out
+
+
+def _mha_input(args: tuple, kwargs: dict, index: int) -> torch.Tensor:
+    names = ("query", "key", "value")
+    return args[index] if len(args) > index else kwargs[names[index]]
+
+
+def _rnn_suffixes(m: nn.RNNBase) -> list[tuple[int, str]]:
+    return [(l, f"_l{l}{direction}") for l in range(m.num_layers)
+            for direction in ([""] + (["_reverse"] if m.bidirectional else []))]
+
+
+def _rnn_gates(m: nn.RNNBase) -> tuple[str, ...]:
+    from initlab.torch.kinds import GATES
+    return GATES.get(m.mode, GATES["RNN"])
+
+
+def _rnn_next_input(m: nn.RNNBase, l: int, x):
+    """Layer l's output sequence on input `x` (a tensor or PackedSequence in `m`'s layout), computed by a
+    one-layer copy of `m` that reads layer l's parameters (``torch.func.functional_call``)."""
+    options = dict(num_layers=1, bias=m.bias, batch_first=m.batch_first, bidirectional=m.bidirectional,
+                   device="meta")
+    if m.mode.startswith("RNN_"):
+        options["nonlinearity"] = m.nonlinearity
+    if m.proj_size:
+        options["proj_size"] = m.proj_size
+    size = (x.data if hasattr(x, "batch_sizes") else x).shape[-1]
+    single = type(m)(size, m.hidden_size, **options)
+    params = {}
+    for name, p in m.named_parameters():
+        for direction in ("", "_reverse"):
+            if name.endswith(f"_l{l}{direction}"):
+                params[name[: -len(f"_l{l}{direction}")] + f"_l0{direction}"] = p
+    return torch.func.functional_call(single, params, (x,))[0]
+
+
+def _join(layer: str, part: str) -> str:
+    return f"{layer}.{part}" if layer else part
+
+
+def _blocks(model: nn.Module, layer: TracedLayer, batch, g: torch.Generator) -> list[_Scaled]:
+    """Step 1 (orthogonal weights, zero biases) for `layer`; the blocks step 2 scales, each measuring lazily."""
+    m, kind = layer.module, layer.kind
+    if kind == "attention":
+        blocks = [(label, w, b) for label, w, b, _ in _attention_blocks(m)]
+        for _, w, b in blocks:
+            _orthogonal(w, g)
+            if b is not None:
+                with torch.no_grad():
+                    b.zero_()
+        _orthogonal(m.out_proj.weight, g)
+        if m.out_proj.bias is not None:
+            nn.init.zeros_(m.out_proj.bias)
+
+        def scaled():
+            io = {}
+
+            def inputs():
+                if not io:
+                    io["args"], io["kwargs"], _ = _layer_io(model, layer.name, m, batch)
+                return io["args"], io["kwargs"]
+            found = []
+            for label, w, b, index in _attention_blocks(m):
+                def measure(w=w, b=b, index=index):
+                    args, kwargs = inputs()
+                    return F.linear(_mha_input(args, kwargs, index), w, b)
+                found.append(_Scaled(_join(layer.name, label), w, measure))
+
+            def attention_output():
+                args, kwargs = inputs()
+                return first_tensor_of(m.forward(*args, **kwargs))
+            found.append(_Scaled(_join(layer.name, "out_proj"), m.out_proj.weight, attention_output))
+            return found
+        return scaled()
+    if kind == "rnn":
+        gates = _rnn_gates(m)
+        h = m.hidden_size
+        for _, suffix in _rnn_suffixes(m):
+            for which in ("ih", "hh"):
+                w = getattr(m, f"weight_{which}{suffix}")
+                for i in range(len(gates)):
+                    _orthogonal(w[i * h:(i + 1) * h], g)
+            if m.proj_size:
+                _orthogonal(getattr(m, f"weight_hr{suffix}"), g)
+            if m.bias:
+                with torch.no_grad():
+                    getattr(m, f"bias_ih{suffix}").zero_()
+                    getattr(m, f"bias_hh{suffix}").zero_()
+        state = {}
+
+        def layer_input(l: int):
+            if 0 not in state:
+                args, kwargs, _ = _layer_io(model, layer.name, m, batch)
+                state[0] = args[0] if args else kwargs["input"]
+            if l not in state:
+                state[l] = _rnn_next_input(m, l - 1, layer_input(l - 1))
+            return state[l]
+
+        found = []
+        for l, suffix in _rnn_suffixes(m):
+            w = getattr(m, f"weight_ih{suffix}")
+            for i, gate in enumerate(gates):
+                block = w[i * h:(i + 1) * h]
+
+                def measure(l=l, block=block):
+                    x = layer_input(l)
+                    x = x.data if hasattr(x, "batch_sizes") else x
+                    return x.reshape(-1, x.shape[-1]) @ block.t()
+                found.append(_Scaled(_join(layer.name, f"weight_ih{suffix}.{gate}"), block, measure))
+        return found
+    w, biases = _linear_views(layer)
+    _orthogonal(w, g)
+    for b in biases:
+        nn.init.zeros_(b)
+    io = {}
+
+    def output():
+        if not io:
+            io["args"], io["kwargs"], out = _layer_io(model, layer.name, m, batch)
+            return out
+        return first_tensor_of(m.forward(*io["args"], **io["kwargs"]))
+    return [_Scaled(layer.name, w, output)]
+
+
+def _calibrate(model: nn.Module, batch, target_std: float, tol: float, max_iter: int,
+               g: torch.Generator) -> tuple[list[LsuvLayer], list[tuple[str, str]]]:
+    """Steps 1 and 2 of the module doc, in the mode and RNG fork `lsuv` sets up."""
+    found = discover(model, batch, "batch").layers  # in training mode, as the passes below run
+    claimed: dict[int, str] = {}  # parameter id -> the layer that owns it (first called)
+    active, skipped = [], {}
+    for layer in found:
+        own = list(layer.module.parameters())
+        tied = [claimed[id(p)] for p in own if id(p) in claimed]
+        for p in own:
+            claimed.setdefault(id(p), layer.name)
+        if layer.kind == "embedding":
+            skipped[layer.name] = "embedding: looked up, not multiplied; lsuv leaves it as it is"
+        elif tied:
+            skipped[layer.name] = f"tied to layer '{tied[0]}' (called first); lsuv does not rewrite a shared tensor"
+        else:
+            active.append(layer)
+    plans = []
+    for layer in active:  # step 1 for every layer before any measurement (each plan measures lazily)
+        plans.append(_blocks(model, layer, batch, g))
+    torch.default_generator.manual_seed(int(torch.randint(2**63 - 1, (1,), generator=g)))  # dropout's draws
+    report = [_rescale(block, target_std, tol, max_iter) for plan in plans for block in plan]
+    return report, _left_alone(model, active, skipped)
+
+
+def _left_alone(model: nn.Module, active: list[TracedLayer], skipped: dict[str, str]) -> list[tuple[str, str]]:
+    """(parameter name, reason) for every parameter lsuv did not set, in ``named_parameters()`` order,
+    then the layers skipped because their weight is another layer's."""
+    from initlab.torch.kinds import inventory
+    done = {id(p) for layer in active for p in layer.module.parameters()}
+    out = []
+    for entry in inventory(model):
+        if id(entry.parameter) in done and entry.role != "other":  # MHA's bias_k/bias_v have no rule
+            continue
+        if entry.module_name in skipped:
+            reason = skipped[entry.module_name]
+        elif entry.kind == "norm":
+            reason = "normalization layer: lsuv leaves its weight and bias as they are"
+        elif entry.kind is None or entry.role == "other":
+            reason = entry.reason or "no lsuv rule for this parameter"
+        else:
+            reason = "its layer was never called by the forward pass on the batch"
+        out.append((entry.name, reason))
+    listed = {name for name, _ in out}
+    for layer, reason in skipped.items():
+        if reason.startswith("tied"):
+            out += [(_join(layer, short), reason) for short, _ in model.get_submodule(layer).named_parameters()
+                    if _join(layer, short) not in listed]
+    return out
+
+
+def lsuv(model: nn.Module, batch, target_std: float = 1.0, tol: float = 0.1, max_iter: int = 10, *,
          generator: torch.Generator | None = None, seed: int | None = None) -> LsuvResult:
-    """LSUV-initialise `model` in place on `batch` (see the module doc); returns per-layer stds.
+    """LSUV-initialise `model` in place on `batch` (a tensor, or a dict of tensors called as
+    ``model(**batch)``; see the module doc); returns per-layer (per-block) stds and what was left alone.
 
     A layer still outside ``target_std * (1 +- tol)`` after `max_iter` rescalings (or whose output
     std is 0 or not finite, which no scaling fixes) is reported with ``converged=False`` and a
@@ -157,8 +388,9 @@ def lsuv(model: nn.Module, batch: torch.Tensor, target_std: float = 1.0, tol: fl
                 buffer.copy_(saved)
         for m, training in modes.items():
             m.train(training)
+    report, left_alone = report
     missed = [f"{r.name} (std {r.std:.4g})" for r in report if not r.converged]
     if missed:
         warnings.warn(f"lsuv: {len(missed)} layer(s) did not reach std {target_std:g} +- {tol * target_std:g} "
                       f"within max_iter={max_iter}: {', '.join(missed)}", stacklevel=2)
-    return LsuvResult(tuple(report), target_std, tol, max_iter)
+    return LsuvResult(tuple(report), target_std, tol, max_iter, tuple(left_alone))

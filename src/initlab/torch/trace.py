@@ -96,6 +96,7 @@ class TracedLayer:
     kind: str = "linear"
     input_shape: tuple[int, ...] | None = None
     output_shape: tuple[int, ...] | None = None
+    input_mean_square: float | None = None  # of a floating input on the example batch
 
 
 class _Bound:
