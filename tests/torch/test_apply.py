@@ -201,3 +201,12 @@ def test_bad_policy_and_specs_of_the_new_arguments_name_them():
         apply(model(), "he_normal", embedding="kep", seed=0)
     with pytest.raises(ValueError, match=r"^recurrent: unknown scheme 'orthogonl' \(did you mean 'orthogonal'\?\)"):
         apply(model(), "he_normal", recurrent="orthogonl", seed=0)
+
+
+def test_lazy_parameters_are_refused_naming_the_model_and_low_precision_is_drawn_in_float32():
+    with pytest.raises(ValueError, match=r"^model: has uninitialized \(lazy\) parameters \(0\.weight, 0\.bias\): run "
+                                         r"one forward pass first"):
+        apply(nn.Sequential(nn.LazyLinear(3)), "he_normal", seed=0)
+    net = apply(nn.Linear(64, 64).to(torch.bfloat16), "orthogonal", seed=0)  # torch has no bfloat16 QR
+    expected = I.orthogonal_(torch.empty(64, 64), generator=torch.Generator().manual_seed(0)).to(torch.bfloat16)
+    assert net.weight.dtype == torch.bfloat16 and torch.equal(net.weight, expected)

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.nn import init as I
 
-from _initlab_families import FAMILIES, hf_gpt2, lstm, vit
+from _initlab_families import FAMILIES, convnext, hf_gpt2, lstm, vit
 from initlab.torch import ApplyResult, TiedParameterWarning, apply, initialise
 
 HF = ("hf_bert", "hf_gpt2")
@@ -216,3 +216,59 @@ def test_vit_result_lists_cls_token_and_pos_embed_with_reasons_and_serialises():
     assert text.startswith("initialised 30 of 32 parameter tensors (scheme='he_normal'")
     assert "blocks.0.attn.in_proj_weight" in text and "q, k, v (32, 32)" in text
     assert "left alone: 2" in text and "cls_token" in text.split("left alone: 2")[1]
+
+
+def test_overrides_give_gpt2_its_scaled_residual_projections_and_fill_a_layerscale_gamma():
+    layers, std = 4, 0.02
+    model = hf_gpt2(layers=layers, dim=64)
+    scaled = std / math.sqrt(2 * layers)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TiedParameterWarning)
+        result = initialise(model, f"normal(std={std})", overrides={"*.c_proj.weight": f"normal(std={scaled})"},
+                            seed=0)
+    for i in range(layers):
+        block = model.transformer.h[i]
+        assert_std(block.attn.c_attn.weight, std)
+        assert_std(block.mlp.c_fc.weight, std)
+        for projection in (block.attn.c_proj, block.mlp.c_proj):
+            assert_std(projection.weight, scaled)
+    row = result.row("transformer.h.0.mlp.c_proj.weight")
+    assert row.argument == "overrides" and row.note == "pattern '*.c_proj.weight'"
+    assert row.blocks[0].std == pytest.approx(scaled)
+    model = convnext()
+    result = initialise(model, "he_normal", overrides={"*.gamma": "constant(0.5)"}, seed=0)
+    assert all(torch.all(model[i].gamma == 0.5) for i in (1, 2, 3))
+    assert result.row("1.gamma").argument == "overrides" and not result.left_alone
+
+
+def test_an_override_naming_a_tied_tensor_fills_it_once_without_a_warning():
+    model = hf_gpt2(dim=64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TiedParameterWarning)
+        result = initialise(model, "he_normal", overrides={"lm_head.weight": "normal(std=0.1)"}, seed=0)
+    assert result.row("lm_head.weight").note == "pattern 'lm_head.weight'; tied to lm_head.weight: filled once"
+    assert_std(model.lm_head.weight, 0.1)
+
+
+def test_bad_overrides_name_the_argument_and_leave_the_model_unchanged():
+    model = vit()
+    before = [p.detach().clone() for p in model.parameters()]
+    with pytest.raises(ValueError, match=r"^overrides: pattern '\*\.c_proj\.weight' matches no parameter of ViT"):
+        apply(model, "he_normal", overrides={"cls_token": "zeros", "*.c_proj.weight": "zeros"}, seed=0)
+    with pytest.raises(ValueError, match=r"^overrides: 'cls_token': unknown scheme 'zeroes' \(did you mean 'zeros'"):
+        apply(model, "he_normal", overrides={"cls_token": "zeroes"}, seed=0)
+    with pytest.raises(TypeError, match=r"^overrides: expected a dict of glob pattern -> spec string"):
+        apply(model, "he_normal", overrides=["cls_token"], seed=0)
+    assert all(torch.equal(p, q) for p, q in zip(model.parameters(), before))
+
+
+def test_keep_everywhere_with_one_override_changes_only_what_the_pattern_names_and_does_not_warn():
+    model = hf_gpt2(layers=2, dim=64)
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TiedParameterWarning)  # no rule would write the tied matrix: no warning
+        result = initialise(model, "keep", bias="keep", norm="keep", overrides={"*.c_proj.weight": "zeros"}, seed=0)
+    for name, p in model.named_parameters():
+        assert torch.equal(p, before[name]) != name.endswith("c_proj.weight"), name
+    assert result.row("transformer.h.0.ln_1.weight").note == "norm='keep': norm layers keep the model's own init"
+    assert len(result.initialised) == 4

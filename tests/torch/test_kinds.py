@@ -8,7 +8,7 @@ from torch import nn
 
 from _initlab_families import FAMILIES, convnext, hf_gpt2, vit
 from initlab.init import Fans
-from initlab.torch.kinds import inventory, kind_of
+from initlab.torch.kinds import inventory, kind_of, role_under
 
 HF = ("hf_bert", "hf_gpt2")
 
@@ -47,6 +47,7 @@ def test_gpt2_fused_c_attn_is_three_column_blocks_and_lm_head_is_tied_to_the_tok
     assert c_fc.blocks[0].transposed and c_fc.fan == Fans(32, 128)
     wte = entries["transformer.wte.weight"]
     assert "lm_head.weight" not in entries and wte.tied_to == ("lm_head.weight",) and wte.kind == "embedding"
+    assert (role_under("lm_head.weight", model), role_under("transformer.wte.weight", model)) == ("weight", "embedding")
 
 
 def test_multihead_attention_blocks_and_fans():
@@ -92,6 +93,10 @@ def test_parameters_of_no_layer_say_what_they_look_like():
             self.alpha, self.kernel = nn.Parameter(torch.zeros(())), nn.Parameter(torch.zeros(3, 3))
 
     reasons = {e.name: e.reason for e in inventory(Unknown())}
+    parametrized = inventory(nn.utils.parametrizations.weight_norm(nn.Linear(3, 2)))
+    assert [(e.name, e.kind) for e in parametrized] == [("bias", "linear"), ("parametrizations.weight.original0", None),
+                                                       ("parametrizations.weight.original1", None)]
+    assert parametrized[1].reason.startswith("a stored original of a parametrized tensor (ParametrizationList.original0")
     assert reasons["alpha"].startswith("a scalar residual gate (ReZero/SkipInit-style alpha)")
     assert reasons["kernel"] == "not a weight or bias of a known layer type (Unknown.kernel, shape [3, 3])"
 

@@ -27,44 +27,40 @@ Embeddings keep their own init by default: a lookup table has no fan-in to scale
 is one row, not a sum), and its scale is part of the model's design (GPT-2 and BERT 0.02, torch
 N(0, 1)), often shared with a tied output layer; ``embedding="normal(std=0.02)"`` (any spec) draws
 it, with fans (dim, num) as torch computes them, and the ``padding_idx`` row set back to 0 as
-torch does. Norm weights become 1 and norm biases 0 (``norm="keep"`` leaves both).
+torch does. Norm weights become 1 and norm biases 0 (``norm="keep"`` leaves both). Every argument
+takes "keep": ``apply(model, "keep", bias="keep", norm="keep", overrides={...})`` changes only what
+the overrides name.
 
 Tied tensors. A tensor held by different modules (GPT-2's ``lm_head.weight`` is
 ``transformer.wte.weight``) is one parameter, owned by its first module in ``named_modules()``
-order. ``tied="skip"`` (default) leaves it alone, says so in its row and warns
-(`TiedParameterWarning`), so a scheme for the head never rewrites the embedding; ``tied="owner"``
+order. ``tied="skip"`` (default) leaves it alone, says so in its row and, when the rule of any of
+its modules would have written it, warns (`TiedParameterWarning`), so a scheme for the head never
+rewrites the embedding; ``tied="owner"``
 fills it once by its owner's rule (the embedding's for GPT-2); ``tied="error"`` refuses. A module
 registered under two names is not tied: its tensors are filled once by its own rule.
+
+Overrides. ``overrides={pattern: spec}`` gives the parameters whose name (or a name it is tied to)
+matches a glob pattern (`fnmatch`, case-sensitive; the first matching pattern wins) that spec
+before any rule above, block by block as usual; a parameter of no layer gets it as one block
+(``{"*.gamma": "constant(1e-6)"}`` for LayerScale, ``{"*.c_proj.weight": "normal(std=0.0029)"}``
+for GPT-2's scaled residual projections). An override is explicit, so it fills a tied tensor
+whatever `tied` says; a pattern that matches no parameter is an error.
 
 Order and exactness. Parameters are filled in ``model.named_parameters()`` order (registration
 order, the order ``print(model)`` shows; for a Linear, weight then bias), blocks in the order
 above, not in execution order (`initlab.torch.layers`, which `auto` and `lsuv` follow), so layers
-the forward never calls are filled too and no trace is needed. A scheme that ``torch.nn.init``
-has is run by that very function with the caller's ``torch.Generator`` on each block, so
-``apply(model, "he_normal", generator=g)`` fills a model of Linear/Conv layers with the same
-numbers as the loop ``for m in model.modules(): if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d,
-nn.Conv3d)): kaiming_normal_(m.weight, generator=g); zeros_(m.bias)``. The translation:
-
-    zeros, ones, constant(value)     -> zeros_, ones_, constant_
-    normal(std, mean)                -> normal_(mean, std)
-    uniform(limit) / (low, high)     -> uniform_(-limit, limit) / uniform_(low, high)
-    truncated_normal(...)            -> trunc_normal_(mean, std, a, b) (bounds=sigma: a, b -> mean + std a, b)
-    xavier_uniform/normal(gain)      -> xavier_uniform_/xavier_normal_(gain)
-    he_uniform/normal(a, mode, nl)   -> kaiming_uniform_/kaiming_normal_(a, mode, nl) ("identity" -> "linear")
-    orthogonal(gain)                 -> orthogonal_(gain)
-    identity(gain) on a 2-D block    -> eye_ times gain
-    torch_default                    -> weight kaiming_uniform_(a=sqrt(5)); bias uniform_(+-1/sqrt(fan_in)),
-                                        exactly nn.Linear/nn.ConvNd.reset_parameters but with the generator
-
-Every other scheme (lecun_*, epsilon_uniform, variance_scaling, critical, ...; fan-based schemes
-used as a bias, which torch cannot fill; and fan-based schemes on a block whose fans are not the
-ones torch computes from its shape: a transposed convolution) is drawn by initlab's NumPy
-initializer in torch layout with the block's fans (a bias uses its weight's) from a NumPy
-generator seeded from the torch one, one draw per block:
-``np.random.default_rng(int(torch.randint(2**63 - 1, (1,), generator=g)))``. A transposed
-convolution's fans are its own (`initlab.torch.kinds`), not the ones torch's fan calculation reads
-off its (in, out/groups, *kernel) storage; only ``torch_default`` there follows torch's reset,
-storage fans included, since that is what the name promises.
+the forward never calls are filled too and no trace is needed. Each block is drawn by
+`initlab.torch.draw`: a scheme that ``torch.nn.init`` has is run by that very function with the
+caller's ``torch.Generator``, so ``apply(model, "he_normal", generator=g)`` fills a model of
+Linear/Conv layers with the same numbers as the loop ``for m in model.modules(): if isinstance(m,
+(nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)): kaiming_normal_(m.weight, generator=g);
+zeros_(m.bias)``; other schemes are drawn by initlab's NumPy initializer with the block's fans,
+seeded by one draw of the torch generator per block. A transposed convolution's fans are its own
+(`initlab.torch.kinds`), not the ones torch's fan calculation reads off its (in, out/groups,
+*kernel) storage; only ``torch_default`` there follows torch's reset, storage fans included,
+since that is what the name promises. Elsewhere ``torch_default`` is nn.Linear's rule applied to
+each block (bound 1/sqrt(fan_in)), not each module's own reset (MHA: xavier_uniform_ over the
+fused matrix and zero biases; RNNs: U(+-1/sqrt(H)) everywhere; Embedding: N(0, 1)).
 
 Errors. Every spec is checked on every block before anything is drawn, and every value is drawn
 before the first write: an error (naming the argument, spec, parameter and block) leaves the model
@@ -84,24 +80,20 @@ True
 
 from __future__ import annotations
 
-import math
+import fnmatch
 import warnings
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch import nn
-from torch.nn import init as tinit
 
-from initlab._checks import seed as check_seed
 from initlab._errors import ArgumentError, ArgumentTypeError, unknown_choice
-from initlab.init import Fans, fans, initializer, lookup
+from initlab.init import Fans, fans, initializer
 from initlab.init.initializer import Initializer
 from initlab.torch.apply_result import ApplyResult, BlockRow, ParameterRow
-from initlab.torch.kinds import KINDS, Block, Entry, inventory
+from initlab.torch.draw import draw, fill, generator_from, numpy_rng  # noqa: F401 (fill, numpy_rng: used from here)
+from initlab.torch.kinds import KINDS, Block, Entry, inventory, role_under
 
-FAN_FREE = ("zeros", "ones", "constant", "normal", "uniform", "truncated_normal")
-FAN_BASED = ("xavier_uniform", "xavier_normal", "he_uniform", "he_normal", "torch_default")
 TIED_POLICIES = ("skip", "owner", "error")
 KEEP = "keep"
 
@@ -110,110 +102,10 @@ class TiedParameterWarning(UserWarning):
     """A tensor shared by different modules (GPT-2's lm_head and token embedding) was left alone."""
 
 
-def _uniform(t, p, g, fan):
-    if p["limit"] is not None:
-        return tinit.uniform_(t, -p["limit"], p["limit"], generator=g)
-    low, high = (0.0 if p["low"] is None else p["low"]), (1.0 if p["high"] is None else p["high"])
-    return tinit.uniform_(t, low, high, generator=g)
-
-
-def _truncated(t, p, g, fan):
-    a, b = p["a"], p["b"]
-    if p["bounds"] == "sigma":
-        a, b = p["mean"] + p["std"] * a, p["mean"] + p["std"] * b
-    return tinit.trunc_normal_(t, p["mean"], p["std"], a, b, generator=g)
-
-
-def _nonlinearity(p) -> str:
-    return "linear" if p["nonlinearity"] == "identity" else p["nonlinearity"]
-
-
-def _identity(t, p, g, fan):
-    with torch.no_grad():
-        return tinit.eye_(t).mul_(p["gain"])
-
-
-def _torch_default(t, p, g, fan):
-    if t.dim() >= 2:
-        return tinit.kaiming_uniform_(t, a=math.sqrt(5), generator=g)
-    bound = 1 / math.sqrt(fan.fan_in) if fan.fan_in > 0 else 0
-    return tinit.uniform_(t, -bound, bound, generator=g)
-
-
-TORCH_INIT = {
-    "zeros": lambda t, p, g, fan: tinit.zeros_(t),
-    "ones": lambda t, p, g, fan: tinit.ones_(t),
-    "constant": lambda t, p, g, fan: tinit.constant_(t, p["value"]),
-    "normal": lambda t, p, g, fan: tinit.normal_(t, p["mean"], p["std"], generator=g),
-    "uniform": _uniform,
-    "truncated_normal": _truncated,
-    "xavier_uniform": lambda t, p, g, fan: tinit.xavier_uniform_(t, p["gain"], generator=g),
-    "xavier_normal": lambda t, p, g, fan: tinit.xavier_normal_(t, p["gain"], generator=g),
-    "he_uniform": lambda t, p, g, fan: tinit.kaiming_uniform_(t, p["a"], p["mode"], _nonlinearity(p), generator=g),
-    "he_normal": lambda t, p, g, fan: tinit.kaiming_normal_(t, p["a"], p["mode"], _nonlinearity(p), generator=g),
-    "orthogonal": lambda t, p, g, fan: tinit.orthogonal_(t, p["gain"], generator=g),
-    "identity": _identity,
-    "torch_default": _torch_default,
-}
-
-
-def generator_from(generator: torch.Generator | None, seed: int | None) -> torch.Generator:
-    """Exactly one of `generator` and `seed`; a seed becomes ``torch.Generator().manual_seed(seed)``."""
-    if (generator is None) == (seed is None):
-        raise ValueError("generator, seed: give exactly one (a torch.Generator or an int seed); "
-                         f"got generator={generator!r}, seed={seed!r} (initlab never uses torch's global RNG)")
-    if seed is not None:
-        return torch.Generator().manual_seed(check_seed("seed", seed))
-    if not isinstance(generator, torch.Generator):
-        raise ArgumentTypeError("generator", f"expected a torch.Generator, got {type(generator).__name__}")
-    return generator
-
-
-def numpy_rng(generator: torch.Generator) -> np.random.Generator:
-    """A NumPy generator seeded by one draw from the torch one."""
-    return np.random.default_rng(int(torch.randint(2**63 - 1, (1,), generator=generator)))
-
-
-def parameters_of(init) -> dict:
-    """Every parameter of a resolved initializer's scheme, defaults filled in."""
-    defaults = {p.name: p.default for p in lookup(init.spec.name).parameters}
-    return defaults | init.spec.kwargs
-
-
-def _uses_torch(init, shape: tuple[int, ...], fan: Fans | None, is_bias: bool) -> bool:
-    """Whether torch.nn.init's own function draws this block (module doc): a fan-based scheme only when
-    torch's fans of the block's shape are the block's fans."""
-    name = init.spec.name
-    if name not in TORCH_INIT or (name == "identity" and len(shape) != 2):
-        return False
-    if is_bias:
-        return name in FAN_FREE or (name == "torch_default" and fan is not None)
-    if name in FAN_BASED:
-        return len(shape) >= 2 and (fan is None or fans(shape, "torch") == tuple(fan))
-    return True
-
-
-def draw(init, shape: tuple[int, ...], like: torch.Tensor, generator: torch.Generator, fan: Fans | None, *,
-         is_bias: bool = False) -> torch.Tensor:
-    """A new tensor of `shape` (dtype and device of `like`) drawn by `init` with fans `fan`, as the module
-    doc says; torch.nn.init's functions fill a fresh tensor exactly as they would fill the parameter."""
-    if _uses_torch(init, shape, fan, is_bias):
-        out = torch.empty(shape, dtype=like.dtype, device=like.device)
-        with torch.no_grad():
-            TORCH_INIT[init.spec.name](out, parameters_of(init), generator, fan)
-        return out
-    values = init(shape, numpy_rng(generator), fan=fan)
-    return torch.from_numpy(values).to(dtype=like.dtype, device=like.device)
-
-
-def fill(tensor: torch.Tensor, init, generator: torch.Generator, fan: Fans, *, is_bias: bool = False) -> None:
-    """Fill `tensor` in place with `init` (an `Initializer` in torch layout), as the module doc says."""
-    with torch.no_grad():
-        tensor.copy_(draw(init, tuple(tensor.shape), tensor, generator, fan, is_bias=is_bias))
-
-
 ROLE_ARGUMENT = {"weight": "scheme", "bias": "bias", "recurrent_weight": "recurrent", "recurrent_bias": "bias",
                  "embedding": "embedding", "norm_weight": "norm", "norm_bias": "norm"}
+KEPT = {"scheme": "weights", "bias": "biases", "recurrent": "recurrent weights", "embedding": "embedding tables",
+        "norm": "norm layers"}
 ZEROS = initializer("zeros", layout="torch")
 
 
@@ -226,7 +118,8 @@ class _Plan:
     init: Initializer | None
     blocks: tuple[Block, ...] = ()
     note: str = ""
-    tied_skipped: bool = False
+    tied_skipped: bool = False  # left alone under tied="skip" although a rule would have written it: warn
+    pattern: str | None = None  # the override that chose `init`
 
 
 def _specs(scheme, bias, recurrent, embedding, norm) -> dict[str, Initializer | None]:
@@ -234,7 +127,9 @@ def _specs(scheme, bias, recurrent, embedding, norm) -> dict[str, Initializer | 
     given = {"scheme": scheme, "bias": bias, "recurrent": recurrent, "embedding": embedding, "norm": norm}
     specs = {}
     for argument, spec in given.items():
-        if spec is None or (spec == KEEP and argument in ("embedding", "norm")):
+        if argument == "recurrent" and spec is None:
+            continue
+        if spec == KEEP:
             specs[argument] = None
             continue
         try:
@@ -243,8 +138,6 @@ def _specs(scheme, bias, recurrent, embedding, norm) -> dict[str, Initializer | 
             if argument in ("embedding", "norm"):
                 raise type(error)(argument, f"{error.detail} (or 'keep' to leave them as they are)") from None
             raise
-    if specs["recurrent"] is None:
-        del specs["recurrent"]
     return specs
 
 
@@ -253,16 +146,24 @@ def _other_owners(entry: Entry, modules: dict[str, nn.Module]) -> tuple[str, ...
     return tuple(name for name in entry.tied_to if modules.get(name.rpartition(".")[0]) is not entry.module)
 
 
+def _argument(role: str, specs: dict) -> str | None:
+    """The argument whose spec fills a parameter of `role` (None: no rule)."""
+    argument = ROLE_ARGUMENT.get(role)
+    return "scheme" if argument == "recurrent" and argument not in specs else argument
+
+
+def _would_write(entry: Entry, specs: dict, model: nn.Module, modules: dict[str, nn.Module]) -> bool:
+    """Whether the rule of any module holding `entry`'s tensor would write it (else a tied skip needs no warning)."""
+    roles = [entry.role] + [role_under(name, model, modules) for name in entry.tied_to]
+    return any((argument := _argument(role, specs)) and specs[argument] is not None for role in roles)
+
+
 def _rule(entry: Entry, specs: dict) -> tuple[str, Initializer | None, str]:
     """(argument, initializer or None, note) of a parameter with a layer rule."""
-    argument = ROLE_ARGUMENT[entry.role]
-    if argument == "recurrent" and argument not in specs:
-        argument = "scheme"
+    argument = _argument(entry.role, specs)
     init = specs[argument]
     if init is None:
-        what = "an embedding table" if argument == "embedding" else "a norm layer"
-        return argument, None, (f"{argument}='keep': {what} keeps the model's own init "
-                                f"(pass {argument}='SPEC' to draw it)")
+        return argument, None, f"{argument}='keep': {KEPT[argument]} keep the model's own init"
     if entry.role == "norm_bias":
         return argument, ZEROS, ""
     return argument, init, ""
@@ -277,7 +178,49 @@ def _blocks(entry: Entry, init: Initializer) -> tuple[tuple[Block, ...], str]:
     return entry.blocks, ""
 
 
-def _plan(entry: Entry, specs: dict, tied: str, modules: dict[str, nn.Module]) -> _Plan:
+def _padding_row(entry: Entry) -> int | None:
+    """The row of an embedding table torch keeps at 0 (``padding_idx``), or None."""
+    return getattr(entry.module, "padding_idx", None) if entry.role == "embedding" else None
+
+
+def _remarks(entry: Entry, *notes: str) -> str:
+    padding = _padding_row(entry)
+    return "; ".join(filter(None, (*notes, f"padding row {padding} set to 0 (as torch)" if padding is not None else "")))
+
+
+def _overrides(overrides) -> dict[str, Initializer]:
+    """{pattern: initializer} of the `overrides` argument, validated."""
+    if overrides is None:
+        return {}
+    if not isinstance(overrides, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                   for k, v in overrides.items()):
+        raise ArgumentTypeError("overrides", f"expected a dict of glob pattern -> spec string, got {overrides!r}")
+    out = {}
+    for pattern, spec in overrides.items():
+        try:
+            out[pattern] = initializer(spec, layout="torch", argument="overrides")
+        except ArgumentError as error:
+            raise type(error)("overrides", f"{pattern!r}: {error.detail}") from None
+    return out
+
+
+def _override(entry: Entry, overrides: dict[str, Initializer], modules: dict[str, nn.Module]) -> _Plan | None:
+    """The plan of a parameter an override pattern names, or None."""
+    names = (entry.name, *entry.tied_to)
+    pattern = next((p for p in overrides if any(fnmatch.fnmatchcase(n, p) for n in names)), None)
+    if pattern is None:
+        return None
+    init = overrides[pattern]
+    blocks, remark = _blocks(entry, init) if entry.blocks else ((Block("tensor"),), "")
+    others = _other_owners(entry, modules)
+    tied = f"tied to {', '.join(others)}: filled once" if others else ""
+    return _Plan(entry, "overrides", init, blocks, _remarks(entry, f"pattern {pattern!r}", tied, remark), pattern=pattern)
+
+
+def _plan(entry: Entry, specs: dict, tied: str, model: nn.Module, modules: dict[str, nn.Module],
+          overrides: dict[str, Initializer]) -> _Plan:
+    if (plan := _override(entry, overrides, modules)) is not None:
+        return plan
     if entry.kind is None:
         return _Plan(entry, None, None, note=entry.reason)
     others = _other_owners(entry, modules)
@@ -287,28 +230,26 @@ def _plan(entry: Entry, specs: dict, tied: str, modules: dict[str, nn.Module]) -
                             "tied='skip' to leave it or tied='owner' to initialise it once by its owner's rule")
     if others and tied == "skip":
         return _Plan(entry, None, None, note=f"tied to {', '.join(others)} ({owner}): left alone (tied='skip')",
-                     tied_skipped=True)
+                     tied_skipped=_would_write(entry, specs, model, modules))
     argument, init, note = _rule(entry, specs)
     if others:
         note = "; ".join(filter(None, (note, f"tied to {', '.join(others)}: by its {owner} rule, once")))
     if init is None:
         return _Plan(entry, argument, None, note=note)
     blocks, remark = _blocks(entry, init)
-    padding = getattr(entry.module, "padding_idx", None) if entry.role == "embedding" else None
-    if padding is not None:
-        remark = f"padding row {padding} set to 0 (as torch)"
-    return _Plan(entry, argument, init, blocks, "; ".join(filter(None, (note, remark))))
+    return _Plan(entry, argument, init, blocks, _remarks(entry, note, remark))
 
 
 def _cannot(plan: _Plan, block: Block, shape: tuple[int, ...], error: Exception) -> ArgumentError:
     """The error naming the argument, spec, parameter and block that cannot be filled."""
     entry = plan.entry
-    word = entry.role.replace("_", " ").replace("recurrent bias", "bias")
+    word = {"other": "parameter", "recurrent_bias": "bias"}.get(entry.role, entry.role.replace("_", " "))
     short = entry.name.rpartition(".")[2]
     standard = short in ("weight", "bias") and len(plan.blocks) == 1 and shape == entry.shape
     where = "" if standard else f" (parameter '{short}', block '{block.label}' {list(shape)})"
-    return ArgumentError(plan.argument, f"'{plan.init.spec}' cannot fill {word} {list(entry.shape)} of layer "
-                         f"'{entry.module_name}'{where}: {error}")
+    layer = f"layer '{entry.module_name}'" if entry.module_name else f"the model ({type(entry.module).__name__})"
+    return ArgumentError(plan.argument, f"'{plan.init.spec}' cannot fill {word} {list(entry.shape)} of {layer}"
+                         f"{where}: {error}")
 
 
 def _check(plan: _Plan) -> None:
@@ -332,8 +273,7 @@ def _draw(plan: _Plan, g: torch.Generator) -> torch.Tensor:
             target.copy_(draw(plan.init, tuple(target.shape), p, g, block.fan, is_bias=is_bias))
         except ValueError as error:
             raise _cannot(plan, block, tuple(target.shape), error) from None
-    padding = getattr(plan.entry.module, "padding_idx", None) if plan.entry.role == "embedding" else None
-    if padding is not None:
+    if (padding := _padding_row(plan.entry)) is not None:
         out[padding] = 0
     return out
 
@@ -358,14 +298,15 @@ def _row(plan: _Plan) -> ParameterRow:
 
 
 def initialise(model: nn.Module, scheme: str, bias: str = "zeros", *, recurrent: str | None = None,
-               embedding: str = KEEP, norm: str = "ones", tied: str = "skip",
+               embedding: str = KEEP, norm: str = "ones", tied: str = "skip", overrides: dict[str, str] | None = None,
                generator: torch.Generator | None = None, seed: int | None = None) -> ApplyResult:
     """Initialise every parameter of `model` that has a layer rule, in place; return what was done.
 
     `scheme` fills weights (Linear, Conv, ConvTranspose, HF Conv1D, attention q/k/v, RNN input weights),
     `bias` their biases, `recurrent` RNN hidden-to-hidden weights (default: `scheme`), `embedding` the
     embedding tables and `norm` the norm weights (norm biases 0); "keep" leaves embeddings or norms as they
-    are. `tied`: "skip", "owner" or "error" for a tensor shared by different modules (module doc).
+    are. `tied`: "skip", "owner" or "error" for a tensor shared by different modules; `overrides`:
+    {glob pattern of parameter names: spec}, before every other rule (module doc).
     Randomness comes only from `generator` or `seed` (exactly one). On any error nothing is written.
     """
     if not isinstance(model, nn.Module):
@@ -373,13 +314,22 @@ def initialise(model: nn.Module, scheme: str, bias: str = "zeros", *, recurrent:
     if tied not in TIED_POLICIES:
         raise unknown_choice("tied", "tied policy", str(tied), TIED_POLICIES)
     specs = _specs(scheme, bias, recurrent, embedding, norm)
+    patterns = _overrides(overrides)
     g = generator_from(generator, seed)
+    lazy = [name for name, p in model.named_parameters() if isinstance(p, nn.parameter.UninitializedParameter)]
+    if lazy:
+        raise ArgumentError("model", f"has uninitialized (lazy) parameters ({', '.join(lazy[:3])}"
+                            f"{', ...' if len(lazy) > 3 else ''}): run one forward pass first so they get their shapes")
     entries = inventory(model)
-    if not any(entry.kind for entry in entries):
+    if not any(entry.kind for entry in entries) and not patterns:
         raise ArgumentError("model", f"found no nn.Linear or nn.Conv1d/2d/3d layer, nor any other layer initlab has "
                             f"a rule for ({', '.join(KINDS)}), in {type(model).__name__}")
     modules = dict(model.named_modules(remove_duplicate=False))
-    plans = [_plan(entry, specs, tied, modules) for entry in entries]
+    plans = [_plan(entry, specs, tied, model, modules, patterns) for entry in entries]
+    for pattern in patterns:
+        if not any(plan.pattern == pattern for plan in plans):
+            raise ArgumentError("overrides", f"pattern {pattern!r} matches no parameter of {type(model).__name__} "
+                                "(patterns are globs over names such as 'blocks.0.attn.in_proj_weight')")
     for plan in plans:
         if plan.init is not None:
             _check(plan)
@@ -397,13 +347,13 @@ def initialise(model: nn.Module, scheme: str, bias: str = "zeros", *, recurrent:
         warnings.warn(f"tied: left alone {'; '.join(skipped)}: shared by different modules (tied='skip'; "
                       "tied='owner' initialises each once by its owner's rule)", TiedParameterWarning, stacklevel=3)
     settings = {"scheme": scheme, "bias": bias, "recurrent": recurrent, "embedding": embedding, "norm": norm,
-                "tied": tied}
+                "tied": tied, "overrides": dict(overrides or {})}
     return ApplyResult(tuple(_row(plan) for plan in plans), settings, model)
 
 
 def apply(model: nn.Module, scheme: str, bias: str = "zeros", *, recurrent: str | None = None,
-          embedding: str = KEEP, norm: str = "ones", tied: str = "skip", generator: torch.Generator | None = None,
-          seed: int | None = None) -> nn.Module:
+          embedding: str = KEEP, norm: str = "ones", tied: str = "skip", overrides: dict[str, str] | None = None,
+          generator: torch.Generator | None = None, seed: int | None = None) -> nn.Module:
     """`initialise` (same arguments), returning `model` itself rather than the report."""
     return initialise(model, scheme, bias, recurrent=recurrent, embedding=embedding, norm=norm, tied=tied,
-                      generator=generator, seed=seed).model
+                      overrides=overrides, generator=generator, seed=seed).model

@@ -111,7 +111,7 @@ class ApplyResult:
                             "values": sum(math.prod(row.shape) for row in self.rows)}}
 
     def __str__(self) -> str:
-        settings = ", ".join(f"{key}={value!r}" for key, value in self.settings.items())
+        settings = ", ".join(f"{key}={value!r}" for key, value in self.settings.items() if value not in (None, {}))
         done, alone = self.initialised, self.left_alone
         lines = [f"initialised {len(done)} of {len(self.rows)} parameter tensors ({settings})"]
         if done:

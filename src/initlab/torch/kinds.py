@@ -31,7 +31,9 @@ convolution's (fan_in = out/groups * prod(kernel), the wrong axis): here its fan
 number of inputs an output entry sums, ``in/groups * prod(kernel) / prod(stride)``.
 
 Tied tensors (GPT-2's ``lm_head.weight`` is ``transformer.wte.weight``) are one entry; `tied_to` names
-the other modules' names for it.
+the other modules' names for it, and `role_under(name, model)` the role the tensor has under one of
+them (an "embedding" in wte, a "weight" in lm_head). `describe(module, kind, short, p)` gives the
+(role, blocks, reason) of one parameter of one module.
 
 >>> import torch
 >>> mha = torch.nn.MultiheadAttention(8, 2)
@@ -214,14 +216,17 @@ def unruled_reason(module: nn.Module, short: str, p: nn.Parameter) -> str:
     """Why no rule applies to parameter `short` of `module`, naming what it looks like when its name says."""
     owner = type(module).__name__
     where = f"{owner}.{short}, shape {list(p.shape)}"
+    if owner == "ParametrizationList":  # torch.nn.utils.parametrize: the layer's tensor is computed from these
+        return (f"a stored original of a parametrized tensor ({where}, e.g. weight_norm's g or v): the layer's "
+                "weight is computed from it, no layer rule; initialise the layer before parametrizing it")
     looks = next((text for test, text in LOOKS_LIKE if test(short.lower(), p)), None)
     if looks:
         return f"{looks} ({where}): the model's own parameter, no layer rule"
     return f"not a weight or bias of a known layer type ({where})"
 
 
-def _describe(module: nn.Module, kind: str | None, short: str, p: nn.Parameter,
-              parent: nn.Module | None = None) -> tuple[str, tuple[Block, ...], str]:
+def describe(module: nn.Module, kind: str | None, short: str, p: nn.Parameter,
+             parent: nn.Module | None = None) -> tuple[str, tuple[Block, ...], str]:
     """(role, blocks, reason) of parameter `short` of `module` (`parent`: the module holding it, if any)."""
     if kind == "hf_conv1d" and short in ("weight", "bias") and (width := fused_qkv_width(module, parent)):
         role, blocks = _hf_qkv(module, short, width)
@@ -257,6 +262,16 @@ def weight_fans(module: nn.Module, kind: str) -> Fans:
     return Fans(n_in, n_out)
 
 
+def role_under(name: str, model: nn.Module, modules: dict[str, nn.Module] | None = None) -> str:
+    """The role parameter `name` of `model` has in the module that holds it under that name (a tied tensor
+    has one role per owner: GPT-2's shared matrix is an "embedding" in wte and a "weight" in lm_head)."""
+    modules = dict(model.named_modules(remove_duplicate=False)) if modules is None else modules
+    module_name, _, short = name.rpartition(".")
+    module = modules[module_name]
+    p = getattr(module, short)
+    return describe(module, kind_of(module), short, p, modules.get(module_name.rpartition(".")[0]))[0]
+
+
 def inventory(model: nn.Module) -> list[Entry]:
     """Every parameter tensor of `model` once, in ``named_parameters()`` order (see the module doc)."""
     names: dict[int, list[tuple[str, str, nn.Module]]] = {}
@@ -273,7 +288,7 @@ def inventory(model: nn.Module) -> list[Entry]:
         module = modules[module_name]
         kind = kind_of(module)
         parent = modules.get(module_name.rpartition(".")[0]) if module_name else None
-        role, blocks, reason = _describe(module, kind, short, p, parent)
+        role, blocks, reason = describe(module, kind, short, p, parent)
         out.append(Entry(name, p, module_name, module, kind if role != "other" else None, role, blocks,
                          tuple(o[0] for o in owners[1:]), reason))
     return out
