@@ -1,8 +1,9 @@
 """Verdicts on models the chain theory does not cover (residual, normalized, attention, recurrent),
 from measured quantities that compare like with like.
 
-`initlab.diagnose.verdict` applies its per-layer rules first (symmetric, no gradient, dead, saturated
-activations): they read one layer at a time and hold for any model. Then, first match wins:
+`initlab.diagnose.verdict` applies its per-layer rules first (symmetric, dead, saturated activations,
+and `no_gradient` from this module): they read one layer at a time and hold for any model. Then,
+first match wins:
 
 1. saturated   a recurrent layer with >= `GATES_SATURATED` = 25% of its gate entries (every gate, step
                and layer, `initlab.diagnose.inside`) within 0.01 of a flat side: the gradient through
@@ -18,8 +19,8 @@ activations): they read one layer at a time and hold for any model. Then, first 
                1.05x with GPT-2's own std 0.02 / sqrt(2 * 48); 2.1x for a 12-block pre-LN stand-in at
                torch's default init;
 5. vanishing / exploding  layers of one role and shape (the same name up to indices, 'blocks.#.mlp.#',
-               and the same kind, units and fan_in) compared across blocks, per unit (rms per entry, never per-sample
-               norms of layers of different sizes): backward, dL/dz rms times the layer's own
+               and the same kind, units and fan_in) compared across blocks, per unit (rms per entry,
+               never per-sample norms of layers of different sizes): backward, dL/dz rms times the layer's own
                pre-activation rms (dL/d log-scale of its output, which a norm after the layer leaves
                unchanged however large the residual stream it reads has grown: BN-residual blocks in a
                row measure 19x in dL/dz alone over 8 blocks, 4x in this) of the first occurrence over
@@ -41,7 +42,7 @@ import math
 from collections.abc import Sequence
 
 from initlab.diagnose.coverage import Coverage
-from initlab.diagnose.findings import behind, role
+from initlab.diagnose.findings import SmallScale, behind, role
 from initlab.diagnose.stats import LayerStats
 from initlab.numbers_text import in_sentence
 
@@ -59,6 +60,29 @@ def _direction(ratio: float) -> str | None:
     return "exploding" if ratio > RATIO else "vanishing" if ratio < 1 / RATIO else None
 
 
+def no_gradient(layers: Sequence[LayerStats], scales: Sequence[SmallScale]) -> tuple[list[str], LayerStats | None]:
+    """(evidence, the zero layer to re-initialise or None) when no hidden layer gets a gradient: dL/dz exactly
+    0 in each (layers behind an intentionally small branch `scales` left out, as their zero is by design);
+    ([], None) otherwise. Shared by chains and the rules of this module (`initlab.diagnose.verdict`)."""
+    hidden = [s for s in layers[:-1] if behind(s.name, scales) is None]
+    if not hidden or any(s.grad_rms != 0 for s in hidden):
+        return [], None
+    output = layers[-1]
+    zero = output if output.sigma_w2 == 0 else next((s for s in reversed(layers[:-1]) if s.sigma_w2 == 0), None)
+    if output.grad_rms == 0:
+        cause = f"the loss gives no gradient at the output layer '{output.name}' (dL/dz = 0 there too)"
+    elif zero is output:
+        cause = (f"output layer '{output.name}' is all zeros: dL/d(its input) = W^T dL/dz = 0, so no layer before it "
+                 "gets a gradient and only the output layer learns on the first step")
+    elif zero is not None:
+        cause = f"layer '{zero.name}' has all-zero weights: no gradient passes back through it"
+    else:
+        cause = f"something between the output layer '{output.name}' and the others multiplies the gradient by 0"
+    return [f"no gradient: {cause}",
+            f"dL/dz is exactly 0 in all {len(hidden)} hidden layers; the output layer's dL/dz rms is "
+            f"{in_sentence(output.grad_rms)}"], zero
+
+
 def small_branches(layers: Sequence[LayerStats], coverage: Coverage) -> str | None:
     """One sentence on the intentionally small branches and the layers behind them, or None."""
     scales = coverage.inside.small
@@ -73,7 +97,6 @@ def small_branches(layers: Sequence[LayerStats], coverage: Coverage) -> str | No
 
 
 def _gates(coverage: Coverage) -> list[str]:
-    n = in_sentence
     found = []
     for g in coverage.inside.gates:
         if g.saturated >= GATES_SATURATED:
@@ -200,5 +223,5 @@ def judge_measured(layers: Sequence[LayerStats], hidden: Sequence[LayerStats],
     return "ok", ["one hidden layer: nothing to compare across depth"] + stream_note + notes, None
 
 
-__all__ = ["ATTENTION_SATURATED", "GATES_SATURATED", "STREAM_GROWTH", "judge_measured", "role_groups",
+__all__ = ["ATTENTION_SATURATED", "GATES_SATURATED", "STREAM_GROWTH", "judge_measured", "no_gradient", "role_groups",
            "small_branches", "stream_growth"]

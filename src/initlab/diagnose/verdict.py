@@ -51,8 +51,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from initlab.diagnose.coverage import Coverage
-from initlab.diagnose.findings import behind
-from initlab.diagnose.measured import judge_measured
+from initlab.diagnose.measured import judge_measured, no_gradient
 from initlab.diagnose.recommend import recommend, recommend_measured, restore_output
 from initlab.diagnose.stats import LayerStats, bounds
 from initlab.numbers_text import in_sentence
@@ -101,28 +100,6 @@ def _symmetric(hidden: Sequence[LayerStats]) -> list[str]:
             groups = f"{s.duplicate_groups} group{'s' * (s.duplicate_groups > 1)}"
             found.append(f"{s.name}: {share} units identical ({groups}): {cause}")
     return _listed(found)
-
-
-def _no_gradient(layers: Sequence[LayerStats], coverage: Coverage | None) -> tuple[list[str], LayerStats | None]:
-    """(evidence, the zero layer to re-initialise or None) when no hidden layer gets a gradient."""
-    scales = coverage.inside.small if coverage is not None else []
-    hidden = [s for s in layers[:-1] if behind(s.name, scales) is None]
-    if not hidden or any(s.grad_rms != 0 for s in hidden):
-        return [], None
-    output = layers[-1]
-    zero = output if output.sigma_w2 == 0 else next((s for s in reversed(layers[:-1]) if s.sigma_w2 == 0), None)
-    if output.grad_rms == 0:
-        cause = f"the loss gives no gradient at the output layer '{output.name}' (dL/dz = 0 there too)"
-    elif zero is output:
-        cause = (f"output layer '{output.name}' is all zeros: dL/d(its input) = W^T dL/dz = 0, so no layer before it "
-                 "gets a gradient and only the output layer learns on the first step")
-    elif zero is not None:
-        cause = f"layer '{zero.name}' has all-zero weights: no gradient passes back through it"
-    else:
-        cause = f"something between the output layer '{output.name}' and the others multiplies the gradient by 0"
-    return [f"no gradient: {cause}",
-            f"dL/dz is exactly 0 in all {len(hidden)} hidden layers; the output layer's dL/dz rms is "
-            f"{in_sentence(output.grad_rms)}"], zero
 
 
 def _dead(hidden: Sequence[LayerStats]) -> list[str]:
@@ -319,7 +296,7 @@ def judge(layers: Sequence[LayerStats], activations: Sequence[Activation | None]
                 evidence.append(_backward_size(layers, hidden))
             bias = verdict == "dead" and _bias_kills(hidden)
             return verdict, evidence, recommend(hidden_acts, hidden, bias=bias)
-    evidence, zero = _no_gradient(layers, coverage)  # after dead and saturated, which can zero it too
+    evidence, zero = no_gradient(layers, coverage.inside.small if coverage is not None else [])  # after dead and saturated, which can zero it too
     if evidence:
         return "no_gradient", evidence, restore_output(zero)
     if coverage is not None and not coverage.chain:
