@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
-pytest.importorskip("transformers")
 from torch import nn  # noqa: E402
 
 import initlab  # noqa: E402
@@ -80,6 +79,7 @@ def test_each_planted_bug_gets_its_verdict_and_the_recommended_fix_makes_it_ok(n
     assert fixed.verdict == "ok", fixed.evidence
 
 
+@pytest.mark.slow
 def test_gpt2_stream_fix_targets_the_residual_projections_with_gpt2s_own_std():
     # the writers into the stream are each block's attn.c_proj and mlp.c_proj; 0.02 / sqrt(2 * 4) = 0.00707
     model = families.gpt2_deep_unscaled(layers=4)
