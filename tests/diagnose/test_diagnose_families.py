@@ -250,9 +250,22 @@ def test_a_residual_stream_that_doubles_per_block_is_exploding_by_the_same_layer
         model = ResidualMLP(64, 10)
     d = diagnose_torch(model, torch.randn(128, 64, generator=torch.Generator().manual_seed(0)))
     assert d.verdict == "exploding", d.evidence
-    assert d.evidence[0].startswith("same layer across blocks, per unit: blocks.#.# (dense, 20 layers): ")
+    assert d.evidence[0].startswith("same layer across blocks, per unit: blocks.#.0 (dense, 10 layers): ")
     first, last = d.layers[0], d.layers[-3]  # blocks.0.0 and blocks.9.0: pre-activation rms grows ~sqrt(2)^9
     assert last.pre_rms / first.pre_rms > 10
+
+
+def test_zero_initialised_last_layers_of_residual_branches_are_ok_not_symmetric():
+    # Fixup-style: each branch's last Linear starts at zero. Its units are alike, but each gets its own dL/dz
+    # from the stream, so they separate on the first step: not the symmetry of a zeros init
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = ResidualMLP(64, 10)
+    for block in model.blocks:
+        nn.init.zeros_(block[2].weight)
+    d = diagnose_torch(model, torch.randn(128, 64, generator=torch.Generator().manual_seed(0)))
+    assert d.verdict == "ok", d.evidence
+    assert all(s.duplicate_units == 0 for s in d.layers)
 
 
 class NormGap(nn.Module):

@@ -2,7 +2,7 @@
 verdict rules import it on the NumPy engine's path too); `initlab.diagnose.inside` records it.
 
 >>> role("blocks.3.mlp.0"), role("transformer.h.11.attn.c_proj"), role("head")
-('blocks.#.mlp.#', 'transformer.h.#.attn.c_proj', 'head')
+('blocks.#.mlp.0', 'transformer.h.#.attn.c_proj', 'head')
 >>> behind("1.pwconv2", [SmallScale("1.gamma", 1e-6, "1", "LayerScale")]).parameter
 '1.gamma'
 """
@@ -66,6 +66,8 @@ def behind(layer: str, scales: list[SmallScale]) -> SmallScale | None:
 
 
 def role(name: str) -> str:
-    """A layer's role across repeated blocks: its name with every index replaced by '#' ('blocks.3.mlp.0' ->
-    'blocks.#.mlp.#'); `initlab.diagnose.measured` compares layers of one role and one shape."""
-    return re.sub(r"(?<![^.])\d+(?![^.])", "#", name)
+    """A layer's role across repeated blocks: its name with the first (outermost) index replaced by '#',
+    the block's; indices further in name places inside the block ('blocks.3.mlp.0' -> 'blocks.#.mlp.0';
+    torchvision's 'layer2.1.conv1' -> 'layer2.#.conv1'). `initlab.diagnose.measured` compares layers of one
+    role and one shape (an EfficientNet's 'features.#.0...' is block 0 of every stage: several shapes)."""
+    return re.sub(r"(?<![^.])\d+(?![^.])", "#", name, count=1)

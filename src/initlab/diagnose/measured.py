@@ -18,8 +18,8 @@ first match wins:
                grow it like sqrt(depth): measured, 3.8x over GPT-2's 48 blocks with c_proj at std 0.02,
                1.05x with GPT-2's own std 0.02 / sqrt(2 * 48); 2.1x for a 12-block pre-LN stand-in at
                torch's default init;
-5. vanishing / exploding  layers of one role and shape (the same name up to indices, 'blocks.#.mlp.#',
-               and the same kind, units and fan_in) compared across blocks, per unit (rms per entry,
+5. vanishing / exploding  layers of one role and shape (the same name up to the block index,
+               'blocks.#.mlp.0', and the same kind, units and fan_in) compared across blocks, per unit (rms per entry,
                never per-sample norms of layers of different sizes): backward, dL/dz rms times the layer's own
                pre-activation rms (dL/d log-scale of its output, which a norm after the layer leaves
                unchanged however large the residual stream it reads has grown: BN-residual blocks in a
@@ -164,8 +164,8 @@ def _role_checks(groups) -> list[tuple[str, float, str]]:
         text = (f"{name} ({kind}, {len(group)} layers): dL/dz rms {n(first.grad_rms)} in {first.name} vs "
                 f"{n(last.grad_rms)} in {last.name}, times each one's pre-activation rms ratio {n(back)}; "
                 f"pre-activation rms {n(first.pre_rms)} -> {n(last.pre_rms)}, ratio {n(fwd)}")
-        for ratio in (back, fwd):
-            if _direction(ratio):
+        for ratio in (back, fwd):  # an exact 0 at one end (a zero-initialised layer) is not a trend
+            if 0 < ratio < math.inf and _direction(ratio):
                 out.append((_direction(ratio), abs(math.log(ratio)), text))
                 break
         else:
@@ -219,7 +219,8 @@ def judge_measured(layers: Sequence[LayerStats], hidden: Sequence[LayerStats],
             return "not_covered", [f"not covered: {text}, between layers no repeated block relates and no theory "
                                    "here models; neither 'ok' nor a verdict can be given from it"] \
                 + stream_note + notes, None
-        return "ok", [f"first and last hidden layer, per unit, within {RATIO:g}x: {text}"] + stream_note + notes, None
+        return "ok", [f"first and last hidden layer within {RATIO:g}x per unit or per sample: {text}"] \
+            + stream_note + notes, None
     return "ok", ["one hidden layer: nothing to compare across depth"] + stream_note + notes, None
 
 

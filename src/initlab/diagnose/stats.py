@@ -18,7 +18,10 @@ weights: sigma_w2 = fan_in * mean(W^2), sigma_b2 = mean(b^2) (0 without bias).
   that is exactly 0 everywhere (all upstream units dead) has sd 0 and all its units count;
 - duplicates: units with identical incoming weights and bias, joined with units whose activations
   over the batch are identical, leaving out constant activation vectors (a dead relu unit is
-  all zeros like every other dead unit, which is not symmetry).
+  all zeros like every other dead unit, which is not symmetry), and kept only where the units also
+  receive identical gradients dL/dz: those stay identical under training. Units that are alike
+  but get different gradients (a zero-initialised last layer of a residual branch, Fixup-style,
+  whose units each see their own part of the stream's gradient) separate on the first step.
 
 >>> import numpy as np
 >>> W = np.array([[1.0, 2.0], [1.0, 2.0], [0.5, 0.0]])
@@ -203,7 +206,8 @@ def _exact_groups(rows: np.ndarray) -> np.ndarray:
 
 def duplicates(c: Capture) -> tuple[int, int]:
     """(groups of >= 2 identical units, units in them): connected components of the graph that
-    links each unit to its weight-row class and to its activation-vector class (if not constant)."""
+    links each unit to its weight-row class and to its activation-vector class (if not constant),
+    split by the units' gradient vectors (module doc)."""
     n = c.units
     rows = c.weight if c.bias is None else np.column_stack([c.weight, c.bias])
     by_weight = _groups(rows)
@@ -219,7 +223,9 @@ def duplicates(c: Capture) -> tuple[int, int]:
     size = offset + (int(by_act.max()) + 1 if len(by_act) else 0)
     graph = coo_matrix((np.ones(len(src)), (src, dst)), shape=(size, size))
     _, labels = connected_components(graph, directed=False)
-    sizes = np.bincount(labels[:n])
+    by_grad = _groups(c.per_unit(c.dz))  # alike units stay alike only if their gradients are alike too
+    _, joint = np.unique(labels[:n] * (int(by_grad.max()) + 1) + by_grad, return_inverse=True)
+    sizes = np.bincount(joint.reshape(-1))
     shared = sizes[sizes >= 2]
     return int(len(shared)), int(shared.sum())
 
