@@ -175,7 +175,8 @@ class MBConv(nn.Module):
     def __init__(self, i, o, k, s, e):
         super().__init__()
         h = i * e
-        layers = ([conv_bn(i, h, 1)] if e != 1 else []) + [conv_bn(h, h, k, s, h), SqueezeExcitation(h, max(1, i // 4)), conv_bn(h, o, 1, act=False)]
+        layers = ([conv_bn(i, h, 1)] if e != 1 else []) + [conv_bn(h, h, k, s, h), SqueezeExcitation(h, max(1, i // 4)),
+                                                             conv_bn(h, o, 1, act=False)]
         self.block = nn.Sequential(*layers)
         self.use_res = s == 1 and i == o
     def forward(self, x):
@@ -186,7 +187,8 @@ def efficientnet(seed=0, width=0.5):
     """torchvision's EfficientNet-B0 layout (stages of MBConv blocks with squeeze-excitation, residual within a
     stage, BN, SiLU) and init (convs kaiming_normal fan_out, BN 1/0, Linear uniform(+-1/sqrt(out))), half width."""
     # (expand, kernel, stride, channels, repeats) per stage
-    cfg = [(1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3), (6, 5, 1, 112, 3), (6, 5, 2, 192, 4), (6, 3, 1, 320, 1)]
+    cfg = [(1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3), (6, 5, 1, 112, 3), (6, 5, 2, 192, 4),
+           (6, 3, 1, 320, 1)]
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         c = int(32 * width)

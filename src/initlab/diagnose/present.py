@@ -21,6 +21,13 @@ def _shown(value: float | None) -> float | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
 
+def _band(s) -> str:
+    """'low-high' of the finite-width band; '-' where the chain theory gives none."""
+    if _shown(s.band_low) is None:
+        return significant(None)
+    return f"{significant(s.band_low, 2)}-{significant(s.band_high, 2)}"
+
+
 def _versus(measured: float | None, expected: float | None) -> str:
     return f"{significant(measured, 3)} ({significant(_shown(expected), 3)})"
 
@@ -32,17 +39,15 @@ OPTIONAL_COLUMNS = ("units", "band", "act std (theory)", "|dW|/|W|", "saturated"
 
 def layer_table(diagnosis, title: str | None = None) -> Table:
     """One row per layer; 'measured (theory)' pairs; rows outside the finite-width band in yellow."""
+    covered = any(not math.isnan(s.expected_pre_std) for s in diagnosis.layers)
+    caption = "measured (theory); band: finite-width ±2 sd of the pre-activation rms; rows outside it in yellow"
     table = Table(title=title or f"{diagnosis.model}: one forward + backward pass at init",
-                  caption="measured (theory); band: finite-width ±2 sd of the pre-activation rms; rows outside it in yellow"
-                  + ("" if any(not math.isnan(s.expected_pre_std) for s in diagnosis.layers) else
-                     "; theory '-': the chain theory does not cover this model"))
+                  caption=caption + ("" if covered else "; theory '-': the chain theory does not cover this model"))
     for column in COLUMNS:  # never wrapped: a narrow console leaves out OPTIONAL_COLUMNS instead
         table.add_column(column, justify="left" if column in ("layer", "act") else "right", no_wrap=True)
     for s in diagnosis.layers:
         table.add_row(escape(f"{s.index} {s.name}" if s.name != f"layer {s.index}" else str(s.index)),
-                      escape(s.activation), str(s.units), _versus(s.pre_rms, s.expected_pre_std),
-                      f"{significant(s.band_low, 2)}-{significant(s.band_high, 2)}" if _shown(s.band_low) is not None else
-                      significant(None),
+                      escape(s.activation), str(s.units), _versus(s.pre_rms, s.expected_pre_std), _band(s),
                       _versus(s.activation_std, s.expected_activation_std), percent(s.saturated_fraction, 0),
                       percent(s.dead_fraction, 0), _versus(s.grad_rms, s.expected_grad_std),
                       significant(s.weight_grad_ratio, 3), str(s.duplicate_units),

@@ -296,7 +296,8 @@ def judge(layers: Sequence[LayerStats], activations: Sequence[Activation | None]
                 evidence.append(_backward_size(layers, hidden))
             bias = verdict == "dead" and _bias_kills(hidden)
             return verdict, evidence, recommend(hidden_acts, hidden, bias=bias)
-    evidence, zero = no_gradient(layers, coverage.inside.small if coverage is not None else [])  # after dead and saturated, which can zero it too
+    scales = coverage.inside.small if coverage is not None else []
+    evidence, zero = no_gradient(layers, scales)  # after dead and saturated units, which can zero it too
     if evidence:
         return "no_gradient", evidence, restore_output(zero)
     if coverage is not None and not coverage.chain:
