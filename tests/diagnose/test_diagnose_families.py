@@ -255,6 +255,14 @@ def test_a_residual_stream_that_doubles_per_block_is_exploding_by_the_same_layer
     assert d.evidence[0].startswith("same layer across blocks, per unit: blocks.#.0 (dense, 10 layers): ")
     first, last = d.layers[0], d.layers[-3]  # blocks.0.0 and blocks.9.0: pre-activation rms grows ~sqrt(2)^9
     assert last.pre_rms / first.pre_rms > 10
+    # the fix scales each block's last layer (its branch's output) by 1/sqrt(10): not He again, which it already is
+    assert d.recommendation["layers"] == [f"blocks.{i}.2" for i in range(10)]
+    std = float(re.fullmatch(r"normal\(std=(.*)\)", d.recommendation["scheme"]).group(1))
+    assert std == pytest.approx(math.sqrt(2 / 64) / math.sqrt(10), rel=0.05)  # He's std, measured on 10 x 64 x 64
+    from initlab.diagnose.present import with_fix
+    _apply_fix(model, with_fix(d.recommendation, [], torch_model=True, input_shape=None, seed=0))
+    fixed = diagnose_torch(model, torch.randn(128, 64, generator=torch.Generator().manual_seed(0)))
+    assert fixed.verdict == "ok", fixed.evidence
 
 
 def test_zero_initialised_last_layers_of_residual_branches_are_ok_not_symmetric():

@@ -267,16 +267,48 @@ def recommend_measured(cause: str | None, activations: Sequence[Activation | Non
                        "softmax spreads its weight over the keys (Vaswani et al. 2017 scale by 1/sqrt(d) for "
                        "exactly this)"}
     if cause == "stream":
-        writers = stream_writers(hidden, coverage.calls)
-        if not writers:
-            return None
-        by_name = {s.name: s for s in hidden}
-        stds = [math.sqrt(s.sigma_w2 / s.fan_in) for w in writers
-                if (s := by_name.get(w.removesuffix(".out_proj"))) is not None and s.fan_in]
-        base = statistics.median(stds) if stds else 0.02
-        std = base / math.sqrt(len(writers))
-        return _targeted(f"normal(std={std:.3g})", writers,
-                         f"scaled residual projections (GPT-2, Radford et al. 2019; Megatron): the {len(writers)} "
-                         f"layers that write into the residual stream drawn with std {base:.3g} / sqrt({len(writers)}) "
-                         f"= {std:.3g}, so the variance all branches add together no longer grows with depth")
+        return _scaled(stream_writers(hidden, coverage.calls), hidden,
+                       "scaled residual projections (GPT-2, Radford et al. 2019; Megatron)")
+    if coverage.merges != 0:  # residual additions (or not counted): scale the branches, not the scheme
+        scaled = _scaled_branches(hidden)
+        if scaled is not None:
+            return scaled
     return recommend(activations, hidden)
+
+
+def _scaled(writers: Sequence[str], hidden: Sequence, what: str) -> dict | None:
+    """`writers` drawn with their median measured std / sqrt(len(writers))."""
+    if not writers:
+        return None
+    by_name = {s.name: s for s in hidden}
+    stds = [math.sqrt(s.sigma_w2 / s.fan_in) for w in writers
+            if (s := by_name.get(w.removesuffix(".out_proj"))) is not None and s.fan_in]
+    base = statistics.median(stds) if stds else 0.02
+    std = base / math.sqrt(len(writers))
+    return _targeted(f"normal(std={std:.3g})", writers,
+                     f"{what}: the {len(writers)} layers that write into the residual stream drawn with std "
+                     f"{base:.3g} / sqrt({len(writers)}) = {std:.3g}, so the variance all branches add together no "
+                     "longer grows with depth")
+
+
+def block_of(name: str) -> str | None:
+    """The repeated block a layer sits in: its name up to its first index ('blocks.3' of 'blocks.3.mlp.0';
+    None when the name has no index)."""
+    parts = name.split(".")
+    for i, part in enumerate(parts[:-1]):
+        if part.isdigit():
+            return ".".join(parts[:i + 1])
+    return None
+
+
+def _scaled_branches(hidden: Sequence) -> dict | None:
+    """Without norms to mark the stream, each repeated block's last layer is its branch's output."""
+    last: dict[str, str] = {}
+    for s in hidden:
+        block = block_of(s.name)
+        if block is not None:
+            last[block] = s.name
+    if len(last) < 2:
+        return None
+    return _scaled(list(last.values()), hidden, "scaled residual branches (depth-muP and SkipInit scale each "
+                                                "branch down with depth; Fixup, Zhang et al. 2019, by L^(-1/(2m-2)))")
