@@ -21,6 +21,8 @@ The recommendation is a dict:
 - ``why``: one paragraph, with the formula and the source;
 - ``bias_init``: the bias init spec to use with it, only when the biases must change (``zeros``
   when negative biases killed relu units; ``normal(std=0.2236)`` for tanh);
+- ``layers``: the layers the scheme is for, when it is for some only (the fixes of the measured rules
+  below); absent: every layer;
 - ``fixes``: whether applying ``scheme`` (and ``bias_init``) is expected to make the verdict ok;
 - ``at_optimum``: the measured weights already follow ``scheme``: the median sigma_w2 = fan_in *
   mean(W^2) of the hidden layers equals the scheme's within `TOLERANCE` (or 4 sampling sds of a
@@ -28,6 +30,13 @@ The recommendation is a dict:
   the scheme's (within the same relative tolerance, or `BIAS_FLOOR` when the scheme's is 0).
   Applying it again would change nothing; ``why`` then says what can (wider or fewer layers,
   another activation) and ``fixes`` is False.
+
+Fixes for what `initlab.diagnose.measured` finds in models the chain theory does not cover
+(`recommend_measured`), and for no gradient (`restore_output`), are for the layers at fault: an
+all-zero layer drawn at torch's default; the layers that write into a growing residual stream
+(before each norm, in call order) or, without norms, each repeated block's last layer, drawn with
+their std / sqrt(how many), as GPT-2's scaled residual projections and depth-scaled branches do;
+``xavier_uniform`` for exploding attention logits; torch's default for saturated recurrent gates.
 
 >>> from initlab.theory import activation
 >>> recommend([activation("leaky_relu", slope=0.1)])["scheme"]
