@@ -80,6 +80,25 @@ def test_each_planted_bug_gets_its_verdict_and_the_recommended_fix_makes_it_ok(n
 
 
 @pytest.mark.slow
+@pytest.mark.slow
+def test_the_stream_growth_threshold_lies_between_healthy_and_unscaled_deep_models():
+    # the numbers quoted in initlab.diagnose.measured's docstring: 3x lies between them
+    from initlab.diagnose.inside import recording
+    from initlab.diagnose.measured import STREAM_GROWTH, stream_growth
+    from initlab.diagnose.coverage import Coverage
+
+    def growth(model, batch):  # evaluation mode: no dropout, the same numbers on every run
+        with recording(model.eval()) as inside, torch.no_grad():
+            model(batch)
+        return stream_growth(Coverage(merges=None, inside=inside))[0]
+    tokens = families.tokens(vocab=100)
+    unscaled, scaled = growth(families.gpt2_deep_unscaled(), tokens), growth(families.hf_gpt2(layers=48), tokens)
+    vit = growth(families.vit(depth=12, dim=64), families.images(size=32))
+    assert (round(unscaled, 2), round(scaled, 2), round(vit, 2)) == (3.76, 1.05, 2.08)
+    assert scaled < vit < STREAM_GROWTH < unscaled
+
+
+@pytest.mark.slow
 def test_gpt2_stream_fix_targets_the_residual_projections_with_gpt2s_own_std():
     # the writers into the stream are each block's attn.c_proj and mlp.c_proj; 0.02 / sqrt(2 * 4) = 0.00707
     model = families.gpt2_deep_unscaled(layers=4)
