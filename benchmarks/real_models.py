@@ -11,8 +11,10 @@ target is given (sum(out * r) / n, r ~ N(0, 1) fixed).
   and ``initlab.torch.auto(model, example=batch, seed=0)``.
 - Peak memory: torch's CPU allocator is invisible to tracemalloc, so each of the four is run alone in
   a fresh subprocess (build the model and batch, then that one call) and reports its peak resident
-  set size (``resource.getrusage(RUSAGE_SELF).ru_maxrss``); the ratio divides by the plain pass's
-  peak. Both peaks include the interpreter, torch and the model itself, as a user's process would.
+  set size: ``VmHWM`` of /proc/self/status, the high-water mark of the process's own address space
+  (``getrusage``'s ru_maxrss would not do: Linux keeps it across exec, so a child would inherit the
+  parent's peak); the ratio divides by the plain pass's peak. Both peaks include the interpreter,
+  torch and the model itself, as a user's process would.
 
 Goals (issue 10): diagnose <= 3x the CPU time and <= 2x the peak memory of the plain pass.
 
@@ -24,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -78,14 +79,21 @@ def run_tool(tool: str, model, batch) -> None:
         auto(model, example=batch, seed=0)
 
 
+def peak_rss_mb() -> float:
+    """The high-water mark of this process's resident set (VmHWM), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024  # kB
+    raise RuntimeError("no VmHWM in /proc/self/status: peak memory is measured on Linux only")
+
+
 def measure_peak(model_name: str, batch_size: int, tool: str) -> dict:
     """In this (fresh) process: build, run `tool` once, report the peak RSS in MB."""
     model, data = MODELS[model_name]()
     batch = data(batch_size)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    before = peak_rss_mb()
     run_tool(tool, model, batch)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
-    return {"tool": tool, "peak_mb": peak, "before_mb": before}
+    return {"tool": tool, "peak_mb": peak_rss_mb(), "before_mb": before}
 
 
 def peak_in_subprocess(model_name: str, batch_size: int, tool: str, threads: int) -> dict:

@@ -263,7 +263,8 @@ def test_bad_targets_are_refused():
     net = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 5))
     with pytest.raises(ValueError, match=r"target: expected 6 integer class labels .* got shape \[6, 2\]"):
         capture_torch(net, torch.randn(6, 3), torch.zeros(6, 2, dtype=torch.long))
-    with pytest.raises(TypeError, match=r"batch: expected a torch.Tensor or a dict of tensors \(called as model\(\*\*batch\)\), got ndarray"):
+    with pytest.raises(TypeError, match=r"batch: expected a torch.Tensor or a dict of tensors "
+                                        r"\(called as model\(\*\*batch\)\), got ndarray"):
         capture_torch(net, np.zeros((6, 3)))
 
 

@@ -146,14 +146,14 @@ def test_an_eval_mode_model_is_calibrated_on_batch_statistics_as_in_training():
 
 
 def test_a_layer_the_calibration_pass_skips_is_a_value_error_naming_it():
-    class SkipsAfterTracing(nn.Module):  # like stochastic depth: the traced forward is not the one that runs
+    class SkipsAfterTracing(nn.Module):  # like stochastic depth: the discovery pass is not the one that calibrates
         def __init__(self):
             super().__init__()
             self.a, self.b, self.calls = nn.Linear(4, 4), nn.Linear(4, 4), 0
 
         def forward(self, x):
             self.calls += 1
-            return self.b(self.a(x)) if self.calls <= 2 else self.a(x)
+            return self.b(self.a(x)) if self.calls <= 1 else self.a(x)
 
     with pytest.raises(ValueError, match=r"^model: the forward pass on the batch never called layer 'b' \("):
         lsuv(SkipsAfterTracing(), gaussian((8, 4), 0), seed=0)

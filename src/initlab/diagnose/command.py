@@ -101,7 +101,8 @@ def _check_inputs(options: Options) -> None:
         if options.vocab is not None:
             raise ArgumentError("vocab", f"--data {options.data} already gives the vocabulary; drop --vocab")
         if options.input_shape is None:
-            raise ArgumentError("input_shape", "give the sequence length, e.g. --input-shape 128, with --data tokens:VOCAB")
+            raise ArgumentError("input_shape", "give the sequence length, e.g. --input-shape 128, with "
+                                f"--data {options.data}")
         return
     if options.input_dtype == "long":
         if options.vocab is None:

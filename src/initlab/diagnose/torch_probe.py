@@ -54,7 +54,6 @@ the positions an input feeds.
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import torch
@@ -351,7 +350,8 @@ def _capture(t: TracedLayer, recorder: _Recorder) -> Capture:
         feeds = conv_outputs_per_input(t.module, recorder.input_shape[t.name][-dims:], tuple(z.shape[-dims:]))
     z_array = _view(z)
     return Capture(
-        name=t.name, kind=CAPTURE_KIND[t.kind], z=z_array, a=z_array if a is z else _view(a), dz=_view(recorder.dz[t.name]),
+        name=t.name, kind=CAPTURE_KIND[t.kind], z=z_array, a=z_array if a is z else _view(a),
+        dz=_view(recorder.dz[t.name]),
         weight=_view(w), bias=_view(bias), weight_grad=_view(grad), activation=theory_activation(t),
         fan_in=int(fan_in), fan_out=int(fan_out), outputs_per_input=feeds, module_type=type(t.module).__name__)
 

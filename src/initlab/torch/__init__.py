@@ -1,7 +1,10 @@
-"""PyTorch adapter: initialise a model's nn.Linear and nn.Conv1d/2d/3d layers with initlab.
+"""PyTorch adapter: initialise a model's layers with initlab.
 
-- `layers(model)`: the layers in execution order, each with the elementwise activation on its output
-  (torch.fx; `initlab.torch.trace`).
+- `layers(model, example)`: the weight-bearing layers (Linear, Conv, ConvTranspose, Hugging Face Conv1D,
+  MultiheadAttention, RNN/LSTM/GRU, Embedding) in execution order, each with the elementwise activation
+  on its output, from forward hooks on one pass over `example` (a tensor or a dict of tensors) with
+  torch.fx as an extra source (`initlab.torch.discover`); without an example, from torch.fx alone
+  (`initlab.torch.trace`).
 - `apply(model, scheme, bias)`: any initlab scheme on every parameter with a layer rule (Linear,
   Conv, ConvTranspose, HF Conv1D, attention q/k/v, RNN gates; embeddings, norms by their own
   arguments), in registration order; torch.nn.init's own schemes give torch's exact numbers for the
@@ -9,8 +12,10 @@
   `initialise(...)` does the same and returns an `ApplyResult`: per parameter what was done (spec,
   blocks, fans) or why it was left alone.
 - `lsuv(model, batch)`: layer-sequential unit variance, data-driven (Mishkin & Matas 2016), calibrated
-  in training mode; buffers, modes and torch's global RNG are left as they were.
-- `auto(model, input_shape, centre="mean")`: analytic, data-free variances keeping every
+  in training mode; attention q/k/v/out projections and RNN gate blocks each on their own;
+  buffers, modes and torch's global RNG are left as they were.
+- `auto(model, input_shape, centre="mean")` (token models: ``dtype="long"``, or ``example=``):
+  analytic, data-free variances keeping every
   pre-activation's second moment at 1 in expectation (He et al. 2015; Poole et al. 2016), or with
   ``centre="median"`` its log at 0 (finite-width drift removed), with the backward slope chi_1 and
   an honest stability message; `predicted_log_std_spread` gives the finite-width seed-to-seed

@@ -11,8 +11,9 @@ fast-path flag restored, so the model is left as it was). Hooks on every module 
   embedding, in first-call order, each with its input and output shape (the first tensor a module
   takes, and the first tensor it returns: an ``nn.MultiheadAttention``'s attention output, an RNN's
   output sequence) and the mean square of a floating input (`initlab.torch.auto` starts a token
-  model's theory from the one after the embeddings). ``nn.MultiheadAttention`` is one layer: its ``out_proj`` is never called as a
-  module, and lsuv and diagnose compute its q, k, v and output projections from the layer's inputs.
+  model's theory from the one after the embeddings). ``nn.MultiheadAttention`` is one layer: its
+  ``out_proj`` is never called as a module, and lsuv and diagnose compute its q, k, v and output
+  projections from the layer's inputs.
 - each layer's *activation*: the first module called after the layer whose input is that very output
   tensor (``nn.Dropout*`` and ``nn.Identity`` looked through), when it is a known torch activation
   or a parameter-free elementwise user module (`initlab.torch.trace.module_activation`); anything
@@ -20,8 +21,8 @@ fast-path flag restored, so the model is left as it was). Hooks on every module 
 
 Hooks cannot see functions (``torch.relu(x)``, ``x + f(x)``). One is known without them: torch's own
 ``nn.TransformerEncoderLayer``/``nn.TransformerDecoderLayer`` apply their ``activation`` attribute
-(``F.relu`` by default, a function) to ``linear1``'s output, so that is ``linear1``'s activation. When ``torch.fx`` traces the model too,
-its graph is the extra source (`Structure.source` ``"hooks+fx"``): for every layer fx sees, fx's
+(``F.relu`` by default, a function) to ``linear1``'s output, so that is ``linear1``'s activation.
+When ``torch.fx`` traces the model too, its graph is the extra source (`Structure.source` ``"hooks+fx"``): for every layer fx sees, fx's
 activation wins (it sees functional activations and a second consumer of an output), and
 `Structure.merges` counts the graph's residual additions and concatenations. When fx fails the
 source is ``"hooks"`` and `merges` is None (not counted). Control flow in ``forward``, RNNs and
@@ -56,6 +57,8 @@ from initlab.torch.kinds import kind_of
 
 WEIGHT_KINDS = ("linear", "conv", "conv_transpose", "hf_conv1d", "attention", "rnn", "embedding")
 SEED = 0
+# initlab.torch.trace imports this module at its top; the names this module takes from trace are
+# imported inside the functions that use them, so either module can be imported first.
 
 
 class Call(NamedTuple):
@@ -109,9 +112,8 @@ class _Recorder:
     """The hooks of the module doc."""
 
     def __init__(self, model: nn.Module):
-        from initlab.torch.trace import TRANSPARENT, module_activation, probe_shape  # trace imports us lazily
+        from initlab.torch.trace import TRANSPARENT, module_activation, probe_shape
         self.transparent, self.module_activation, self.probe_shape = TRANSPARENT, module_activation, probe_shape
-        self.names = {id(m): n for n, m in model.named_modules(remove_duplicate=False) if n}
         self.calls: dict[str, Call] = {}
         self.layers: dict[str, dict] = {}
         self.pending: list[tuple[str, weakref.ref]] = []  # layers whose output awaits its first consumer

@@ -8,9 +8,9 @@ transformers, RNNs, Hugging Face models), in first-call order.
    torch layout (out, in, ...); ``nn.MultiheadAttention``'s q, k and v blocks of ``in_proj_weight``
    (or ``q/k/v_proj_weight``) and ``out_proj`` one by one; an RNN's input and recurrent weights one
    gate block (LSTM i, f, g, o; GRU r, z, n) at a time) and every bias of those layers 0.
-2. Layer by layer in first-call order: run `batch` through the model, measure the standard deviation
-   s of what the weight produces (all entries: batch, channels, positions), and set W <- W * target / s,
-   until |s - target| <= tol * target or `max_iter` rescalings were made:
+2. Layer by layer in first-call order, measure the standard deviation s of what the weight produces
+   on `batch` (all entries: batch, channels, positions), and set W <- W * target / s, until
+   |s - target| <= tol * target or `max_iter` rescalings were made:
 
    - Linear, Conv, ConvTranspose, Conv1D: the layer's output;
    - ``nn.MultiheadAttention``: q, k and v (``F.linear`` of the layer's query, key and value inputs
@@ -30,10 +30,13 @@ transformers, RNNs, Hugging Face models), in first-call order.
    `LsuvResult.left_alone` lists each such parameter with the reason.
 
 The paper's loop tests the variance against 1; here it tests the std against `target_std`. With zero
-biases a layer's output is linear in its own weight, so one rescaling is usually enough. The layer's
-input and output are read by a forward hook that stops the pass at that layer (later layers need not
-run); a rescaled layer is rerun alone on that input (its ``forward``: the user's hooks do not fire
-again). Every hook is removed afterwards, also on error. Batch statistics are data-dependent: the stds hold
+biases a layer's output is linear in its own weight, so one rescaling is usually enough. The paper
+runs the batch through the model once per layer; here one pass does it all: a forward hook on each
+layer calibrates it on its first call, on the inputs that call received (produced by the layers
+before it, already calibrated), rerunning the layer alone after each rescaling (its ``forward``: the
+user's hooks do not fire again), and hands the calibrated output on to the rest of the pass. That
+is the same computation as a fresh pass per layer (without dropout, the same numbers), at the cost
+of one forward pass plus the reruns. Every hook is removed afterwards, also on error. Batch statistics are data-dependent: the stds hold
 for inputs like `batch` (the tests check a fresh batch).
 
 The passes run as in training, whatever mode the model is in: in training mode (batch norm normalises
@@ -58,14 +61,14 @@ import warnings
 from dataclasses import asdict, dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from initlab._errors import ArgumentError, ArgumentTypeError
 from initlab._checks import integer, number
 from initlab.torch.apply import generator_from
-from initlab.torch.discover import discover, first_tensor_of
+from initlab.torch.discover import discover
 from initlab.torch.inputs import call
+from initlab.torch.lsuv_blocks import Scaled, blocks, join, orthogonalise
 from initlab.torch.trace import TracedLayer
 
 
@@ -103,54 +106,11 @@ class LsuvResult:
         return "\n".join(rows)
 
 
-class _Stop(Exception):
-    """Raised by the hook once the layer's output is read: the rest of the forward pass is skipped."""
-
-
-def _layer_io(model: nn.Module, name: str, module: nn.Module, batch) -> tuple[tuple, dict, torch.Tensor]:
-    """The positional and keyword inputs and the (first) output tensor of `module`'s (layer `name`'s) first
-    call when `model` runs `batch`; the pass stops there."""
-    seen: list[tuple[tuple, dict, torch.Tensor]] = []
-
-    def hook(_module, args, kwargs, output):
-        seen.append((args, kwargs, first_tensor_of(output)))
-        raise _Stop
-
-    handle = module.register_forward_hook(hook, with_kwargs=True)
-    try:
-        with torch.no_grad():
-            call(model, batch)
-    except _Stop:
-        pass
-    finally:
-        handle.remove()
-    if not seen:
-        raise ArgumentError("model", f"the forward pass on the batch never called layer '{name}' (it was called when "
-                         "the model was traced; lsuv needs a forward that calls the same layers every time)")
-    return seen[0]
-
-
 def _std(output: torch.Tensor) -> float:
     return float(output.detach().double().std())
 
 
-def _orthogonal(view: torch.Tensor, g: torch.Generator) -> None:
-    """`view` (a block in torch layout, possibly a strided view of a parameter) <- orthogonal_ of its shape
-    (rows orthonormal over everything after the first axis; the same draws as orthogonal_ on the tensor)."""
-    fresh = torch.empty(view.shape, dtype=view.dtype)
-    nn.init.orthogonal_(fresh, generator=g)
-    with torch.no_grad():
-        view.copy_(fresh)
-
-
-class _Scaled:
-    """One weight block lsuv scales: `view` (a view of the parameter) and how to measure what it produces."""
-
-    def __init__(self, name: str, view: torch.Tensor, measure):
-        self.name, self.view, self.measure = name, view, measure
-
-
-def _rescale(block: _Scaled, target_std: float, tol: float, max_iter: int) -> LsuvLayer:
+def _rescale(block: Scaled, target_std: float, tol: float, max_iter: int) -> LsuvLayer:
     iterations = 0
     with torch.no_grad():
         output = block.measure()
@@ -165,155 +125,10 @@ def _rescale(block: _Scaled, target_std: float, tol: float, max_iter: int) -> Ls
     return LsuvLayer(block.name, std, iterations, converged)
 
 
-def _linear_views(layer: TracedLayer) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    """(the weight in torch layout, the biases) of a linear/conv/conv_transpose/hf_conv1d layer."""
-    m = layer.module
-    w = m.weight.t() if layer.kind == "hf_conv1d" else m.weight
-    if layer.kind == "conv_transpose":
-        w = w.transpose(0, 1)
-    return w, [m.bias] if getattr(m, "bias", None) is not None else []
-
-
-def _attention_blocks(m: nn.MultiheadAttention) -> list[tuple[str, torch.Tensor, torch.Tensor | None, int]]:
-    """(label, weight view, bias view or None, input index 0/1/2 = query/key/value) for q, k, v."""
-    e = m.embed_dim
-    out = []
-    for i, label in enumerate("qkv"):
-        if m.in_proj_weight is not None:
-            w = m.in_proj_weight[i * e:(i + 1) * e]
-        else:
-            w = getattr(m, f"{label}_proj_weight")
-        b = None if m.in_proj_bias is None else m.in_proj_bias[i * e:(i + 1) * e]
-        out.append((label, w, b, i))
-    return out
-
-
-def _mha_input(args: tuple, kwargs: dict, index: int) -> torch.Tensor:
-    names = ("query", "key", "value")
-    return args[index] if len(args) > index else kwargs[names[index]]
-
-
-def _rnn_suffixes(m: nn.RNNBase) -> list[tuple[int, str]]:
-    return [(l, f"_l{l}{direction}") for l in range(m.num_layers)
-            for direction in ([""] + (["_reverse"] if m.bidirectional else []))]
-
-
-def _rnn_gates(m: nn.RNNBase) -> tuple[str, ...]:
-    from initlab.torch.kinds import GATES
-    return GATES.get(m.mode, GATES["RNN"])
-
-
-def _rnn_next_input(m: nn.RNNBase, l: int, x):
-    """Layer l's output sequence on input `x` (a tensor or PackedSequence in `m`'s layout), computed by a
-    one-layer copy of `m` that reads layer l's parameters (``torch.func.functional_call``)."""
-    options = dict(num_layers=1, bias=m.bias, batch_first=m.batch_first, bidirectional=m.bidirectional,
-                   device="meta")
-    if m.mode.startswith("RNN_"):
-        options["nonlinearity"] = m.nonlinearity
-    if m.proj_size:
-        options["proj_size"] = m.proj_size
-    size = (x.data if hasattr(x, "batch_sizes") else x).shape[-1]
-    single = type(m)(size, m.hidden_size, **options)
-    params = {}
-    for name, p in m.named_parameters():
-        for direction in ("", "_reverse"):
-            if name.endswith(f"_l{l}{direction}"):
-                params[name[: -len(f"_l{l}{direction}")] + f"_l0{direction}"] = p
-    return torch.func.functional_call(single, params, (x,))[0]
-
-
-def _join(layer: str, part: str) -> str:
-    return f"{layer}.{part}" if layer else part
-
-
-def _blocks(model: nn.Module, layer: TracedLayer, batch, g: torch.Generator) -> list[_Scaled]:
-    """Step 1 (orthogonal weights, zero biases) for `layer`; the blocks step 2 scales, each measuring lazily."""
-    m, kind = layer.module, layer.kind
-    if kind == "attention":
-        blocks = [(label, w, b) for label, w, b, _ in _attention_blocks(m)]
-        for _, w, b in blocks:
-            _orthogonal(w, g)
-            if b is not None:
-                with torch.no_grad():
-                    b.zero_()
-        _orthogonal(m.out_proj.weight, g)
-        if m.out_proj.bias is not None:
-            nn.init.zeros_(m.out_proj.bias)
-
-        def scaled():
-            io = {}
-
-            def inputs():
-                if not io:
-                    io["args"], io["kwargs"], _ = _layer_io(model, layer.name, m, batch)
-                return io["args"], io["kwargs"]
-            found = []
-            for label, w, b, index in _attention_blocks(m):
-                def measure(w=w, b=b, index=index):
-                    args, kwargs = inputs()
-                    return F.linear(_mha_input(args, kwargs, index), w, b)
-                found.append(_Scaled(_join(layer.name, label), w, measure))
-
-            def attention_output():
-                args, kwargs = inputs()
-                return first_tensor_of(m.forward(*args, **kwargs))
-            found.append(_Scaled(_join(layer.name, "out_proj"), m.out_proj.weight, attention_output))
-            return found
-        return scaled()
-    if kind == "rnn":
-        gates = _rnn_gates(m)
-        h = m.hidden_size
-        for _, suffix in _rnn_suffixes(m):
-            for which in ("ih", "hh"):
-                w = getattr(m, f"weight_{which}{suffix}")
-                for i in range(len(gates)):
-                    _orthogonal(w[i * h:(i + 1) * h], g)
-            if m.proj_size:
-                _orthogonal(getattr(m, f"weight_hr{suffix}"), g)
-            if m.bias:
-                with torch.no_grad():
-                    getattr(m, f"bias_ih{suffix}").zero_()
-                    getattr(m, f"bias_hh{suffix}").zero_()
-        state = {}
-
-        def layer_input(l: int):
-            if 0 not in state:
-                args, kwargs, _ = _layer_io(model, layer.name, m, batch)
-                state[0] = args[0] if args else kwargs["input"]
-            if l not in state:
-                state[l] = _rnn_next_input(m, l - 1, layer_input(l - 1))
-            return state[l]
-
-        found = []
-        for l, suffix in _rnn_suffixes(m):
-            w = getattr(m, f"weight_ih{suffix}")
-            for i, gate in enumerate(gates):
-                block = w[i * h:(i + 1) * h]
-
-                def measure(l=l, block=block):
-                    x = layer_input(l)
-                    x = x.data if hasattr(x, "batch_sizes") else x
-                    return x.reshape(-1, x.shape[-1]) @ block.t()
-                found.append(_Scaled(_join(layer.name, f"weight_ih{suffix}.{gate}"), block, measure))
-        return found
-    w, biases = _linear_views(layer)
-    _orthogonal(w, g)
-    for b in biases:
-        nn.init.zeros_(b)
-    io = {}
-
-    def output():
-        if not io:
-            io["args"], io["kwargs"], out = _layer_io(model, layer.name, m, batch)
-            return out
-        return first_tensor_of(m.forward(*io["args"], **io["kwargs"]))
-    return [_Scaled(layer.name, w, output)]
-
-
 def _calibrate(model: nn.Module, batch, target_std: float, tol: float, max_iter: int,
                g: torch.Generator) -> tuple[list[LsuvLayer], list[tuple[str, str]]]:
     """Steps 1 and 2 of the module doc, in the mode and RNG fork `lsuv` sets up."""
-    found = discover(model, batch, "batch").layers  # in training mode, as the passes below run
+    found = discover(model, batch, "batch").layers  # in training mode, as the pass below runs
     claimed: dict[int, str] = {}  # parameter id -> the layer that owns it (first called)
     active, skipped = [], {}
     for layer in found:
@@ -327,12 +142,33 @@ def _calibrate(model: nn.Module, batch, target_std: float, tol: float, max_iter:
             skipped[layer.name] = f"tied to layer '{tied[0]}' (called first); lsuv does not rewrite a shared tensor"
         else:
             active.append(layer)
-    plans = []
-    for layer in active:  # step 1 for every layer before any measurement (each plan measures lazily)
-        plans.append(_blocks(model, layer, batch, g))
+    for layer in active:  # step 1 for every layer before any measurement
+        orthogonalise(layer, g)
     torch.default_generator.manual_seed(int(torch.randint(2**63 - 1, (1,), generator=g)))  # dropout's draws
-    report = [_rescale(block, target_std, tol, max_iter) for plan in plans for block in plan]
-    return report, _left_alone(model, active, skipped)
+    report: dict[str, list[LsuvLayer]] = {}
+
+    def calibrate_on_first_call(layer: TracedLayer):
+        def hook(module, args, kwargs, output):
+            if layer.name in report:
+                return None
+            report[layer.name] = [_rescale(block, target_std, tol, max_iter) for block in blocks(layer, args, kwargs)]
+            return module.forward(*args, **kwargs)  # later layers read the calibrated output
+        return hook
+
+    handles = [layer.module.register_forward_hook(calibrate_on_first_call(layer), with_kwargs=True)
+               for layer in active]
+    try:
+        with torch.no_grad():
+            call(model, batch)
+    finally:
+        for handle in handles:
+            handle.remove()
+    missed = [layer.name for layer in active if layer.name not in report]
+    if missed:
+        raise ArgumentError("model", f"the forward pass on the batch never called layer '{missed[0]}' (it was called "
+                            "when the layers were discovered; lsuv needs a forward that calls the same layers "
+                            "every time)")
+    return [row for layer in active for row in report[layer.name]], _left_alone(model, active, skipped)
 
 
 def _left_alone(model: nn.Module, active: list[TracedLayer], skipped: dict[str, str]) -> list[tuple[str, str]]:
@@ -356,8 +192,8 @@ def _left_alone(model: nn.Module, active: list[TracedLayer], skipped: dict[str, 
     listed = {name for name, _ in out}
     for layer, reason in skipped.items():
         if reason.startswith("tied"):
-            out += [(_join(layer, short), reason) for short, _ in model.get_submodule(layer).named_parameters()
-                    if _join(layer, short) not in listed]
+            out += [(join(layer, short), reason) for short, _ in model.get_submodule(layer).named_parameters()
+                    if join(layer, short) not in listed]
     return out
 
 

@@ -52,10 +52,10 @@ from torch import fx, nn
 from initlab._errors import ArgumentError, ArgumentTypeError
 
 from initlab import activations as table
+from initlab.torch.discover import WEIGHT_KINDS, Call, Structure, discover
 from initlab.torch.kinds import kind_of
 
 LAYER_TYPES = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
-WEIGHT_KINDS = ("linear", "conv", "conv_transpose", "hf_conv1d", "attention", "rnn", "embedding")
 
 
 def _torch_names() -> tuple[dict, tuple, dict, dict]:
@@ -247,7 +247,6 @@ def no_layers(model: nn.Module) -> ArgumentError:
 def fx_structure(model: nn.Module):
     """The layers and merges of one torch.fx trace (an `initlab.torch.discover.Structure`, source "fx",
     calls from the graph's module calls), or None when fx cannot trace the model."""
-    from initlab.torch.discover import Structure
     try:
         graph = _Tracer().trace(model)
         found = _traced(model, graph)
@@ -257,7 +256,6 @@ def fx_structure(model: nn.Module):
 
 
 def _graph_calls(model: nn.Module, graph: fx.Graph) -> list:
-    from initlab.torch.discover import Call
     calls = {}
     for node in graph.nodes:
         if node.op == "call_module" and node.target not in calls:
@@ -280,7 +278,6 @@ def structure(model: nn.Module, example=None):
     >>> structure(nn.Sequential(nn.Linear(4, 8), nn.ReLU()), torch.zeros(2, 4)).source
     'hooks+fx'
     """
-    from initlab.torch.discover import Structure, discover
     if not isinstance(model, nn.Module):
         raise ArgumentTypeError("model", f"expected a torch.nn.Module, got {type(model).__name__}")
     if example is not None:
