@@ -15,6 +15,7 @@ from torch.nn import init as I
 
 from _initlab_families import FAMILIES, convnext, hf_gpt2, lstm, vit
 from initlab.torch import ApplyResult, TiedParameterWarning, apply, initialise
+from initlab.torch.kinds import inventory
 
 HF = ("hf_bert", "hf_gpt2")
 SE_LIMIT = 5  # a sample std within 5 standard errors: a false failure has probability < 1e-6 per block
@@ -33,7 +34,6 @@ def assert_std(values: torch.Tensor, expected: float, what: str = ""):
 
 def blocks_of(result: ApplyResult, model: nn.Module, name: str):
     """(label, drawn block as a tensor, BlockRow) of parameter `name`, through the inventory's own views."""
-    from initlab.torch.kinds import inventory
     entry = next(e for e in inventory(model) if e.name == name)
     row = result.row(name)
     return [(b.label, b.view(entry.parameter), r) for b, r in zip(entry.blocks, row.blocks)]
@@ -245,7 +245,7 @@ def test_an_override_naming_a_tied_tensor_fills_it_once_without_a_warning():
     model = hf_gpt2(dim=64)
     with warnings.catch_warnings():
         warnings.simplefilter("error", TiedParameterWarning)
-        result = initialise(model, "he_normal", overrides={"lm_head.weight": "normal(std=0.1)"}, seed=0)
+        result = initialise(model, "he_normal", overrides={"lm_head.weight": "normal(std=0.1)"}, tied="error", seed=0)
     assert result.row("lm_head.weight").note == "pattern 'lm_head.weight'; tied to lm_head.weight: filled once"
     assert_std(model.lm_head.weight, 0.1)
 
@@ -253,7 +253,8 @@ def test_an_override_naming_a_tied_tensor_fills_it_once_without_a_warning():
 def test_bad_overrides_name_the_argument_and_leave_the_model_unchanged():
     model = vit()
     before = [p.detach().clone() for p in model.parameters()]
-    with pytest.raises(ValueError, match=r"^overrides: pattern '\*\.c_proj\.weight' matches no parameter of ViT"):
+    with pytest.raises(ValueError, match=r"^overrides: pattern '\*\.c_proj\.weight' matches no parameter \(or block\) "
+                                         r"of ViT"):
         apply(model, "he_normal", overrides={"cls_token": "zeros", "*.c_proj.weight": "zeros"}, seed=0)
     with pytest.raises(ValueError, match=r"^overrides: 'cls_token': unknown scheme 'zeroes' \(did you mean 'zeros'"):
         apply(model, "he_normal", overrides={"cls_token": "zeroes"}, seed=0)
@@ -272,3 +273,35 @@ def test_keep_everywhere_with_one_override_changes_only_what_the_pattern_names_a
         assert torch.equal(p, before[name]) != name.endswith("c_proj.weight"), name
     assert result.row("transformer.h.0.ln_1.weight").note == "norm='keep': norm layers keep the model's own init"
     assert len(result.initialised) == 4
+
+
+def test_block_overrides_set_an_lstm_forget_bias_and_zero_gpt2_queries_leaving_the_other_blocks_to_their_rule():
+    model = lstm(hidden=32)
+    result = initialise(model, "he_normal", overrides={"rnn.bias_*:f": "ones"}, seed=0)
+    for name in ("bias_ih_l0", "bias_hh_l0"):
+        i, f, g, o = getattr(model.rnn, name).split(32)
+        assert torch.all(f == 1) and all(torch.all(b == 0) for b in (i, g, o))
+        row = result.row(f"rnn.{name}")
+        assert (row.spec, row.argument) == ("i, g, o: zeros; f: ones", "i, g, o: bias; f: overrides")
+    model = hf_gpt2(dim=64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TiedParameterWarning)
+        initialise(model, "he_normal", overrides={"*.c_attn.weight:q": "zeros"}, seed=0)
+    for block in model.transformer.h:
+        q, k, v = block.attn.c_attn.weight.split(64, dim=1)
+        assert torch.count_nonzero(q) == 0
+        assert_std(torch.cat([k, v]), math.sqrt(2 / 64))
+
+
+def test_a_block_override_under_keep_changes_that_block_only_and_says_what_the_others_kept():
+    model = lstm(hidden=32)
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    result = initialise(model, "keep", bias="keep", overrides={"rnn.bias_ih_l0:f": "constant(2)"}, seed=0)
+    for name, p in model.named_parameters():
+        if name != "rnn.bias_ih_l0":
+            assert torch.equal(p, before[name]), name
+    i, f, g, o = model.rnn.bias_ih_l0.split(32)
+    assert torch.all(f == 2) and torch.equal(torch.cat([i, g, o]), torch.cat([before["rnn.bias_ih_l0"].split(32)[k]
+                                                                           for k in (0, 2, 3)]))
+    assert result.row("rnn.bias_ih_l0").note == ("pattern 'rnn.bias_ih_l0:f'; other blocks: bias='keep': biases keep "
+                                                 "the model's own init")

@@ -21,7 +21,8 @@ from initlab.numbers_text import significant
 @dataclass(frozen=True)
 class BlockRow:
     """One block as filled: its label, its shape in torch layout (out, in, *kernel), its fans (None
-    for a norm parameter) and the mean and std of the spec's formula on it (None where it has none)."""
+    for a norm parameter), the mean and std of the spec's formula on it (None where it has none), and
+    the spec and argument that filled it."""
 
     label: str
     shape: tuple[int, ...]
@@ -29,13 +30,16 @@ class BlockRow:
     fan_out: float | None
     mean: float | None
     std: float | None
+    spec: str = ""          # the spec that filled this block
+    argument: str = ""      # and the argument it came from (scheme, bias, ..., overrides)
 
 
 @dataclass(frozen=True)
 class ParameterRow:
     """One parameter tensor: its first name, shape, owning module, kind and role (`initlab.torch.kinds`);
-    `spec` and `argument` when it was initialised (None when left alone), its `blocks`, `note` (why it
-    was left alone, or a remark on what was done: tied, padding row) and the other names it is tied to."""
+    `spec` and `argument` when it was initialised (None when left alone; ``"i, g, o: zeros; f: ones"`` when
+    its blocks differ), the `blocks` filled, `note` (why it was left alone, or a remark on what was done:
+    override pattern, tied, padding row) and the other names it is tied to."""
 
     name: str
     shape: tuple[int, ...]
