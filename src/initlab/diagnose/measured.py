@@ -162,7 +162,7 @@ def _role_checks(groups) -> list[tuple[str, float, str]]:
         back = _ratio(_scaled_grad(first), _scaled_grad(last))
         fwd = _ratio(last.pre_rms, first.pre_rms)
         text = (f"{name} ({kind}, {len(group)} layers): dL/dz rms {n(first.grad_rms)} in {first.name} vs "
-                f"{n(last.grad_rms)} in {last.name}, times each one's pre-activation rms ratio {n(back)}; "
+                f"{n(last.grad_rms)} in {last.name}, each times its pre-activation rms: ratio {n(back)}; "
                 f"pre-activation rms {n(first.pre_rms)} -> {n(last.pre_rms)}, ratio {n(fwd)}")
         for ratio in (back, fwd):  # an exact 0 at one end (a zero-initialised layer) is not a trend
             if 0 < ratio < math.inf and _direction(ratio):
