@@ -381,3 +381,28 @@ def test_duplicates_of_a_zeros_init_are_still_found_after_hashing():
     d = diagnose_mlp(MLP([2, 16, 16, 1], activation="relu", init="zeros", seed=0), X, y)
     assert [(s.duplicate_groups, s.duplicate_units) for s in d.layers[:-1]] == [(1, 16), (1, 16)]
     assert np.isclose(d.layers[0].pre_std, 0.0)
+
+
+def test_a_measurement_that_fails_leaves_the_pass_and_its_outputs_alone():
+    # grouped-query attention: 4 query heads but 2 key heads, which the logits' split cannot read; and a
+    # projection called twice must return its own output each time (the hooks return None)
+    from initlab.diagnose.inside import recording
+
+    class GroupedQuery(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.num_heads, self.head_dim = 4, 4
+            self.q_proj, self.k_proj = nn.Linear(16, 16), nn.Linear(16, 8)
+
+        def forward(self, x):
+            return self.q_proj(x) + self.q_proj(2 * x) + self.k_proj(x).repeat(1, 1, 2)
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = GroupedQuery()
+    x = torch.randn(2, 5, 16, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        expected = model(x)
+        with recording(model) as inside:
+            got = model(x)
+    assert torch.equal(got, expected) and inside.attention == []

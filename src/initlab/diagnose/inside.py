@@ -86,41 +86,52 @@ def _identity(x: torch.Tensor | None) -> tuple | None:
     return None if x is None else (x.data_ptr(), tuple(x.shape), tuple(x.stride()))
 
 
+def _quietly(measure) -> None:
+    """Run one measurement under no_grad; a module laid out otherwise than expected (grouped-query
+    attention, rotary embeddings, ...) gives no measurement rather than breaking the user's pass."""
+    try:
+        with torch.no_grad():
+            measure()
+    except Exception:  # noqa: BLE001 - best effort: the pass itself must go on
+        pass
+
+
+def _keep(outputs: dict, role: str):
+    def hook(module, args, output):  # returns None: a forward hook's return value would replace the output
+        outputs.setdefault(role, output)
+    return hook
+
+
 def _hooks(name: str, module: nn.Module, found: Inside, seen: set[str], entry: dict) -> list:
     if is_norm(module):
         def norm_hook(m, args, output):
             x = _first_tensor(args)
             if x is not None and x.is_floating_point() and _once(name, seen):
                 parent = entry.get(name.rpartition(".")[0])
-                with torch.no_grad():
-                    found.norms.append(NormInput(name, type(m).__name__, _rms(x), parent == _identity(x)))
+                _quietly(lambda: found.norms.append(NormInput(name, type(m).__name__, _rms(x), parent == _identity(x))))
         return [module.register_forward_hook(norm_hook)]
     if isinstance(module, nn.MultiheadAttention):
         def mha_hook(m, args, kwargs):
             query = args[0] if args else kwargs.get("query")
             key = args[1] if len(args) > 1 else kwargs.get("key", query)
             if isinstance(query, torch.Tensor) and _once(name, seen):
-                with torch.no_grad():
-                    found.attention.append(_mha_logits(name, m, query, key))
+                _quietly(lambda: found.attention.append(_mha_logits(name, m, query, key)))
         return [module.register_forward_pre_hook(mha_hook, with_kwargs=True)]
     if isinstance(module, nn.RNNBase):
         def rnn_hook(m, args, kwargs):
             x = args[0] if args else kwargs.get("input")
             hx = args[1] if len(args) > 1 else kwargs.get("hx")
             if isinstance(x, torch.Tensor) and m.proj_size == 0 and _once(name, seen):
-                with torch.no_grad():
-                    found.gates.append(_gates(name, m, x, hx))
+                _quietly(lambda: found.gates.append(_gates(name, m, x, hx)))
         return [module.register_forward_pre_hook(rnn_hook, with_kwargs=True)]
     projections = _hf_projections(module)
     if projections is not None:
         outputs: dict[str, torch.Tensor] = {}
-        handles = [child.register_forward_hook(lambda m, a, out, role=role: outputs.setdefault(role, out))
-                   for role, child in projections.items()]
+        handles = [child.register_forward_hook(_keep(outputs, role)) for role, child in projections.items()]
 
         def hf_hook(m, args, output):
             if ("c_attn" in outputs or {"q", "k"} <= outputs.keys()) and _once(name, seen):
-                with torch.no_grad():
-                    found.attention.append(_hf_logits(name, m, outputs))
+                _quietly(lambda: found.attention.append(_hf_logits(name, m, outputs)))
         return handles + [module.register_forward_hook(hf_hook)]
     return []
 
