@@ -101,6 +101,8 @@ def test_two_identical_columns_are_one_duplicate_group():
     net = MLP([2, 50, 50, 1], activation="tanh", init="xavier_normal", seed=0)
     W, b = net.params[0]
     W[:, 7], b[7] = W[:, 3], b[3]
+    W2, _ = net.params[1]
+    W2[7], W2[3] = W2[3], W2[3].copy()  # outgoing weights alike too: the same gradient, so they stay alike
     layers = diagnose_mlp(net, X, y).layers
     assert [(s.duplicate_groups, s.duplicate_units) for s in layers] == [(1, 2), (0, 0), (0, 0)]
     assert diagnose_mlp(net, X, y).verdict == "ok"  # 2 of 50 is far from symmetric
@@ -119,9 +121,21 @@ def test_duplicate_groups_join_weight_and_activation_classes():
     # units 0, 1 share weights; units 1, 2 share (non-constant) activations; unit 3 is alone: one group of 3
     weight = np.array([[1.0, 0.0], [1.0, 0.0], [2.0, 0.0], [3.0, 0.0]])
     a = np.array([[0.5, 0.1, 0.1, 0.7], [0.6, 0.2, 0.2, 0.8]])
-    c = Capture("l", "dense", z=a, a=a, dz=a, weight=weight, bias=np.zeros(4), weight_grad=weight, activation=None,
-                fan_in=2, fan_out=4)
+    c = Capture("l", "dense", z=a, a=a, dz=np.ones_like(a), weight=weight, bias=np.zeros(4), weight_grad=weight,
+                activation=None, fan_in=2, fan_out=4)
     assert duplicates(c) == (1, 3)
+
+
+def test_units_alike_but_with_different_gradients_are_not_duplicates():
+    # a zero-initialised layer (Fixup's last layer of a branch): identical rows, but each unit gets its own dL/dz
+    rng = np.random.default_rng(0)
+    z = np.zeros((16, 5))
+    dz = rng.standard_normal((16, 5))
+    c = Capture("l", "dense", z=z, a=z, dz=dz, weight=np.zeros((5, 3)), bias=None, weight_grad=np.zeros((5, 3)),
+                activation=None, fan_in=3, fan_out=5)
+    assert duplicates(c) == (0, 0)
+    dz[:, 4] = dz[:, 1]  # units 1 and 4 also get the same gradient: they stay identical under training
+    assert duplicates(c) == (1, 2)
 
 
 def test_capture_rejects_inconsistent_shapes():
@@ -161,3 +175,19 @@ def test_leaky_relu_never_dies_and_relu6_dies_at_0_and_saturates_at_6():
     assert dead_fraction(relu6) == 0.25  # unit 0: <= 0 on both samples, mean -8.5 < -1 sd
     assert saturated_fraction(relu6) == 3 / 8  # 7, 8, 9 sit at the flat top; the zeros are relu's half, not saturation
     assert bounds("ReLU6") == (None, 6.0) and bounds("relu") is None
+
+
+@pytest.mark.parametrize("collide", [False, True])
+def test_row_grouping_is_the_exact_partition_even_when_every_hash_collides(collide, monkeypatch):
+    # the hash only buckets rows; equality is decided entry by entry, so forcing every fingerprint equal
+    # (a collision on every pair) must give the partition np.unique gives, -0.0 equal to 0.0
+    from initlab.diagnose import stats
+    if collide:
+        monkeypatch.setattr(stats, "_fingerprints", lambda rows: np.zeros(len(rows), dtype=np.uint64))
+    rng = np.random.default_rng(1)
+    for _ in range(50):
+        rows = rng.integers(-1, 2, size=(int(rng.integers(1, 25)), int(rng.integers(1, 4)))).astype(float)
+        rows[rows == 0] *= np.where(rng.random(np.count_nonzero(rows == 0)) < 0.5, -1.0, 1.0)  # some -0.0
+        expected = np.unique(rows + 0.0, axis=0, return_inverse=True)[1].reshape(-1)
+        got = stats._groups(rows)
+        assert np.array_equal(expected[:, None] == expected[None, :], got[:, None] == got[None, :])

@@ -3,27 +3,33 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import numpy as np
 
 from initlab._errors import ArgumentError
 from initlab.diagnose.capture import Capture
-from initlab.diagnose.expected import expected
+from initlab.diagnose.coverage import Coverage
+from initlab.diagnose.expected import Expected, expected
 from initlab.diagnose.mlp_probe import capture_mlp, describe_mlp
 from initlab.diagnose.stats import layer_stats, sigma_b2, sigma_w2
 from initlab.diagnose.verdict import Diagnosis, diagnosis
 
 
-def diagnose(captures: Sequence[Capture], input_mean_square: float, model: str) -> Diagnosis:
+def diagnose(captures: Sequence[Capture], input_mean_square: float, model: str,
+             coverage: Coverage | None = None) -> Diagnosis:
     """Statistics, theory and verdict for the `captures` of one pass; `input_mean_square` = mean(X^2)
-    of the batch (theory's q(0)); `model` names the model in the report.
+    of the batch (theory's q(0)); `model` names the model in the report; `coverage` what the chain
+    theory leaves out of it (None: a chain, as the NumPy engine's MLP; `initlab.diagnose.coverage`).
 
     Theory's backward map runs on root mean squares, E[dz(l)^2] = E[phi'^2] mean(W(l+1)^2)
     backward_fan(l+1) E[dz(l+1)^2], anchored at the output layer's measured rms; `expected_grad_std`
     is therefore compared with `LayerStats.grad_rms` (as `expected_pre_std` = sqrt(q) is with
-    `pre_rms`), while `grad_std` stays the std of the entries."""
+    `pre_rms`), while `grad_std` stays the std of the entries. For a model the chain theory does not
+    cover (`coverage` not a chain) the expected values are nan: the table shows '-' and the verdict rests
+    on measured quantities (`initlab.diagnose.measured`)."""
     captures = list(captures)
     if not captures:
         raise ArgumentError("captures", "expected at least one dense or convolutional layer, got none")
@@ -33,8 +39,10 @@ def diagnose(captures: Sequence[Capture], input_mean_square: float, model: str) 
     theory = expected(float(input_mean_square), w2, [sigma_b2(c) for c in captures],
                       [c.activation for c in captures], [c.units for c in captures],
                       [w * c.backward_fan / c.fan_in for w, c in zip(w2, captures)], last_grad_rms)
+    if coverage is not None and not coverage.chain:  # a chain's numbers would mislead: none rather than wrong ones
+        theory = [Expected(*[math.nan] * len(fields(Expected))) for _ in captures]
     layers = [layer_stats(i, c, e) for i, (c, e) in enumerate(zip(captures, theory), start=1)]
-    return diagnosis(layers, [c.activation for c in captures], model)
+    return diagnosis(layers, [c.activation for c in captures], model, coverage)
 
 
 def _mean_square(X) -> float:
@@ -60,29 +68,24 @@ def diagnose_torch(model, batch, target=None, output=None) -> Diagnosis:
     `target`s or None (a fixed random output gradient), the loss on `output` (a key or index of the
     model's output; `initlab.torch.inputs.select_output`); see `initlab.diagnose.torch_probe`. The model
     is left unchanged."""
+    from initlab.diagnose.coverage import torch_coverage
+    from initlab.diagnose.inside import recording
     from initlab.diagnose.torch_probe import capture_and_discover, describe_torch, unreached, untreated_modules
     from initlab.torch.inputs import check_batch
     import torch  # torch only here
     batch = check_batch(batch)  # checked before the model, as capture_torch does
     if isinstance(model, torch.nn.Module) and next(model.parameters(), None) is None:
         raise ArgumentError("model", f"{type(model).__name__} has no parameters: nothing to diagnose")
-    captures, traced = capture_and_discover(model, batch, target, output)  # one pass: layers, merges, captures
+    with recording(model) as inside:  # norms, attention, gates: measured in the same pass
+        captures, traced = capture_and_discover(model, batch, target, output)  # one pass: layers, merges, captures
     if not captures:
         raise ArgumentError("model", "no layer's output reaches the loss (no gradient flows to any layer)")
-    result = diagnose(captures, _torch_input_mean_square(batch), describe_torch(model, captures))
+    others = untreated_modules(model)
+    coverage = torch_coverage(traced, captures, others, inside)
+    result = diagnose(captures, _torch_input_mean_square(batch), describe_torch(model, captures), coverage)
     caveats = []
     missed = unreached(traced.layers, captures)
     if missed:
         caveats.append(f"not diagnosed: {', '.join(missed)} (the selected output does not depend on "
                        f"{'them' if len(missed) > 1 else 'it'})")
-    others = untreated_modules(model)
-    if others:
-        listed = ", ".join(f"{name} x{count}" for name, count in others.items())
-        caveats.append(f"not diagnosed: {listed} (modules with parameters that are not weight-bearing layers); "
-                       "theory treats a chain of layers and elementwise activations, so expected values "
-                       "around them are approximate")
-    branches = traced.merges
-    if branches:
-        caveats.append(f"not a plain chain: the forward adds or concatenates computed tensors {branches} time(s) "
-                       "(residual connections or branches); theory's expected values assume a chain there")
     return replace(result, evidence=[*result.evidence, *caveats]) if caveats else result

@@ -99,7 +99,10 @@ def diagnose_figure(diagnosis, path: str | Path | None = None, *, title: str | N
            "rms of pre-activations", (_values(layers, "band_low"), _values(layers, "band_high")))
     forward.set_title("forward: rms of each layer's output z\n(its std when the mean is 0)", fontsize=LEGEND_SIZE + 1)
     _panel(backward, depth, _values(layers, "grad_rms"), _values(layers, "expected_grad_std"), "rms of dL/dz")
-    backward.set_title("backward: rms of dL/dz\n(theory anchored at the last layer)", fontsize=LEGEND_SIZE + 1)
+    covered = np.isfinite(_values(layers, "expected_grad_std")).any()  # nan: the chain theory does not cover it
+    backward.set_title("backward: rms of dL/dz\n" + ("(theory anchored at the last layer)" if covered else
+                                                     "(no chain theory: residual/normalized model)"),
+                       fontsize=LEGEND_SIZE + 1)
     fig.suptitle(plain(title or f"{diagnosis.model}: {diagnosis.verdict}"))
     if path is not None:
         fig.savefig(Path(path), dpi=100)

@@ -3,6 +3,8 @@ applies the recommended scheme: the user's own command with `--init` replaced.""
 
 from __future__ import annotations
 
+import math
+import re
 import shlex
 from collections.abc import Sequence
 
@@ -14,8 +16,20 @@ from initlab.numbers_text import percent, significant
 VERDICT_STYLE = {"ok": "bold green"}
 
 
+def _shown(value: float | None) -> float | None:
+    """None ('-') for a value theory does not give (nan where the chain theory does not cover the model)."""
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def _band(s) -> str:
+    """'low-high' of the finite-width band; '-' where the chain theory gives none."""
+    if _shown(s.band_low) is None:
+        return significant(None)
+    return f"{significant(s.band_low, 2)}-{significant(s.band_high, 2)}"
+
+
 def _versus(measured: float | None, expected: float | None) -> str:
-    return f"{significant(measured, 3)} ({significant(expected, 3)})"
+    return f"{significant(measured, 3)} ({significant(_shown(expected), 3)})"
 
 
 COLUMNS = ("layer", "act", "units", "pre rms (theory)", "band", "act std (theory)", "saturated", "dead",
@@ -25,18 +39,19 @@ OPTIONAL_COLUMNS = ("units", "band", "act std (theory)", "|dW|/|W|", "saturated"
 
 def layer_table(diagnosis, title: str | None = None) -> Table:
     """One row per layer; 'measured (theory)' pairs; rows outside the finite-width band in yellow."""
+    covered = any(not math.isnan(s.expected_pre_std) for s in diagnosis.layers)
+    caption = "measured (theory); band: finite-width ±2 sd of the pre-activation rms; rows outside it in yellow"
     table = Table(title=title or f"{diagnosis.model}: one forward + backward pass at init",
-                  caption="measured (theory); band: finite-width ±2 sd of the pre-activation rms; rows outside it in yellow")
+                  caption=caption + ("" if covered else "; theory '-': the chain theory does not cover this model"))
     for column in COLUMNS:  # never wrapped: a narrow console leaves out OPTIONAL_COLUMNS instead
         table.add_column(column, justify="left" if column in ("layer", "act") else "right", no_wrap=True)
     for s in diagnosis.layers:
         table.add_row(escape(f"{s.index} {s.name}" if s.name != f"layer {s.index}" else str(s.index)),
-                      escape(s.activation), str(s.units), _versus(s.pre_rms, s.expected_pre_std),
-                      f"{significant(s.band_low, 2)}-{significant(s.band_high, 2)}",
+                      escape(s.activation), str(s.units), _versus(s.pre_rms, s.expected_pre_std), _band(s),
                       _versus(s.activation_std, s.expected_activation_std), percent(s.saturated_fraction, 0),
                       percent(s.dead_fraction, 0), _versus(s.grad_rms, s.expected_grad_std),
                       significant(s.weight_grad_ratio, 3), str(s.duplicate_units),
-                      style=None if s.in_band else "yellow")
+                      style="yellow" if s.outside_band else None)
     return table
 
 
@@ -52,7 +67,7 @@ def verdict_lines(diagnosis) -> list[str]:
         lines.append(f"recommended: [bold]{escape(fix['scheme'])}[/] - {escape(fix.get('why', ''))}")
         for key, label in (("command", "check it"), ("python", "in Python")):
             if fix.get(key):
-                lines.append(f"  {label}: {escape(fix[key])}")
+                lines.append(f"  {label}: " + escape(fix[key]).replace("\n", "\n" + " " * (len(label) + 4)))
     return lines
 
 
@@ -69,10 +84,15 @@ def command_line(options: Sequence[tuple[str, object]]) -> str:
 
 def with_fix(recommendation: dict | None, options: Sequence[tuple[str, object]], *, torch_model: bool,
              input_shape: Sequence[int] | None, seed: int) -> dict | None:
-    """The recommendation plus the command (the same diagnosis with the fix) and, for torch, the Python line."""
+    """The recommendation plus the command (the same diagnosis with the fix) and, for torch, the Python line.
+    A fix for some layers only (``layers``) gets the Python line alone: ``--init`` would redraw every layer."""
     if not recommendation or recommendation.get("at_optimum"):
         return recommendation
     scheme = recommendation["scheme"]
+    if recommendation.get("layers"):
+        if not torch_model:
+            return recommendation
+        return dict(recommendation, python=targeted_python(scheme, recommendation["layers"], seed))
     changes = {"--init": scheme, "--bias-init": recommendation.get("bias_init")}
     fixed = [(flag, changes[flag] if changes.get(flag) else value) for flag, value in options]
     fixed += [(flag, value) for flag, value in changes.items() if value and flag not in dict(options)]
@@ -86,3 +106,54 @@ def with_fix(recommendation: dict | None, options: Sequence[tuple[str, object]],
             result["python"] = (f"initlab.torch.apply(model, {scheme!r}" + (f", bias={bias!r}" if bias else "")
                                 + f", seed={seed})")
     return result
+
+
+def targeted_python(scheme: str, layers: Sequence[str], seed: int) -> str:
+    r"""Python that applies `scheme` to the named layers only (one generator for all of them), matched by
+    a pattern where the names differ only in their indices (`names_pattern`), else listed.
+
+    >>> targeted_python("torch_default", ["head"], 0)
+    "initlab.torch.apply(model.get_submodule('head'), 'torch_default', seed=0)"
+    >>> print(targeted_python("normal(std=0.01)", ["h.0.c_proj", "h.1.c_proj", "h.2.c_proj", "h.3.c_proj"], 0))
+    g = torch.Generator().manual_seed(0)
+    for name, module in model.named_modules():
+        if re.fullmatch(r'h\.\d+\.c_proj', name):
+            initlab.torch.apply(module, 'normal(std=0.01)', generator=g)
+    """
+    if len(layers) == 1:
+        return f"initlab.torch.apply(model.get_submodule({layers[0]!r}), {scheme!r}, seed={seed})"
+    head = f"g = torch.Generator().manual_seed({seed})\n"
+    pattern = names_pattern(layers)
+    if pattern is None:
+        return (head + f"for name in {list(layers)!r}:\n"
+                f"    initlab.torch.apply(model.get_submodule(name), {scheme!r}, generator=g)")
+    return (head + "for name, module in model.named_modules():\n"
+            f"    if re.fullmatch(r'{pattern}', name):\n"
+            f"        initlab.torch.apply(module, {scheme!r}, generator=g)")
+
+
+def names_pattern(names: Sequence[str]) -> str | None:
+    r"""A regular expression for `names` when they are every combination of their dotted parts: a part the
+    same in all, a number ('\d+'), or one of a few words ('(?:attn|mlp)'); else None (then they are listed).
+
+    >>> names_pattern(["h.0.attn.c_proj", "h.0.mlp.c_proj", "h.1.attn.c_proj", "h.1.mlp.c_proj"])
+    'h\\.\\d+\\.(?:attn|mlp)\\.c_proj'
+    >>> names_pattern(["h.0.attn.c_proj", "h.1.mlp.c_proj", "h.2.mlp.c_proj", "h.3.mlp.c_proj"]) is None
+    True
+    """
+    split = [name.split(".") for name in dict.fromkeys(names)]
+    if len(split) < 4 or len({len(parts) for parts in split}) != 1:
+        return None
+    out, combinations = [], 1
+    for column in zip(*split):
+        values = list(dict.fromkeys(column))
+        combinations *= len(values)
+        if len(values) == 1:
+            out.append(re.escape(values[0]))
+        elif all(part.isdigit() for part in values):
+            out.append(r"\d+")
+        elif len(values) <= 4:
+            out.append("(?:" + "|".join(re.escape(v) for v in values) + ")")
+        else:
+            return None
+    return r"\.".join(out) if combinations == len(split) else None

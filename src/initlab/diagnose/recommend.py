@@ -21,6 +21,8 @@ The recommendation is a dict:
 - ``why``: one paragraph, with the formula and the source;
 - ``bias_init``: the bias init spec to use with it, only when the biases must change (``zeros``
   when negative biases killed relu units; ``normal(std=0.2236)`` for tanh);
+- ``layers``: the layers the scheme is for, when it is for some only (the fixes of the measured rules
+  below); absent: every layer;
 - ``fixes``: whether applying ``scheme`` (and ``bias_init``) is expected to make the verdict ok;
 - ``at_optimum``: the measured weights already follow ``scheme``: the median sigma_w2 = fan_in *
   mean(W^2) of the hidden layers equals the scheme's within `TOLERANCE` (or 4 sampling sds of a
@@ -28,6 +30,13 @@ The recommendation is a dict:
   the scheme's (within the same relative tolerance, or `BIAS_FLOOR` when the scheme's is 0).
   Applying it again would change nothing; ``why`` then says what can (wider or fewer layers,
   another activation) and ``fixes`` is False.
+
+Fixes for what `initlab.diagnose.measured` finds in models the chain theory does not cover
+(`recommend_measured`), and for no gradient (`restore_output`), are for the layers at fault: an
+all-zero layer drawn at torch's default; the layers that write into a growing residual stream
+(before each norm, in call order) or, without norms, each repeated block's last layer, drawn with
+their std / sqrt(how many), as GPT-2's scaled residual projections and depth-scaled branches do;
+``xavier_uniform`` for exploding attention logits; torch's default for saturated recurrent gates.
 
 >>> from initlab.theory import activation
 >>> recommend([activation("leaky_relu", slope=0.1)])["scheme"]
@@ -212,3 +221,103 @@ def _choice(act: Activation | None) -> Choice:
 
 
 __all__ = ["BIAS_HINT", "Choice", "dominant", "measured", "recommend"]
+
+
+# --- fixes for what the measured rules find (initlab.diagnose.measured) and for a zero layer -----------
+
+def _targeted(scheme: str, layers: Sequence[str], why: str) -> dict:
+    """A fix for the named layers only (``layers``; `initlab.diagnose.present.with_fix` writes its Python)."""
+    return {"scheme": scheme, "why": why, "fixes": True, "at_optimum": False, "layers": list(layers)}
+
+
+def restore_output(zero) -> dict | None:
+    """The fix for no gradient: the all-zero layer (`LayerStats`) drawn again at torch's default init;
+    None when no layer is all zeros (the cause is elsewhere)."""
+    if zero is None:
+        return None
+    return _targeted("torch_default", [zero.name],
+                     f"'{zero.name}' has all-zero weights, so dL/d(its input) = W^T dL/dz = 0: draw them at "
+                     "torch's own default (kaiming_uniform a=sqrt(5), the bound 1/sqrt(fan_in)) and every layer "
+                     "before it gets a gradient on the first step. A head zeroed on purpose (to start from "
+                     "uniform predictions) learns on the first step and passes gradients from the second")
+
+
+def stream_writers(layers: Sequence, calls: Sequence[tuple[str, str | None]]) -> list[str]:
+    """The layers that write into the residual stream: in call order (`calls`: (module name, kind)),
+    the last diagnosed layer before each normalization layer after the first block's pre-norm. An
+    nn.MultiheadAttention writes through its ``out_proj``."""
+    names = {s.name: s for s in layers}
+    writers, last, started = [], None, False
+    for name, kind in calls:
+        if kind == "norm":
+            if started and last is not None and last not in writers:
+                writers.append(last)
+            started, last = True, None
+        elif name in names:
+            last = name
+    return [f"{w}.out_proj" if names[w].kind == "attention" else w for w in writers]
+
+
+def recommend_measured(cause: str | None, activations: Sequence[Activation | None], hidden: Sequence,
+                       coverage) -> dict | None:
+    """The fix for a verdict of `initlab.diagnose.measured` (its `cause`); None when there is none to give."""
+    if cause is None:
+        return None
+    if cause == "gates":
+        rnns = [s.name for s in hidden if s.kind == "rnn"]
+        return _targeted("torch_default", rnns,
+                         "torch's default recurrent init, uniform(+-1/sqrt(hidden)) per gate, keeps the gate "
+                         "pre-activations near 0, where sigmoid and tanh pass the gradient; weights as large as "
+                         "these put the gates on their flat sides at every step")
+    if cause == "attention":
+        return {"scheme": "xavier_uniform", "fixes": True, "at_optimum": False,
+                "why": "xavier_uniform (torch's own for attention projections) keeps q and k entries at the "
+                       "scale of the normalized input, so the logits q.k/sqrt(d) have a std near 1 and the "
+                       "softmax spreads its weight over the keys (Vaswani et al. 2017 scale by 1/sqrt(d) for "
+                       "exactly this)"}
+    if cause == "stream":
+        return _scaled(stream_writers(hidden, coverage.calls), hidden,
+                       "scaled residual projections (GPT-2, Radford et al. 2019; Megatron)")
+    if coverage.merges != 0:  # residual additions (or not counted): scale the branches, not the scheme
+        scaled = _scaled_branches(hidden)
+        if scaled is not None:
+            return scaled
+    return recommend(activations, hidden)
+
+
+def _scaled(writers: Sequence[str], hidden: Sequence, what: str) -> dict | None:
+    """`writers` drawn with their median measured std / sqrt(len(writers))."""
+    if not writers:
+        return None
+    by_name = {s.name: s for s in hidden}
+    stds = [math.sqrt(s.sigma_w2 / s.fan_in) for w in writers
+            if (s := by_name.get(w.removesuffix(".out_proj"))) is not None and s.fan_in]
+    base = statistics.median(stds) if stds else 0.02
+    std = base / math.sqrt(len(writers))
+    return _targeted(f"normal(std={std:.3g})", writers,
+                     f"{what}: the {len(writers)} layers that write into the residual stream drawn with std "
+                     f"{base:.3g} / sqrt({len(writers)}) = {std:.3g}, so the variance all branches add together no "
+                     "longer grows with depth")
+
+
+def block_of(name: str) -> str | None:
+    """The repeated block a layer sits in: its name up to its first index ('blocks.3' of 'blocks.3.mlp.0';
+    None when the name has no index)."""
+    parts = name.split(".")
+    for i, part in enumerate(parts[:-1]):
+        if part.isdigit():
+            return ".".join(parts[:i + 1])
+    return None
+
+
+def _scaled_branches(hidden: Sequence) -> dict | None:
+    """Without norms to mark the stream, each repeated block's last layer is its branch's output."""
+    last: dict[str, str] = {}
+    for s in hidden:
+        block = block_of(s.name)
+        if block is not None:
+            last[block] = s.name
+    if len(last) < 2:
+        return None
+    return _scaled(list(last.values()), hidden, "scaled residual branches (depth-muP and SkipInit scale each "
+                                                "branch down with depth; Fixup, Zhang et al. 2019, by L^(-1/(2m-2)))")

@@ -18,7 +18,10 @@ weights: sigma_w2 = fan_in * mean(W^2), sigma_b2 = mean(b^2) (0 without bias).
   that is exactly 0 everywhere (all upstream units dead) has sd 0 and all its units count;
 - duplicates: units with identical incoming weights and bias, joined with units whose activations
   over the batch are identical, leaving out constant activation vectors (a dead relu unit is
-  all zeros like every other dead unit, which is not symmetry).
+  all zeros like every other dead unit, which is not symmetry), and kept only where the units also
+  receive identical gradients dL/dz: those stay identical under training. Units that are alike
+  but get different gradients (a zero-initialised last layer of a residual branch, Fixup-style,
+  whose units each see their own part of the stream's gradient) separate on the first step.
 
 >>> import numpy as np
 >>> W = np.array([[1.0, 2.0], [1.0, 2.0], [0.5, 0.0]])
@@ -108,6 +111,12 @@ class LayerStats:
         return self.grad_rms * math.sqrt(self.units * self.positions)
 
     @property
+    def outside_band(self) -> bool:
+        """Outside theory's band, for a model theory covers (its theory is nan where it does not:
+        `initlab.diagnose.doctor.diagnose`): the rows a table marks."""
+        return not self.in_band and not math.isnan(self.expected_pre_std)
+
+    @property
     def in_band(self) -> bool:
         """Whether the measured root mean square lies inside theory's finite-width band."""
         return bool(self.band_low <= self.pre_rms <= self.band_high)
@@ -158,20 +167,55 @@ def dead_fraction(c: Capture) -> float | None:
     return float(np.mean(dead))
 
 
+def _fingerprints(rows: np.ndarray) -> np.ndarray:
+    """One uint64 per row, equal for equal rows: the float64 bits times fixed odd multipliers, summed
+    modulo 2^64 (a multiplicative hash; -0.0 is made 0.0 first)."""
+    bits = np.ascontiguousarray(rows + 0.0, dtype=np.float64).view(np.uint64)
+    multipliers = np.random.default_rng(0).integers(1, 2 ** 63, size=bits.shape[1], dtype=np.uint64) * 2 + 1
+    with np.errstate(over="ignore"):
+        return (bits * multipliers).sum(axis=1, dtype=np.uint64)
+
+
 def _groups(rows: np.ndarray) -> np.ndarray:
-    _, inverse = np.unique(rows, axis=0, return_inverse=True)
-    return inverse.reshape(-1)
+    """Class label (0, 1, ...) of each row, equal labels for equal rows (-0.0 equals 0.0): rows grouped by
+    a hash computed in one vectorized pass, each group checked entry by entry against its first row
+    (sorting whole rows, as ``np.unique(axis=0)`` does, cost half of a 50-layer diagnosis; see
+    benchmarks/diagnose_duplicates.py). A group whose rows differ (a hash collision) is split exactly."""
+    _, labels = np.unique(_fingerprints(rows), return_inverse=True)
+    labels = labels.reshape(-1)
+    counts = np.bincount(labels)
+    for label in np.flatnonzero(counts > 1):
+        members = np.flatnonzero(labels == label)
+        if not np.all(rows[members] == rows[members[0]]):  # a collision (or NaN entries): split exactly
+            exact = _exact_groups(rows[members])
+            labels[members] = np.where(exact == 0, label, len(counts) + members[exact])
+    return np.unique(labels, return_inverse=True)[1].reshape(-1)
+
+
+def _exact_groups(rows: np.ndarray) -> np.ndarray:
+    """Class labels by pairwise comparison with earlier rows (NaN equals nothing): for the rare
+    colliding group only."""
+    labels = np.arange(len(rows))
+    for i in range(1, len(rows)):
+        for j in range(i):
+            if labels[j] == j and np.array_equal(rows[i], rows[j]):
+                labels[i] = j
+                break
+    return labels
 
 
 def duplicates(c: Capture) -> tuple[int, int]:
     """(groups of >= 2 identical units, units in them): connected components of the graph that
-    links each unit to its weight-row class and to its activation-vector class (if not constant)."""
+    links each unit to its weight-row class and to its activation-vector class (if not constant),
+    split by the units' gradient vectors (module doc)."""
     n = c.units
     rows = c.weight if c.bias is None else np.column_stack([c.weight, c.bias])
     by_weight = _groups(rows)
     acts = c.per_unit(c.a)
     varying = np.all(np.isfinite(acts), axis=1) & np.any(acts != acts[:, :1], axis=1)
     by_act = _groups(acts[varying]) if varying.any() else np.zeros(0, dtype=np.intp)
+    if by_weight.max(initial=-1) == n - 1 and len(np.unique(by_act)) == len(by_act):
+        return 0, 0  # every unit unique both ways (the usual case): no graph to join
     units = np.arange(n)
     offset = n + int(by_weight.max()) + 1
     src = np.concatenate([units, units[varying]])
@@ -179,7 +223,9 @@ def duplicates(c: Capture) -> tuple[int, int]:
     size = offset + (int(by_act.max()) + 1 if len(by_act) else 0)
     graph = coo_matrix((np.ones(len(src)), (src, dst)), shape=(size, size))
     _, labels = connected_components(graph, directed=False)
-    sizes = np.bincount(labels[:n])
+    by_grad = _groups(c.per_unit(c.dz))  # alike units stay alike only if their gradients are alike too
+    _, joint = np.unique(labels[:n] * (int(by_grad.max()) + 1) + by_grad, return_inverse=True)
+    sizes = np.bincount(joint.reshape(-1))
     shared = sizes[sizes >= 2]
     return int(len(shared)), int(shared.sum())
 

@@ -6,7 +6,19 @@
               batch mean 1 sd below 0, which correlation collapse in a healthy deep net, at most
               ~16% of a centred layer, does not reach);
 3. saturated  a saturating activation's layer with >= 50% of its activations at a flat side;
-4. exploding / vanishing  a statistic that overflowed to inf or nan (exploding); else, forward, the
+4. no_gradient every hidden layer's dL/dz is exactly 0 (layers behind an intentionally small branch,
+              `initlab.diagnose.inside.small_scales`, left out; dead or saturated units, which zero it
+              too, are named first), the cause named: an output layer whose weights are all zero (a
+              zero-initialised head), a zero layer further in, or else a zero factor between the output
+              and the layers;
+
+For a PyTorch model the chain theory does not cover (`initlab.diagnose.coverage`: residual additions,
+norms, attention, recurrent layers, embeddings) the rules that follow are
+`initlab.diagnose.measured`'s, on measured quantities compared like with like (it may also say
+``not_covered``). For a chain (the NumPy engine's MLP, a torch Sequential of Linear/Conv and
+activations):
+
+5. exploding / vanishing  a statistic that overflowed to inf or nan (exploding); else, forward, the
               pre-activation rms of the last hidden layer over the first's > 10 / < 0.1; else,
               backward, the dL/dz rms of the first layer over the last hidden one's > 10 / < 0.1.
               Backward compares per-sample gradient norms (rms * sqrt(units * positions)), which
@@ -23,7 +35,7 @@
               theory 0.98 and every layer in its band): that is `ok`, with a sentence saying so;
               3 sds rather than the table's 2 because a verdict should be wrong for ~1 net in 700,
               not 1 in 40 (circles, 30x30 He, seed 5: the last layer 2.4 sds low);
-5. ok.
+6. ok.
 
 Evidence sentences quote the measured numbers (3 significant digits) and theory's. Measured and
 theory are compared as root mean squares (theory's sqrt(q) and its backward map are rms).
@@ -38,12 +50,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from initlab.diagnose.recommend import recommend
+from initlab.diagnose.coverage import Coverage
+from initlab.diagnose.measured import judge_measured, no_gradient
+from initlab.diagnose.recommend import recommend, recommend_measured, restore_output
 from initlab.diagnose.stats import LayerStats, bounds
 from initlab.numbers_text import in_sentence
 from initlab.theory import Activation
 
-VERDICTS = ("ok", "vanishing", "exploding", "saturated", "dead", "symmetric")
+VERDICTS = ("ok", "vanishing", "exploding", "saturated", "dead", "symmetric", "no_gradient", "not_covered")
 SYMMETRIC_SHARE = 0.5
 DEAD_LAYER, DEAD_MEDIAN = 0.9, 0.5
 SATURATED = 0.5
@@ -265,25 +279,37 @@ def _signal(layers: Sequence[LayerStats], hidden: Sequence[LayerStats]) -> tuple
     return "ok", [forward.sentence, backward.sentence] + [c.fluctuation() for c in (forward, backward) if c.direction]
 
 
-def judge(layers: Sequence[LayerStats], activations: Sequence[Activation | None]) -> tuple[str, list[str], dict | None]:
+def judge(layers: Sequence[LayerStats], activations: Sequence[Activation | None],
+          coverage: Coverage | None = None) -> tuple[str, list[str], dict | None]:
     """(verdict, evidence, recommendation) for per-layer statistics `layers` (the last one the output
-    layer) and the activation after each layer."""
+    layer) and the activation after each layer; `coverage` None (or a chain) for the chain rules."""
     hidden, hidden_acts = layers[:-1], activations[:-1]
     if not hidden:
         return "ok", [f"no hidden layer: {_inside(layers)}"], None
-    for verdict, rule in (("symmetric", _symmetric), ("dead", _dead), ("saturated", _saturated)):
+    evidence = _symmetric(hidden)
+    if evidence:
+        return "symmetric", evidence, recommend(hidden_acts, hidden)
+    for verdict, rule in (("dead", _dead), ("saturated", _saturated)):
         evidence = rule(hidden)
         if evidence:
-            if verdict == "saturated":
+            if verdict == "saturated" and (coverage is None or coverage.chain):
                 evidence.append(_backward_size(layers, hidden))
             bias = verdict == "dead" and _bias_kills(hidden)
             return verdict, evidence, recommend(hidden_acts, hidden, bias=bias)
+    scales = coverage.inside.small if coverage is not None else []
+    evidence, zero = no_gradient(layers, scales)  # after dead and saturated units, which can zero it too
+    if evidence:
+        return "no_gradient", evidence, restore_output(zero)
+    if coverage is not None and not coverage.chain:
+        verdict, evidence, cause = judge_measured(layers, hidden, coverage)
+        return verdict, evidence, recommend_measured(cause, hidden_acts, hidden, coverage)
     verdict, evidence = _signal(layers, hidden)
     return verdict, evidence, None if verdict == "ok" else recommend(hidden_acts, hidden)
 
 
-def diagnosis(layers: list[LayerStats], activations: Sequence[Activation | None], model: str) -> Diagnosis:
-    verdict, evidence, rec = judge(layers, activations)
+def diagnosis(layers: list[LayerStats], activations: Sequence[Activation | None], model: str,
+              coverage: Coverage | None = None) -> Diagnosis:
+    verdict, evidence, rec = judge(layers, activations, coverage)
     assert verdict in VERDICTS
     return Diagnosis(verdict, evidence, rec, layers, model)
 

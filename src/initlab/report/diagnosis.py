@@ -45,11 +45,13 @@ def layer_table(layers) -> str:
         cells = []
         for _, field, show, kind in COLUMNS:
             value = getattr(s, field)
+            if field.startswith("expected_") and value != value:  # nan: the chain theory does not cover the model
+                value = None
             if field in TEXT_FIELDS:
                 cells.append(f"<td>{escape(str(value))}</td>")
             else:
                 cells.append(cell(MISSING if value is None else show(value), value, kind))
-        rows.append(f'<tr class="{"inside" if s.in_band else "outside"}">{"".join(cells)}</tr>')
+        rows.append(f'<tr class="{"outside" if s.outside_band else "inside"}">{"".join(cells)}</tr>')
     return f'<table class="layers"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
