@@ -203,8 +203,8 @@ def test_torch_cnn_on_digits_reshaped_to_images(cli, tmp_path, factories):
      "--vocab: --input-dtype long draws token ids 0..N-1: give --vocab N"),
     (("--torch", "my_models:tokens", "--input-dtype", "int8", "--input-shape", "6"),
      "--input-dtype: expected float or long, got 'int8'"),
-    (("--torch", "my_models:deep_relu", "--input-shape", "64", "--vocab", "5"),
-     "--vocab: only used with --input-dtype long"),
+    (("--torch", "my_models:deep_relu", "--input-shape", "64", "--vocab", "5", "--input-dtype", "float"),
+     "--vocab: draws token ids 0..vocab-1, which --input-dtype float contradicts"),
     (("--torch", "my_models:tokens", "--data", "tokens:0", "--input-shape", "6"),
      "--data: expected 'tokens:VOCAB' with a positive integer VOCAB, got 'tokens:0'"),
     (("--torch", "my_models:tokens", "--data", "tokens:20", "--input-shape", "6", "--input-dtype", "float"),
@@ -265,13 +265,15 @@ def test_a_factory_takes_literal_keyword_arguments(cli, tmp_path, factories):
     assert [layer["activation"] for layer in doc["layers"]] == ["tanh"] * 5 + ["identity"]
 
 
-def test_token_ids_from_a_tokens_spec_or_input_dtype_long_are_the_same_batch(cli, tmp_path, factories):
+def test_token_ids_from_a_tokens_spec_input_dtype_long_or_vocab_alone_are_the_same_batch(cli, tmp_path, factories):
     code, spec, err = run(cli, tmp_path, "--torch", "my_models:tokens", "--data", "tokens:20", "--input-shape", "6")
     assert code == 0, err
     code, flags, err = run(cli, tmp_path, "--torch", "my_models:tokens", "--input-dtype", "long", "--vocab", "20",
                            "--input-shape", "6")
     assert code == 0, err
-    assert spec["layers"] == flags["layers"]
+    code, vocab_alone, err = run(cli, tmp_path, "--torch", "my_models:tokens", "--vocab", "20", "--input-shape", "6")
+    assert code == 0, err  # --vocab implies --input-dtype long
+    assert spec["layers"] == flags["layers"] == vocab_alone["layers"]
     assert [(layer["name"], layer["kind"]) for layer in spec["layers"]] == [
         ("embed", "embedding"), ("mix", "dense"), ("head", "dense")]
     embed = spec["layers"][0]

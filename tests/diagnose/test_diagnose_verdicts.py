@@ -331,3 +331,11 @@ def test_leaky_relu_units_are_never_dead(circles):
     d = deep(*circles, "he_normal", activation="leaky_relu", bias_init="constant(value=-1)")
     assert d.verdict != "dead"
     assert all(layer.dead_fraction is None for layer in d.layers)
+
+
+def test_the_python_line_of_an_auto_fix_for_a_token_model_passes_its_dtype_and_vocab():
+    from initlab.diagnose.present import with_fix
+    fix = with_fix({"scheme": "auto"}, [("--torch", "m:f")], torch_model=True, input_shape=(12,), seed=3, vocab=100)
+    assert fix["python"] == "initlab.torch.auto(model, input_shape=(12,), dtype='long', vocab=100, seed=3)"
+    plain = with_fix({"scheme": "auto"}, [("--torch", "m:f")], torch_model=True, input_shape=(8,), seed=0)
+    assert plain["python"] == "initlab.torch.auto(model, input_shape=(8,), seed=0)"

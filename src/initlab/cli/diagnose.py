@@ -18,9 +18,10 @@ InputShape = Annotated[Optional[str], typer.Option(metavar="SHAPE", help=(
     "with --data, the rows are reshaped to it); for token ids the sequence length, e.g. 128."))]
 InputDtype = Annotated[Optional[str], typer.Option(metavar="float|long", help=(
     "Input type of the torch model: float (standard-normal inputs) or long (token ids 0..N-1 drawn "
-    "uniformly with the batch seed; needs --vocab N). [default: float]"))]
+    "uniformly with the batch seed; needs --vocab N). [default: long with --vocab, else float]"))]
 Vocab = Annotated[Optional[int], typer.Option(metavar="N", help=(
-    "Vocabulary size for --input-dtype long (--data tokens:N is the same)."))]
+    "Vocabulary size of a token model: the batch is token ids 0..N-1 (--input-dtype long; --data tokens:N "
+    "is the same)."))]
 Output = Annotated[Optional[str], typer.Option(metavar="KEY", help=(
     "Which output of the torch model the loss reads: a key of a dict/ModelOutput or an index of a tuple. "
     "[default: logits, else last_hidden_state, else the first floating tensor]"))]

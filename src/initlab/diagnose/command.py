@@ -38,7 +38,7 @@ class Options:
     standardize: bool = True
     seed: int = 0
     max_memory: str | int | None = None  # initlab.memory.budget: half the RAM by default
-    input_dtype: str | None = None  # float (standard-normal inputs) or long (token ids; needs vocab)
+    input_dtype: str | None = None  # float (standard-normal inputs) or long (token ids; needs vocab, implied by it)
     vocab: int | None = None
     output: str | None = None  # key (or index) of the model's output the loss reads
 
@@ -46,7 +46,7 @@ class Options:
     def tokens(self) -> int | None:
         """The vocabulary when the torch model is fed token ids (--input-dtype long --vocab N, or --data
         tokens:N), else None."""
-        return parse_tokens(self.data) or (self.vocab if self.input_dtype == "long" else None)
+        return parse_tokens(self.data) or (self.vocab if self.input_dtype != "float" else None)
 
     def flags(self) -> list[tuple[str, object]]:
         """(flag, value) pairs that reproduce this run (defaults left out where the user left them out)."""
@@ -104,15 +104,15 @@ def _check_inputs(options: Options) -> None:
             raise ArgumentError("input_shape", "give the sequence length, e.g. --input-shape 128, with "
                                 f"--data {options.data}")
         return
-    if options.input_dtype == "long":
+    if options.input_dtype == "long" or (options.vocab is not None and options.input_dtype is None):
         if options.vocab is None:
             raise ArgumentError("vocab", "--input-dtype long draws token ids 0..N-1: give --vocab N "
                                 "(or --data tokens:N)")
         if options.data is not None:
             raise ArgumentError("data", f"--input-dtype long draws token ids; '{options.data}' holds features "
                                 "(use --data tokens:VOCAB or leave --data out)")
-    elif options.vocab is not None:
-        raise ArgumentError("vocab", "only used with --input-dtype long (token ids 0..vocab-1)")
+    elif options.vocab is not None:  # --input-dtype float
+        raise ArgumentError("vocab", "draws token ids 0..vocab-1, which --input-dtype float contradicts")
 
 
 def run(options: Options):
@@ -146,7 +146,7 @@ def run(options: Options):
                 options.bias_init or "zeros", batch=batch_option, example=batch_option)
         result = _renamed(diagnose_torch, model, batch, target, options.output, batch=batch_option, target="data")
     fix = with_fix(result.recommendation, options.flags(), torch_model=options.torch_factory is not None,
-                   input_shape=shape, seed=options.seed)
+                   input_shape=shape, seed=options.seed, vocab=options.tokens)
     return replace(result, recommendation=fix)
 
 

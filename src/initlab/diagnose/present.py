@@ -83,8 +83,9 @@ def command_line(options: Sequence[tuple[str, object]]) -> str:
 
 
 def with_fix(recommendation: dict | None, options: Sequence[tuple[str, object]], *, torch_model: bool,
-             input_shape: Sequence[int] | None, seed: int) -> dict | None:
-    """The recommendation plus the command (the same diagnosis with the fix) and, for torch, the Python line.
+             input_shape: Sequence[int] | None, seed: int, vocab: int | None = None) -> dict | None:
+    """The recommendation plus the command (the same diagnosis with the fix) and, for torch, the Python line
+    (a token model's with ``dtype='long', vocab=N``).
     A fix for some layers only (``layers``) gets the Python line alone: ``--init`` would redraw every layer."""
     if not recommendation or recommendation.get("at_optimum"):
         return recommendation
@@ -100,7 +101,8 @@ def with_fix(recommendation: dict | None, options: Sequence[tuple[str, object]],
     if torch_model:
         if scheme == "auto":
             shape = tuple(input_shape) if input_shape else "<input shape without the batch dimension>"
-            result["python"] = f"initlab.torch.auto(model, input_shape={shape}, seed={seed})"
+            tokens = "" if vocab is None else f", dtype='long', vocab={vocab}"
+            result["python"] = f"initlab.torch.auto(model, input_shape={shape}{tokens}, seed={seed})"
         else:
             bias = recommendation.get("bias_init")
             result["python"] = (f"initlab.torch.apply(model, {scheme!r}" + (f", bias={bias!r}" if bias else "")
