@@ -1,6 +1,6 @@
 """Cost of `diagnose`, `lsuv` and `auto` on real-sized PyTorch models, as ratios to one plain forward+backward.
 
-The model (default: the ViT-Base-sized stand-in of issue 10, `_initlab_families.vit(image=64, patch=16,
+The model (default: the ViT-Base-sized stand-in of issue 10, `examples.families.vit(image=64, patch=16,
 dim=768, depth=12, heads=12)`, 86M parameters) and batch are built the same way for every measurement.
 The reference is one plain forward+backward pass in training mode with the loss diagnose uses when no
 target is given (sum(out * r) / n, r ~ N(0, 1) fixed).
@@ -33,8 +33,8 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "torch"))
-import _initlab_families as families  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import examples.families as families  # noqa: E402
 
 TOOLS = ("plain", "diagnose", "lsuv", "auto")
 
