@@ -87,17 +87,21 @@ def apply(torch_factory: ModelFactory,
 
 
 def _done_table(result, factory: str):
+    """Initialised tensors; the note column only when some row has a note (an override, a padding row)."""
     from rich.markup import escape
 
     from initlab.cli.output import new_table
     from initlab.torch.apply_result import fans_text, shape_text, std_text
-    table = new_table(("parameter", "shape", "kind", "by", "spec", "blocks (fan_in, fan_out)", "std", "note"),
-                      title=f"initlab apply: {escape(factory)}",
+    rows = result.initialised
+    notes = any(r.note for r in rows)
+    columns = ("parameter", "shape", "kind", "by", "spec", "blocks (fan_in, fan_out)", "std") + ("note",) * notes
+    table = new_table(columns, title=f"initlab apply: {escape(factory)}",
                       left=("parameter", "shape", "kind", "by", "spec", "blocks (fan_in, fan_out)", "note"),
-                      wrap=("blocks (fan_in, fan_out)", "note"))
-    for r in result.initialised:
-        table.add_row(escape(r.name), shape_text(r.shape), r.kind or "-", r.argument or "-", escape(r.spec or "-"),
-                      escape(fans_text(r.blocks)), std_text(r.blocks), escape(r.note))
+                      wrap=("note",))
+    for r in rows:
+        cells = [escape(r.name), shape_text(r.shape), r.kind or "-", r.argument or "-", escape(r.spec or "-"),
+                 escape(fans_text(r.blocks)), std_text(r.blocks)]
+        table.add_row(*cells, *([escape(r.note)] if notes else []))
     return table
 
 
