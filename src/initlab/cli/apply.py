@@ -12,12 +12,8 @@ from initlab._checks import output_file, seed as check_seed
 from initlab._errors import ArgumentError
 from initlab.cli.flags import names_flags
 from initlab.cli.output import emit_json, err, show
-from initlab.cli.params import JsonOption
+from initlab.cli.params import JsonOption, ModelFactory
 
-ModelFactory = Annotated[str, typer.Option("--torch", metavar="MODULE:FACTORY", help=(
-    "The PyTorch model: a function returning an nn.Module, e.g. mymodels:build or "
-    "'mymodels:build(depth=20, width=64)' (keyword values are Python literals, never run as code; the "
-    "module is imported from the current folder first). Needs the torch extra."))]
 OPTIONAL_COLUMNS = ("kind", "by", "note")
 
 

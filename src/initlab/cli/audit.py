@@ -11,15 +11,11 @@ from initlab._checks import seed as check_seed
 from initlab.audit_flags import FLAGS, parse_flags
 from initlab.cli.flags import names_flags
 from initlab.cli.output import emit_json, err, show
-from initlab.cli.params import JsonOption
+from initlab.cli.params import JsonOption, ModelFactory
 from initlab.numbers_text import MISSING, significant
 
 FailOn = Annotated[Optional[str], typer.Option(metavar="FLAG[,FLAG]", help=(
     f"Exit with code 1 when any parameter carries one of these flags (for CI): {', '.join(FLAGS)}."))]
-ModelFactory = Annotated[str, typer.Option("--torch", metavar="MODULE:FACTORY", help=(
-    "The PyTorch model: a function returning an nn.Module, e.g. mymodels:build or "
-    "'mymodels:build(depth=20, width=64)' (keyword values are Python literals, never run as code; the "
-    "module is imported from the current folder first). Needs the torch extra."))]
 OPTIONAL_COLUMNS = ("mean", "fans in/out", "p")
 
 
