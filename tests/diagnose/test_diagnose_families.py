@@ -406,3 +406,23 @@ def test_a_measurement_that_fails_leaves_the_pass_and_its_outputs_alone():
         with recording(model) as inside:
             got = model(x)
     assert torch.equal(got, expected) and inside.attention == []
+
+
+@pytest.mark.slow
+def test_a_wider_gpt2_at_its_own_init_is_ok_though_its_small_start_stream_grows_past_3x():
+    # 256 wide, 12 blocks: the stream starts at the 0.02 embeddings and grows > 3x under GPT-2's own
+    # scaled c_proj (std 0.02 / sqrt(24)); growth alone called it exploding. The writers' weights tell the
+    # two inits apart: scaled ok, the same model with c_proj at std 0.02 exploding.
+    batch = families.tokens(n=8, length=32, vocab=1000, seed=1)
+    model = families.hf_gpt2(layers=12, dim=256, heads=8, vocab=1000)
+    own = diagnose_torch(model, batch)
+    growth = re.search(r"residual stream grows ([\d.]+)x", " ".join(own.evidence))
+    assert own.verdict == "ok" and growth and float(growth.group(1)) > 3, own.evidence
+    assert "scaled for depth" in " ".join(own.evidence)
+    g = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("c_proj.weight"):
+                p.normal_(0.0, 0.02, generator=g)
+    unscaled = diagnose_torch(model, batch)
+    assert unscaled.verdict == "exploding" and "not scaled for depth" in unscaled.evidence[0]

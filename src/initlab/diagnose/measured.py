@@ -13,11 +13,21 @@ first match wins:
                its query rows (the activations' `SATURATED` share), their q.k/sqrt(d) std quoted;
 3. exploding   a statistic that overflowed (inf or nan);
 4. exploding   the residual stream grows: the rms of the input of the pre-norms of repeated blocks
-               (the stream itself) grows more than `STREAM_GROWTH` = 3x from the first block to the last.
-               Variances add along the stream, var(l + 1) = var(l) + var(branch l), so unscaled branches
-               grow it like sqrt(depth): measured on 8 samples in evaluation mode (a test), 3.76x over
-               GPT-2's 48 blocks with c_proj at std 0.02, 1.05x with GPT-2's own std
-               0.02 / sqrt(2 * 48), 2.08x for a 12-block pre-LN ViT stand-in at torch's default init;
+               (the stream itself) grows more than `STREAM_GROWTH` = 3x from the first block to the last,
+               and the N layers that write into it are not scaled for depth. Variances add along the
+               stream, var(l + 1) = var(l) + var(branch l): with writers drawn like the other layers each
+               branch adds about the same, and the stream's variance grows like the depth; with GPT-2's
+               scaled writers (std / sqrt(N)) the branches add up to what one unscaled branch adds,
+               whatever the depth. But a stream that starts small (GPT-2's token embeddings at std 0.02,
+               768 wide) grows many times over its first blocks under either init (GPT-2 small at its own
+               init: 9.75x over 12 blocks), so growth alone does not tell them apart. The writers' weights
+               do: they are scaled for depth when their weight variance x fan_in (sigma_w2, the gain a unit
+               input gets) is at most `DEPTH_SCALED` = 4 / N times the median of the other dense layers of
+               their blocks (the layers that read the normalized stream: GPT-2's c_attn and c_fc; GPT-2's
+               own init gives 1 / N x the fan-in ratio). Measured on 8 samples in evaluation mode (tests):
+               3.76x over GPT-2's 48 blocks with c_proj at std 0.02 (unscaled: exploding), 1.05x with
+               GPT-2's own std 0.02 / sqrt(2 * 48), 2.08x for a 12-block pre-LN ViT stand-in at torch's
+               default init;
 5. vanishing / exploding  layers of one role and shape (the same name up to the block index,
                'blocks.#.mlp.0', and the same kind, units and fan_in) compared across blocks, per unit (rms per entry,
                never per-sample norms of layers of different sizes): backward, dL/dz rms times the layer's own
@@ -39,16 +49,19 @@ first match wins:
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
 
 from initlab.diagnose.coverage import Coverage
 from initlab.diagnose.findings import SmallScale, behind, role
+from initlab.diagnose.recommend import block_of, stream_writers
 from initlab.diagnose.stats import LayerStats
 from initlab.numbers_text import in_sentence
 
 GATES_SATURATED = 0.25
 ATTENTION_SATURATED = 0.5
 STREAM_GROWTH = 3.0
+DEPTH_SCALED = 4.0  # writers' sigma_w2 <= DEPTH_SCALED / N x the readers': scaled for N writers (rule 4)
 RATIO = 10.0
 
 
@@ -131,6 +144,24 @@ def stream_growth(coverage: Coverage) -> tuple[float, str] | None:
                     f"input of {role(run[0].name)}")
 
 
+def writers_scaled(hidden: Sequence[LayerStats], coverage: Coverage) -> tuple[bool, str] | None:
+    """Whether the layers writing into the residual stream are scaled for depth (rule 4), with the numbers;
+    None when there are no writers, or no other dense layer in their blocks to compare them with."""
+    writers = [w.removesuffix(".out_proj") for w in stream_writers(hidden, coverage.calls)]
+    blocks = {block_of(w) for w in writers} - {None}
+    by_name = {s.name: s for s in hidden}
+    gains = [by_name[w].sigma_w2 for w in writers if w in by_name]
+    readers = [s.sigma_w2 for s in hidden if s.name not in writers and block_of(s.name) in blocks and s.kind == "dense"]
+    if not gains or not readers:
+        return None
+    ratio = _ratio(statistics.median(gains), statistics.median(readers))
+    n, limit = len(writers), DEPTH_SCALED / len(writers)
+    scaled = math.isfinite(ratio) and ratio <= limit
+    return scaled, (f"the {n} layers that write into it have {in_sentence(ratio)}x the weight variance x fan_in of "
+                    f"the other layers of their blocks ({'at most' if scaled else 'more than'} 4 / {n} = "
+                    f"{in_sentence(limit)}: {'scaled' if scaled else 'not scaled'} for depth)")
+
+
 def role_groups(layers: Sequence[LayerStats]) -> dict[tuple[str, str], list[LayerStats]]:
     """Hidden layers of one role and one shape (kind, units, fan_in), in order, keyed (role, kind); only
     those that occur in >= 2 blocks. A role whose layers differ in shape (block 0 of each stage of an
@@ -153,16 +184,21 @@ def _scaled_grad(s: LayerStats) -> float:
     return s.grad_rms * s.pre_rms
 
 
-def _role_checks(groups) -> list[tuple[str, float, str]]:
-    """(direction or '', |log ratio|, sentence) per role group: backward first, then forward."""
+def _role_checks(groups, stream: float = 1.0) -> list[tuple[str, float, str]]:
+    """(direction or '', |log ratio|, sentence) per role group: backward first, then forward. `stream` is
+    the residual stream's growth over the blocks (1 when none is measured): the norms that read a stream
+    divide the gradient by its rms, so early blocks of a growing stream get that much more gradient by
+    construction; a backward ratio above 1 is judged after dividing by it (down to 1, not below)."""
     n = in_sentence
     out = []
     for (name, kind), group in groups.items():
         first, last = group[0], group[-1]
-        back = _ratio(_scaled_grad(first), _scaled_grad(last))
+        measured = _ratio(_scaled_grad(first), _scaled_grad(last))
+        back = max(1.0, measured / stream) if stream > 1 and measured > 1 else measured
         fwd = _ratio(last.pre_rms, first.pre_rms)
         text = (f"{name} ({kind}, {len(group)} layers): dL/dz rms {n(first.grad_rms)} in {first.name} vs "
-                f"{n(last.grad_rms)} in {last.name}, each times its pre-activation rms: ratio {n(back)}; "
+                f"{n(last.grad_rms)} in {last.name}, each times its pre-activation rms: ratio {n(measured)}"
+                + (f" ({n(back)} once divided by the stream's growth)" if back != measured else "") + "; "
                 f"pre-activation rms {n(first.pre_rms)} -> {n(last.pre_rms)}, ratio {n(fwd)}")
         for ratio in (back, fwd):  # an exact 0 at one end (a zero-initialised layer) is not a trend
             if 0 < ratio < math.inf and _direction(ratio):
@@ -194,12 +230,18 @@ def judge_measured(layers: Sequence[LayerStats], hidden: Sequence[LayerStats],
                              f"(first {b.name}: pre-activation std {n(b.pre_std)}, gradient std {n(b.grad_std)})"] \
             + notes, "signal"
     stream = stream_growth(coverage)
-    if stream and stream[0] > STREAM_GROWTH:
-        return "exploding", [f"the residual stream grows more than {STREAM_GROWTH:g}x: {stream[1]}; every branch "
-                             "adds its variance to the stream, so later blocks change it by an ever smaller "
-                             "fraction and their layers get ever smaller gradients"] + notes, "stream"
-    checks = _role_checks(role_groups(hidden))
-    stream_note = [f"residual stream within {STREAM_GROWTH:g}x: {stream[1]}"] if stream else []
+    writers = writers_scaled(hidden, coverage) if stream and stream[0] > STREAM_GROWTH else None
+    if stream and stream[0] > STREAM_GROWTH and not (writers and writers[0]):
+        return "exploding", [f"the residual stream grows more than {STREAM_GROWTH:g}x: {stream[1]}"
+                             + (f"; {writers[1]}" if writers else "") + "; every branch adds its variance to the "
+                             "stream, so later blocks change it by an ever smaller fraction and their layers get "
+                             "ever smaller gradients"] + notes, "stream"
+    checks = _role_checks(role_groups(hidden), max(1.0, stream[0]) if stream else 1.0)
+    if writers:  # grew more than STREAM_GROWTH, from a small start, with writers scaled for depth
+        stream_note = [f"residual stream grows {in_sentence(stream[0])}x ({stream[1]}), but {writers[1]}: the "
+                       "branches add up to about what one unscaled branch adds, whatever the depth"]
+    else:
+        stream_note = [f"residual stream within {STREAM_GROWTH:g}x: {stream[1]}"] if stream else []
     if checks and checks[0][0]:
         direction, _, text = checks[0]
         return direction, [f"same layer across blocks, per unit: {text}"] + notes + stream_note, "signal"
@@ -224,5 +266,5 @@ def judge_measured(layers: Sequence[LayerStats], hidden: Sequence[LayerStats],
     return "ok", ["one hidden layer: nothing to compare across depth"] + stream_note + notes, None
 
 
-__all__ = ["ATTENTION_SATURATED", "GATES_SATURATED", "STREAM_GROWTH", "judge_measured", "no_gradient", "role_groups",
-           "small_branches", "stream_growth"]
+__all__ = ["ATTENTION_SATURATED", "DEPTH_SCALED", "GATES_SATURATED", "STREAM_GROWTH", "judge_measured", "no_gradient", "role_groups",
+           "small_branches", "stream_growth", "writers_scaled"]
