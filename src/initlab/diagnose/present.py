@@ -117,6 +117,7 @@ def targeted_python(scheme: str, layers: Sequence[str], seed: int) -> str:
     >>> targeted_python("torch_default", ["head"], 0)
     "initlab.torch.apply(model.get_submodule('head'), 'torch_default', seed=0)"
     >>> print(targeted_python("normal(std=0.01)", ["h.0.c_proj", "h.1.c_proj", "h.2.c_proj", "h.3.c_proj"], 0))
+    import re, torch, initlab.torch
     g = torch.Generator().manual_seed(0)
     for name, module in model.named_modules():
         if re.fullmatch(r'h\.\d+\.c_proj', name):
@@ -124,8 +125,8 @@ def targeted_python(scheme: str, layers: Sequence[str], seed: int) -> str:
     """
     if len(layers) == 1:
         return f"initlab.torch.apply(model.get_submodule({layers[0]!r}), {scheme!r}, seed={seed})"
-    head = f"g = torch.Generator().manual_seed({seed})\n"
     pattern = names_pattern(layers)
+    head = f"import {'' if pattern is None else 're, '}torch, initlab.torch\ng = torch.Generator().manual_seed({seed})\n"
     if pattern is None:
         return (head + f"for name in {list(layers)!r}:\n"
                 f"    initlab.torch.apply(model.get_submodule(name), {scheme!r}, generator=g)")
