@@ -119,3 +119,7 @@ def test_a_stream_fix_stays_the_recommendation_and_the_depth_scheme_is_shown_as_
     lines = verdict_lines(d)
     assert lines[-1].startswith("depth (alternative to the fix above): [bold]fixup[/] - 10 residual branches")
     assert any(line.startswith("recommended: [bold]normal(std=") for line in lines)
+    from initlab.report.diagnosis import build_diagnosis_report
+    page = build_diagnosis_report(d, figure=None)
+    assert "Depth scheme (alternative to the fix above): <code>fixup</code>" in page
+    assert "<code>initlab.torch.depth.fixup(model, example, seed=0)</code>" in page
