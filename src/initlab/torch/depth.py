@@ -216,7 +216,7 @@ def recommend_depth_scheme(model: nn.Module, example=None) -> Recommendation:
     >>> recommend_depth_scheme(nn.Sequential(*convs), torch.randn(1, 8, 6, 6)).scheme
     'delta_orthogonal_convs'
     """
-    model_modules(model)
+    model_modules(model)  # a model that is not an nn.Module is refused before the probe
     return recommend_for_branches(model, probe(model, example).branches if example is not None else [],
                                   looked=example is not None)
 
