@@ -67,7 +67,8 @@ def diagnose_torch(model, batch, target=None, output=None) -> Diagnosis:
     """Diagnose a PyTorch `model` on `batch` (a tensor or a dict of tensors), with integer class
     `target`s or None (a fixed random output gradient), the loss on `output` (a key or index of the
     model's output; `initlab.torch.inputs.select_output`); see `initlab.diagnose.torch_probe`. The model
-    is left unchanged."""
+    is left unchanged. `Diagnosis.depth_scheme` names the depth scheme of `initlab.torch.depth` the model's
+    residual structure calls for (`initlab.torch.depth_advice`), if any."""
     from initlab.diagnose.coverage import torch_coverage
     from initlab.diagnose.inside import recording
     from initlab.diagnose.torch_probe import capture_and_discover, describe_torch, unreached, untreated_modules
@@ -88,4 +89,16 @@ def diagnose_torch(model, batch, target=None, output=None) -> Diagnosis:
     if missed:
         caveats.append(f"not diagnosed: {', '.join(missed)} (the selected output does not depend on "
                        f"{'them' if len(missed) > 1 else 'it'})")
-    return replace(result, evidence=[*result.evidence, *caveats]) if caveats else result
+    return replace(result, evidence=[*result.evidence, *caveats], depth_scheme=_depth(model, batch, traced, result))
+
+
+def _depth(model, batch, traced, result) -> dict | None:
+    """The depth scheme the model's structure calls for (`initlab.torch.depth_advice`; no second pass over
+    the batch: a chain needs none, a residual model one sample), or None; "alternative" when the
+    recommendation already rescales the residual stream."""
+    from initlab.torch.depth_advice import depth_advice
+    advice = depth_advice(model, batch, traced.merges)
+    if advice is None:
+        return None
+    stream = bool(result.recommendation and result.recommendation.get("residual_stream"))
+    return advice.to_json() | {"role": "alternative" if stream else "advice"}

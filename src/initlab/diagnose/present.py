@@ -56,7 +56,8 @@ def layer_table(diagnosis, title: str | None = None) -> Table:
 
 
 def verdict_lines(diagnosis) -> list[str]:
-    """Rich-markup lines: the verdict, its evidence, the recommended fix and how to apply it."""
+    """Rich-markup lines: the verdict, its evidence, the recommended fix and how to apply it, and the depth
+    scheme a residual torch model's structure calls for (as the alternative when the fix rescales the stream)."""
     style = VERDICT_STYLE.get(diagnosis.verdict, "bold red")
     lines = [f"verdict: [{style}]{diagnosis.verdict}[/]"]
     lines += [f"  - {escape(line)}" for line in diagnosis.evidence]
@@ -68,6 +69,11 @@ def verdict_lines(diagnosis) -> list[str]:
         for key, label in (("command", "check it"), ("python", "in Python")):
             if fix.get(key):
                 lines.append(f"  {label}: " + escape(fix[key]).replace("\n", "\n" + " " * (len(label) + 4)))
+    depth = getattr(diagnosis, "depth_scheme", None)
+    if depth:
+        label = "depth (alternative to the fix above)" if depth.get("role") == "alternative" else "depth"
+        lines.append(f"{label}: [bold]{escape(depth['scheme'])}[/] - {escape(depth['why'])}; "
+                     f"in Python: {escape(depth['python'])}")
     return lines
 
 

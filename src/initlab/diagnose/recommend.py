@@ -35,7 +35,8 @@ Fixes for what `initlab.diagnose.measured` finds in models the chain theory does
 (`recommend_measured`), and for no gradient (`restore_output`), are for the layers at fault: an
 all-zero layer drawn at torch's default; the layers that write into a growing residual stream
 (before each norm, in call order) or, without norms, each repeated block's last layer, drawn with
-their std / sqrt(how many), as GPT-2's scaled residual projections and depth-scaled branches do;
+their std / sqrt(how many), as GPT-2's scaled residual projections and depth-scaled branches do
+(marked ``residual_stream``: diagnose then shows the named depth scheme as the alternative);
 ``xavier_uniform`` for exploding attention logits; torch's default for saturated recurrent gates.
 
 >>> from initlab.theory import activation
@@ -297,7 +298,7 @@ def _scaled(writers: Sequence[str], hidden: Sequence, what: str) -> dict | None:
     return _targeted(f"normal(std={std:.3g})", writers,
                      f"{what}: the {len(writers)} layers that write into the residual stream drawn with std "
                      f"{base:.3g} / sqrt({len(writers)}) = {std:.3g}, so the variance all branches add together no "
-                     "longer grows with depth")
+                     "longer grows with depth") | {"residual_stream": True}
 
 
 def block_of(name: str) -> str | None:

@@ -73,11 +73,15 @@ class Diagnosis:
     recommendation: dict | None
     layers: list[LayerStats]
     model: str
+    # the depth scheme (`initlab.torch.depth_advice`) a torch model's residual structure calls for: scheme, why,
+    # python, and role "alternative" when the recommendation already rescales the residual stream, else "advice"
+    depth_scheme: dict | None = None
 
     def to_json(self) -> dict:
         return {"verdict": self.verdict, "evidence": list(self.evidence),
                 "recommendation": None if self.recommendation is None else dict(self.recommendation),
-                "model": self.model, "layers": [layer.to_json() for layer in self.layers]}
+                "model": self.model, "layers": [layer.to_json() for layer in self.layers]} | \
+            ({} if self.depth_scheme is None else {"depth_scheme": dict(self.depth_scheme)})
 
 
 def _ratio(top: float, bottom: float) -> float:

@@ -69,6 +69,15 @@ def _recommendation(recommendation: dict | None) -> str:
     return "".join(parts)
 
 
+def _depth_scheme(depth: dict | None) -> str:
+    """The depth scheme a residual torch model calls for (`Diagnosis.depth_scheme`), or nothing."""
+    if not depth:
+        return ""
+    label = "Depth scheme (alternative to the fix above)" if depth.get("role") == "alternative" else "Depth scheme"
+    return (f"<p class=\"recommendation\">{label}: <code>{escape(depth['scheme'])}</code> &mdash; "
+            f"{escape(depth['why'])}</p><p>In Python: <code>{escape(depth['python'])}</code></p>")
+
+
 def build_diagnosis_report(diagnosis, *, title: str | None = None, command: str | None = None,
                            figure=None) -> str:
     """The report page (HTML text) of an `initlab.diagnose.Diagnosis`; `figure` is its
@@ -83,7 +92,8 @@ def build_diagnosis_report(diagnosis, *, title: str | None = None, command: str 
         f"<header><h1>{escape(title)}</h1><p class=\"meta\">{len(diagnosis.layers)} layers, one forward "
         f"and backward pass at initialization. initlab {escape(__version__)}.</p>{how}</header>",
         f'<section id="verdict"><h2>Verdict: <span class="verdict">{escape(diagnosis.verdict)}</span></h2>'
-        f'<ul class="evidence">{evidence}</ul>{_recommendation(diagnosis.recommendation)}</section>',
+        f'<ul class="evidence">{evidence}</ul>{_recommendation(diagnosis.recommendation)}'
+        f'{_depth_scheme(getattr(diagnosis, "depth_scheme", None))}</section>',
         '<section id="depth"><h2>Signal by depth</h2>'
         + figure_html(figure, "rms of pre-activations and of dL/dz by layer",
                       "Measured (blue) against mean-field theory for the measured weight variances (red); "

@@ -54,6 +54,10 @@ corrected: a conv layer gets no shift, and a Linear after a conv only its own ch
 
 Ops between layers that are not elementwise activations (pooling, normalisation, residual sums,
 zero padding at conv borders) are not modelled; layers the forward never calls are left as they are.
+Where the forward has residual branches, `AutoResult.depth_scheme` and the message name the depth
+scheme of `initlab.torch.depth` their structure calls for (`initlab.torch.depth_advice`: scaled
+residual projections for pre-norm transformers, SkipInit for branches ending in a norm, DeepNorm for
+post-LN, Fixup without norms), with its Python call to make after auto; auto itself does not apply it.
 
 The layers are found from hooks on one forward pass (`initlab.torch.discover`), so transformers, RNNs
 and Hugging Face models are covered; each kind is filled as follows (one chain in first-call order):
@@ -85,6 +89,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -95,6 +100,9 @@ from initlab.theory import Activation
 from initlab.theory.finite_width import Step, log_q_moments, moments, step
 from initlab.theory.meanfield import CRITICAL_TOLERANCE
 from initlab.torch.apply import generator_from
+
+if TYPE_CHECKING:  # imported where used: the depth schemes' modules load only for residual models
+    from initlab.torch.depth_advice import DepthAdvice
 
 DISTRIBUTIONS = ("normal", "uniform", "truncated_normal")
 DTYPES = ("float", "float32", "float64", "long", "int64")
@@ -180,6 +188,7 @@ class AutoResult:
     dense: bool  # every layer an nn.Linear: the finite-width prediction applies
     centre: str = "mean"
     left_alone: tuple[tuple[str, str], ...] = ()  # (layer, reason): embeddings, tied layers
+    depth_scheme: DepthAdvice | None = None  # the residual-depth scheme the branches call for (module doc)
 
     def rows(self) -> list[dict]:
         return [asdict(layer) | {"weight_std": layer.weight_std} for layer in self.layers]
@@ -195,7 +204,8 @@ class AutoResult:
         return {"input_shape": list(self.input_shape), "distribution": self.distribution, "centre": self.centre,
                 "stable": self.stable, "message": self.message, "dense": self.dense, "layers": self.rows(),
                 "predicted_log_std_spread": self.predicted_spread(),
-                "left_alone": [{"name": name, "reason": reason} for name, reason in self.left_alone]}
+                "left_alone": [{"name": name, "reason": reason} for name, reason in self.left_alone]} | \
+            ({} if self.depth_scheme is None else {"depth_scheme": self.depth_scheme.to_json()})
 
     def __str__(self) -> str:
         head = (f"{'layer':<12} {'input act':<12} {'act':<12} {'fan_in':>7} {'sigma_w2':>9} {'sigma_b2':>9} "
@@ -320,8 +330,15 @@ def auto(model: nn.Module, input_shape=None, *, generator: torch.Generator | Non
                                   f"{message}")
     elif branches is None:
         message += " (torch.fx could not trace the model: residual additions and branches, if any, were not counted)"
+    depth = None
+    if branches != 0:  # residual sums (or not counted): name the depth scheme they call for
+        from initlab.torch.depth_advice import depth_advice
+        depth = depth_advice(model, batch, branches, residual_only=True)
+    if depth is not None:
+        message += (f". The chain gains auto set do not cover residual depth; for these branches use the depth "
+                    f"scheme {depth.scheme} ({depth.why}), after auto: {depth.python}")
     dense = all(layer.kind == "linear" for layer in traced.layers)
-    return AutoResult(tuple(out), shape, distribution, stable, message, dense, centre, tuple(left_alone))
+    return AutoResult(tuple(out), shape, distribution, stable, message, dense, centre, tuple(left_alone), depth)
 
 
 def first_input(batch) -> torch.Tensor:

@@ -59,7 +59,7 @@ from initlab.torch.kinds import kind_of
 from initlab.torch.residual import probe
 
 __all__ = ["DepthResult", "Recommendation", "deepnorm", "deepnorm_coefficients", "delta_orthogonal_convs",
-           "depth_mup", "fixup", "recommend_depth_scheme", "scaled_residual", "skipinit"]
+           "depth_mup", "fixup", "recommend_depth_scheme", "recommend_for_branches", "scaled_residual", "skipinit"]
 
 
 def _layer_count(branches, n_layers) -> int:
@@ -216,8 +216,15 @@ def recommend_depth_scheme(model: nn.Module, example=None) -> Recommendation:
     >>> recommend_depth_scheme(nn.Sequential(*convs), torch.randn(1, 8, 6, 6)).scheme
     'delta_orthogonal_convs'
     """
-    modules = model_modules(model)
-    branches = probe(model, example).branches if example is not None else []
+    model_modules(model)  # a model that is not an nn.Module is refused before the probe
+    return recommend_for_branches(model, probe(model, example).branches if example is not None else [],
+                                  looked=example is not None)
+
+
+def recommend_for_branches(model: nn.Module, branches, looked: bool = True) -> Recommendation:
+    """`recommend_depth_scheme` for residual `branches` already found (`initlab.torch.residual.probe`; [] when
+    the model has none); `looked`: whether they were looked for on an example (else the why says not)."""
+    modules = dict(model.named_modules())
     n = len(branches)
     if branches:
         post = [b for b in branches if b.sum_norm]
@@ -244,6 +251,6 @@ def recommend_depth_scheme(model: nn.Module, example=None) -> Recommendation:
         return Recommendation("delta_orthogonal_convs", f"{len(convs)} convolutions and no residual sum: delta-"
                               f"orthogonal kernels make the {len(fits)} with out >= in channels isometries at init "
                               f"(Xiao et al. 2018; gain sqrt(2) for relu)", "delta_orthogonal_convs(model, seed=0)")
-    unseen = " (no example given, so residual sums were not looked for)" if example is None else ""
+    unseen = "" if looked else " (no example given, so residual sums were not looked for)"
     return Recommendation("none", f"no residual branch{unseen} and fewer than {DEEP_CONV_CHAIN} convolutions with "
                           f"out >= in channels: the per-layer schemes (auto, lsuv) are enough", "")
