@@ -11,6 +11,7 @@ A factory path is imported the way `python -m` would see it: the current folder 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
@@ -74,7 +75,9 @@ def load_factory(path: str, seed: int = 0, argument: str = "torch"):
     (`initlab.options.parse_factory`) and return the `torch.nn.Module` it builds.
 
     The factory runs on a forked torch RNG seeded with `seed`, so a model built with torch's
-    default init is the same at every run and the caller's random state is untouched."""
+    default init is the same at every run and the caller's random state is untouched. Whatever the
+    module prints while it is imported and the factory runs goes to stderr: stdout holds only the
+    commands' --json documents."""
     module_name, name, kwargs = parse_factory(path, argument)
     try:
         import torch
@@ -82,14 +85,15 @@ def load_factory(path: str, seed: int = 0, argument: str = "torch"):
         from initlab.torch.trace import first_line
     except ImportError:
         raise ArgumentError(argument, "needs PyTorch; install it with: pip install 'initlab[torch]'") from None
-    module = _import_from_cwd(module_name, argument)
+    with contextlib.redirect_stdout(sys.stderr):  # the user's prints must not break a --json document
+        module = _import_from_cwd(module_name, argument)
     factory = getattr(module, name, None)
     if not callable(factory):
         names = [n for n in dir(module) if not n.startswith("_") and callable(getattr(module, n))]
         missing = "has no function" if factory is None else "has a non-callable"
         raise ArgumentError(argument, f"module '{module_name}' {missing} '{name}'{did_you_mean(name, names)}")
     try:
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=[]), contextlib.redirect_stdout(sys.stderr):
             torch.default_generator.manual_seed(seed)
             model = factory(**kwargs)
     except Exception as error:  # noqa: BLE001 - any failure of the user's code is reported, not raised
