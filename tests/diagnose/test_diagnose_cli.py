@@ -131,6 +131,20 @@ FACTORIES = textwrap.dedent("""
     def broken():
         raise RuntimeError("no weights file")
 
+    class Tied(nn.Module):
+        # a language model whose output layer shares the token embedding's table
+
+        def __init__(self, vocab):
+            super().__init__()
+            self.embed, self.head = nn.Embedding(vocab, 16), nn.Linear(16, vocab, bias=False)
+            self.head.weight = self.embed.weight
+
+        def forward(self, ids):
+            return self.head(self.embed(ids).mean(1))
+
+    def tied(vocab=20):
+        return Tied(vocab)
+
     NOT_CALLABLE = 3
 """)
 
@@ -287,3 +301,18 @@ def test_output_chooses_what_the_loss_reads_and_names_the_layers_it_cannot_reach
     assert [layer["name"] for layer in doc["layers"]] == ["embed", "mix"]
     assert any(line.startswith("not diagnosed: head (the selected output does not depend on it)")
                for line in doc["evidence"])
+
+
+def test_a_tied_tensor_left_alone_by_init_is_one_clean_line_not_a_python_warning(cli, tmp_path, factories):
+    import warnings
+
+    from initlab.torch import TiedParameterWarning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TiedParameterWarning)  # one escaping diagnose would fail the run
+        code, doc, err = run(cli, tmp_path, "--torch", "my_models:tied", "--vocab", "20", "--input-shape", "6",
+                             "--init", "he_normal")
+    assert code == 0, err
+    assert doc["layers"]
+    lines = [line for line in err.splitlines() if "tied:" in line or "Warning" in line]
+    assert lines == ["--init he_normal: tied: left alone embed.weight (also head.weight): shared by different "
+                     "modules (tied='skip'; tied='owner' initialises each once by its owner's rule)"], err

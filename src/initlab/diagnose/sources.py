@@ -149,12 +149,28 @@ def torch_batch(input_shape: Sequence[int] | None, n_samples: int, seed: int, da
 def initialise_torch(model, init: str, seed: int, calibration_batch, bias: str = "zeros"):
     """Re-initialise `model` in place: 'auto' (analytic gains), 'lsuv' (on `calibration_batch()`, a batch
     other than the diagnosed one) or any initlab scheme spec with `bias` for the biases, all through
-    `initlab.torch`."""
+    `initlab.torch`. A tensor tied between modules that the scheme leaves alone (GPT-2's lm_head and
+    token embedding; `initlab.torch.TiedParameterWarning`) is one line on stderr, not a Python warning
+    with its source line."""
+    import warnings
+
     import initlab.torch as adapter
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", adapter.TiedParameterWarning)
+        _initialise(adapter, model, init, seed, calibration_batch, bias)
+    for warning in caught:
+        if issubclass(warning.category, adapter.TiedParameterWarning):
+            print(f"--init {init}: {warning.message}", file=sys.stderr)
+        else:  # every other warning as it would have been shown
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno,
+                                   source=warning.source)
+    return model
+
+
+def _initialise(adapter, model, init: str, seed: int, calibration_batch, bias: str) -> None:
     if init == "auto":  # the calibration batch only shows auto the layers (and a token model's start)
         adapter.auto(model, seed=seed, example=calibration_batch())
     elif init == "lsuv":
         adapter.lsuv(model, calibration_batch(), seed=seed)
     else:
         adapter.apply(model, init, bias=bias, seed=seed)
-    return model
