@@ -225,6 +225,8 @@ def test_torch_cnn_on_digits_reshaped_to_images(cli, tmp_path, factories):
      "--input-dtype: --data tokens:20 gives token ids (long), not floats"),
     (("--torch", "my_models:tokens", "--input-shape", "6"), "--input-shape: the model rejected a batch of shape "
                                                              "[256, 6]: Expected tensor for argument #1 'indices'"),
+    (("--torch", "my_models:tokens", "--input-shape", "6"), "(a token model? give --vocab N)\n"),
+    (("--torch", "my_models:tokens", "--input-shape", "6", "--init", "lsuv"), "(a token model? give --vocab N)\n"),
     (("--torch", "my_models:deep_relu", "--data", "tokens:20", "--input-shape", "64"),
      "--input-shape: the model rejected a batch of shape [256, 64]: "),
     (("--torch", "my_models:tokens(vocab=10)", "--data", "tokens:20", "--input-shape", "6"),
@@ -316,3 +318,8 @@ def test_a_tied_tensor_left_alone_by_init_is_one_clean_line_not_a_python_warning
     lines = [line for line in err.splitlines() if "tied:" in line or "Warning" in line]
     assert lines == ["--init he_normal: tied: left alone embed.weight (also head.weight): shared by different "
                      "modules (tied='skip'; tied='owner' initialises each once by its owner's rule)"], err
+
+
+def test_the_token_hint_is_only_for_a_model_that_starts_with_an_embedding(cli, tmp_path, factories):
+    code, _, err = run(cli, tmp_path, "--torch", "my_models:mlp", "--input-shape", "5")  # it takes 4 inputs
+    assert code == 2 and "the model rejected a batch of shape [256, 5]" in err and "token model" not in err, err
