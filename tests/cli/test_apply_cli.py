@@ -2,7 +2,6 @@
 `initlab.torch.initialise` does with the same seed; bad input is one line with exit code 2."""
 
 import json
-import sys
 import textwrap
 
 import pytest
@@ -104,22 +103,3 @@ def test_a_missing_factory_is_named(cli, factory):
     code, _, err = cli("apply", "--torch", "apply_models:missing", "--init", "he_normal")
     assert code == 2 and "--torch: module 'apply_models' has no function 'missing'" in err
 
-
-CHATTY = textwrap.dedent("""
-    from torch import nn
-    print("importing chatty_models")
-
-    def build():
-        print("building...")
-        return nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
-""")
-
-
-def test_what_the_factory_prints_goes_to_stderr_so_json_stays_one_document(cli, tmp_path, monkeypatch):
-    (tmp_path / "chatty_models.py").write_text(CHATTY)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delitem(sys.modules, "chatty_models", raising=False)  # its import prints too
-    code, out, err = cli('apply', "--torch", "chatty_models:build", *("--init", "he_normal"), "--json")
-    assert code == 0, err
-    assert json.loads(out)  # stdout is the JSON document alone
-    assert "importing chatty_models" in err and "building..." in err

@@ -1,7 +1,6 @@
 """`initlab audit`: one JSON document, exit 1 on a --fail-on flag, one-line errors with exit 2."""
 
 import json
-import sys
 import textwrap
 
 import pytest
@@ -135,23 +134,3 @@ def test_help_and_a_refused_fail_on_import_no_torch(argv):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.rsplit("TORCH", 1)[1].split() == ["False", "False"]
-
-
-CHATTY = textwrap.dedent("""
-    from torch import nn
-    print("importing chatty_models")
-
-    def build():
-        print("building...")
-        return nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
-""")
-
-
-def test_what_the_factory_prints_goes_to_stderr_so_json_stays_one_document(cli, tmp_path, monkeypatch):
-    (tmp_path / "chatty_models.py").write_text(CHATTY)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delitem(sys.modules, "chatty_models", raising=False)  # its import prints too
-    code, out, err = cli('audit', "--torch", "chatty_models:build", "--json")
-    assert code == 0, err
-    assert json.loads(out)  # stdout is the JSON document alone
-    assert "importing chatty_models" in err and "building..." in err
