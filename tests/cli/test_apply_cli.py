@@ -102,4 +102,3 @@ def test_bad_input_is_one_line_with_exit_code_2(cli, factory, argv, message):
 def test_a_missing_factory_is_named(cli, factory):
     code, _, err = cli("apply", "--torch", "apply_models:missing", "--init", "he_normal")
     assert code == 2 and "--torch: module 'apply_models' has no function 'missing'" in err
-
