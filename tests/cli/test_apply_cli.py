@@ -64,6 +64,18 @@ def test_saved_state_is_what_the_python_api_draws_with_the_same_seed(cli, factor
         assert torch.equal(saved[name], value), name
 
 
+def test_save_creates_missing_folders_and_an_unwritable_path_is_refused_before_the_model_is_built(
+        cli, factory, tmp_path):
+    code, _, err = cli("apply", "--torch", factory, "--init", "he_normal", "--save", tmp_path / "no/such/model.pt")
+    assert code == 0, err
+    assert set(torch.load(tmp_path / "no/such/model.pt")) >= {"head.weight", "rnn.weight_hh_l0"}
+    (tmp_path / "a_file").write_text("")
+    code, out, err = cli("apply", "--torch", "apply_models:missing", "--init", "he_normal",  # --save is checked first
+                         "--save", tmp_path / "a_file/model.pt")
+    assert code == 2 and out == ""
+    assert "--save: cannot create folder" in err and len(err.strip().splitlines()) == 1, err
+
+
 def test_overrides_fill_the_named_block(cli, factory):
     code, out, err = cli("apply", "--torch", factory, "--init", "keep", "--override", "rnn.bias_*:f=ones", "--json")
     assert code == 0, err

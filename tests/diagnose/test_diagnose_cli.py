@@ -131,6 +131,20 @@ FACTORIES = textwrap.dedent("""
     def broken():
         raise RuntimeError("no weights file")
 
+    class Tied(nn.Module):
+        # a language model whose output layer shares the token embedding's table
+
+        def __init__(self, vocab):
+            super().__init__()
+            self.embed, self.head = nn.Embedding(vocab, 16), nn.Linear(16, vocab, bias=False)
+            self.head.weight = self.embed.weight
+
+        def forward(self, ids):
+            return self.head(self.embed(ids).mean(1))
+
+    def tied(vocab=20):
+        return Tied(vocab)
+
     NOT_CALLABLE = 3
 """)
 
@@ -211,6 +225,8 @@ def test_torch_cnn_on_digits_reshaped_to_images(cli, tmp_path, factories):
      "--input-dtype: --data tokens:20 gives token ids (long), not floats"),
     (("--torch", "my_models:tokens", "--input-shape", "6"), "--input-shape: the model rejected a batch of shape "
                                                              "[256, 6]: Expected tensor for argument #1 'indices'"),
+    (("--torch", "my_models:tokens", "--input-shape", "6"), "(a token model? give --vocab N)\n"),
+    (("--torch", "my_models:tokens", "--input-shape", "6", "--init", "lsuv"), "(a token model? give --vocab N)\n"),
     (("--torch", "my_models:deep_relu", "--data", "tokens:20", "--input-shape", "64"),
      "--input-shape: the model rejected a batch of shape [256, 64]: "),
     (("--torch", "my_models:tokens(vocab=10)", "--data", "tokens:20", "--input-shape", "6"),
@@ -287,3 +303,23 @@ def test_output_chooses_what_the_loss_reads_and_names_the_layers_it_cannot_reach
     assert [layer["name"] for layer in doc["layers"]] == ["embed", "mix"]
     assert any(line.startswith("not diagnosed: head (the selected output does not depend on it)")
                for line in doc["evidence"])
+
+
+def test_a_tied_tensor_left_alone_by_init_is_one_clean_line_not_a_python_warning(cli, tmp_path, factories):
+    import warnings
+
+    from initlab.torch import TiedParameterWarning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TiedParameterWarning)  # one escaping diagnose would fail the run
+        code, doc, err = run(cli, tmp_path, "--torch", "my_models:tied", "--vocab", "20", "--input-shape", "6",
+                             "--init", "he_normal")
+    assert code == 0, err
+    assert doc["layers"]
+    lines = [line for line in err.splitlines() if "tied:" in line or "Warning" in line]
+    assert lines == ["--init he_normal: tied: left alone embed.weight (also head.weight): shared by different "
+                     "modules (tied='skip'; tied='owner' initialises each once by its owner's rule)"], err
+
+
+def test_the_token_hint_is_only_for_a_model_that_starts_with_an_embedding(cli, tmp_path, factories):
+    code, _, err = run(cli, tmp_path, "--torch", "my_models:mlp", "--input-shape", "5")  # it takes 4 inputs
+    assert code == 2 and "the model rejected a batch of shape [256, 5]" in err and "token model" not in err, err

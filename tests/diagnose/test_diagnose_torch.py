@@ -389,3 +389,63 @@ def test_every_family_is_diagnosed_and_left_unchanged(family):
     assert d.verdict in VERDICTS
     assert len(d.layers) >= 3 and all(math.isfinite(layer.pre_std) for layer in d.layers)
     assert_unchanged(model, before)
+
+
+class _FinalStateHead(nn.Module):
+    """A head on the last layer's final hidden state h_n[-1], not on the output sequence."""
+
+    def __init__(self, cell, recurrent_std=None, bidirectional=False):
+        super().__init__()
+        torch.manual_seed(0)
+        self.cell = cell
+        self.rnn = getattr(nn, cell)(16, 32, num_layers=2, batch_first=True, bidirectional=bidirectional)
+        self.head = nn.Linear(32, 5)
+        if recurrent_std is not None:  # the planted bug: N(0, std^2) recurrent weights
+            generator = torch.Generator().manual_seed(1)
+            with torch.no_grad():
+                for name, p in self.rnn.named_parameters():
+                    if name.startswith("weight_hh"):
+                        p.normal_(0, recurrent_std, generator=generator)
+
+    def forward(self, x):
+        out, h = self.rnn(x)
+        h = h[0] if self.cell == "LSTM" else h  # (h_n, c_n) for an LSTM
+        return self.head(h[-1])
+
+
+def _sequences():
+    return torch.randn(64, 10, 16, generator=torch.Generator().manual_seed(0))
+
+
+@pytest.mark.parametrize("cell", ["LSTM", "GRU"])
+def test_an_rnn_whose_final_hidden_state_feeds_the_head_is_captured_from_h_n(cell):
+    model = _FinalStateHead(cell)
+    before = snapshot(model)
+    x = _sequences()
+    rnn = capture_torch(model, x)[0]
+    assert (rnn.name, rnn.kind, rnn.module_type, rnn.z.shape) == ("rnn", "rnn", cell, (64, 32))
+    with torch.no_grad():
+        out = model.rnn(x)
+    h_n = out[1][0] if cell == "LSTM" else out[1]
+    np.testing.assert_allclose(rnn.z, h_n[-1].numpy(), rtol=1e-5, atol=1e-7)  # the last layer's h_n (no_grad kernels round differently)
+    head = model.head.weight.detach().numpy()  # dL/dh = r @ W / n, r the fixed random output gradient
+    r = torch.randn(64, 5, generator=torch.Generator().manual_seed(0)).numpy()
+    np.testing.assert_allclose(rnn.dz, r @ head / 64, rtol=1e-5, atol=1e-8)
+    assert_unchanged(model, before)
+
+
+def test_a_bidirectional_rnns_final_states_sit_side_by_side_as_in_its_output():
+    model = _FinalStateHead("GRU", bidirectional=True)
+    rnn = capture_torch(model, _sequences())[0]
+    with torch.no_grad():
+        h_n = model.rnn(_sequences())[1]
+    np.testing.assert_allclose(rnn.z, torch.cat([h_n[-2], h_n[-1]], dim=1).numpy(), rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("cell", ["LSTM", "GRU"])
+@pytest.mark.parametrize("std, verdict", [(3.0, "saturated"), (None, "ok")])
+def test_saturated_gates_are_found_when_the_head_reads_h_n(cell, std, verdict):
+    d = diagnose_torch(_FinalStateHead(cell, std), _sequences())
+    assert [layer.name for layer in d.layers] == ["rnn", "head"]
+    assert d.verdict == verdict
+    assert not [line for line in d.evidence if line.startswith("not diagnosed")]

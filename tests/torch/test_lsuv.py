@@ -244,3 +244,17 @@ def test_dict_batches_are_called_as_keyword_arguments():
     ids = family_batch("hf_bert", 1)
     result = lsuv(model, {"input_ids": ids, "attention_mask": torch.ones_like(ids)}, seed=0)
     assert result.converged and result.layers[0].name == "encoder.layer.0.attention.self.query"
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_a_batch_with_non_finite_values_is_refused_and_the_model_left_unchanged(bad):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 2))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    x = torch.randn(16, 4, generator=torch.Generator().manual_seed(0))
+    x[3, 1] = bad
+    with pytest.raises(ValueError, match=r"^batch: expected finite numbers, got 1 NaN or infinite value\(s\)$"):
+        lsuv(model, x, seed=0)
+    with pytest.raises(ValueError, match=r"^batch: .* in 'x'$"):
+        lsuv(model, {"x": x}, seed=0)
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in before.items())

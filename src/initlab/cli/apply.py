@@ -50,7 +50,7 @@ def apply(torch_factory: ModelFactory,
               "with SPEC before every other rule; repeatable."))] = None,
           seed: Annotated[int, typer.Option(help="Seed of the factory's torch RNG and of the draws.")] = 0,
           save: Annotated[Optional[Path], typer.Option(metavar="FILE", help=(
-              "Write the initialised model's state_dict there (torch.save)."))] = None,
+              "Write the initialised model's state_dict there (torch.save; missing folders are created)."))] = None,
           as_json: JsonOption = False) -> None:
     """Initialise a PyTorch model's parameters with an initlab scheme and show, per parameter tensor, the
     spec and block fans used, or why it was left alone (class tokens, LayerScale gammas, tied tensors)."""
@@ -76,6 +76,7 @@ def apply(torch_factory: ModelFactory,
               f"{summary['left_alone']}", soft_wrap=True, highlight=False)
     if save is not None:
         import torch
+        save.parent.mkdir(parents=True, exist_ok=True)  # output_file's rule: missing parent folders are created
         torch.save(model.state_dict(), save)
         err.print(f"wrote {save}", soft_wrap=True, highlight=False)
     if as_json:

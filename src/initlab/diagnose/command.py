@@ -140,11 +140,15 @@ def run(options: Options):
         data = None if parse_tokens(options.data) else options.data
         batch, target = torch_batch(shape, options.n_samples, seeds.batch, data, options.standardize, vocab)
         batch_option = "input_shape" if options.input_shape else "data"
-        if options.init is not None:  # LSUV calibrates on its own batch, not the one diagnosed
-            _renamed(initialise_torch, model, options.init, seeds.weights, lambda: torch_batch(
-                shape, options.n_samples, seeds.calibration, data, options.standardize, vocab)[0],
-                options.bias_init or "zeros", batch=batch_option, example=batch_option)
-        result = _renamed(diagnose_torch, model, batch, target, options.output, batch=batch_option, target="data")
+        try:
+            if options.init is not None:  # LSUV calibrates on its own batch, not the one diagnosed
+                _renamed(initialise_torch, model, options.init, seeds.weights, lambda: torch_batch(
+                    shape, options.n_samples, seeds.calibration, data, options.standardize, vocab)[0],
+                    options.bias_init or "zeros", batch=batch_option, example=batch_option)
+            result = _renamed(diagnose_torch, model, batch, target, options.output, batch=batch_option,
+                              target="data")
+        except ArgumentError as error:
+            raise _token_hint(error, model, batch) from None
     fix = with_fix(result.recommendation, options.flags(), torch_model=options.torch_factory is not None,
                    input_shape=shape, seed=options.seed, vocab=options.tokens)
     return replace(result, recommendation=fix)
@@ -183,6 +187,22 @@ def _check_model_memory(model, factory: str, max_memory) -> None:
     count = sum(p.numel() for p in model.parameters())
     memory.check("torch", count * 28.0, max_memory, f"'{factory}' builds {count:,} parameters; "
                  "diagnose a smaller model (fewer or narrower layers)")
+
+
+def _token_hint(error: ArgumentError, model, batch) -> ArgumentError:
+    """`error` with "(a token model? give --vocab N)" appended when the model rejected a float batch and
+    its first weight-bearing module is an ``nn.Embedding`` (torch's message, "Expected tensor for
+    argument #1 'indices' to have one of the following scalar types: Long, Int", does not say so)."""
+    import torch
+
+    from initlab.torch.discover import weight_bearing
+    from initlab.torch.inputs import first_tensor
+    if "the model rejected a batch" not in error.detail or not first_tensor(batch).is_floating_point():
+        return error
+    first = next((m for m in model.modules() if weight_bearing(m)), None)
+    if not isinstance(first, torch.nn.Embedding):
+        return error
+    return ArgumentError(error.argument, f"{error.detail} (a token model? give --vocab N)")
 
 
 def _renamed(function, *args, **names):

@@ -11,6 +11,7 @@ A factory path is imported the way `python -m` would see it: the current folder 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
@@ -74,7 +75,9 @@ def load_factory(path: str, seed: int = 0, argument: str = "torch"):
     (`initlab.options.parse_factory`) and return the `torch.nn.Module` it builds.
 
     The factory runs on a forked torch RNG seeded with `seed`, so a model built with torch's
-    default init is the same at every run and the caller's random state is untouched."""
+    default init is the same at every run and the caller's random state is untouched. Whatever the
+    module prints while it is imported and the factory runs goes to stderr: stdout holds only the
+    commands' --json documents."""
     module_name, name, kwargs = parse_factory(path, argument)
     try:
         import torch
@@ -82,14 +85,15 @@ def load_factory(path: str, seed: int = 0, argument: str = "torch"):
         from initlab.torch.trace import first_line
     except ImportError:
         raise ArgumentError(argument, "needs PyTorch; install it with: pip install 'initlab[torch]'") from None
-    module = _import_from_cwd(module_name, argument)
+    with contextlib.redirect_stdout(sys.stderr):  # the user's prints must not break a --json document
+        module = _import_from_cwd(module_name, argument)
     factory = getattr(module, name, None)
     if not callable(factory):
         names = [n for n in dir(module) if not n.startswith("_") and callable(getattr(module, n))]
         missing = "has no function" if factory is None else "has a non-callable"
         raise ArgumentError(argument, f"module '{module_name}' {missing} '{name}'{did_you_mean(name, names)}")
     try:
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=[]), contextlib.redirect_stdout(sys.stderr):
             torch.default_generator.manual_seed(seed)
             model = factory(**kwargs)
     except Exception as error:  # noqa: BLE001 - any failure of the user's code is reported, not raised
@@ -145,12 +149,28 @@ def torch_batch(input_shape: Sequence[int] | None, n_samples: int, seed: int, da
 def initialise_torch(model, init: str, seed: int, calibration_batch, bias: str = "zeros"):
     """Re-initialise `model` in place: 'auto' (analytic gains), 'lsuv' (on `calibration_batch()`, a batch
     other than the diagnosed one) or any initlab scheme spec with `bias` for the biases, all through
-    `initlab.torch`."""
+    `initlab.torch`. A tensor tied between modules that the scheme leaves alone (GPT-2's lm_head and
+    token embedding; `initlab.torch.TiedParameterWarning`) is one line on stderr, not a Python warning
+    with its source line."""
+    import warnings
+
     import initlab.torch as adapter
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", adapter.TiedParameterWarning)
+        _initialise(adapter, model, init, seed, calibration_batch, bias)
+    for warning in caught:
+        if issubclass(warning.category, adapter.TiedParameterWarning):
+            print(f"--init {init}: {warning.message}", file=sys.stderr)
+        else:  # every other warning as it would have been shown
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno,
+                                   source=warning.source)
+    return model
+
+
+def _initialise(adapter, model, init: str, seed: int, calibration_batch, bias: str) -> None:
     if init == "auto":  # the calibration batch only shows auto the layers (and a token model's start)
         adapter.auto(model, seed=seed, example=calibration_batch())
     elif init == "lsuv":
         adapter.lsuv(model, calibration_batch(), seed=seed)
     else:
         adapter.apply(model, init, bias=bias, seed=seed)
-    return model

@@ -6,7 +6,9 @@ captured (`capture_and_discover`; no extra pass), or given by the caller. The ba
 or a dict of tensors (``model(**batch)``); the output the loss reads is chosen by `output`
 (`initlab.torch.inputs.select_output`: ``logits``, else ``last_hidden_state``, else the first floating
 tensor). A forward hook on each layer records its output z (first call only; an attention layer's
-attention output, an RNN's output sequence) and puts a tensor hook on it that records dL/dz; the
+attention output, an RNN's output sequence) and puts a tensor hook on it that records dL/dz (an RNN
+whose output sequence gets no gradient, as when the head reads the final hidden state ``h_n[-1]``, is
+captured from its last layer's h_n instead: z (n, directions * units) and its dL/dz); the
 activation of a layer is the discovered one applied to a copy of z. Layers the loss does not reach
 (BERT's pooler when the target is ``last_hidden_state``) get no Capture (`unreached` names them). Tensor
 hooks, not ``register_full_backward_hook``: full backward hooks refuse a following in-place
@@ -177,15 +179,53 @@ def _stored(t: torch.Tensor, layer: TracedLayer) -> torch.Tensor:
     return _units_second(t.detach(), layer).to(storage_dtype(t), memory_format=torch.contiguous_format, copy=True)
 
 
+def _final_hidden(output) -> torch.Tensor | None:
+    """An RNN's final hidden state h_n: ``(out, h_n)`` (RNN, GRU) or ``(out, (h_n, c_n))`` (LSTM)."""
+    if not isinstance(output, tuple) or len(output) < 2:
+        return None
+    h = output[1]
+    if isinstance(h, (tuple, list)) and h:
+        h = h[0]
+    return h if isinstance(h, torch.Tensor) and h.is_floating_point() else None
+
+
+def _last_layer_state(h: torch.Tensor, module: nn.RNNBase) -> torch.Tensor:
+    """The last layer's rows of h_n (layers * directions, [n,] units) as ([n,] directions * units), the
+    directions side by side as the output sequence orders them."""
+    dirs = 2 if module.bidirectional else 1
+    last = h[-dirs:]
+    return last.movedim(0, -2).reshape(*last.shape[1:-1], -1)
+
+
 class _Recorder:
     """Forward hooks that keep each layer's first output (and input shape) and, through a tensor hook,
-    its gradient, as float32 copies in the capture layout."""
+    its gradient, as float32 copies in the capture layout. For an RNN they also keep its last layer's
+    final hidden state h_n and its gradient (`z_final`, `dz_final`): `use_final_states` takes those
+    when the output sequence got no gradient (the head reads ``h_n[-1]``, not ``out``)."""
 
     def __init__(self, traced: list[TracedLayer]):
         self.z: dict[str, torch.Tensor] = {}
         self.dz: dict[str, torch.Tensor] = {}
+        self.z_final: dict[str, torch.Tensor] = {}
+        self.dz_final: dict[str, torch.Tensor] = {}
         self.input_shape: dict[str, tuple[int, ...]] = {}
         self.handles = [t.module.register_forward_hook(self._hook(t)) for t in traced]
+
+    def _final_hook(self, layer: TracedLayer, output) -> None:
+        h = _final_hidden(output)
+        if h is None:
+            return
+        module, name = layer.module, layer.name
+        self.z_final[name] = _stored(_last_layer_state(h, module), layer)
+        if h.requires_grad:
+            h.register_hook(lambda grad: self.dz_final.__setitem__(
+                name, _stored(_last_layer_state(grad, module), layer)))
+
+    def use_final_states(self) -> None:
+        """An RNN whose output sequence got no gradient but whose h_n did is captured from h_n."""
+        for name, dz in self.dz_final.items():
+            if name not in self.dz:
+                self.z[name], self.dz[name] = self.z_final[name], dz
 
     def _hook(self, layer: TracedLayer):
         name = layer.name
@@ -200,6 +240,8 @@ class _Recorder:
                 self.input_shape[name] = tuple(x.shape)
             if out.requires_grad:
                 out.register_hook(lambda grad: self.dz.__setitem__(name, _stored(grad, layer)))
+            if layer.kind == "rnn":
+                self._final_hook(layer, output)
         return record
 
     def remove(self) -> None:
@@ -232,6 +274,7 @@ def _run(model: nn.Module, batch, target, traced: list[TracedLayer], output) -> 
     finally:
         torch.backends.mha.set_fastpath_enabled(fast)
         recorder.remove()
+    recorder.use_final_states()
     return recorder
 
 

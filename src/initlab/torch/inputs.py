@@ -48,6 +48,26 @@ def check_batch(batch, argument: str = "batch"):
                             f"got {type(batch).__name__}")
 
 
+def check_finite(batch, argument: str = "batch"):
+    """`batch` (checked by `check_batch`) when its floating tensors hold no NaN or infinity; else an
+    ArgumentError counting them (and naming the dict key).
+
+    >>> check_finite({"x": torch.tensor([1.0, float("nan"), float("inf")])})
+    Traceback (most recent call last):
+    ...
+    initlab._errors.ArgumentError: batch: expected finite numbers, got 2 NaN or infinite value(s) in 'x'
+    """
+    batch = check_batch(batch, argument)
+    items = batch.items() if isinstance(batch, Mapping) else [(None, batch)]
+    for key, value in items:
+        if isinstance(value, torch.Tensor) and value.is_floating_point():
+            bad = int((~torch.isfinite(value.detach())).sum())
+            if bad:
+                where = "" if key is None else f" in '{key}'"
+                raise ArgumentError(argument, f"expected finite numbers, got {bad} NaN or infinite value(s){where}")
+    return batch
+
+
 def call(model: nn.Module, batch):
     """``model(batch)`` for a tensor, ``model(**batch)`` for a dict."""
     return model(**batch) if isinstance(batch, Mapping) else model(batch)

@@ -67,7 +67,7 @@ from initlab._errors import ArgumentError, ArgumentTypeError
 from initlab._checks import integer, number
 from initlab.torch.apply import generator_from
 from initlab.torch.discover import discover
-from initlab.torch.inputs import call
+from initlab.torch.inputs import call, check_finite
 from initlab.torch.lsuv_blocks import Scaled, blocks, join, orthogonalise
 from initlab.torch.trace import TracedLayer
 
@@ -204,13 +204,15 @@ def lsuv(model: nn.Module, batch, target_std: float = 1.0, tol: float = 0.1, max
 
     A layer still outside ``target_std * (1 +- tol)`` after `max_iter` rescalings (or whose output
     std is 0 or not finite, which no scaling fixes) is reported with ``converged=False`` and a
-    warning; nothing is raised.
+    warning; nothing is raised. A batch holding NaN or infinite floats is refused (ArgumentError naming
+    `batch`) before the model is changed.
     """
     if not isinstance(model, nn.Module):
         raise ArgumentTypeError("model", f"expected a torch.nn.Module, got {type(model).__name__}")
     target_std = number("target_std", target_std, positive=True)
     tol = number("tol", tol, positive=True)
     max_iter = integer("max_iter", max_iter, minimum=1)
+    batch = check_finite(batch)  # before step 1 orthogonalises: no std can be fitted to NaN outputs
     g = generator_from(generator, seed)
     modes = {m: m.training for m in model.modules()}
     buffers = [(b, b.detach().clone()) for b in model.buffers()]
