@@ -15,13 +15,13 @@ Run: python benchmarks/audit_speed.py [--repeats 3] [--models stack,gpt2]
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 
 import torch
 from torch import nn
 
 from initlab.torch import audit
+from _timing import median_seconds  # noqa: E402  (benchmarks/ is on the path when a benchmark runs)
 
 
 def stack() -> nn.Module:
@@ -34,15 +34,6 @@ def gpt2() -> nn.Module:
 
 
 MODELS = {"stack": ("6 x Linear(4096, 4096)", stack), "gpt2": ("GPT-2 small (HF)", gpt2)}
-
-
-def seconds(call, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -62,8 +53,8 @@ def main() -> None:
             built = time.perf_counter() - start
         parameters = list(model.parameters())
         with torch.no_grad():
-            read = seconds(lambda: [p.sum() for p in parameters], args.repeats)
-        audited = seconds(lambda: audit(model), args.repeats)
+            read = median_seconds(lambda: [p.sum() for p in parameters], args.repeats)
+        audited = median_seconds(lambda: audit(model), args.repeats)
         count = sum(p.numel() for p in parameters)
         print(f"{name:<24} {count:>12,} {len(parameters):>8} {audited:>8.2f} {built:>8.2f} {read:>7.3f} "
               f"{audited / built:>8.2f} {audited / read:>7.0f}")

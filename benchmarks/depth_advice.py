@@ -12,9 +12,7 @@ Run: python benchmarks/depth_advice.py [--repeats 3] [--batch 8]
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -24,15 +22,7 @@ from examples.families import images, vit  # noqa: E402
 from initlab.diagnose.doctor import diagnose_torch  # noqa: E402
 from initlab.torch.depth_advice import depth_advice  # noqa: E402
 from initlab.torch.residual import probe  # noqa: E402
-
-
-def seconds(call, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from _timing import median_seconds  # noqa: E402  (benchmarks/ is on the path when a benchmark runs)
 
 
 def main() -> None:
@@ -44,9 +34,9 @@ def main() -> None:
     model = vit(image=64, patch=16, dim=768, depth=12, heads=12)
     batch = images(n=args.batch, size=64)
     advice = depth_advice(model, batch, merges=None)
-    whole = seconds(lambda: diagnose_torch(model, batch), args.repeats)
-    alone = seconds(lambda: depth_advice(model, batch, merges=None), args.repeats)
-    full = seconds(lambda: probe(model, batch), args.repeats)
+    whole = median_seconds(lambda: diagnose_torch(model, batch), args.repeats)
+    alone = median_seconds(lambda: depth_advice(model, batch, merges=None), args.repeats)
+    full = median_seconds(lambda: probe(model, batch), args.repeats)
     print(f"vit(image=64, patch=16, dim=768, depth=12, heads=12), batch {args.batch}: depth scheme {advice.scheme}")
     print(f"diagnose_torch (with the advice): {whole:.3f} s")
     print(f"the advice (probe on 1 sample):   {alone:.3f} s = {alone / (whole - alone):.1%} of diagnose without it")

@@ -11,8 +11,6 @@ Run: python benchmarks/diagnose_duplicates.py [--repeats 7]
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from unittest import mock
 
 import numpy as np
@@ -22,20 +20,12 @@ from initlab.diagnose import diagnose_mlp
 from initlab.diagnose import stats
 from initlab.diagnose.mlp_probe import capture_mlp
 from initlab.nn.mlp import MLP
+from _timing import median_seconds  # noqa: E402  (benchmarks/ is on the path when a benchmark runs)
 
 
 def sorted_groups(rows: np.ndarray) -> np.ndarray:
     """The earlier grouping: np.unique over whole rows."""
     return np.unique(rows, axis=0, return_inverse=True)[1].reshape(-1)
-
-
-def median_seconds(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
