@@ -89,7 +89,8 @@ def diagnose_torch(model, batch, target=None, output=None) -> Diagnosis:
     if missed:
         caveats.append(f"not diagnosed: {', '.join(missed)} (the selected output does not depend on "
                        f"{'them' if len(missed) > 1 else 'it'})")
-    return replace(result, evidence=[*result.evidence, *caveats], depth_scheme=_depth(model, batch, traced, result))
+    return replace(result, evidence=[*result.evidence, *caveats], depth_scheme=_depth(model, batch, traced, result),
+                   discovery=traced.source)
 
 
 def _depth(model, batch, traced, result) -> dict | None:

@@ -69,6 +69,10 @@ def verdict_lines(diagnosis) -> list[str]:
         for key, label in (("command", "check it"), ("python", "in Python")):
             if fix.get(key):
                 lines.append(f"  {label}: " + escape(fix[key]).replace("\n", "\n" + " " * (len(label) + 4)))
+    if getattr(diagnosis, "discovery", None):
+        how = "forward hooks on the pass" + (", torch.fx for merges and functional activations"
+                                             if diagnosis.discovery == "hooks+fx" else " (torch.fx could not trace it)")
+        lines.append(f"layers found by: {how}")
     depth = getattr(diagnosis, "depth_scheme", None)
     if depth:
         label = "depth (alternative to the fix above)" if depth.get("role") == "alternative" else "depth"

@@ -189,6 +189,7 @@ class AutoResult:
     centre: str = "mean"
     left_alone: tuple[tuple[str, str], ...] = ()  # (layer, reason): embeddings, tied layers
     depth_scheme: DepthAdvice | None = None  # the residual-depth scheme the branches call for (module doc)
+    discovery: str = ""  # how the layers were found: "hooks" or "hooks+fx" (`initlab.torch.discover`)
 
     def rows(self) -> list[dict]:
         return [asdict(layer) | {"weight_std": layer.weight_std} for layer in self.layers]
@@ -202,7 +203,8 @@ class AutoResult:
 
     def to_json(self) -> dict:
         return {"input_shape": list(self.input_shape), "distribution": self.distribution, "centre": self.centre,
-                "stable": self.stable, "message": self.message, "dense": self.dense, "layers": self.rows(),
+                "stable": self.stable, "message": self.message, "dense": self.dense, "discovery": self.discovery,
+                "layers": self.rows(),
                 "predicted_log_std_spread": self.predicted_spread(),
                 "left_alone": [{"name": name, "reason": reason} for name, reason in self.left_alone]} | \
             ({} if self.depth_scheme is None else {"depth_scheme": self.depth_scheme.to_json()})
@@ -338,7 +340,8 @@ def auto(model: nn.Module, input_shape=None, *, generator: torch.Generator | Non
         message += (f". The chain gains auto set do not cover residual depth; for these branches use the depth "
                     f"scheme {depth.scheme} ({depth.why}), after auto: {depth.python}")
     dense = all(layer.kind == "linear" for layer in traced.layers)
-    return AutoResult(tuple(out), shape, distribution, stable, message, dense, centre, tuple(left_alone), depth)
+    return AutoResult(tuple(out), shape, distribution, stable, message, dense, centre, tuple(left_alone), depth,
+                      traced.source)
 
 
 def first_input(batch) -> torch.Tensor:

@@ -87,13 +87,14 @@ class LsuvResult:
     tol: float
     max_iter: int
     left_alone: tuple[tuple[str, str], ...] = ()  # (parameter name, reason) for each parameter lsuv did not set
+    discovery: str = ""  # how the layers were found: "hooks" or "hooks+fx" (`initlab.torch.discover`)
 
     @property
     def converged(self) -> bool:
         return all(layer.converged for layer in self.layers)
 
     def to_json(self) -> dict:
-        return {"target_std": self.target_std, "tol": self.tol, "max_iter": self.max_iter,
+        return {"target_std": self.target_std, "tol": self.tol, "max_iter": self.max_iter, "discovery": self.discovery,
                 "converged": self.converged, "layers": [asdict(layer) for layer in self.layers],
                 "left_alone": [{"name": name, "reason": reason} for name, reason in self.left_alone]}
 
@@ -128,7 +129,8 @@ def _rescale(block: Scaled, target_std: float, tol: float, max_iter: int) -> Lsu
 def _calibrate(model: nn.Module, batch, target_std: float, tol: float, max_iter: int,
                g: torch.Generator) -> tuple[list[LsuvLayer], list[tuple[str, str]]]:
     """Steps 1 and 2 of the module doc, in the mode and RNG fork `lsuv` sets up."""
-    found = discover(model, batch, "batch").layers  # in training mode, as the pass below runs
+    structure = discover(model, batch, "batch")  # in training mode, as the pass below runs
+    found = structure.layers
     claimed: dict[int, str] = {}  # parameter id -> the layer that owns it (first called)
     active, skipped = [], {}
     for layer in found:
@@ -168,7 +170,8 @@ def _calibrate(model: nn.Module, batch, target_std: float, tol: float, max_iter:
         raise ArgumentError("model", f"the forward pass on the batch never called layer '{missed[0]}' (it was called "
                             "when the layers were discovered; lsuv needs a forward that calls the same layers "
                             "every time)")
-    return [row for layer in active for row in report[layer.name]], _left_alone(model, active, skipped)
+    return [row for layer in active for row in report[layer.name]], _left_alone(model, active, skipped), \
+        structure.source
 
 
 def _left_alone(model: nn.Module, active: list[TracedLayer], skipped: dict[str, str]) -> list[tuple[str, str]]:
@@ -226,9 +229,9 @@ def lsuv(model: nn.Module, batch, target_std: float = 1.0, tol: float = 0.1, max
                 buffer.copy_(saved)
         for m, training in modes.items():
             m.train(training)
-    report, left_alone = report
+    report, left_alone, source = report
     missed = [f"{r.name} (std {r.std:.4g})" for r in report if not r.converged]
     if missed:
         warnings.warn(f"lsuv: {len(missed)} layer(s) did not reach std {target_std:g} +- {tol * target_std:g} "
                       f"within max_iter={max_iter}: {', '.join(missed)}", stacklevel=2)
-    return LsuvResult(tuple(report), target_std, tol, max_iter, tuple(left_alone))
+    return LsuvResult(tuple(report), target_std, tol, max_iter, tuple(left_alone), source)
