@@ -405,3 +405,11 @@ def test_token_inputs_need_a_vocabulary_and_a_known_dtype():
         auto(nn.Sequential(nn.Linear(4, 2)), (4,), seed=0, dtype="long")
     with pytest.raises(ValueError, match=r"^dtype: unknown dtype 'complex'"):
         auto(nn.Sequential(nn.Linear(4, 2)), (4,), seed=0, dtype="complex")
+
+
+def test_the_text_table_stays_aligned_with_long_layer_names():
+    from _initlab_families import lstm, tokens
+    lines = str(auto(lstm(), example=tokens(), seed=0)).splitlines()[:-1]  # the last line is the message
+    assert any(line.startswith("rnn.weight_ih_l0 ") for line in lines)
+    widths = {len(line) for line in lines}
+    assert len(widths) == 1, lines  # every row as wide as the header: no name pushed a column out

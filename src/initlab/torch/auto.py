@@ -210,9 +210,11 @@ class AutoResult:
             ({} if self.depth_scheme is None else {"depth_scheme": self.depth_scheme.to_json()})
 
     def __str__(self) -> str:
-        head = (f"{'layer':<12} {'input act':<12} {'act':<12} {'fan_in':>7} {'sigma_w2':>9} {'sigma_b2':>9} "
-                f"{'chi_1':>7} {'slope':>7} {'shift':>7}")
-        lines = [head] + [f"{x.name:<12} {x.input_activation:<12} {x.activation_name:<12} {x.fan_in:>7d} "
+        w = [max(12, *(len(getattr(x, key)) for x in self.layers)) if self.layers else 12
+             for key in ("name", "input_activation", "activation_name")]  # long names keep the columns aligned
+        head = (f"{'layer':<{w[0]}} {'input act':<{w[1]}} {'act':<{w[2]}} {'fan_in':>7} {'sigma_w2':>9} "
+                f"{'sigma_b2':>9} {'chi_1':>7} {'slope':>7} {'shift':>7}")
+        lines = [head] + [f"{x.name:<{w[0]}} {x.input_activation:<{w[1]}} {x.activation_name:<{w[2]}} {x.fan_in:>7d} "
                           f"{x.sigma_w2:9.4f} {x.sigma_b2:9.4f} {x.chi_1:7.4f} {x.slope:7.4f} {x.log_shift:7.4f}"
                           for x in self.layers]
         return "\n".join(lines + [self.message])
