@@ -1,8 +1,8 @@
 """`Settings`: what the playground page can set, validated (pydantic) with the playground's limits.
 
-Defaults are those of `initlab train` (weights `he_normal`, seed 0) on `initlab compare`'s data
-and network (`initlab.experiments.config.CompareConfig`: 400 circles points split 300 / 100,
-[2, 10, 5, 1] relu, gd with lr 0.01) over its 5 seeds. Limits keep a shared machine usable.
+Defaults are those of `initlab train` (weights `he_normal`, seed 0) on the data, network, optimizer
+and number of seeds of `initlab compare`'s defaults (`CompareConfig`, read here, so they cannot
+drift). Limits keep a shared machine usable.
 Construct with `Settings.create(...)` to get a one-line `ArgumentError` naming the field:
 
 >>> Settings.create(init="normal(std=-1)")
