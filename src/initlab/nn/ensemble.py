@@ -81,31 +81,51 @@ def train_many(nets: Sequence[MLP], X: np.ndarray, y: np.ndarray, *, lr: float =
 
 
 def _numba_backend(nets, X, y, lr, iterations, optimizer, record_every, on_iterations):
-    from initlab.nn.ensemble_kernel import train_chunk
-    net, dtype = nets[0], nets[0].dtype
-    flat = np.stack([np.concatenate([p.ravel() for p in n.flat_params()]) for n in nets])
-    state1, state2 = np.zeros_like(flat), np.zeros_like(flat)
-    targets = _targets(net, y).astype(dtype)
+    run = KernelRun(nets, X, y, optimizer)
     costs = np.full((len(nets), math.ceil(iterations / record_every)), np.nan)
-    diverged_at = np.full(len(nets), -1, dtype=np.int64)
-    diverged_cost = np.full(len(nets), np.nan)
-    sizes = np.array(net.layer_sizes, dtype=np.int64)
-    acts = np.array([ACTIVATION_CODES[a.name] for a in net.activations] or [ACTIVATION_CODES["linear"]],
-                    dtype=np.int64)
-    XT = np.ascontiguousarray(X.T)
     for start in range(0, iterations, CHUNK):
         stop = min(start + CHUNK, iterations)
-        train_chunk(XT, targets, flat, state1, state2, sizes, acts, HEAD_CODES[net.head.name],
-                    OPTIMIZERS.index(optimizer), dtype.type(lr), start, stop, record_every, costs, diverged_at,
-                    diverged_cost, MOMENTUM, ADAM_BETA1, ADAM_BETA2, ADAM_EPS)
+        run.advance(start, stop, lr, record_every, costs)
         if on_iterations is not None:
             on_iterations(stop - start)
-    for row, trained in zip(flat, nets):
-        offset = 0
-        for p in trained.flat_params():
-            p[...] = row[offset:offset + p.size].reshape(p.shape)
-            offset += p.size
-    return costs, diverged_at, diverged_cost
+    run.write_back()
+    return costs, run.diverged_at, run.diverged_cost
+
+
+class KernelRun:
+    """The compiled kernel's training state for `nets` on (X, y): parameters, optimizer moments and
+    divergence, flat per model. `advance` may be called again from where the last call stopped (the
+    playground steps a run this way); `write_back` copies the parameters into the networks.
+    X and y must already be checked (`MLP.check_data`)."""
+
+    def __init__(self, nets: Sequence[MLP], X: np.ndarray, y: np.ndarray, optimizer: str):
+        net = self.net = nets[0]
+        self.nets = nets
+        self.flat = np.stack([np.concatenate([p.ravel() for p in n.flat_params()]) for n in nets])
+        self.state1, self.state2 = np.zeros_like(self.flat), np.zeros_like(self.flat)
+        self.targets = _targets(net, y).astype(net.dtype)
+        self.diverged_at = np.full(len(nets), -1, dtype=np.int64)
+        self.diverged_cost = np.full(len(nets), np.nan)
+        self.sizes = np.array(net.layer_sizes, dtype=np.int64)
+        self.acts = np.array([ACTIVATION_CODES[a.name] for a in net.activations] or [ACTIVATION_CODES["linear"]],
+                             dtype=np.int64)
+        self.optimizer_code = OPTIMIZERS.index(optimizer)
+        self.XT = np.ascontiguousarray(X.T)
+
+    def advance(self, start: int, stop: int, lr: float, record_every: int, costs: np.ndarray) -> None:
+        """Iterations start..stop-1; costs[m, it // record_every] receives each recorded cost."""
+        from initlab.nn.ensemble_kernel import train_chunk
+        train_chunk(self.XT, self.targets, self.flat, self.state1, self.state2, self.sizes, self.acts,
+                    HEAD_CODES[self.net.head.name], self.optimizer_code, self.net.dtype.type(lr), start, stop,
+                    record_every, costs, self.diverged_at, self.diverged_cost, MOMENTUM, ADAM_BETA1, ADAM_BETA2,
+                    ADAM_EPS)
+
+    def write_back(self) -> None:
+        for row, trained in zip(self.flat, self.nets):
+            offset = 0
+            for p in trained.flat_params():
+                p[...] = row[offset:offset + p.size].reshape(p.shape)
+                offset += p.size
 
 
 def _targets(net: MLP, y: np.ndarray) -> np.ndarray:
