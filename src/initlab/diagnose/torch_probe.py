@@ -70,6 +70,7 @@ from initlab.torch.discover import WEIGHT_KINDS, DiscoveryHooks, first_tensor_of
 from initlab.torch.inputs import batch_size, call, check_batch, select_output
 from initlab.torch.kinds import kind_of, weight_fans
 from initlab.torch.trace import TracedLayer, first_line
+from initlab.torch.kept import kept
 
 SEED = 0
 CAPTURE_KIND = {"linear": "dense", "hf_conv1d": "dense", "conv": "conv", "conv_transpose": "conv",
@@ -306,35 +307,29 @@ def _capture(model: nn.Module, batch, target, traced, output):
     check_target(target, batch_size(batch))  # before any forward pass
     params = list(model.parameters())
     saved = [(p, p.grad, p.requires_grad) for p in params]
-    buffers = [(b, b.detach().clone()) for b in model.buffers()]
-    modes = [(m, m.training) for m in model.modules()]
     recorded = _every_layer(model) if traced is None else traced
-    try:
-        for p in params:
-            p.grad = None
-        for t in recorded:
-            for p in t.module.parameters():
-                p.requires_grad_(True)
-        model.train()
-        discovery = DiscoveryHooks(model) if traced is None else None
+    with kept(model):
         try:
-            recorder = _run(model, batch, target, recorded, output)
+            for p in params:
+                p.grad = None
+            for t in recorded:
+                for p in t.module.parameters():
+                    p.requires_grad_(True)
+            model.train()
+            discovery = DiscoveryHooks(model) if traced is None else None
+            try:
+                recorder = _run(model, batch, target, recorded, output)
+            finally:
+                if discovery is not None:
+                    discovery.remove()
+            structure = discovery.structure(model) if discovery is not None else None
+            found = traced if structure is None else structure.layers
+            captures = [_capture_one(t, recorder) for t in found if t.name in recorder.z and t.name in recorder.dz]
+            return captures, structure
         finally:
-            if discovery is not None:
-                discovery.remove()
-        structure = discovery.structure(model) if discovery is not None else None
-        found = traced if structure is None else structure.layers
-        captures = [_capture_one(t, recorder) for t in found if t.name in recorder.z and t.name in recorder.dz]
-        return captures, structure
-    finally:
-        for p, grad, requires in saved:
-            p.grad = grad
-            p.requires_grad_(requires)
-        with torch.no_grad():
-            for b, copy in buffers:
-                b.copy_(copy)
-        for m, training in modes:
-            m.training = training
+            for p, grad, requires in saved:
+                p.grad = grad
+                p.requires_grad_(requires)
 
 
 def unreached(traced: list[TracedLayer], captures: list[Capture]) -> list[str]:

@@ -100,6 +100,7 @@ from initlab.theory import Activation
 from initlab.theory.finite_width import Step, log_q_moments, moments, step
 from initlab.theory.meanfield import CRITICAL_TOLERANCE
 from initlab.torch.apply import generator_from
+from initlab.torch.kept import kept
 
 if TYPE_CHECKING:  # imported where used: the depth schemes' modules load only for residual models
     from initlab.torch.depth_advice import DepthAdvice
@@ -315,13 +316,9 @@ def auto(model: nn.Module, input_shape=None, *, generator: torch.Generator | Non
     choice("centre", centre, CENTRES)
     g = generator_from(generator, seed)
     shape, batch, argument = _example(model, input_shape, dtype, vocab, example)
-    modes = {m: m.training for m in model.modules()}
-    model.eval()  # a batch of one must pass batch norm; train/eval flags are restored below
-    try:
+    with kept(model, buffers=False):  # discovery keeps the buffers itself
+        model.eval()  # a batch of one must pass batch norm
         traced = discover(model, batch, argument, what="input")  # one pass: the layers and, via fx, the merges
-    finally:
-        for m, training in modes.items():
-            m.train(training)
     from initlab.torch.auto_layers import fill_layers  # it builds on AutoLayer and gains above
     tokens = not first_input(batch).is_floating_point()
     out, left_alone = fill_layers(traced.layers, tokens, g, distribution, stabilize, centre)

@@ -54,6 +54,7 @@ from torch import nn
 from initlab._errors import ArgumentError, ArgumentTypeError
 from initlab.torch.inputs import call, check_batch, shape_text
 from initlab.torch.kinds import kind_of
+from initlab.torch.kept import kept
 
 WEIGHT_KINDS = ("linear", "conv", "conv_transpose", "hf_conv1d", "attention", "rnn", "embedding")
 SEED = 0
@@ -194,11 +195,10 @@ def rejected_batch(argument: str, batch, error: BaseException, what: str = "a ba
 def forward_once(model: nn.Module, batch, argument: str = "example", what: str = "a batch"):
     """`model` on `batch` under ``no_grad``, torch's RNG forked and seeded `SEED`, MHA's fast path off;
     buffers restored afterwards. A model that raises becomes `rejected_batch`."""
-    buffers = [(b, b.detach().clone()) for b in model.buffers()]
     fast = torch.backends.mha.get_fastpath_enabled()
     try:
         torch.backends.mha.set_fastpath_enabled(False)
-        with torch.no_grad(), torch.random.fork_rng(devices=[]):
+        with kept(model, modes=False), torch.no_grad(), torch.random.fork_rng(devices=[]):
             torch.default_generator.manual_seed(SEED)
             try:
                 return call(model, batch)
@@ -206,9 +206,6 @@ def forward_once(model: nn.Module, batch, argument: str = "example", what: str =
                 raise rejected_batch(argument, batch, error, what) from None
     finally:
         torch.backends.mha.set_fastpath_enabled(fast)
-        with torch.no_grad():
-            for b, saved in buffers:
-                b.copy_(saved)
 
 
 def discover(model: nn.Module, example, argument: str = "example", what: str = "a batch") -> Structure:

@@ -69,6 +69,7 @@ from initlab._errors import ArgumentError, ArgumentTypeError
 from initlab._checks import integer, number
 from initlab.torch.apply import generator_from
 from initlab.torch.discover import discover
+from initlab.torch.kept import kept
 from initlab.torch.inputs import call, check_finite
 from initlab.torch.lsuv_blocks import Scaled, blocks, join, orthogonalise
 from initlab.torch.trace import TracedLayer
@@ -219,18 +220,9 @@ def lsuv(model: nn.Module, batch, target_std: float = 1.0, tol: float = 0.05, ma
     max_iter = integer("max_iter", max_iter, minimum=1)
     batch = check_finite(batch)  # before step 1 orthogonalises: no std can be fitted to NaN outputs
     g = generator_from(generator, seed)
-    modes = {m: m.training for m in model.modules()}
-    buffers = [(b, b.detach().clone()) for b in model.buffers()]
-    try:
-        with torch.random.fork_rng(devices=[]):
-            model.train()
-            report = _calibrate(model, batch, target_std, tol, max_iter, g)
-    finally:
-        with torch.no_grad():
-            for buffer, saved in buffers:
-                buffer.copy_(saved)
-        for m, training in modes.items():
-            m.train(training)
+    with kept(model), torch.random.fork_rng(devices=[]):
+        model.train()
+        report = _calibrate(model, batch, target_std, tol, max_iter, g)
     report, left_alone, source = report
     missed = [f"{r.name} (std {r.std:.4g})" for r in report if not r.converged]
     if missed:

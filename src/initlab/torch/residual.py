@@ -46,6 +46,7 @@ from torch import nn
 
 from initlab._errors import ArgumentError, ArgumentTypeError
 from initlab.torch.kinds import kind_of
+from initlab.torch.kept import kept
 
 WEIGHT_KINDS = ("linear", "conv", "conv_transpose", "hf_conv1d", "attention")
 LAYER_KINDS = (*WEIGHT_KINDS, "norm")
@@ -315,19 +316,17 @@ def probe(model: nn.Module, example=None, *, targets=None) -> Probe:
         raise ArgumentError("example", "needed: the residual branches are found on one forward pass of an "
                                        "example batch (or give targets=[names of the branch output layers])")
     recorder = _Recorder(model)
-    modes = {m: m.training for m in model.modules()}
     try:
-        model.eval()
-        with torch.random.fork_rng(devices=[]), torch.enable_grad():
-            run(model, example)
+        with kept(model, buffers=False):
+            model.eval()
+            with torch.random.fork_rng(devices=[]), torch.enable_grad():
+                run(model, example)
     except (ArgumentError, ArgumentTypeError):
         raise
     except Exception as error:  # the user's forward: say which argument made it fail
         raise ArgumentError("example", f"the model's forward failed on it: {type(error).__name__}: {error}") from None
     finally:
         recorder.remove()
-        for module, mode in modes.items():
-            module.train(mode)
     branches = _branches(recorder)
     if targets is not None:
         by_output = {b.output: b for b in branches}
