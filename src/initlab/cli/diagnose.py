@@ -50,21 +50,25 @@ def diagnose(data: Annotated[Optional[str], typer.Option(metavar="SPEC", help=(
                                                     "streams).")] = 0,
              out: Out = None,
              no_figures: Annotated[bool, typer.Option("--no-figures", help="Write only diagnose.json.")] = False,
+             jacobian: Annotated[bool, typer.Option("--jacobian", help=(
+                 "Also the singular values of the hidden layers' input-output Jacobian d h(L) / d h(1) on 16 "
+                 "inputs (dynamical isometry, Pennington et al. 2017): JSON field jacobian, jacobian.png. An MLP "
+                 "with 2+ hidden layers only."))] = False,
              max_memory: MaxMemory = None, as_json: JsonOption = False) -> None:
     """Measure each layer's signal at initialization (activations, dL/dz, dead, saturated, duplicate
     units), compare it with mean-field theory, give a verdict and the scheme that fixes it."""
     from initlab.diagnose.command import Options, run, write_folder
-    from initlab.diagnose.present import OPTIONAL_COLUMNS, command_line, layer_table, verdict_lines
+    from initlab.diagnose.present import OPTIONAL_COLUMNS, command_line, jacobian_lines, layer_table, verdict_lines
     from initlab.experiments.run_folder import check_out, new_run_folder
     from initlab.memory import budget
     budget(max_memory)  # a malformed size fails before anything else
     options = Options(data, hidden, activation, init, bias_init, torch_factory, input_shape, n_samples,
-                      standardize, seed, max_memory, input_dtype, vocab, output)
+                      standardize, seed, max_memory, input_dtype, vocab, output, jacobian)
     folder = check_out(out or new_run_folder("diagnose"))
     result = run(options)
     written = write_folder(result, folder, not no_figures, command_line(options.flags()))
     show(layer_table(result), optional=OPTIONAL_COLUMNS)
-    for line in verdict_lines(result):
+    for line in verdict_lines(result) + jacobian_lines(result):
         err.print(line, soft_wrap=True)
     err.print(f"wrote {', '.join(written)} to {escape(str(folder))}", soft_wrap=True)
     if as_json:

@@ -41,6 +41,7 @@ class Options:
     input_dtype: str | None = None  # float (standard-normal inputs) or long (token ids; needs vocab, implied by it)
     vocab: int | None = None
     output: str | None = None  # key (or index) of the model's output the loss reads
+    jacobian: bool = False  # also the singular values of d h(L) / d h(1) (an MLP only)
 
     @property
     def tokens(self) -> int | None:
@@ -59,13 +60,17 @@ class Options:
                     ("--input-dtype", self.input_dtype), ("--vocab", self.vocab), ("--output", self.output),
                     ("--init", self.init), ("--bias-init", self.bias_init)]
         return head + [("--n-samples", None if self.n_samples == N_SAMPLES else self.n_samples),
-                       ("--seed", self.seed or None), ("--no-standardize", not self.standardize)]
+                       ("--seed", self.seed or None), ("--no-standardize", not self.standardize),
+                       ("--jacobian", self.jacobian)]
 
 
 def _check(options: Options) -> None:
     integer("n_samples", options.n_samples, minimum=2)
     check_seed("seed", options.seed)
     if options.torch_factory is None:
+        if options.jacobian:
+            from initlab.diagnose.jacobian import EXAMPLES, check_cost
+            check_cost(parse_hidden(options.hidden or MLP_DEFAULTS["hidden"]), min(EXAMPLES, options.n_samples))
         if options.input_shape is not None:
             raise ArgumentError("input_shape", "only used with --torch (an MLP takes its input size from --data)")
         for name in ("input_dtype", "vocab", "output"):
@@ -77,6 +82,9 @@ def _check(options: Options) -> None:
             raise ArgumentError("init", f"'{options.init}' is initlab.torch's and needs --torch "
                              "(for an MLP use a scheme such as he_normal)")
         return
+    if options.jacobian:
+        raise ArgumentError("jacobian", "is measured on an initlab MLP's chain of layers; a --torch model is not "
+                            "supported yet")
     given = [name for name in ("hidden", "activation") if getattr(options, name) is not None]
     if given:
         flags = " and ".join("--" + name.replace("_", "-") for name in given)
@@ -132,6 +140,9 @@ def run(options: Options):
         net = mlp_for(X, y, widths, o["activation"], o["init"], o["bias_init"], seeds.weights)
         with np.errstate(over="ignore", invalid="ignore"):  # overflow is a finding (exploding), not noise
             result = diagnose_mlp(net, X, y)
+        if options.jacobian:
+            from initlab.diagnose.doctor import jacobian_of
+            result = replace(result, jacobian=jacobian_of(net, X, y).to_json())
     else:
         _check_batch_memory(shape, options.n_samples, options.max_memory)
         model = load_factory(options.torch_factory, seeds.factory)
@@ -220,11 +231,16 @@ def write_folder(result, folder: Path, figures: bool = True, command: str | None
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "diagnose.json").write_text(json.dumps(result.to_json(), indent=1, allow_nan=False) + "\n")
     if not figures:
-        for stale in ("diagnose.png", "report.html"):  # an earlier run's, which would contradict the json
+        for stale in ("diagnose.png", "report.html", "jacobian.png"):  # an earlier run's, which would contradict the json
             (folder / stale).unlink(missing_ok=True)
         return ["diagnose.json"]
     from initlab.diagnose.figure import diagnose_figure
     from initlab.report.diagnosis import write_diagnosis_report
     figure = diagnose_figure(result, folder / "diagnose.png")
     write_diagnosis_report(result, folder / "report.html", command=command, figure=figure)
-    return ["diagnose.json", "diagnose.png", "report.html"]
+    if result.jacobian is None:
+        (folder / "jacobian.png").unlink(missing_ok=True)
+        return ["diagnose.json", "diagnose.png", "report.html"]
+    from initlab.diagnose.jacobian_figure import jacobian_figure
+    jacobian_figure(result.jacobian, folder / "jacobian.png")
+    return ["diagnose.json", "diagnose.png", "report.html", "jacobian.png"]

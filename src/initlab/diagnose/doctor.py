@@ -55,6 +55,13 @@ def diagnose_mlp(net, X: np.ndarray, y: np.ndarray) -> Diagnosis:
     return diagnose(capture_mlp(net, X, y), _mean_square(net.as_input(X)), describe_mlp(net))
 
 
+def jacobian_of(net, X: np.ndarray, y: np.ndarray, examples: int | None = None):
+    """The singular values of the NumPy engine's `MLP`'s hidden Jacobian on the first rows of `X`
+    (`initlab.diagnose.jacobian.spectrum`)."""
+    from initlab.diagnose.jacobian import EXAMPLES, spectrum
+    return spectrum(capture_mlp(net, X, y), _mean_square(net.as_input(X)), examples or EXAMPLES)
+
+
 def _torch_input_mean_square(batch) -> float:
     """Theory's q(0): mean(X^2) of float inputs; 1 for token ids (a one-hot input: the embedding's
     captured sigma_w2 = mean(table^2), fan_in 1, then predicts its output's second moment)."""
