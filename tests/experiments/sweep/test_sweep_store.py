@@ -15,7 +15,7 @@ def test_new_store_is_in_wal_mode_and_marked_as_initlab(tmp_path):
     connection = sqlite3.connect(path)
     assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert connection.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
-    assert dict(connection.execute("SELECT name, value FROM meta"))["schema_version"] == "2"
+    assert dict(connection.execute("SELECT name, value FROM meta"))["schema_version"] == "3"
     connection.close()
     assert inspect_store(path) == "initlab"
 
