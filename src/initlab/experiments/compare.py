@@ -15,7 +15,8 @@ import numpy as np
 
 from initlab._checks import features, targets
 from initlab._errors import ArgumentError
-from initlab.data import GENERATED, load, load_labelled, standardize, train_test_split
+from initlab.data import load, load_labelled, standardize, train_test_split
+from initlab.data.loader import drawn
 from initlab.experiments import footprint
 from initlab.experiments.boundary import decision_surface, extent
 from initlab.experiments.config import CompareConfig
@@ -123,7 +124,7 @@ def load_dataset(config: CompareConfig, max_memory=None) -> Dataset:
     footprint.check_data(config, max_memory)
     data_seed, split_seed, test_seed = np.random.SeedSequence(config.data_seed).spawn(3)
     options = dict(noise=config.noise, image_size=config.image_size, max_memory=max_memory)
-    generated = config.data.split(":", 1)[0].strip().lower() in GENERATED
+    generated = drawn(config.data)
     if config.test_data and config.test_data == config.data and generated:
         X, y = load(config.data, n_samples=2 * config.n_samples, seed=np.random.default_rng(data_seed), **options)
         X_train, y_train, X_test, y_test = train_test_split(X, y, 0.5, seed=np.random.default_rng(split_seed))
