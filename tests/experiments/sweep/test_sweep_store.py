@@ -79,7 +79,7 @@ def test_runs_are_records_like_run_to_json_plus_config(tiny, tmp_path):
     record = records[2]
     assert set(record) == {"init", "seed", "final_cost", "train_accuracy", "test_accuracy", "diverged",
                            "diverged_at", "sample_space", "wall_time", "cost_history", "config", "config_hash",
-                           "key", "finished_at"}
+                           "key", "finished_at", "target_reached_at"}
     assert record["config"] == sweep.points[1].settings and record["config_hash"] == sweep.points[1].config_hash
     assert record["diverged"] is False and record["cost_history"][0][0] == 0
     assert record["final_cost"] == record["cost_history"][-1][1]
