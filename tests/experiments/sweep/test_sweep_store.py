@@ -91,3 +91,22 @@ def test_status_counts_done_and_pending_of_the_plan(tiny, tmp_path):
     run_sweep(tiny(), path, workers=1)
     assert status(path) == {"store": str(path), "done": 4, "pending": 0, "total": 4, "diverged": 0}
     assert status(path, tiny(seeds=5))["pending"] == 6
+
+
+def test_a_target_in_the_sweep_is_stored_with_the_iteration_each_run_reached_it(tiny, tmp_path):
+    from initlab.experiments.sweep.export import stored_summary
+    from initlab.report.html import build_report
+    spec = tiny(**{"model__init": ["he_normal"]})
+    spec["train"] = {**spec["train"], "lr": 1.0, "iterations": 200, "record_every": 1, "target_accuracy": 0.9}
+    sweep = load_sweep(spec)
+    assert sweep.points[0].config.target_accuracy == 0.9
+    run_sweep(sweep, tmp_path / "results.db", workers=1)
+    with Store(tmp_path / "results.db") as store:
+        records = store.runs()
+    for record in records:  # reached at the last recorded iteration, where the accuracy first held
+        assert record["target_reached_at"] == record["cost_history"][-1][0] < 200
+        assert record["train_accuracy"] >= 0.9
+    (row,) = stored_summary(sweep, tmp_path / "results.db")
+    assert row["n_reached"] == 2
+    page = build_report(records, title="t")
+    assert "reached at" in page and 'class="num n-reached" data-value="2"' in page
