@@ -106,6 +106,8 @@ def test_tol_is_std_tols_deprecated_name_with_the_same_result():
         old = lsuv(mlp("tanh", 3, 8), x, 1.0, 0.2, seed=0)  # positional, as before
     new = lsuv(mlp("tanh", 3, 8), x, std_tol=0.2, seed=0)
     assert old == new and old.std_tol == 0.2 and old.var_tol is None
+    with pytest.warns(DeprecationWarning, match=r"^LsuvResult.tol is deprecated"):
+        assert old.tol == 0.2
 
 
 @pytest.mark.parametrize("kwargs, message", [

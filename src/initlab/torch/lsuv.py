@@ -150,6 +150,12 @@ class LsuvResult:
         return self.criterion.std_tol
 
     @property
+    def tol(self) -> float | None:
+        """Deprecated: the old name of `std_tol` (None when the criterion is on the variance, the default)."""
+        warnings.warn("LsuvResult.tol is deprecated; read std_tol or var_tol", DeprecationWarning, stacklevel=2)
+        return self.std_tol
+
+    @property
     def converged(self) -> bool:
         return all(layer.converged for layer in self.layers)
 
