@@ -113,9 +113,9 @@ def criterion(target_std: float, tol, var_tol, std_tol) -> Criterion:
     if tol is not None:
         if std_tol is not None:
             raise ArgumentError("tol, std_tol", f"tol is the old name of std_tol; give one, got {tol!r} and {std_tol!r}")
+        std_tol = number("tol", tol, positive=True)  # a bad value is an error, without the warning
         warnings.warn("lsuv: 'tol' is deprecated; it is the tolerance on the std, now called std_tol (the default "
                       "is the paper's var_tol=0.1 on the variance)", DeprecationWarning, stacklevel=3)
-        std_tol = number("tol", tol, positive=True)
     if var_tol is not None and std_tol is not None:
         raise ArgumentError("var_tol, std_tol", f"give at most one tolerance (on the variance or on the std), got "
                             f"var_tol={var_tol!r} and std_tol={std_tol!r}")
