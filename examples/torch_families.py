@@ -41,7 +41,7 @@ def row(name: str) -> tuple[str, ...]:
         warnings.simplefilter("ignore")
         applied = initialise(build(), "he_normal", seed=0)
         model = build()
-        calibrated = {layer.name for layer in lsuv(model, calibration, tol=0.02, seed=0).layers}
+        calibrated = {layer.name for layer in lsuv(model, calibration, std_tol=0.02, seed=0).layers}
         stds = [std for layer, std in projection_stds(model, fresh).items() if layer in calibrated]
         automatic = build()
         auto(automatic, example=calibration, seed=0)

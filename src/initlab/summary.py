@@ -31,7 +31,9 @@ QUANTITIES = ("final_cost", "train_accuracy", "test_accuracy")
 STATISTICS = ("mean", "std", "median", "min", "max")
 MEAN_STD = "mean ± std"
 MEDIAN_RANGE = "median [min, max]"
-NAMES = {"final_cost": "final cost", "train_accuracy": "train acc", "test_accuracy": "test acc"}
+STEPS = "target_reached_at"  # steps to target (`initlab.nn.target`): summarised over the runs that reached it
+NAMES = {"final_cost": "final cost", "train_accuracy": "train acc", "test_accuracy": "test acc",
+         STEPS: "reached at"}
 
 
 def diverged(run: dict) -> bool:
@@ -56,19 +58,37 @@ def spread(numbers: Sequence[float]) -> dict[str, float | None]:
             "min": float(array.min()), "max": float(array.max())}
 
 
-def summary_row(runs: Sequence[dict], *, label: str, init: str | None = None) -> dict:
+def summary_row(runs: Sequence[dict], *, label: str, init: str | None = None, steps: bool = False) -> dict:
     """One summary row of a group of runs (the seeds of one scheme or grid point).
 
     Keys: init, label, n_seeds, n_diverged and `<quantity>_<statistic>` for every quantity in
-    QUANTITIES and statistic in STATISTICS (None where no run has a value).
+    QUANTITIES and statistic in STATISTICS (None where no run has a value). With `steps` (the runs had
+    a target), also n_reached and the statistics of target_reached_at over the runs that reached it.
+
+    >>> row = summary_row([{"final_cost": 0.1, "target_reached_at": 40}, {"final_cost": 0.5}], label="a", steps=True)
+    >>> row["n_reached"], mean_std_text(row, STEPS), median_range_text(row, STEPS), row_quantities(row)[-1]
+    (1, '40', '40 [40, 40]', 'target_reached_at')
     """
     row = {"init": init if init is not None else (runs[0].get("init") if runs else label), "label": label,
            "n_seeds": len(runs), "n_diverged": sum(diverged(run) for run in runs)}
-    for quantity in QUANTITIES:
+    if steps:
+        row["n_reached"] = len(values(runs, STEPS))
+    for quantity in row_quantities(row):
         stats = spread(values(runs, quantity))
         row.update({f"{quantity}_{name}": value for name, value in stats.items()})
         row[f"{quantity}_n"] = len(values(runs, quantity))
     return row
+
+
+def row_quantities(row: dict) -> tuple[str, ...]:
+    """The quantities a row summarises: QUANTITIES, and STEPS when its runs had a target."""
+    return QUANTITIES + ((STEPS,) if "n_reached" in row else ())
+
+
+def seeds_text(row: dict) -> str:
+    """'5', '5, 1 diverged', '5, 3 reached' (runs that met their target)."""
+    return (f"{row['n_seeds']}" + (f", {row['n_diverged']} diverged" if row["n_diverged"] else "")
+            + (f", {row['n_reached']} reached" if "n_reached" in row else ""))
 
 
 def mean_std_text(row: dict, quantity: str) -> str:
@@ -77,7 +97,7 @@ def mean_std_text(row: dict, quantity: str) -> str:
     mean, std, n = row[f"{quantity}_mean"], row[f"{quantity}_std"], row.get(f"{quantity}_n", 2)
     if mean is None:
         return MISSING
-    if quantity == "final_cost":
+    if quantity in ("final_cost", STEPS):
         return significant(mean, 4) + (f" ± {significant(std, 2)}" if n > 1 else "")
     return f"{100 * mean:.1f}" + (f" ± {100 * std:.1f}" if n > 1 else "") + "%"
 
@@ -90,8 +110,10 @@ def median_range_text(row: dict, quantity: str) -> str:
         return MISSING
     if quantity == "final_cost":
         return f"{significant(median, 4)} [{significant(low, 3)}, {significant(high, 3)}]"
+    if quantity == STEPS:  # iterations: whole numbers
+        return f"{significant(median, 4)} [{low:.0f}, {high:.0f}]"
     return f"{100 * median:.0f} [{100 * low:.0f}, {100 * high:.0f}]%"
 
 
-__all__ = ["MEAN_STD", "MEDIAN_RANGE", "NAMES", "QUANTITIES", "STATISTICS", "diverged", "mean_std_text",
-           "median_range_text", "spread", "summary_row", "values"]
+__all__ = ["MEAN_STD", "MEDIAN_RANGE", "NAMES", "QUANTITIES", "STATISTICS", "STEPS", "diverged", "mean_std_text",
+           "median_range_text", "row_quantities", "seeds_text", "spread", "summary_row", "values"]

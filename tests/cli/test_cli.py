@@ -126,6 +126,11 @@ def bad_inputs(tmp_path):
         (["gradcheck", "--tolerance", "nan"], "--tolerance: expected a positive number, got nan"),
         (["gradcheck", "--tolerance", "-1"], "--tolerance: expected a positive number, got -1"),
         (["train", "--lr", "-1"], "lr: expected a positive number, got -1"),
+        (["compare", "--target-cost", "-1"], "--target-cost: expected a non-negative number, got -1"),
+        (["train", "--target-accuracy", "1.5"], "--target-accuracy: expected a fraction in (0, 1], got 1.5"),
+        (["compare", "--data", "teacher:linear", "--target-accuracy", "0.9"],
+         "--target-accuracy: a linear (regression) output has no accuracy"),
+        (["compare", "--data", "teacher:cnn"], "--data: 'teacher:cnn': expected teacher:linear or teacher:mlp"),
     ]
 
 

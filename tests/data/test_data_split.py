@@ -83,8 +83,10 @@ def test_stratified_split_with_fewer_test_rows_than_classes_is_reported():
 def test_split_shape_errors_name_the_argument():
     with pytest.raises(ValueError, match=r"^X: expected a 2-D array .*got shape \(4,\)$"):
         train_test_split(np.zeros(4), np.zeros(4))
-    with pytest.raises(ValueError, match=r"^y: expected a 1-D array .*got shape \(4, 1\)$"):
-        train_test_split(np.zeros((4, 2)), np.zeros((4, 1)))
+    with pytest.raises(ValueError, match=r"^y: expected a 1-D array .*2-D float targets .*got shape \(4, 1\) of int64$"):
+        train_test_split(np.zeros((4, 2)), np.zeros((4, 1), dtype=np.int64))
+    with pytest.raises(ValueError, match=r"^y: expected a 1-D array .*got shape \(4, 1, 1\) of float64$"):
+        train_test_split(np.zeros((4, 2)), np.zeros((4, 1, 1)))
     with pytest.raises(ValueError, match=r"^y: expected 4 labels to match the rows of X, got 3$"):
         train_test_split(np.zeros((4, 2)), np.zeros(3))
 

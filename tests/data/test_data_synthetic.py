@@ -104,7 +104,8 @@ def test_gaussian_d_has_d_standard_normal_features_and_balanced_labels():
 
 
 def test_datasets_lists_every_spec_name():
-    assert DATASETS == ("circles", "moons", "blobs", "spirals", "xor", "gaussian", "digits", "images", "file")
+    assert DATASETS == ("circles", "moons", "blobs", "spirals", "xor", "gaussian", "teacher", "digits", "images",
+                        "file")
 
 
 def test_unknown_dataset_suggests_the_close_name():

@@ -198,8 +198,8 @@ def test_a_fluctuation_is_explained_with_the_theory_ratio_and_the_spread():
     assert d.verdict == "ok" and d.recommendation is None
     (note,) = [line for line in d.evidence if "fluctuation" in line]
     assert note == ("the measured forward ratio 0.0373 is a finite-width fluctuation: theory from the measured weights "
-                    "gives 0.98 and layer 30's rms 0.0528 lies 1.8 sd below theory's finite-width centre 0.407 "
-                    "(1 sd: a factor 3.03 at these widths), within 3; wider layers shrink it (the spread of log q "
+                    "gives 0.98 and layer 30's rms 0.0528 lies 1.7 sd below theory's finite-width centre 0.378 "
+                    "(1 sd: a factor 3.27 at these widths), within 3; wider layers shrink it (the spread of log q "
                     "grows like sum 1/n over the layers)")
 
 

@@ -57,22 +57,55 @@ def test_stein_and_heat_identities_give_the_length_maps_log_slope_and_curvature(
     assert s.share == pytest.approx(sigma_w2 * m.second / s.q_next, rel=1e-12)
 
 
-def test_relu_is_five_sum_of_inverse_widths_plus_the_trigamma_term():
+def test_relu_first_order_is_five_sum_of_inverse_widths_plus_the_trigamma_term():
     widths = [50, 80, 100, 30, 100, 1]
     he = step(moments(RELU, 1.0), 2.0, 0.0)
     assert (he.slope, he.share, he.kappa, he.curvature) == (1.0, 1.0, 5.0, 0.0)
-    for layer, (n, (mean, var)) in enumerate(zip(widths, log_q_moments([he] * 5, widths))):
+    for layer, (n, (mean, var)) in enumerate(zip(widths, log_q_moments([he] * 5, widths, exact=False))):
         upstream = 5 * sum(1 / k for k in widths[:layer])  # Hanin & Rolnick 2018
         assert var == pytest.approx(upstream + polygamma(1, n / 2), rel=1e-12)
         assert mean == pytest.approx(-upstream / 2 + digamma(n / 2) + math.log(2 / n), rel=1e-12, abs=1e-15)
 
 
-def test_linear_layers_add_two_over_n_and_drift_minus_one_over_n():
+def test_relu_exact_adds_the_binomial_mixture_of_digammas_per_layer():
+    # Each relu layer of n units multiplies Q by (2/n) chi2_K, K ~ Bin(n, 1/2) conditioned on K >= 1:
+    # E log = E[psi(K/2)] + log(4/n), Var log = E[psi_1(K/2)] + Var[psi(K/2)], written out here by hand.
+    def by_hand(n):
+        k = np.arange(1, n + 1)
+        p = np.array([math.comb(n, int(j)) for j in k], dtype=float) / (2.0 ** n - 1)
+        psi = digamma(k / 2)
+        return p @ psi + math.log(4 / n), p @ polygamma(1, k / 2) + p @ psi ** 2 - (p @ psi) ** 2
+    widths = [16, 32, 100, 7, 1]
+    he = step(moments(RELU, 1.0), 2.0, 0.0)
+    for layer, (n, (mean, var)) in enumerate(zip(widths, log_q_moments([he] * 4, widths))):
+        terms = [by_hand(k) for k in widths[:layer]]
+        assert var == pytest.approx(sum(v for _, v in terms) + polygamma(1, n / 2), rel=1e-10)
+        assert mean == pytest.approx(sum(m for m, _ in terms) + digamma(n / 2) + math.log(2 / n), rel=1e-10)
+    assert by_hand(16)[1] == pytest.approx(0.4196, abs=5e-5) and by_hand(32)[1] == pytest.approx(0.1775, abs=5e-5)
+
+
+def test_linear_layers_first_order_add_two_over_n_and_drift_minus_one_over_n():
     identity = step(moments(None, 1.0), 1.0, 0.0)
     assert (identity.slope, identity.share, identity.kappa, identity.curvature) == (1.0, 1.0, 2.0, 0.0)
-    d, v = zip(*upstream_log_moments([identity] * 3, [10, 20, 40]))
+    d, v = zip(*upstream_log_moments([identity] * 3, [10, 20, 40], exact=False))
     assert v == pytest.approx([0, 2 / 10, 2 / 10 + 2 / 20, 2 / 10 + 2 / 20 + 2 / 40], rel=1e-12)
     assert d == pytest.approx([0, -1 / 10, -1 / 10 - 1 / 20, -1 / 10 - 1 / 20 - 1 / 40], rel=1e-12)
+
+
+def test_linear_layers_exact_add_the_log_chi2_moments():
+    # A linear layer multiplies Q by chi2_n / n exactly: the trigamma and digamma terms, not 2/n and -1/n.
+    identity = step(moments(None, 1.0), 1.0, 0.0)
+    d, v = zip(*upstream_log_moments([identity] * 3, [10, 20, 40]))
+    own = [chi2_log_moments(n) for n in (10, 20, 40)]
+    assert v == pytest.approx(np.cumsum([0] + [x for _, x in own]), rel=1e-12)
+    assert d == pytest.approx(np.cumsum([0] + [x for x, _ in own]), rel=1e-12, abs=1e-15)
+
+
+def test_a_bias_makes_the_map_first_order_and_says_so():
+    # With a bias the weights carry only part of q_next: no exact law, the first-order terms are used.
+    biased = step(moments(RELU, 1.0), 2.0, 0.1)
+    assert biased.leak is None and step(moments(TANH, 1.0), 1.0, 0.0).leak is None
+    assert propagate(0.0, 0.0, biased, 16) == propagate(0.0, 0.0, biased, 16, exact=False)
 
 
 def test_chi2_log_moments_are_exact_for_small_n():

@@ -23,6 +23,7 @@ from torch import nn
 from scipy.special import polygamma
 
 from _initlab_torch_nets import small_cnn
+from initlab.theory.exact_layer import relu_log_moments
 from initlab.theory.finite_width import chi2_log_moments, log_q_moments
 from initlab.torch import auto, predicted_log_std_spread
 from initlab.torch.measure import gaussian, layer_outputs, mlp, propagation
@@ -141,13 +142,16 @@ def test_relu_output_variance_is_one_in_expectation_at_every_layer():
 
 @pytest.mark.slow
 def test_centre_median_pays_with_a_mean_variance_of_exp_of_the_summed_shifts():
-    # relu: shift 5/512 per layer after the first (+ the first layer's 1/256 or so), so E[q] at layer 30 is
-    # exp(0.29) = 1.33, not 1; the mean over 20 seeds of the batch variance must match within 4 SE.
+    # relu: shift -E log F per layer after the first (exact, initlab.theory.exact_layer: 0.0098287, 5/512 to
+    # first order; + the first layer's 1/256 or so), so E[q] at layer 30 is exp(0.29) = 1.33, not 1; the mean
+    # over 20 seeds of the batch variance must match within 4 SE.
     r = runs("relu", centre="median")
     shifts = [x.log_shift for x in auto(mlp("relu"), (256,), seed=0, centre="median").layers]
-    assert shifts[1] == pytest.approx(5 / 512, abs=1e-12) and shifts[0] == -chi2_log_moments(256)[0]
+    per_layer = -relu_log_moments(256)[0]
+    assert per_layer == pytest.approx(5 / 512, abs=5 / 256 ** 2)  # O(1/n^2) apart: 4.1 / n^2
+    assert shifts[1] == pytest.approx(per_layer, rel=1e-12) and shifts[0] == -chi2_log_moments(256)[0]
     expected = torch.tensor(shifts, dtype=torch.float64).cumsum(0).exp()
-    assert expected[-1] == pytest.approx(math.exp(29 * 5 / 512 - chi2_log_moments(256)[0]), rel=1e-9)
+    assert expected[-1] == pytest.approx(math.exp(29 * per_layer - chi2_log_moments(256)[0]), rel=1e-9)
     assert torch.all((r.variance_mean - expected).abs() <= 4 * r.variance_se), (r.variance_mean, expected)
 
 
@@ -223,6 +227,18 @@ def test_gelu_spread_beyond_first_order_stays_below_the_linear_prediction():
     spread = runs("gelu", stabilize=False).spread
     predicted = torch.tensor(runs("gelu", stabilize=False).predicted, dtype=spread.dtype)
     assert spread[-1] > 1.0 and spread[-1] < predicted[-1]
+
+
+def test_auto_predicted_spread_uses_the_exact_relu_law_and_keeps_first_order_with_a_bias():
+    # A zero-bias relu chain of width 16: each layer adds the exact 0.420 (not 5/16 = 0.3125) to Var log q.
+    net = nn.Sequential(*[m for _ in range(4) for m in (nn.Linear(16, 16, bias=False), nn.ReLU())][:-1])
+    result = auto(net, (16,), seed=0)
+    assert [x.leak for x in result.layers] == [1.0, 0.0, 0.0, 0.0]  # the first reads the input: linear
+    exact = math.sqrt(3 * relu_log_moments(16)[1] + polygamma(1, 8)) / 2
+    assert result.predicted_spread()[-1] == pytest.approx(exact, rel=1e-12)
+    assert result.to_json()["predicted_log_std_spread"][-1] == pytest.approx(exact, rel=1e-12)
+    gelu = auto(mlp("gelu", depth=4, width=16), (16,), seed=0)  # stabilizing bias: first order
+    assert all(x.leak is None for x in gelu.layers[1:])
 
 
 def test_predicted_spread_is_hanin_rolnicks_sum_for_relu_plus_the_exact_chi2_term():

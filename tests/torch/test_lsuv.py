@@ -71,7 +71,7 @@ def test_same_seed_is_bit_identical():
 
 def test_a_layer_that_cannot_converge_is_reported_and_warned_not_raised():
     net = mlp("relu", depth=2, width=8)
-    with pytest.warns(UserWarning, match=r"lsuv: 2 layer\(s\) did not reach std 1 \+- 0.05 within max_iter=3"):
+    with pytest.warns(UserWarning, match=r"lsuv: 2 layer\(s\) did not reach variance 1 \+- 0.1 within max_iter=3"):
         result = lsuv(net, torch.zeros(4, 8), max_iter=3, seed=0)  # zero input: output std 0, no scale helps
     assert not result.converged and [r.converged for r in result.layers] == [False, False]
     assert json.loads(json.dumps(result.to_json()))["converged"] is False
@@ -80,13 +80,43 @@ def test_a_layer_that_cannot_converge_is_reported_and_warned_not_raised():
 
 def test_iterations_stop_at_max_iter():
     with pytest.warns(UserWarning):
-        result = lsuv(mlp("relu", depth=2, width=8), gaussian((16, 8), 0), tol=1e-300, max_iter=2, seed=0)
+        result = lsuv(mlp("relu", depth=2, width=8), gaussian((16, 8), 0), var_tol=1e-300, max_iter=2, seed=0)
     assert all(r.iterations <= 2 for r in result.layers)
+
+
+def test_the_default_is_the_papers_criterion_on_the_variance_not_on_the_std():
+    # A layer whose orthogonal weights give std 1.0495 on the batch: |std - 1| <= 0.05 accepts it as it is,
+    # but its variance 1.1015 misses Mishkin & Matas' |Var - 1| < 0.1, so the default rescales it once (a
+    # zero-bias Linear is linear in its weight: one rescaling lands on std 1 to rounding).
+    x = gaussian((256, 16), seed=1)
+    drawn = lsuv(nn.Linear(16, 16), x, std_tol=10.0, seed=0).layers[0]  # accepted as drawn: its own std
+    assert drawn.iterations == 0
+    x = x * (1.0495 / drawn.std)  # the same orthogonal draw (seed 0) now gives std 1.0495
+    before = lsuv(nn.Linear(16, 16), x, std_tol=0.05, seed=0).layers[0]
+    assert before.iterations == 0 and before.std == pytest.approx(1.0495, abs=1e-6)  # float32
+    after = lsuv(nn.Linear(16, 16), x, seed=0)
+    assert after.var_tol == 0.1 and after.std_tol is None
+    assert after.layers[0].iterations == 1 and after.layers[0].std == pytest.approx(1.0, abs=1e-6)
+    assert json.loads(json.dumps(after.to_json()))["var_tol"] == 0.1
+
+
+def test_tol_is_std_tols_deprecated_name_with_the_same_result():
+    x = gaussian((64, 8), seed=1)
+    with pytest.warns(DeprecationWarning, match=r"^lsuv: 'tol' is deprecated; it is the tolerance on the std"):
+        old = lsuv(mlp("tanh", 3, 8), x, 1.0, 0.2, seed=0)  # positional, as before
+    new = lsuv(mlp("tanh", 3, 8), x, std_tol=0.2, seed=0)
+    assert old == new and old.std_tol == 0.2 and old.var_tol is None
+    with pytest.warns(DeprecationWarning, match=r"^LsuvResult.tol is deprecated"):
+        assert old.tol == 0.2
 
 
 @pytest.mark.parametrize("kwargs, message", [
     (dict(target_std=0), r"^target_std: expected a positive number, got 0"),
     (dict(tol=-0.1), r"^tol: expected a positive number, got -0.1"),
+    (dict(var_tol=0), r"^var_tol: expected a positive number, got 0"),
+    (dict(std_tol=-1), r"^std_tol: expected a positive number, got -1"),
+    (dict(var_tol=0.1, std_tol=0.05), r"^var_tol, std_tol: give at most one tolerance"),
+    (dict(tol=0.1, std_tol=0.05), r"^tol, std_tol: tol is the old name of std_tol; give one"),
     (dict(max_iter=0), r"^max_iter: expected a positive integer, got 0"),
 ])
 def test_bad_arguments_are_value_errors_naming_them(kwargs, message):
@@ -174,7 +204,7 @@ def test_every_projection_of_every_family_has_unit_std_on_a_fresh_batch(family):
     # 128 samples per batch; calibrated to 2% on one batch, checked to 5% on another (the batch-to-batch
     # change of a head's std over 128 x 5..10 outputs is a few percent).
     model = families.FAMILIES[family][0]()
-    result = lsuv(model, family_batch(family, 1), tol=0.02, seed=0)
+    result = lsuv(model, family_batch(family, 1), std_tol=0.02, seed=0)
     assert result.converged
     stds = projection_stds(model, family_batch(family, 2))
     calibrated = {layer.name for layer in result.layers}
@@ -216,7 +246,7 @@ def test_rnn_recurrent_gate_blocks_are_orthogonal_and_input_gates_have_unit_std(
         torch.manual_seed(0)
         rnn, first = cell(6, 16, num_layers=2, batch_first=True), cell(6, 16, batch_first=True)
     x = gaussian((64, 10, 6), seed=1)
-    result = lsuv(rnn, x, seed=0, tol=0.01)
+    result = lsuv(rnn, x, seed=0, std_tol=0.01)
     assert [r.name for r in result.layers] == [f"weight_ih_l{l}.{g}" for l in range(2)
                                                for g in families_gates(cell)]
     for l in range(2):

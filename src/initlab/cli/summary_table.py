@@ -20,13 +20,14 @@ def summary_table(title: str, rows: list[dict], width: int | None = None,
     [1], [2], ... and the legend lines ('[1] = name', printed whole after the table) are returned with
     it; when even that does not fit, each scheme is a block of short lines (a Text). A name or number
     is never cut."""
-    from initlab.summary import MEAN_STD, MEDIAN_RANGE, NAMES, QUANTITIES, mean_std_text, median_range_text
+    from initlab.summary import (MEAN_STD, MEDIAN_RANGE, NAMES, mean_std_text, median_range_text, row_quantities,
+                                 seeds_text)
     width = table_console().width if width is None else width
-    seeds = [f"{r['n_seeds']}" + (f", {r['n_diverged']} diverged" if r["n_diverged"] else "") for r in rows]
-    texts = [[(mean_std_text(r, q), median_range_text(r, q)) for q in QUANTITIES] for r in rows]
+    seeds = [seeds_text(r) for r in rows]
+    texts = [[(mean_std_text(r, q), median_range_text(r, q)) for q in row_quantities(r)] for r in rows]
     others = (max(map(len, [*seeds, "seeds"])) + max(len(a) for t in texts for a, _ in t + [(MEAN_STD, "")])
               + max(len(b) for t in texts for _, b in t + [("", MEDIAN_RANGE)]))
-    labels = max(len(f"  {NAMES[q]}") for q in QUANTITIES)
+    labels = max(len(f"  {NAMES[q]}") for r in rows or [{}] for q in row_quantities(r))
     room = width - others - 3 * 4 - 1  # 4 bordered columns, padded 1 each side
     if room < max(labels, 3):
         return _summary_blocks(title, rows, texts), []
@@ -38,21 +39,23 @@ def summary_table(title: str, rows: list[dict], width: int | None = None,
                       caption=escape(caption))
     for row, seed, cells in zip(rows, seeds, texts):
         table.add_row(escape(keys.get(row["label"], row["label"])), seed, "", "")
-        for k, (quantity, (mean_std, median_range)) in enumerate(zip(QUANTITIES, cells)):
+        quantities = row_quantities(row)
+        for k, (quantity, (mean_std, median_range)) in enumerate(zip(quantities, cells)):
             table.add_row(f"  {NAMES[quantity]}", "", escape(mean_std), escape(median_range),
-                          end_section=k == len(QUANTITIES) - 1)
+                          end_section=k == len(quantities) - 1)
     return table, legend
 
 
 def _summary_blocks(title: str, rows: list[dict], texts: list) -> Text:
     """The summary for a terminal too narrow for its table: per row, its name and seeds, then per
     quantity one line for mean ± std and one for median [min, max]."""
-    from initlab.summary import MEAN_STD, MEDIAN_RANGE, NAMES, QUANTITIES
+    from initlab.summary import MEAN_STD, MEDIAN_RANGE, NAMES, row_quantities
     text = Text(f"{title}\n", style="italic")
     for row, cells in zip(rows, texts):
         diverged = f", {row['n_diverged']} diverged" if row["n_diverged"] else ""
-        text.append(f"{row['label']} ({row['n_seeds']} seeds{diverged})\n", style="bold")
-        for quantity, (mean_std, median_range) in zip(QUANTITIES, cells):
+        reached = f", {row['n_reached']} reached" if "n_reached" in row else ""
+        text.append(f"{row['label']} ({row['n_seeds']} seeds{diverged}{reached})\n", style="bold")
+        for quantity, (mean_std, median_range) in zip(row_quantities(row), cells):
             text.append(f"  {NAMES[quantity]}\n    {MEAN_STD}: {mean_std}\n    {MEDIAN_RANGE}: {median_range}\n")
     return text
 

@@ -42,6 +42,12 @@ Optimizer = Annotated[Optional[str], typer.Option(help=f"{', '.join(OPTIMIZERS)}
 BatchSize = Annotated[Optional[int], typer.Option(help="Minibatch size. [default: full batch]")]
 Dtype = Annotated[Optional[str], typer.Option(help=f"float32 or float64. [default: {D.dtype}]")]
 RecordEvery = Annotated[Optional[int], typer.Option(help="Record the cost every N iterations. [default: ~300 points]")]
+TargetCost = Annotated[Optional[float], typer.Option(help=(
+    "Stop a run at the first recorded iteration whose training cost is <= COST and record that iteration "
+    "(target_reached_at; null if never)."))]
+TargetAccuracy = Annotated[Optional[float], typer.Option(help=(
+    "Stop a run at the first recorded iteration whose training accuracy is >= this fraction (0-1); with "
+    "--target-cost both must hold."))]
 PresetOpt = Annotated[Optional[str], typer.Option("--preset", metavar="NAME", help=(
     f"A documented experiment; options given explicitly override it. {PRESET_HELP}"))]
 NoFigures = Annotated[bool, typer.Option("--no-figures", help="Skip cost.png, boundary.png and report.html.")]
@@ -90,7 +96,7 @@ def compare(data: Data = None, test_data: TestData = None, n_samples: NSamples =
             seeds: Annotated[Optional[int], typer.Option(help=f"Seeds per scheme (0..N-1). [default: {D.seeds}]")] = None,
             lr: Lr = None, iterations: Iterations = None, optimizer: Optimizer = None,
             batch_size: BatchSize = None, dtype: Dtype = None, record_every: RecordEvery = None,
-            preset_name: PresetOpt = None, out: Out = None, no_figures: NoFigures = False,
+            target_cost: TargetCost = None, target_accuracy: TargetAccuracy = None, preset_name: PresetOpt = None, out: Out = None, no_figures: NoFigures = False,
             max_memory: MaxMemory = None, as_json: JsonOption = False) -> None:
     """Train the same network from several schemes x seeds; write cost.png, boundary.png and results.json."""
     from initlab.experiments import resolve
@@ -99,7 +105,7 @@ def compare(data: Data = None, test_data: TestData = None, n_samples: NSamples =
                      data_seed=data_seed, hidden=_hidden(hidden), activation=activation, output=output,
                      inits=tuple(init) if init else None, bias_init=bias_init, seeds=seeds, lr=lr,
                      iterations=iterations, optimizer=optimizer, batch_size=batch_size, dtype=dtype,
-                     record_every=record_every)
+                     record_every=record_every, target_cost=target_cost, target_accuracy=target_accuracy)
     _run(config, out, "compare", as_json, not no_figures, max_memory)
 
 
@@ -112,7 +118,7 @@ def train(data: Data = None, test_data: TestData = None, n_samples: NSamples = N
           bias_init: BiasInit = None, seed: Annotated[int, typer.Option(help="Seed of the weights.")] = 0,
           lr: Lr = None, iterations: Iterations = None, optimizer: Optimizer = None,
           batch_size: BatchSize = None, dtype: Dtype = None, record_every: RecordEvery = None,
-          out: Out = None, no_figures: NoFigures = False, max_memory: MaxMemory = None,
+          target_cost: TargetCost = None, target_accuracy: TargetAccuracy = None, out: Out = None, no_figures: NoFigures = False, max_memory: MaxMemory = None,
           as_json: JsonOption = False) -> None:
     """Train one network (one scheme, one seed) and report its cost curve and accuracies."""
     from initlab.experiments import resolve
@@ -120,5 +126,6 @@ def train(data: Data = None, test_data: TestData = None, n_samples: NSamples = N
                      test_fraction=test_fraction, standardize=standardize, data_seed=data_seed,
                      hidden=_hidden(hidden), activation=activation, output=output, inits=(init,),
                      bias_init=bias_init, seeds=1, first_seed=seed, lr=lr, iterations=iterations,
-                     optimizer=optimizer, batch_size=batch_size, dtype=dtype, record_every=record_every)
+                     optimizer=optimizer, batch_size=batch_size, dtype=dtype, record_every=record_every,
+                     target_cost=target_cost, target_accuracy=target_accuracy)
     _run(config, out, "train", as_json, not no_figures, max_memory)

@@ -31,12 +31,18 @@ def check_image_size(image_size: object) -> int | None:
 
 def as_targets(y: np.ndarray) -> tuple[np.ndarray, list[str] | None]:
     """Labels as int64 0..k-1 (sorted distinct values) with the class names they stand for,
-    or float64 targets and no names when y holds non-integer floats (regression).
+    or float64 targets and no names when y holds non-integer floats (regression) or is 2-D (one
+    column per output: multi-output regression, whatever its values).
 
     >>> codes, names = as_targets(np.array([3, 1, 3]))
     >>> codes.tolist(), names, as_targets(np.array([0.5, 2.0]))[0].dtype.name
     ([1, 0, 1], ['1', '3'], 'float64')
+    >>> as_targets(np.array([[1, 2], [3, 4]]))
+    (array([[1., 2.],
+           [3., 4.]]), None)
     """
+    if y.ndim == 2:
+        return y.astype(np.float64), None
     if y.dtype.kind == "f" and not np.all(y == np.round(y)):
         return y.astype(np.float64), None
     values, codes = np.unique(y, return_inverse=True)
@@ -69,8 +75,12 @@ def finish(X: np.ndarray, y: np.ndarray, where: str) -> tuple[np.ndarray, np.nda
         raise ArgumentError("data", f"{where} array X must be 2-D (n_samples, n_features), got shape {X.shape}")
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
-    if y.ndim != 1:
-        raise ArgumentError("data", f"{where} array y must be 1-D (n_samples,), got shape {y.shape}")
+    if y.ndim == 2 and (y.dtype.kind not in "biuf" or y.shape[1] == 0):
+        raise ArgumentError("data", f"{where} array y of shape {y.shape} must hold numbers, one column per output "
+                                    f"(multi-output regression), got dtype {y.dtype}")
+    if y.ndim not in (1, 2):
+        raise ArgumentError("data", f"{where} array y must be 1-D (n_samples,) or 2-D (n_samples, n_outputs), "
+                                    f"got shape {y.shape}")
     if X.shape[0] != y.shape[0]:
         raise ArgumentError("data", f"{where} has {X.shape[0]} rows in X but {y.shape[0]} in y")
     if X.shape[0] == 0 or X.shape[1] == 0:

@@ -15,6 +15,7 @@ from initlab.data._validate import check_image_size, check_n_samples, check_nois
 from initlab.data.digits import digits, parse_classes
 from initlab.data.files import table_file
 from initlab.data.images import image_folder
+from initlab.data.teacher import NOISE as TEACHER_NOISE, parse_teacher, teacher_set
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,16 @@ def _file(arg: str, spec: str, image_size: int | None) -> Labelled:
 
 LOADED = {"digits": _digits, "images": _images, "file": _file}
 
-DATASETS = tuple(GENERATED) + tuple(LOADED)
-USAGE = "circles, moons, blobs[:K], spirals[:K], xor, gaussian:D, digits[:0,1,...], images:PATH, file:PATH"
+TEACHER = "teacher"  # teacher:linear / teacher:mlp regression sets (`initlab.data.teacher`), drawn like GENERATED
+DATASETS = tuple(GENERATED) + (TEACHER,) + tuple(LOADED)
+USAGE = ("circles, moons, blobs[:K], spirals[:K], xor, gaussian:D, teacher:linear|mlp[:n_features=D,n_outputs=K], "
+         "digits[:0,1,...], images:PATH, file:PATH")
+
+
+def drawn(spec: str) -> bool:
+    """Whether a spec's data is drawn from the seed (GENERATED sets and teachers), not read from disk."""
+    name = str(spec).partition(":")[0].strip().lower()
+    return name in GENERATED or name == TEACHER
 
 
 def generated_features(spec: str) -> int | None:
@@ -70,9 +79,16 @@ def generated_features(spec: str) -> int | None:
 
     >>> generated_features("gaussian:30"), generated_features("moons"), generated_features("digits")
     (30, 2, None)
+    >>> generated_features("teacher:mlp:n_features=7")
+    7
     """
     name, _, arg = str(spec).partition(":")
     name = name.strip().lower()
+    if name == TEACHER:
+        try:
+            return parse_teacher(str(spec)).n_features
+        except ValueError:
+            return None
     if name not in GENERATED:
         return None
     return int(arg) if name == "gaussian" and arg.strip().isdigit() else 2
@@ -110,6 +126,9 @@ def load(
       2-D sets with balanced classes when `n_samples` is a multiple of the class count;
     - `gaussian:D`: standard-normal inputs with D features (default 2), random balanced 0/1
       labels unrelated to the inputs;
+    - `teacher:linear`, `teacher:mlp` (options `:n_features=D,n_outputs=K[,hidden=H]`, noise 0.1):
+      standard-normal inputs and a seed-derived teacher network's outputs plus noise as float targets,
+      (n_samples, K) for K > 1 (see `initlab.data.teacher`);
     - `digits[:a,b,...]`: scikit-learn 8x8 digits scaled to [0, 1], optionally only classes
       a, b, ... relabelled 0, 1, ... in that order;
     - `images:PATH`: one subfolder per class, RGB pixels / 255 (see `image_folder`);
@@ -163,13 +182,19 @@ def _load(spec, n_samples, noise, seed, image_size, max_memory=None) -> Labelled
     name = name.strip().lower()
     if name not in DATASETS:
         raise unknown_choice("data", "dataset", name, DATASETS, hint=f"choices: {USAGE}")
-    has_noise = name in GENERATED and GENERATED[name].noise is not None
+    has_noise = name == TEACHER or (name in GENERATED and GENERATED[name].noise is not None)
     if noise is not None and not has_noise:
         raise ArgumentError("noise", f"dataset '{name}' has no noise setting; leave noise unset (got {noise})")
     if image_size is not None and name not in ("images", "digits"):
         raise ArgumentError("image_size", f"only 'images:PATH' and 'digits' are resized, not '{spec}' (got {image_size})")
     if name in LOADED:
         return LOADED[name](arg.strip(), spec, image_size)
+    if name == TEACHER:
+        teacher = parse_teacher(spec)
+        memory.check("n_samples", memory.data(n_samples, teacher.n_features + teacher.n_outputs), max_memory,
+                     f"{n_samples:,} rows of {teacher.n_features} features; use fewer samples")
+        X, y = teacher_set(n_samples, rng, TEACHER_NOISE if noise is None else noise, teacher)
+        return X, y, None
     entry = GENERATED[name]
     kwargs: dict[str, float | int] = {}
     if has_noise:

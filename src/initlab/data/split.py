@@ -15,8 +15,9 @@ from initlab._random import as_generator
 def _check_xy(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     X = features("X", X)
     y = np.asarray(y)
-    if y.ndim != 1:
-        raise ArgumentError("y", f"expected a 1-D array (n_samples,), got shape {y.shape}")
+    if y.ndim == 2 and y.dtype.kind != "f" or y.ndim not in (1, 2):
+        raise ArgumentError("y", f"expected a 1-D array (n_samples,) or 2-D float targets (n_samples, n_outputs), "
+                                 f"got shape {y.shape} of {y.dtype}")
     if X.shape[0] != y.shape[0]:
         raise ArgumentError("y", f"expected {X.shape[0]} labels to match the rows of X, got {y.shape[0]}")
     return X, targets("y", y, len(X)) if y.dtype.kind not in "US" else y

@@ -15,7 +15,8 @@ import numpy as np
 
 from initlab._checks import features, targets
 from initlab._errors import ArgumentError
-from initlab.data import GENERATED, load, load_labelled, standardize, train_test_split
+from initlab.data import load, load_labelled, standardize, train_test_split
+from initlab.data.loader import drawn
 from initlab.experiments import footprint
 from initlab.experiments.boundary import decision_surface, extent
 from initlab.experiments.config import CompareConfig
@@ -61,6 +62,7 @@ class Run:
         return {"init": self.init, "seed": self.seed, "final_cost": finite_or_none(r.final_cost),
                 "train_accuracy": r.train_accuracy, "test_accuracy": r.test_accuracy,
                 "diverged": r.diverged, "diverged_at": r.diverged_at, "sample_space": r.sample_space,
+                "target_reached_at": r.target_reached_at,
                 "wall_time": round(self.wall_time, 4),
                 "cost_history": [[i, finite_or_none(c)] for i, c in r.cost_history],
                 **({"head": self.net.head.name} if self.net is not None else {})}
@@ -91,7 +93,8 @@ class CompareResult:
     def summary(self) -> list[dict]:
         """One row per scheme: mean ± std and median [min, max] over the seeds (`initlab.summary`)."""
         records = [run.to_json() for run in self.runs]
-        return [summary_row([r for r in records if r["init"] == init], label=self.config.label(init), init=init)
+        return [summary_row([r for r in records if r["init"] == init], label=self.config.label(init), init=init,
+                            steps=self.config.target.active)
                 for init in self.config.inits]
 
     def to_json(self) -> dict:
@@ -122,7 +125,7 @@ def load_dataset(config: CompareConfig, max_memory=None) -> Dataset:
     footprint.check_data(config, max_memory)
     data_seed, split_seed, test_seed = np.random.SeedSequence(config.data_seed).spawn(3)
     options = dict(noise=config.noise, image_size=config.image_size, max_memory=max_memory)
-    generated = config.data.split(":", 1)[0].strip().lower() in GENERATED
+    generated = drawn(config.data)
     if config.test_data and config.test_data == config.data and generated:
         X, y = load(config.data, n_samples=2 * config.n_samples, seed=np.random.default_rng(data_seed), **options)
         X_train, y_train, X_test, y_test = train_test_split(X, y, 0.5, seed=np.random.default_rng(split_seed))
@@ -182,6 +185,7 @@ def check_targets(config: CompareConfig, data: Dataset) -> None:
             raise ArgumentError("output", f"sigmoid separates 2 classes, but '{config.data}' has {n_classes}; "
                              "use softmax (or auto)")
     probe.check_targets(data.y_train, "data")
+    config.target.check_head(probe.head.name)
     if len(data.y_test):
         probe.check_targets(data.y_test, "test_data")
 
@@ -224,7 +228,7 @@ def run_compare(config: CompareConfig, data: Dataset | None = None,
         start = time.perf_counter()
         trained = train_many(nets, data.X_train, data.y_train, lr=config.lr, iterations=config.iterations,
                              optimizer=config.optimizer, record_every=config.record_interval,
-                             X_test=data.X_test, y_test=data.y_test,
+                             X_test=data.X_test, y_test=data.y_test, target=config.target,
                              on_iterations=None if on_iterations is None else lambda k: on_iterations(k * len(nets)))
         share = (time.perf_counter() - start) / len(nets)
         runs = [Run(init, seed, outcome, share, net) for (init, seed), outcome, net in zip(jobs, trained, nets)]
@@ -258,7 +262,7 @@ def _train_one(config: CompareConfig, data: Dataset, net: MLP, init: str, seed: 
     trained = train(net, data.X_train, data.y_train, lr=config.lr, iterations=config.iterations,
                     optimizer=config.optimizer, batch_size=config.batch_size,
                     record_every=config.record_interval, X_test=data.X_test, y_test=data.y_test,
-                    seed=np.random.default_rng(batches_seed), on_record=advance)
+                    seed=np.random.default_rng(batches_seed), on_record=advance, target=config.target)
     if on_iterations is not None:
         on_iterations(config.iterations - done[0])  # a diverged run skips its remaining iterations
     return Run(init, seed, trained, time.perf_counter() - start, net)

@@ -12,6 +12,7 @@ from initlab.data import DATASETS
 from initlab.init import canonical, check_dtype, initializer
 from initlab.nn import ACTIVATIONS, HEADS, OPTIMIZERS
 from initlab.nn.data_init import DATA_INITS
+from initlab.nn.target import Target
 
 # The four schemes compared in Imad Dabbura's article (2018) and the deeplearning.ai Deep Learning
 # Specialization (course 2 week 1): zeros, randn * 10, He, Xavier.
@@ -82,6 +83,8 @@ class CompareConfig:
     batch_size: int | None = None
     dtype: str = "float64"
     record_every: int = 0
+    target_cost: float | None = None      # steps to target (`initlab.nn.target`): stop each run there
+    target_accuracy: float | None = None
     note: str = ""
     labels: tuple[tuple[str, str], ...] = ()  # scheme -> shown label (e.g. the article's "Xavier")
 
@@ -122,6 +125,9 @@ class CompareConfig:
         if not isinstance(self.standardize, bool):
             raise ArgumentError("standardize", f"expected true or false, got {self.standardize!r}")
         number("lr", self.lr, positive=True)
+        target = Target(self.target_cost, self.target_accuracy)  # validates both
+        object.__setattr__(self, "target_cost", target.cost)
+        object.__setattr__(self, "target_accuracy", target.accuracy)
         if not 0 <= number("test_fraction", self.test_fraction) < 1:
             raise ArgumentError("test_fraction", f"expected a number in [0, 1), got {self.test_fraction}")
 
@@ -129,6 +135,11 @@ class CompareConfig:
     def record_interval(self) -> int:
         """Iterations between recorded costs (record_every, or about 300 points per curve)."""
         return self.record_every or max(1, self.iterations // CURVE_POINTS)
+
+    @property
+    def target(self) -> Target:
+        """The steps-to-target target of every run (inactive when neither is set)."""
+        return Target(self.target_cost, self.target_accuracy)
 
     @property
     def seed_list(self) -> range:

@@ -24,6 +24,7 @@ from initlab._checks import choice, integer, number
 from initlab.nn.activations import ACTIVATIONS
 from initlab.nn.mlp import MLP
 from initlab.nn.optimizers import ADAM_BETA1, ADAM_BETA2, ADAM_EPS, MOMENTUM, OPTIMIZERS
+from initlab.nn.target import NO_TARGET, Target
 from initlab.nn.train import TrainResult, finish
 
 ACTIVATION_CODES = {a.name: a.kernel for a in ACTIVATIONS.values()}  # initlab.activations' kernel column
@@ -44,8 +45,11 @@ def check_same_architecture(nets: Sequence[MLP]) -> None:
 def train_many(nets: Sequence[MLP], X: np.ndarray, y: np.ndarray, *, lr: float = 0.01, iterations: int = 1000,
                optimizer: str = "gd", record_every: int = 10, X_test: np.ndarray | None = None,
                y_test: np.ndarray | None = None, backend: str = "numba",
-               on_iterations: Callable[[int], None] | None = None) -> list[TrainResult]:
+               on_iterations: Callable[[int], None] | None = None, target: Target | None = None) -> list[TrainResult]:
     """Full-batch training of every net in `nets` (in place); `on_iterations(k)` reports progress.
+
+    With a `target` (`initlab.nn.target`) each network stops on its own at its first recorded iteration
+    that meets it (``target_reached_at``), the others training on, exactly as `train` stops one network.
 
     >>> from initlab.nn import MLP
     >>> X = np.array([[0., 0], [0, 1], [1, 0], [1, 1]]); y = np.array([0, 1, 1, 0])
@@ -63,25 +67,31 @@ def train_many(nets: Sequence[MLP], X: np.ndarray, y: np.ndarray, *, lr: float =
     choice("backend", backend, BACKENDS)
     net = nets[0]
     X, y, X_test, y_test = net.check_data(X, y, X_test, y_test)
+    target = NO_TARGET if target is None else target
+    target.check_head(net.head.name)
     run = _numba_backend if backend == "numba" else _numpy_backend
     with np.errstate(over="ignore", invalid="ignore"):
-        costs, diverged_at, diverged_cost = run(nets, X, y, lr, iterations, optimizer, record_every, on_iterations)
+        costs, diverged_at, diverged_cost, reached_at = run(nets, X, y, lr, iterations, optimizer, record_every,
+                                                            on_iterations, target)
         results = []
         for m, trained in enumerate(nets):
             result = TrainResult()
-            stop = iterations if diverged_at[m] < 0 else int(diverged_at[m])
+            reached = int(reached_at[m]) if reached_at[m] >= 0 else None
+            stop = int(diverged_at[m]) if diverged_at[m] >= 0 else iterations if reached is None else reached + 1
             result.cost_history = [(it, float(costs[m, it // record_every])) for it in range(0, stop, record_every)]
             if diverged_at[m] >= 0:
                 result.cost_history.append((stop, float(diverged_cost[m])))
                 result.diverged, result.diverged_at = True, stop
             else:
-                finish(trained, X, y, X_test, y_test, iterations, result, lambda i, c: result.cost_history.append((i, c)))
+                result.target_reached_at = reached
+                finish(trained, X, y, X_test, y_test, iterations if reached is None else reached, result,
+                       lambda i, c: result.cost_history.append((i, c)), target)
             results.append(result)
     return results
 
 
-def _numba_backend(nets, X, y, lr, iterations, optimizer, record_every, on_iterations):
-    run = KernelRun(nets, X, y, optimizer)
+def _numba_backend(nets, X, y, lr, iterations, optimizer, record_every, on_iterations, target):
+    run = KernelRun(nets, X, y, optimizer, target)
     costs = np.full((len(nets), math.ceil(iterations / record_every)), np.nan)
     for start in range(0, iterations, CHUNK):
         stop = min(start + CHUNK, iterations)
@@ -89,7 +99,7 @@ def _numba_backend(nets, X, y, lr, iterations, optimizer, record_every, on_itera
         if on_iterations is not None:
             on_iterations(stop - start)
     run.write_back()
-    return costs, run.diverged_at, run.diverged_cost
+    return costs, run.diverged_at, run.diverged_cost, run.reached_at
 
 
 class KernelRun:
@@ -98,7 +108,7 @@ class KernelRun:
     playground steps a run this way); `write_back` copies the parameters into the networks.
     X and y must already be checked (`MLP.check_data`)."""
 
-    def __init__(self, nets: Sequence[MLP], X: np.ndarray, y: np.ndarray, optimizer: str):
+    def __init__(self, nets: Sequence[MLP], X: np.ndarray, y: np.ndarray, optimizer: str, target: Target = NO_TARGET):
         net = self.net = nets[0]
         self.nets = nets
         self.flat = np.stack([np.concatenate([p.ravel() for p in n.flat_params()]) for n in nets])
@@ -106,6 +116,8 @@ class KernelRun:
         self.targets = _targets(net, y).astype(net.dtype)
         self.diverged_at = np.full(len(nets), -1, dtype=np.int64)
         self.diverged_cost = np.full(len(nets), np.nan)
+        self.target = target
+        self.reached_at = np.full(len(nets), -1, dtype=np.int64)  # iteration each model met `target` at (-1: not yet)
         self.sizes = np.array(net.layer_sizes, dtype=np.int64)
         self.acts = np.array([ACTIVATION_CODES[a.name] for a in net.activations] or [ACTIVATION_CODES["linear"]],
                              dtype=np.int64)
@@ -118,7 +130,7 @@ class KernelRun:
         train_chunk(self.XT, self.targets, self.flat, self.state1, self.state2, self.sizes, self.acts,
                     HEAD_CODES[self.net.head.name], self.optimizer_code, self.net.dtype.type(lr), start, stop,
                     record_every, costs, self.diverged_at, self.diverged_cost, MOMENTUM, ADAM_BETA1, ADAM_BETA2,
-                    ADAM_EPS)
+                    ADAM_EPS, self.target.active, *self.target.kernel_bounds, self.reached_at)
 
     def write_back(self) -> None:
         for row, trained in zip(self.flat, self.nets):
@@ -137,7 +149,7 @@ def _targets(net: MLP, y: np.ndarray) -> np.ndarray:
 
 # ----- NumPy reference: weights stacked as (models, fan_in, fan_out) -----
 
-def _numpy_backend(nets, X, y, lr, iterations, optimizer, record_every, on_iterations):
+def _numpy_backend(nets, X, y, lr, iterations, optimizer, record_every, on_iterations, target):
     net = nets[0]
     Ws = [np.stack([n.params[l][0] for n in nets]) for l in range(len(net.params))]
     bs = [np.stack([n.params[l][1] for n in nets])[:, None, :] for l in range(len(net.params))]
@@ -148,6 +160,7 @@ def _numpy_backend(nets, X, y, lr, iterations, optimizer, record_every, on_itera
     costs = np.full((n_models, math.ceil(iterations / record_every)), np.nan)
     diverged_at = np.full(n_models, -1, dtype=np.int64)
     diverged_cost = np.full(n_models, np.nan)
+    reached_at = np.full(n_models, -1, dtype=np.int64)
     scale = net.dtype.type(1.0 / len(X))
     for it in range(iterations):
         inputs, pre = [X], []
@@ -157,12 +170,17 @@ def _numpy_backend(nets, X, y, lr, iterations, optimizer, record_every, on_itera
             inputs.append(act.forward(z))
             z = np.matmul(inputs[-1], Ws[l + 1]) + bs[l + 1]
         cost, delta = _batched_head(net.head.name, z, y)
-        alive = diverged_at < 0
+        alive = (diverged_at < 0) & (reached_at < 0)
         newly = alive & ~np.isfinite(cost)
         diverged_at[newly], diverged_cost[newly] = it, cost[newly]
         alive &= ~newly
         if it % record_every == 0:
             costs[alive, it // record_every] = cost[alive]
+            if target.active:
+                accuracy = [net.head.accuracy(z[m], y) if target.accuracy is not None else None for m in range(n_models)]
+                met = alive & np.array([target.reached(float(cost[m]), accuracy[m]) for m in range(n_models)])
+                reached_at[met] = it
+                alive &= ~met
         grads = []
         for l in range(len(Ws) - 1, -1, -1):
             previous = inputs[l] if l else X
@@ -178,7 +196,7 @@ def _numpy_backend(nets, X, y, lr, iterations, optimizer, record_every, on_itera
     for m, trained in enumerate(nets):
         for l, (W, b) in enumerate(trained.params):
             W[...], b[...] = Ws[l][m], bs[l][m, 0]
-    return costs, diverged_at, diverged_cost
+    return costs, diverged_at, diverged_cost, reached_at
 
 
 def _batched_head(name, z, y):

@@ -100,14 +100,37 @@ def _head(code, z, targets, delta, need_loss):
     return first + total / count
 
 
+@njit(cache=True)
+def _accuracy(code, z, targets):
+    """Fraction of samples whose prediction (sigmoid: logit > 0; softmax: the first largest logit, as
+    numpy's argmax) equals the label."""
+    k, n = z.shape
+    correct = 0
+    for i in range(n):
+        if code == 0:
+            predicted = 1 if z[0, i] > 0 else 0
+        else:
+            predicted = 0
+            for c in range(1, k):
+                if z[c, i] > z[predicted, i]:
+                    predicted = c
+        if predicted == targets[0, i]:
+            correct += 1
+    return correct / n
+
+
 @njit(cache=True, parallel=True, fastmath={"reassoc"})
 def train_chunk(XT, targets, params, state1, state2, sizes, acts, head_code, optimizer_code, lr,
-                start, stop, record_every, costs, diverged_at, diverged_cost, beta, beta1, beta2, eps):
-    """Iterations start..stop-1 for every model still alive (diverged_at < 0).
+                start, stop, record_every, costs, diverged_at, diverged_cost, beta, beta1, beta2, eps,
+                has_target, target_cost, target_accuracy, reached_at):
+    """Iterations start..stop-1 for every model still training (diverged_at < 0 and reached_at < 0).
 
     params, state1, state2: (models, P) flat [W1, b1, W2, b2, ...], W row-major (fan_in, fan_out).
     costs[m, it // record_every] receives the cost of every recorded iteration. beta is the momentum,
-    beta1, beta2, eps Adam's; the caller passes the constants of `initlab.nn.optimizers`.
+    beta1, beta2, eps Adam's; the caller passes the constants of `initlab.nn.optimizers`. With
+    `has_target`, a model whose recorded cost is <= target_cost and whose training accuracy is >=
+    target_accuracy (-inf: not checked) stops there, before that iteration's update: reached_at[m] = it
+    (`initlab.nn.target`).
     """
     n = XT.shape[1]
     n_layers = sizes.size - 1
@@ -117,7 +140,7 @@ def train_chunk(XT, targets, params, state1, state2, sizes, acts, head_code, opt
         total_units += sizes[l]
         widest = max(widest, sizes[l])
     for m in prange(params.shape[0]):
-        if diverged_at[m] >= 0:
+        if diverged_at[m] >= 0 or reached_at[m] >= 0:
             continue
         p, s1, s2 = params[m], state1[m], state2[m]
         Z = np.empty((total_units, n), dtype=XT.dtype)
@@ -152,6 +175,11 @@ def train_chunk(XT, targets, params, state1, state2, sizes, acts, head_code, opt
                 break
             if it % record_every == 0:
                 costs[m, it // record_every] = cost
+                if has_target and cost <= target_cost:
+                    if target_accuracy == -np.inf or \
+                            _accuracy(head_code, Z[out_at:unit_at], targets) >= target_accuracy:
+                        reached_at[m] = it
+                        break
             # backward, last layer first; w_at points past the last bias
             scale = 1.0 / n
             unit_at = out_at

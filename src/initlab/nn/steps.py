@@ -35,6 +35,10 @@ class DirectSteps:
     def update(self) -> None:
         self.opt.step(self.net.flat_params(), self.grads)
 
+    def accuracy(self) -> float | None:
+        """Training accuracy on all rows at the current parameters (before `update`)."""
+        return self.net.head.accuracy(self.net.logits(self.X), self.y)
+
     def finish(self) -> None:
         pass
 
@@ -88,6 +92,10 @@ class SampleSpaceSteps:
                 grads[0] = (d.sum(axis=0) * scale,)
         self.grads = [g for layer in sorted(grads) for g in grads[layer]]
         return net.head.loss(z, self.y)
+
+    def accuracy(self) -> float | None:
+        """Training accuracy at the current parameters, from Z1 (W1 is formed only at the end)."""
+        return self.net.head.accuracy(self.net.forward_from(None, self.Z1)[2], self.y)
 
     def update(self) -> None:
         b1 = self.rest[0]

@@ -15,6 +15,7 @@ from initlab._checks import integer, number
 from initlab.nn.mlp import MLP
 from initlab.nn.optimizers import optimizer as make_optimizer
 from initlab.nn.steps import DirectSteps, SampleSpaceSteps
+from initlab.nn.target import NO_TARGET, Target
 
 
 @dataclass
@@ -28,19 +29,22 @@ class TrainResult:
     diverged: bool = False
     diverged_at: int | None = None
     sample_space: bool = False  # whether the first layer was trained in sample space (see steps.py)
+    target_reached_at: int | None = None  # the recorded iteration where the run's Target was met (it stopped there)
 
 
 def train(net: MLP, X: np.ndarray, y: np.ndarray, *, lr: float = 0.01, iterations: int = 1000,
           optimizer: str = "gd", batch_size: int | None = None, record_every: int = 10,
           X_test: np.ndarray | None = None, y_test: np.ndarray | None = None, seed: int = 0,
           on_record: Callable[[int, float], None] | None = None,
-          sample_space: bool | None = None) -> TrainResult:
+          sample_space: bool | None = None, target: Target | None = None) -> TrainResult:
     """Train `net` in place and return its cost history and accuracies.
 
     The cost is recorded before the update of every `record_every`-th iteration and once more
     after the last one (at ``iterations``). With `batch_size`, each iteration is one minibatch
     update (batches reshuffled every epoch from `seed`) and recorded costs are full-data costs.
-    A non-finite cost stops training and marks the run ``diverged`` at that iteration.
+    A non-finite cost stops training and marks the run ``diverged`` at that iteration. A `target`
+    (`initlab.nn.target`) stops it at the first recorded iteration where it is met
+    (``target_reached_at``; None if never).
 
     `sample_space` (None = automatic) carries the first layer's full-batch gd/momentum updates
     in sample space when the input is at least twice as wide as the batch (see `SampleSpaceSteps`).
@@ -57,6 +61,8 @@ def train(net: MLP, X: np.ndarray, y: np.ndarray, *, lr: float = 0.01, iteration
     batch_size = None if batch_size is None else integer("batch_size", batch_size)
     X, y, X_test, y_test = net.check_data(X, y, X_test, y_test)
     make_optimizer(optimizer, [], lr)  # validates the name before any work
+    target = NO_TARGET if target is None else target
+    target.check_head(net.head.name)
     if sample_space is None:
         sample_space = SampleSpaceSteps.applies(net, len(X), optimizer, batch_size)
     if sample_space:
@@ -75,40 +81,50 @@ def train(net: MLP, X: np.ndarray, y: np.ndarray, *, lr: float = 0.01, iteration
 
     # Overflow is expected from bad inits: it is detected below and reported as divergence.
     with np.errstate(over="ignore", invalid="ignore"):
-        diverged_at = _loop(steps, iterations, record_every, record)
+        diverged_at, reached_at = _loop(steps, iterations, record_every, record, target)
         steps.finish()
         if diverged_at is not None:
             result.diverged, result.diverged_at = True, diverged_at
             return result
-        finish(net, X, y, X_test, y_test, iterations, result, record)
+        result.target_reached_at = reached_at
+        finish(net, X, y, X_test, y_test, iterations if reached_at is None else reached_at, result, record, target)
     return result
 
 
-def finish(net: MLP, X, y, X_test, y_test, iterations: int, result: TrainResult, record) -> None:
-    """After the last update: the final cost (recorded at `iterations`) and the accuracies."""
+def finish(net: MLP, X, y, X_test, y_test, iterations: int, result: TrainResult, record,
+           target: Target = NO_TARGET) -> None:
+    """After the last update: the final cost (recorded at `iterations`, unless the run stopped there at its
+    target: `result.target_reached_at` set, that cost already recorded) and the accuracies; a target
+    first met by the final cost is reached at `iterations`."""
     z = net.logits(X)
     result.final_cost = net.head.loss(z, y)
-    record(iterations, result.final_cost)
+    if result.target_reached_at is None:
+        record(iterations, result.final_cost)
     if not math.isfinite(result.final_cost):
         result.diverged, result.diverged_at, result.final_cost = True, iterations, None
         return
     result.train_accuracy = net.head.accuracy(z, y)
+    if result.target_reached_at is None and target.reached(result.final_cost, result.train_accuracy):
+        result.target_reached_at = iterations
     if X_test is not None and y_test is not None and len(y_test):
         result.test_accuracy = net.head.accuracy(net.logits(X_test), np.asarray(y_test))
 
 
-def _loop(steps, iterations: int, record_every: int, record) -> int | None:
-    """Run the iterations; return the iteration whose cost was non-finite, if any."""
+def _loop(steps, iterations: int, record_every: int, record, target: Target) -> tuple[int | None, int | None]:
+    """Run the iterations; return the iteration whose cost was non-finite and the one where `target` was
+    met (before its update: the run stops there), each None if none."""
     for iteration in range(iterations):
         recording = iteration % record_every == 0
         cost = steps.evaluate(full_cost=recording)
         if not math.isfinite(cost):
             record(iteration, cost)
-            return iteration
+            return iteration, None
         if recording:
             record(iteration, cost)
+            if target.active and target.reached(cost, steps.accuracy() if target.accuracy is not None else None):
+                return None, iteration
         steps.update()
-    return None
+    return None, None
 
 
 def _batches(n: int, batch_size: int | None, rng: np.random.Generator):

@@ -25,7 +25,8 @@ from initlab.report.boundaries import MAX_SEED_COLUMNS, boundary_figure, has_bou
 from initlab.report.curves import cost_points_figure, png_base64
 from initlab.report.heatmaps import color_scale, find_heatmaps, heatmap_figure
 from initlab.report.points import Point, format_value, group_points, shared_settings, varying_fields
-from initlab.summary import MEAN_STD, MEDIAN_RANGE, NAMES, QUANTITIES, mean_std_text, median_range_text, summary_row
+from initlab.summary import (MEAN_STD, MEDIAN_RANGE, NAMES, QUANTITIES, STEPS, mean_std_text, median_range_text,
+                             summary_row)
 
 STYLE = """
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1d2330;
@@ -75,21 +76,32 @@ def figure_html(fig, alt: str, caption: str = "") -> str:
             f'src="data:image/png;base64,{data}">{caption}</figure>')
 
 
-KINDS = {"final_cost": "cost", "train_accuracy": "train-accuracy", "test_accuracy": "test-accuracy"}
+KINDS = {"final_cost": "cost", "train_accuracy": "train-accuracy", "test_accuracy": "test-accuracy",
+         STEPS: "reached-at"}
+
+
+def has_target(settings: dict) -> bool:
+    """Whether a point's runs had a steps-to-target target (`initlab.nn.target`)."""
+    return settings.get("target_cost") is not None or settings.get("target_accuracy") is not None
 
 
 def summary_table(points: Sequence[Point]) -> str:
     """Per point: label, seeds, diverged, then final cost, train and test accuracy each as mean ± std
-    and as median [min, max] (`initlab.summary`, the statistics the terminal shows)."""
-    top = "".join(f'<th rowspan="2">{h}</th>' for h in ("point", "seeds", "diverged"))
-    top += "".join(f'<th colspan="2">{escape(NAMES[q])}</th>' for q in QUANTITIES)
-    sub = f"<th>{escape(MEAN_STD)}</th><th>{escape(MEDIAN_RANGE)}</th>" * len(QUANTITIES)
+    and as median [min, max] (`initlab.summary`, the statistics the terminal shows); where runs had a
+    target, also how many reached it and the iteration they reached it at."""
+    steps = any(has_target(p.settings) for p in points)
+    quantities = QUANTITIES + ((STEPS,) if steps else ())
+    top = "".join(f'<th rowspan="2">{h}</th>' for h in ("point", "seeds", "diverged") + (("reached",) if steps else ()))
+    top += "".join(f'<th colspan="2">{escape(NAMES[q])}</th>' for q in quantities)
+    sub = f"<th>{escape(MEAN_STD)}</th><th>{escape(MEDIAN_RANGE)}</th>" * len(quantities)
     rows = []
     for index, point in enumerate(points):
-        row = summary_row(point.runs, label=point.label, init=point.init)
+        row = summary_row(point.runs, label=point.label, init=point.init, steps=steps)
         cells = [f"<td>{escape(point.label)}</td>", cell(str(row["n_seeds"]), row["n_seeds"], "seeds"),
                  cell(str(row["n_diverged"]), row["n_diverged"], "n-diverged")]
-        for quantity in QUANTITIES:
+        if steps:
+            cells.append(cell(str(row["n_reached"]), row["n_reached"], "n-reached"))
+        for quantity in quantities:
             kind = KINDS[quantity]
             cells += [cell(mean_std_text(row, quantity), row[f"{quantity}_mean"], f"{kind}-mean"),
                       cell(median_range_text(row, quantity), row[f"{quantity}_median"], f"{kind}-median")]

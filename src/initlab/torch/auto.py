@@ -51,6 +51,12 @@ grows to exp(sum of the shifts), exp(0.29) = 1.33 at layer 30 of the 30 x 256 re
 typical q is 1. The batch std of a layer averages q over inputs before the log, so its geometric
 mean sits a little above 1 (relu: 1.00-1.08 over 100 seeds, gelu 0.99-1.05). Only chains of nn.Linear are
 corrected: a conv layer gets no shift, and a Linear after a conv only its own chi-square term.
+Where a Linear has zero bias and is fed by relu, leaky relu or no activation, the exact law of its factor
+on q replaces the first-order Jensen term (`initlab.theory.exact_layer`; relu at width 256: a shift of
+-E log F = 0.0098287 where 5/512 = 0.0097656), and `AutoResult.predicted_spread` adds its exact
+variance (relu 0.420 per layer of 16 units where 5/n gives 0.3125). Exact for Gaussian weights
+(``distribution="normal"``, the default); with uniform or truncated normal weights both are
+approximations (the weights' fourth moment enters at order 1/n).
 
 Ops between layers that are not elementwise activations (pooling, normalisation, residual sums,
 zero padding at conv borders) are not modelled; layers the forward never calls are left as they are.
@@ -126,6 +132,7 @@ class AutoLayer:
     share: float            # sigma_w2 E[act^2] / q_next: the part of q_next the previous layer's units carry
     curvature: float        # d^2 log q_next / d (log q)^2
     log_shift: float        # centre="median": log of the factor on sigma_w2 and sigma_b2 (else 0)
+    leak: float | None = None  # input activation max(u, 0) + leak min(u, 0) and zero bias: the exact law applies
 
     @property
     def weight_std(self) -> float:
@@ -134,7 +141,7 @@ class AutoLayer:
     @property
     def step(self) -> Step:
         """The layer's length map at its input's q = 1 (`initlab.theory.finite_width.Step`)."""
-        return Step(math.exp(self.log_shift), self.slope, self.share, self.kappa, self.curvature)
+        return Step(math.exp(self.log_shift), self.slope, self.share, self.kappa, self.curvature, self.leak)
 
 
 def gains(act: Activation | None, stabilize: bool = False) -> tuple[float, float, float, Step]:
@@ -166,7 +173,9 @@ def predicted_log_std_spread(widths: Sequence[int], kappa: Sequence[float], slop
         Var log q_l = V_l + psi_1(n_l / 2),   sd(log std_l) = sqrt(Var log q_l) / 2
 
     For relu (kappa 5, slope 1) this is Hanin & Rolnick's 5 sum_{l<L} 1/n_l + psi_1(n_L / 2)
-    (psi_1(n/2) = 2/n + 2/n^2 + ..., the exact variance of log(chi2_n / n)).
+    (psi_1(n/2) = 2/n + 2/n^2 + ..., the exact variance of log(chi2_n / n)). Given only kappas and slopes
+    this stays first order; `AutoResult.predicted_spread` knows each layer's activation and bias and uses
+    the exact per-layer law where it exists (`initlab.theory.exact_layer`).
 
     >>> [round(s, 4) for s in predicted_log_std_spread([256] * 30, [5.0] * 29, [1.0] * 29)][-1]
     0.3789

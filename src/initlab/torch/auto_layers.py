@@ -145,5 +145,6 @@ def _row_maker(out: list, layer, previous_act, input_scale: float):
     def row(part, fan_in, width, sigma_w2, sigma_b2, chi, point, shift):
         name = layer.name if part is None else (f"{layer.name}.{part}" if layer.name else part)
         out.append(AutoLayer(name, layer.activation_name, input_activation, int(fan_in), int(width), sigma_w2,
-                             sigma_b2, chi, point.slope, point.kappa, point.share, point.curvature, shift))
+                             sigma_b2, chi, point.slope, point.kappa, point.share, point.curvature, shift,
+                             point.leak))
     return row

@@ -9,10 +9,13 @@ transformers, RNNs, Hugging Face models), in first-call order.
    (or ``q/k/v_proj_weight``) and ``out_proj`` one by one; an RNN's input and recurrent weights one
    gate block (LSTM i, f, g, o; GRU r, z, n) at a time) and every bias of those layers 0.
 2. Layer by layer in first-call order, measure the standard deviation s of what the weight produces
-   on `batch` (all entries: batch, channels, positions), and set W <- W * target / s, until
-   |s - target| <= tol * target or `max_iter` rescalings were made (``tol=0.05`` by default: on the
-   std, about the paper's criterion |Var - 1| < 0.1 on the variance, and what keeps every output of a
-   fresh batch within 1 +- 0.05 in the tests):
+   on `batch` (all entries: batch, channels, positions), and set W <- W * target / s, until the
+   layer meets the criterion or `max_iter` rescalings were made. The criterion is the paper's, on the
+   variance: |s^2 - target^2| < var_tol * target^2 (``var_tol=0.1`` by default: Mishkin & Matas'
+   |Var - 1| < 0.1, so s within 0.9487-1.0488 for target 1); or, with ``std_tol``, on the std:
+   |s - target| <= std_tol * target (``std_tol=0.05`` accepts a variance of 0.9025-1.1025, just
+   outside the paper's). ``tol`` is the old name of ``std_tol`` (deprecated: a DeprecationWarning;
+   it was the std tolerance, so ``tol=0.1`` accepted a variance of 0.81):
 
    - Linear, Conv, ConvTranspose, Conv1D: the layer's output;
    - ``nn.MultiheadAttention``: q, k and v (``F.linear`` of the layer's query, key and value inputs
@@ -31,7 +34,7 @@ transformers, RNNs, Hugging Face models), in first-call order.
    (GPT-2's ``lm_head`` is its token embedding: rewriting it would change the embedding).
    `LsuvResult.left_alone` lists each such parameter with the reason.
 
-The paper's loop tests the variance against 1; here it tests the std against `target_std`. With zero
+The paper's loop tests the variance against 1; here the variance against `target_std`^2. With zero
 biases a layer's output is linear in its own weight, so one rescaling is usually enough. The paper
 runs the batch through the model once per layer; here one pass does it all: a forward hook on each
 layer calibrates it on its first call, on the inputs that call received (produced by the layers
@@ -76,6 +79,52 @@ from initlab.torch.trace import TracedLayer
 
 
 @dataclass(frozen=True)
+class Criterion:
+    """When a layer's output std s is close enough to the target t: on the variance (the paper's,
+    |s^2 - t^2| < var_tol t^2) or on the std (|s - t| <= std_tol t); exactly one of the two is set.
+
+    >>> c = Criterion(1.0, var_tol=0.1)
+    >>> c.met(1.048), c.met(1.05), c.met(0.95), c.met(0.948), str(c)
+    (True, False, True, False, 'variance 1 +- 0.1')
+    >>> Criterion(1.0, std_tol=0.1).met(0.9), str(Criterion(2.0, std_tol=0.05))
+    (True, 'std 2 +- 0.1')
+    """
+
+    target_std: float
+    var_tol: float | None = None
+    std_tol: float | None = None
+
+    def met(self, std: float) -> bool:
+        t = self.target_std
+        if self.var_tol is not None:
+            return abs(std * std - t * t) < self.var_tol * t * t
+        return abs(std - t) <= self.std_tol * t
+
+    def __str__(self) -> str:
+        t = self.target_std
+        if self.var_tol is not None:
+            return f"variance {t * t:g} +- {self.var_tol * t * t:g}"
+        return f"std {t:g} +- {self.std_tol * t:g}"
+
+
+def criterion(target_std: float, tol, var_tol, std_tol) -> Criterion:
+    """The criterion lsuv's arguments ask for (module doc): var_tol=0.1 unless std_tol (or the deprecated
+    tol, its old name) is given; both at once is an error."""
+    if tol is not None:
+        if std_tol is not None:
+            raise ArgumentError("tol, std_tol", f"tol is the old name of std_tol; give one, got {tol!r} and {std_tol!r}")
+        std_tol = number("tol", tol, positive=True)  # a bad value is an error, without the warning
+        warnings.warn("lsuv: 'tol' is deprecated; it is the tolerance on the std, now called std_tol (the default "
+                      "is the paper's var_tol=0.1 on the variance)", DeprecationWarning, stacklevel=3)
+    if var_tol is not None and std_tol is not None:
+        raise ArgumentError("var_tol, std_tol", f"give at most one tolerance (on the variance or on the std), got "
+                            f"var_tol={var_tol!r} and std_tol={std_tol!r}")
+    if std_tol is not None:
+        return Criterion(target_std, std_tol=number("std_tol", std_tol, positive=True))
+    return Criterion(target_std, var_tol=number("var_tol", 0.1 if var_tol is None else var_tol, positive=True))
+
+
+@dataclass(frozen=True)
 class LsuvLayer:
     name: str           # the layer; ".q", ".k", ".v", ".out_proj" for attention blocks, ".weight_ih_l0.i" for RNN gates
     std: float          # the output std on `batch` after the last rescaling
@@ -87,17 +136,32 @@ class LsuvLayer:
 class LsuvResult:
     layers: tuple[LsuvLayer, ...]
     target_std: float
-    tol: float
+    criterion: Criterion
     max_iter: int
     left_alone: tuple[tuple[str, str], ...] = ()  # (parameter name, reason) for each parameter lsuv did not set
     discovery: str = ""  # how the layers were found: "hooks" or "hooks+fx" (`initlab.torch.discover`)
+
+    @property
+    def var_tol(self) -> float | None:
+        return self.criterion.var_tol
+
+    @property
+    def std_tol(self) -> float | None:
+        return self.criterion.std_tol
+
+    @property
+    def tol(self) -> float | None:
+        """Deprecated: the old name of `std_tol` (None when the criterion is on the variance, the default)."""
+        warnings.warn("LsuvResult.tol is deprecated; read std_tol or var_tol", DeprecationWarning, stacklevel=2)
+        return self.std_tol
 
     @property
     def converged(self) -> bool:
         return all(layer.converged for layer in self.layers)
 
     def to_json(self) -> dict:
-        return {"target_std": self.target_std, "tol": self.tol, "max_iter": self.max_iter, "discovery": self.discovery,
+        return {"target_std": self.target_std, "var_tol": self.var_tol, "std_tol": self.std_tol,
+                "max_iter": self.max_iter, "discovery": self.discovery,
                 "converged": self.converged, "layers": [asdict(layer) for layer in self.layers],
                 "left_alone": [{"name": name, "reason": reason} for name, reason in self.left_alone]}
 
@@ -114,13 +178,13 @@ def _std(output: torch.Tensor) -> float:
     return float(output.detach().double().std())
 
 
-def _rescale(block: Scaled, target_std: float, tol: float, max_iter: int) -> LsuvLayer:
+def _rescale(block: Scaled, target_std: float, close: Criterion, max_iter: int) -> LsuvLayer:
     iterations = 0
     with torch.no_grad():
         output = block.measure()
         while True:
             std = _std(output)
-            converged = abs(std - target_std) <= tol * target_std
+            converged = close.met(std)
             if converged or iterations == max_iter or not (math.isfinite(std) and std > 0):
                 break
             block.view.mul_(target_std / std)
@@ -129,7 +193,7 @@ def _rescale(block: Scaled, target_std: float, tol: float, max_iter: int) -> Lsu
     return LsuvLayer(block.name, std, iterations, converged)
 
 
-def _calibrate(model: nn.Module, batch, target_std: float, tol: float, max_iter: int,
+def _calibrate(model: nn.Module, batch, target_std: float, close: Criterion, max_iter: int,
                g: torch.Generator) -> tuple[list[LsuvLayer], list[tuple[str, str]]]:
     """Steps 1 and 2 of the module doc, in the mode and RNG fork `lsuv` sets up."""
     structure = discover(model, batch, "batch")  # in training mode, as the pass below runs
@@ -156,7 +220,7 @@ def _calibrate(model: nn.Module, batch, target_std: float, tol: float, max_iter:
         def hook(module, args, kwargs, output):
             if layer.name in report:
                 return None
-            report[layer.name] = [_rescale(block, target_std, tol, max_iter) for block in blocks(layer, args, kwargs)]
+            report[layer.name] = [_rescale(block, target_std, close, max_iter) for block in blocks(layer, args, kwargs)]
             return module.forward(*args, **kwargs)  # later layers read the calibrated output
         return hook
 
@@ -203,12 +267,14 @@ def _left_alone(model: nn.Module, active: list[TracedLayer], skipped: dict[str, 
     return out
 
 
-def lsuv(model: nn.Module, batch, target_std: float = 1.0, tol: float = 0.05, max_iter: int = 10, *,
+def lsuv(model: nn.Module, batch, target_std: float = 1.0, tol: float | None = None, max_iter: int = 10, *,
+         var_tol: float | None = None, std_tol: float | None = None,
          generator: torch.Generator | None = None, seed: int | None = None) -> LsuvResult:
     """LSUV-initialise `model` in place on `batch` (a tensor, or a dict of tensors called as
     ``model(**batch)``; see the module doc); returns per-layer (per-block) stds and what was left alone.
 
-    A layer still outside ``target_std * (1 +- tol)`` after `max_iter` rescalings (or whose output
+    A layer that still misses the criterion (``var_tol``, default 0.1, on the variance; or ``std_tol`` on
+    the std; ``tol``: std_tol's deprecated old name) after `max_iter` rescalings (or whose output
     std is 0 or not finite, which no scaling fixes) is reported with ``converged=False`` and a
     warning; nothing is raised. A batch holding NaN or infinite floats is refused (ArgumentError naming
     `batch`) before the model is changed.
@@ -216,16 +282,16 @@ def lsuv(model: nn.Module, batch, target_std: float = 1.0, tol: float = 0.05, ma
     if not isinstance(model, nn.Module):
         raise ArgumentTypeError("model", f"expected a torch.nn.Module, got {type(model).__name__}")
     target_std = number("target_std", target_std, positive=True)
-    tol = number("tol", tol, positive=True)
+    close = criterion(target_std, tol, var_tol, std_tol)
     max_iter = integer("max_iter", max_iter, minimum=1)
     batch = check_finite(batch)  # before step 1 orthogonalises: no std can be fitted to NaN outputs
     g = generator_from(generator, seed)
     with kept(model), torch.random.fork_rng(devices=[]):
         model.train()
-        report = _calibrate(model, batch, target_std, tol, max_iter, g)
+        report = _calibrate(model, batch, target_std, close, max_iter, g)
     report, left_alone, source = report
     missed = [f"{r.name} (std {r.std:.4g})" for r in report if not r.converged]
     if missed:
-        warnings.warn(f"lsuv: {len(missed)} layer(s) did not reach std {target_std:g} +- {tol * target_std:g} "
-                      f"within max_iter={max_iter}: {', '.join(missed)}", stacklevel=2)
-    return LsuvResult(tuple(report), target_std, tol, max_iter, tuple(left_alone), source)
+        warnings.warn(f"lsuv: {len(missed)} layer(s) did not reach {close} within max_iter={max_iter}: "
+                      f"{', '.join(missed)}", stacklevel=2)
+    return LsuvResult(tuple(report), target_std, close, max_iter, tuple(left_alone), source)

@@ -15,7 +15,7 @@ def test_new_store_is_in_wal_mode_and_marked_as_initlab(tmp_path):
     connection = sqlite3.connect(path)
     assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert connection.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
-    assert dict(connection.execute("SELECT name, value FROM meta"))["schema_version"] == "2"
+    assert dict(connection.execute("SELECT name, value FROM meta"))["schema_version"] == "3"
     connection.close()
     assert inspect_store(path) == "initlab"
 
@@ -79,7 +79,7 @@ def test_runs_are_records_like_run_to_json_plus_config(tiny, tmp_path):
     record = records[2]
     assert set(record) == {"init", "seed", "final_cost", "train_accuracy", "test_accuracy", "diverged",
                            "diverged_at", "sample_space", "wall_time", "cost_history", "config", "config_hash",
-                           "key", "finished_at"}
+                           "key", "finished_at", "target_reached_at"}
     assert record["config"] == sweep.points[1].settings and record["config_hash"] == sweep.points[1].config_hash
     assert record["diverged"] is False and record["cost_history"][0][0] == 0
     assert record["final_cost"] == record["cost_history"][-1][1]
@@ -91,3 +91,22 @@ def test_status_counts_done_and_pending_of_the_plan(tiny, tmp_path):
     run_sweep(tiny(), path, workers=1)
     assert status(path) == {"store": str(path), "done": 4, "pending": 0, "total": 4, "diverged": 0}
     assert status(path, tiny(seeds=5))["pending"] == 6
+
+
+def test_a_target_in_the_sweep_is_stored_with_the_iteration_each_run_reached_it(tiny, tmp_path):
+    from initlab.experiments.sweep.export import stored_summary
+    from initlab.report.html import build_report
+    spec = tiny(**{"model__init": ["he_normal"]})
+    spec["train"] = {**spec["train"], "lr": 1.0, "iterations": 200, "record_every": 1, "target_accuracy": 0.9}
+    sweep = load_sweep(spec)
+    assert sweep.points[0].config.target_accuracy == 0.9
+    run_sweep(sweep, tmp_path / "results.db", workers=1)
+    with Store(tmp_path / "results.db") as store:
+        records = store.runs()
+    for record in records:  # reached at the last recorded iteration, where the accuracy first held
+        assert record["target_reached_at"] == record["cost_history"][-1][0] < 200
+        assert record["train_accuracy"] >= 0.9
+    (row,) = stored_summary(sweep, tmp_path / "results.db")
+    assert row["n_reached"] == 2
+    page = build_report(records, title="t")
+    assert "reached at" in page and 'class="num n-reached" data-value="2"' in page

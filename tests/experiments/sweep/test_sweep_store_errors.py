@@ -74,8 +74,8 @@ def _cases(folder, good):
     _marked(folder / "empty_schema.db")
     cases["empty schema"] = (folder / "empty_schema.db", "an initlab store without its tables (missing: meta, planned, "
                                                           "runs, claims)")
-    _marked(folder / "future.db", version=3, tables="CREATE TABLE runs (x);")
-    cases["future schema"] = (folder / "future.db", "store schema version 3 is newer than this initlab")
+    _marked(folder / "future.db", version=4, tables="CREATE TABLE runs (x);")
+    cases["future schema"] = (folder / "future.db", "store schema version 4 is newer than this initlab")
     return cases
 
 
@@ -132,7 +132,8 @@ def test_a_version_1_store_is_read_untouched_and_upgraded_when_a_sweep_writes(tm
     _marked(old, version=1, tables=V1_SCHEMA + "INSERT INTO meta VALUES ('schema_version', '1');")
     connection = sqlite3.connect(old)
     connection.execute("ATTACH ? AS ref", (str(reference),))
-    connection.execute("INSERT INTO runs SELECT * FROM ref.runs WHERE seed = 0")
+    columns = ", ".join(row[1] for row in connection.execute("PRAGMA main.table_info(runs)"))  # v1's 14
+    connection.execute(f"INSERT INTO runs SELECT {columns} FROM ref.runs WHERE seed = 0")
     connection.commit()
     connection.close()
     before = old.read_bytes()
@@ -143,8 +144,8 @@ def test_a_version_1_store_is_read_untouched_and_upgraded_when_a_sweep_writes(tm
     assert (report.skipped, report.ran) == (2, 2)
     assert stored(old) == stored(reference)
     connection = sqlite3.connect(old)
-    assert connection.execute("PRAGMA user_version").fetchone()[0] == 2
-    assert dict(connection.execute("SELECT name, value FROM meta"))["schema_version"] == "2"
+    assert connection.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert dict(connection.execute("SELECT name, value FROM meta"))["schema_version"] == "3"
     assert connection.execute("SELECT count(*) FROM claims").fetchone()[0] == 0
     connection.close()
 

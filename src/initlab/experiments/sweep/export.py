@@ -24,7 +24,7 @@ from initlab.summary import summary_row
 
 FORMATS = ("csv", "json", "parquet")
 RUN_COLUMNS = ("key", "config_hash", "init", "seed", "final_cost", "train_accuracy", "test_accuracy", "diverged",
-               "diverged_at", "sample_space", "wall_time", "finished_at")
+               "diverged_at", "target_reached_at", "sample_space", "wall_time", "finished_at")
 
 
 def rows(records: list[dict]) -> list[dict]:
@@ -131,7 +131,8 @@ def summary(points, records: list[dict]) -> list[dict]:
         by_point.setdefault(record["config_hash"], []).append(record)
     table = []
     for point in points:
-        row = summary_row(by_point.get(point.config_hash, []), label=str(point.index), init="")
+        row = summary_row(by_point.get(point.config_hash, []), label=str(point.index), init="",
+                          steps=point.config.target.active)
         del row["init"], row["label"]
         table.append({"axes": point.axes, "config_hash": point.config_hash, **row})
     return table

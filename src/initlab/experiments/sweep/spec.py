@@ -45,6 +45,7 @@ KEYS = {
     "model.init": "inits", "model.bias_init": "bias_init",
     "train.lr": "lr", "train.iterations": "iterations", "train.optimizer": "optimizer",
     "train.batch_size": "batch_size", "train.dtype": "dtype", "train.record_every": "record_every",
+    "train.target_cost": "target_cost", "train.target_accuracy": "target_accuracy",
 }
 # CompareConfig field (or the name its errors use) -> sweep key.
 FIELD_KEYS = {field: key for key, field in KEYS.items()} | {"init": "model.init",
@@ -53,6 +54,8 @@ STRINGS = {"data", "test_data", "model.activation", "model.output", "model.init"
            "train.optimizer", "train.dtype"}
 # Left out of a run's identity: the seeds are the run's own, the rest is presentation.
 NOT_HASHED = ("seeds", "first_seed", "initlab_version", "labels", "note")
+# Added after stores existed: left out of the hash while unset, so the runs of older sweeps keep their keys.
+HASHED_WHEN_SET = ("target_cost", "target_accuracy")
 
 
 def digest(document: object) -> str:
@@ -63,7 +66,8 @@ def digest(document: object) -> str:
 
 def settings(config: CompareConfig) -> dict:
     """The resolved config that identifies a grid point: `config.to_json()` without NOT_HASHED."""
-    return {k: v for k, v in config.to_json().items() if k not in NOT_HASHED}
+    return {k: v for k, v in config.to_json().items()
+            if k not in NOT_HASHED and not (k in HASHED_WHEN_SET and v is None)}
 
 
 def run_key(point_settings: dict, seed: int) -> str:

@@ -10,12 +10,13 @@ table with the schema version); any other file, SQLite or not, is refused and le
 so is a damaged store: every SQLite error becomes a ValueError naming `store` (see
 `initlab.experiments.sweep.storefile`).
 
-Tables (schema version 2; version 1 had no `claims`, and is upgraded when a sweep writes to it)::
+Tables (schema version 3; version 1 had no `claims`, version 2 no `runs.target_reached_at`; both are
+upgraded when a sweep writes to them, and read as they are, target_reached_at null)::
 
     runs(key TEXT PRIMARY KEY, config_hash TEXT, config_json TEXT, init TEXT, seed INTEGER,
          final_cost REAL, train_accuracy REAL, test_accuracy REAL, diverged INTEGER,
          diverged_at INTEGER, sample_space INTEGER, wall_time REAL, cost_history TEXT /*JSON*/,
-         finished_at TEXT /*UTC ISO 8601*/)
+         finished_at TEXT /*UTC ISO 8601*/, target_reached_at INTEGER)
     planned(key TEXT PRIMARY KEY, config_hash TEXT, config_json TEXT, init TEXT, seed INTEGER)
     claims(key TEXT PRIMARY KEY, owner TEXT, host TEXT, pid INTEGER, heartbeat REAL)
     meta(name TEXT PRIMARY KEY, value TEXT)
@@ -24,7 +25,7 @@ Tables (schema version 2; version 1 had no `claims`, and is upgraded when a swee
 `Run.to_json()` plus the run's identity (a stable contract; `initlab report --store` reads it)::
 
     {"init": str, "seed": int, "final_cost": float | None, "train_accuracy": float,
-     "test_accuracy": float | None, "diverged": bool, "diverged_at": int | None,
+     "test_accuracy": float | None, "diverged": bool, "diverged_at": int | None, "target_reached_at": int | None,
      "sample_space": bool, "wall_time": float, "cost_history": [[iteration, cost | None], ...],
      "config": {...resolved CompareConfig.to_json() without seeds, first_seed, labels, note,
                 initlab_version...},
@@ -59,7 +60,7 @@ CREATE TABLE runs (key TEXT PRIMARY KEY, config_hash TEXT NOT NULL, config_json 
                    init TEXT NOT NULL, seed INTEGER NOT NULL, final_cost REAL, train_accuracy REAL,
                    test_accuracy REAL, diverged INTEGER NOT NULL, diverged_at INTEGER,
                    sample_space INTEGER NOT NULL, wall_time REAL, cost_history TEXT NOT NULL,
-                   finished_at TEXT NOT NULL);
+                   finished_at TEXT NOT NULL, target_reached_at INTEGER);
 CREATE INDEX runs_config_hash ON runs (config_hash);
 {claims.CLAIMS_TABLE};
 """
@@ -143,14 +144,20 @@ class Store:
             self.connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _upgrade(self) -> None:
-        """Version 1 -> 2: add the claims table (older initlab versions then refuse the store, by its version)."""
+        """Version 1 -> 2: add the claims table; 2 -> 3: add runs.target_reached_at (null for the runs stored
+        before). Older initlab versions then refuse the store, by its version."""
         if self.schema_version() == SCHEMA_VERSION:
             return
         with self._transaction():
-            if self.schema_version() == 1:
+            version = self.schema_version()
+            if version == SCHEMA_VERSION:  # another process upgraded it meanwhile
+                return
+            if version == 1:
                 self.connection.execute(claims.CLAIMS_TABLE)
-                self.connection.execute("UPDATE meta SET value = ? WHERE name = 'schema_version'", (str(SCHEMA_VERSION),))
-                self.connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            if version <= 2:
+                self.connection.execute("ALTER TABLE runs ADD COLUMN target_reached_at INTEGER")
+            self.connection.execute("UPDATE meta SET value = ? WHERE name = 'schema_version'", (str(SCHEMA_VERSION),))
+            self.connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _transaction(self):
         return _Transaction(self.connection)
@@ -190,10 +197,11 @@ class Store:
         False if it was already stored."""
         row = (key, config_hash, _canonical(config), run["init"], run["seed"], run["final_cost"],
                run["train_accuracy"], run["test_accuracy"], int(run["diverged"]), run["diverged_at"],
-               int(run["sample_space"]), run["wall_time"], json.dumps(run["cost_history"], allow_nan=False), _now())
+               int(run["sample_space"]), run["wall_time"], json.dumps(run["cost_history"], allow_nan=False), _now(),
+               run.get("target_reached_at"))
         with self._transaction():
             cursor = self.connection.execute(
-                "INSERT OR IGNORE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+                "INSERT OR IGNORE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
             if owner is not None:
                 self.connection.execute("DELETE FROM claims WHERE key = ? AND owner = ?", (key, owner.name))
         return cursor.rowcount == 1
@@ -262,6 +270,7 @@ def _record(row: dict) -> dict:
     return {"init": row["init"], "seed": row["seed"], "final_cost": row["final_cost"],
             "train_accuracy": row["train_accuracy"], "test_accuracy": row["test_accuracy"],
             "diverged": bool(row["diverged"]), "diverged_at": row["diverged_at"],
+            "target_reached_at": row.get("target_reached_at"),
             "sample_space": bool(row["sample_space"]), "wall_time": row["wall_time"],
             "cost_history": json.loads(row["cost_history"]), "config": json.loads(row["config_json"]),
             "config_hash": row["config_hash"], "key": row["key"], "finished_at": row["finished_at"]}

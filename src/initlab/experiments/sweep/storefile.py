@@ -20,10 +20,11 @@ from initlab import __version__
 from initlab._errors import ArgumentError, ArgumentTypeError
 
 APPLICATION_ID = 0x494C4142  # 'ILAB' in the SQLite header: marks the file as an initlab store
-SCHEMA_VERSION = 2  # 1: meta, planned, runs; 2: + claims (runs being computed, so runners share the work)
+SCHEMA_VERSION = 3  # 1: meta, planned, runs; 2: + claims (runs being computed, so runners share the work);
+# 3: + runs.target_reached_at (steps to target, `initlab.nn.target`)
 OLDEST_VERSION = 1
 SQLITE_HEADER = b"SQLite format 3\x00"
-TABLES = {1: ("meta", "planned", "runs"), 2: ("meta", "planned", "runs", "claims")}
+TABLES = {1: ("meta", "planned", "runs"), 2: ("meta", "planned", "runs", "claims"), 3: ("meta", "planned", "runs", "claims")}
 SIDE_SUFFIXES = ("-wal", "-shm", "-journal")
 
 
