@@ -1,6 +1,7 @@
 """Signal propagation at initialization: mean-field length and correlation maps, q*, chi_1, xi_c,
 the order/chaos boundary (Poole et al. 2016; Schoenholz et al. 2017), and the finite-width
-fluctuations around them (`initlab.theory.finite_width`; Hanin & Rolnick 2018, generalised)."""
+fluctuations around them (`initlab.theory.finite_width`; Hanin & Rolnick 2018, generalised; exact for
+zero-bias relu, leaky relu and linear layers, `initlab.theory.exact_layer`)."""
 
 from initlab.theory import finite_width
 from initlab.theory.activations import NAMES as ACTIVATIONS, Activation, activation
