@@ -96,7 +96,8 @@ def compare(data: Data = None, test_data: TestData = None, n_samples: NSamples =
             seeds: Annotated[Optional[int], typer.Option(help=f"Seeds per scheme (0..N-1). [default: {D.seeds}]")] = None,
             lr: Lr = None, iterations: Iterations = None, optimizer: Optimizer = None,
             batch_size: BatchSize = None, dtype: Dtype = None, record_every: RecordEvery = None,
-            target_cost: TargetCost = None, target_accuracy: TargetAccuracy = None, preset_name: PresetOpt = None, out: Out = None, no_figures: NoFigures = False,
+            target_cost: TargetCost = None, target_accuracy: TargetAccuracy = None,
+            preset_name: PresetOpt = None, out: Out = None, no_figures: NoFigures = False,
             max_memory: MaxMemory = None, as_json: JsonOption = False) -> None:
     """Train the same network from several schemes x seeds; write cost.png, boundary.png and results.json."""
     from initlab.experiments import resolve
@@ -118,7 +119,8 @@ def train(data: Data = None, test_data: TestData = None, n_samples: NSamples = N
           bias_init: BiasInit = None, seed: Annotated[int, typer.Option(help="Seed of the weights.")] = 0,
           lr: Lr = None, iterations: Iterations = None, optimizer: Optimizer = None,
           batch_size: BatchSize = None, dtype: Dtype = None, record_every: RecordEvery = None,
-          target_cost: TargetCost = None, target_accuracy: TargetAccuracy = None, out: Out = None, no_figures: NoFigures = False, max_memory: MaxMemory = None,
+          target_cost: TargetCost = None, target_accuracy: TargetAccuracy = None, out: Out = None,
+          no_figures: NoFigures = False, max_memory: MaxMemory = None,
           as_json: JsonOption = False) -> None:
     """Train one network (one scheme, one seed) and report its cost curve and accuracies."""
     from initlab.experiments import resolve

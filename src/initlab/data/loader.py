@@ -191,8 +191,10 @@ def _load(spec, n_samples, noise, seed, image_size, max_memory=None) -> Labelled
         return LOADED[name](arg.strip(), spec, image_size)
     if name == TEACHER:
         teacher = parse_teacher(spec)
-        memory.check("n_samples", memory.data(n_samples, teacher.n_features + teacher.n_outputs), max_memory,
-                     f"{n_samples:,} rows of {teacher.n_features} features; use fewer samples")
+        weights = 8.0 * teacher.parameter_count  # drawn in memory before the data
+        memory.check("n_samples", memory.data(n_samples, teacher.n_features + teacher.n_outputs) + weights,
+                     max_memory, f"{n_samples:,} rows of {teacher.n_features} features and a teacher of "
+                                 f"{teacher.parameter_count:,} weights; use fewer samples or a smaller teacher")
         X, y = teacher_set(n_samples, rng, TEACHER_NOISE if noise is None else noise, teacher)
         return X, y, None
     entry = GENERATED[name]

@@ -44,6 +44,11 @@ class Teacher:
     n_outputs: int = DEFAULTS["n_outputs"]
     hidden: int = DEFAULTS["hidden"]
 
+    @property
+    def parameter_count(self) -> int:
+        d, k, h = self.n_features, self.n_outputs, self.hidden
+        return d * k if self.kind == "linear" else d * h + h * k
+
 
 def parse_teacher(spec: str) -> Teacher:
     """The teacher a spec describes; a bad kind, key or value is one ArgumentError naming `data`."""
@@ -82,7 +87,8 @@ def teacher_outputs(weights: list[np.ndarray], X: np.ndarray) -> np.ndarray:
     return np.maximum(X @ weights[0], 0.0) @ weights[1]
 
 
-def teacher_set(n_samples: int, rng: np.random.Generator, noise: float, teacher: Teacher) -> tuple[np.ndarray, np.ndarray]:
+def teacher_set(n_samples: int, rng: np.random.Generator, noise: float,
+                teacher: Teacher) -> tuple[np.ndarray, np.ndarray]:
     """(X, targets) by steps 1-3 of the module doc."""
     weights = teacher_weights(teacher, rng)
     X = rng.standard_normal((n_samples, teacher.n_features))

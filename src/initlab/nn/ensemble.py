@@ -177,7 +177,8 @@ def _numpy_backend(nets, X, y, lr, iterations, optimizer, record_every, on_itera
         if it % record_every == 0:
             costs[alive, it // record_every] = cost[alive]
             if target.active:
-                accuracy = [net.head.accuracy(z[m], y) if target.accuracy is not None else None for m in range(n_models)]
+                accuracy = [net.head.accuracy(z[m], y) if target.accuracy is not None else None
+                            for m in range(n_models)]
                 met = alive & np.array([target.reached(float(cost[m]), accuracy[m]) for m in range(n_models)])
                 reached_at[met] = it
                 alive &= ~met

@@ -47,7 +47,7 @@ are approximations, the weights' fourth moment entering at order 1/n.
 [(0.0, 0.0), (-0.025, 0.05), (-0.05, 0.1)]
 >>> [(round(d, 4), round(v, 4)) for d, v in upstream_log_moments([relu, relu], [100, 100])]  # exact
 [(0.0, 0.0), (-0.0254, 0.0519), (-0.0508, 0.1039)]
->>> [round(x, 4) for x in log_q_moments([relu, relu], [100, 100, 100], exact=False)[-1]]  # + psi(50) + log(1/50), psi_1(50)
+>>> [round(x, 4) for x in log_q_moments([relu, relu], [100, 100, 100], exact=False)[-1]]  # + chi2 terms at n = 100
 [-0.06, 0.1202]
 """
 

@@ -24,7 +24,8 @@ SCHEMA_VERSION = 3  # 1: meta, planned, runs; 2: + claims (runs being computed, 
 # 3: + runs.target_reached_at (steps to target, `initlab.nn.target`)
 OLDEST_VERSION = 1
 SQLITE_HEADER = b"SQLite format 3\x00"
-TABLES = {1: ("meta", "planned", "runs"), 2: ("meta", "planned", "runs", "claims"), 3: ("meta", "planned", "runs", "claims")}
+TABLES = {1: ("meta", "planned", "runs"), 2: ("meta", "planned", "runs", "claims"),
+          3: ("meta", "planned", "runs", "claims")}
 SIDE_SUFFIXES = ("-wal", "-shm", "-journal")
 
 
