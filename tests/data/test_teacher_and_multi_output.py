@@ -80,3 +80,8 @@ def test_compare_on_a_teacher_set_records_the_reached_iteration_per_run():
     plain = run_compare(config.replace(target_cost=None, iterations=5)).to_json()
     assert all(run["target_reached_at"] is None for run in plain["runs"])
     assert all("n_reached" not in row for row in plain["summary"])
+
+
+def test_a_teacher_too_big_for_memory_is_refused_before_it_is_drawn():
+    with pytest.raises(ValueError, match=r"^n_samples: this run needs about .* a teacher of 10,000,100,000 weights"):
+        load("teacher:mlp:n_features=100000,hidden=100000", n_samples=10, max_memory="1GB")
