@@ -8,7 +8,7 @@ import pytest
 
 from initlab.experiments import CompareConfig, load_dataset
 from initlab.experiments.compare import build_model, run_compare
-from initlab.nn.data_init import BASE, LSUV_TOL, auto, lsuv
+from initlab.nn.data_init import BASE, LSUV_VAR_TOL, auto, lsuv
 from initlab.nn.mlp import MLP
 
 
@@ -25,7 +25,7 @@ def test_lsuv_meets_mishkin_and_matas_criterion_on_every_layer_and_only_rescales
     A = X
     for layer, ((W, b), W0) in enumerate(zip(net.params, before)):
         z = A @ W + b
-        assert abs(np.var(z) - 1) < LSUV_TOL  # on the variance, not the std (a variance of 0.81 would fail)
+        assert abs(np.var(z) - 1) < LSUV_VAR_TOL  # on the variance, not the std (a variance of 0.81 would fail)
         scale = W[0, 0] / W0[0, 0]
         np.testing.assert_allclose(W, scale * W0, rtol=1e-12)  # one factor per layer: still orthogonal up to scale
         A = net.activations[layer].forward(z) if layer < len(net.activations) else None

@@ -34,35 +34,36 @@ from initlab.nn.mlp import MLP
 
 DATA_INITS = ("lsuv", "auto")
 BASE = {"lsuv": "orthogonal", "auto": "lecun_normal"}  # what is drawn before the data-dependent step
-LSUV_TOL, LSUV_MAX_ITER = 0.1, 10
+LSUV_VAR_TOL, LSUV_MAX_ITER = 0.1, 10  # the paper's |Var - 1| < 0.1; `var_tol` as initlab.torch.lsuv
 
 
 @dataclass(frozen=True)
 class LsuvResult:
     iterations: list[int]  # rescalings per layer
     variances: list[np.ndarray]  # each layer's pre-activations on the batch after calibration
+    var_tol: float = LSUV_VAR_TOL
 
     @property
     def converged(self) -> bool:
-        return all(abs(float(np.var(z)) - 1.0) < LSUV_TOL for z in self.variances)
+        return all(abs(float(np.var(z)) - 1.0) < self.var_tol for z in self.variances)
 
 
-def lsuv(net: MLP, X: np.ndarray, tol: float = LSUV_TOL, max_iter: int = LSUV_MAX_ITER) -> LsuvResult:
+def lsuv(net: MLP, X: np.ndarray, var_tol: float = LSUV_VAR_TOL, max_iter: int = LSUV_MAX_ITER) -> LsuvResult:
     """Rescale `net`'s weights in place, first layer to last, so each layer's pre-activations on `X` have
-    variance within `tol` of 1 (module doc). The weights should be orthonormal already (`BASE`)."""
-    tol, max_iter = number("tol", tol, positive=True), integer("max_iter", max_iter)
+    variance within `var_tol` of 1 (module doc). The weights should be orthonormal already (`BASE`)."""
+    var_tol, max_iter = number("var_tol", var_tol, positive=True), integer("max_iter", max_iter)
     A = net.as_input(X)
     done, outputs = [], []
     for layer, (W, b) in enumerate(net.params):
         z, steps = A @ W + b, 0
-        while steps < max_iter and abs(float(np.var(z)) - 1.0) >= tol and np.var(z) > 0 and np.isfinite(z).all():
+        while steps < max_iter and abs(float(np.var(z)) - 1.0) >= var_tol and np.var(z) > 0 and np.isfinite(z).all():
             W /= np.sqrt(np.var(z))  # in place: net.params holds this array
             z, steps = A @ W + b, steps + 1
         done.append(steps)
         outputs.append(z)
         if layer < len(net.activations):
             A = net.activations[layer].forward(z)
-    return LsuvResult(done, outputs)
+    return LsuvResult(done, outputs, var_tol)
 
 
 def auto(net: MLP, rng: np.random.Generator) -> list[tuple[float, float]]:

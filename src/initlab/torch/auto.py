@@ -94,7 +94,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 import torch
@@ -102,8 +102,8 @@ from torch import nn
 
 from initlab._errors import ArgumentError, ArgumentTypeError
 from initlab._checks import choice
-from initlab.theory import Activation
-from initlab.theory.finite_width import Step, log_q_moments, moments, step
+from initlab.theory.finite_width import Step, log_q_moments
+from initlab.theory.gains import gains  # noqa: F401 - re-exported: initlab.torch.auto_layers and tests use it here
 from initlab.theory.meanfield import CRITICAL_TOLERANCE
 from initlab.torch.apply import generator_from
 from initlab.torch.kept import kept
@@ -142,23 +142,6 @@ class AutoLayer:
     def step(self) -> Step:
         """The layer's length map at its input's q = 1 (`initlab.theory.finite_width.Step`)."""
         return Step(math.exp(self.log_shift), self.slope, self.share, self.kappa, self.curvature, self.leak)
-
-
-def gains(act: Activation | None, stabilize: bool = False) -> tuple[float, float, float, Step]:
-    """(sigma_w^2, sigma_b^2, chi_1, length-map step) at q = 1 for a layer fed by `act` (None: identity);
-    with `stabilize`, a slope > 1 is brought to 1 by bias variance (module doc)."""
-    m = moments(act, 1.0)
-    if not (math.isfinite(m.second) and m.second > 0):
-        name = "identity" if act is None else act.name
-        raise ArgumentError("model", f"activation '{name}' has E[act(z)^2] = {m.second:g} at q = 1; "
-                         "no weight variance brings the next layer back to q = 1")
-    unstable = m.u_phi_dphi > m.second * (1.0 + CRITICAL_TOLERANCE)
-    sigma_b2 = 1.0 - m.second / m.u_phi_dphi if stabilize and unstable else 0.0
-    sigma_w2 = (1.0 - sigma_b2) / m.second
-    point = step(m, sigma_w2, sigma_b2)
-    if sigma_b2:
-        point = replace(point, slope=1.0)  # exactly, by construction
-    return sigma_w2, sigma_b2, sigma_w2 * m.dphi2, point
 
 
 def predicted_log_std_spread(widths: Sequence[int], kappa: Sequence[float], slope: Sequence[float]) -> list[float]:
