@@ -18,7 +18,7 @@ reproducible bit for bit; the biases are the network's own (`bias_init`) except 
 >>> from initlab.nn.mlp import MLP
 >>> X = np.random.default_rng(0).standard_normal((200, 3))
 >>> net = MLP([3, 50, 50, 1], activation="tanh", init=BASE["lsuv"], seed=0)
->>> [round(float(np.var(z)), 2) for z in lsuv(net, X).variances]
+>>> [round(float(np.var(z)), 2) for z in lsuv(net, X).pre_activations]
 [1.0, 1.0, 1.0]
 """
 
@@ -40,12 +40,12 @@ LSUV_VAR_TOL, LSUV_MAX_ITER = 0.1, 10  # the paper's |Var - 1| < 0.1; `var_tol` 
 @dataclass(frozen=True)
 class LsuvResult:
     iterations: list[int]  # rescalings per layer
-    variances: list[np.ndarray]  # each layer's pre-activations on the batch after calibration
+    pre_activations: list[np.ndarray]  # each layer's z on the batch after calibration
     var_tol: float = LSUV_VAR_TOL
 
     @property
     def converged(self) -> bool:
-        return all(abs(float(np.var(z)) - 1.0) < self.var_tol for z in self.variances)
+        return all(abs(float(np.var(z)) - 1.0) < self.var_tol for z in self.pre_activations)
 
 
 def lsuv(net: MLP, X: np.ndarray, var_tol: float = LSUV_VAR_TOL, max_iter: int = LSUV_MAX_ITER) -> LsuvResult:
