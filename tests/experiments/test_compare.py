@@ -174,3 +174,16 @@ def test_every_run_carries_its_own_decision_surface_matching_its_network(lesson)
     seeds_of_normal = [s for s, r in zip(surfaces, lesson.runs) if r.init == "normal(std=10)"]
     assert any((a != b).any() for a, b in zip(seeds_of_normal, seeds_of_normal[1:]))  # seeds differ
     assert len(json.dumps(document["runs"][0]["boundary"])) < 20_000  # run-length encoded, not 14,400 numbers
+
+
+def test_minibatch_runs_record_at_most_every_ten_full_data_passes_worth_of_steps():
+    # 300 training rows, batch 16: one recorded cost is a full pass, 300 / 16 = 18.75 steps of work, so the
+    # automatic interval becomes ceil(10 * 18.75) = 188 (under 10% of the training time), not 600 // 300 = 2.
+    config = CompareConfig(data="circles", n_samples=400, hidden=(8,), batch_size=16, iterations=600, seeds=1,
+                           inits=("he_normal",))
+    assert config.recording_for(300).record_interval == 188
+    result = run_compare(config)
+    assert result.config.record_every == 188
+    assert [it for it, _ in result.runs[0].result.cost_history] == [0, 188, 376, 564, 600]
+    for unchanged in (config.replace(batch_size=None), config.replace(record_every=5), config.replace(batch_size=300)):
+        assert unchanged.recording_for(300) is unchanged

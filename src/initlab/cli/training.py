@@ -41,7 +41,9 @@ Iterations = Annotated[Optional[int], typer.Option(help=f"Training iterations. [
 Optimizer = Annotated[Optional[str], typer.Option(help=f"{', '.join(OPTIMIZERS)}. [default: {D.optimizer}]")]
 BatchSize = Annotated[Optional[int], typer.Option(help="Minibatch size. [default: full batch]")]
 Dtype = Annotated[Optional[str], typer.Option(help=f"float32 or float64. [default: {D.dtype}]")]
-RecordEvery = Annotated[Optional[int], typer.Option(help="Record the cost every N iterations. [default: ~300 points]")]
+RecordEvery = Annotated[Optional[int], typer.Option(help=(
+    "Record the cost every N iterations. [default: ~300 points; with --batch-size, every 10 x train rows / "
+    "batch size iterations or more, so full-data costs take under 10% of the training]"))]
 TargetCost = Annotated[Optional[float], typer.Option(help=(
     "Stop a run at the first recorded iteration whose training cost is <= COST and record that iteration "
     "(target_reached_at; null if never)."))]

@@ -207,6 +207,7 @@ def run_compare(config: CompareConfig, data: Dataset | None = None,
     (`initlab.memory.budget`: half the RAM by default) is refused before any network is built.
     """
     data = load_dataset(config, max_memory) if data is None else data
+    config = config.recording_for(len(data.X_train))  # minibatch: recording under 10% of the training time
     seed_list = config.seed_list if seeds is None else seeds
     output, width = output_layer(config, data.y_train)
     footprint.check_runs(config, [data.n_features, *config.hidden, width], len(data.X_train), len(data.X_test),
