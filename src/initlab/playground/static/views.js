@@ -88,7 +88,7 @@ export function drawHistograms(layers, schemeIndex, schemes, choose) {
   rows.forEach((layer, i) => {
     const [head, act, grad] = shown[i].children;
     const name = i === rows.length - 1 ? "output" : `layer ${layer.layer}`;
-    const flags = `${layer.units} units · saturated ${layer.saturated} · dead ${layer.dead} · duplicate ${layer.duplicate}`;
+    const flags = `${layer.units} unit${layer.units === 1 ? "" : "s"} · saturated ${layer.saturated} · dead ${layer.dead} · duplicate ${layer.duplicate}`;
     const text = `${name}|${flags}`;
     if (head.dataset.text !== text) {
       head.dataset.text = text;

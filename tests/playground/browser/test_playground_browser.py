@@ -1,0 +1,143 @@
+"""The playground page in a real headless browser against a real `initlab playground` server.
+
+Needs Debian's `chromium` and `chromium-driver` (`make test` installs them when run as root); without
+them the tests are skipped and say how to install them. The screenshot goes to test-artifacts/.
+"""
+
+import math
+from pathlib import Path
+
+import pytest
+
+from _initlab_browser import missing
+from _initlab_playground import Page, chromium, playground_server, wait_for
+
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
+LN2 = f"{math.log(2):.4f}"  # "0.6931": the cost of a network that outputs 0.5 everywhere
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(missing() is not None, reason=f"browser test skipped: {missing()}")]
+
+
+@pytest.fixture(scope="module")
+def url():
+    with playground_server() as (address, _):
+        yield address
+
+
+@pytest.fixture(scope="module")
+def driver():
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def page(driver, url):
+    """A fresh page (a new session); afterwards, no console error may have been logged."""
+    page = Page(driver, url)
+    page.errors()  # empty the log of anything before this page
+    yield page
+    assert page.errors() == []
+
+
+def test_zeros_keep_the_cost_at_ln2_while_iterations_advance(page):
+    page.select("init", "zeros")
+    page.settled(init="zeros")
+    page.play()
+    seen = []
+    for _ in range(4):  # four different iterations, each drawn with the cost of ln 2
+        after = seen[-1][0] if seen else 0
+        iteration = wait_for(lambda: page.iteration > after and page.iteration, what="iteration to advance")
+        seen.append((iteration, page.text("cost")))
+    page.pause()
+    assert [cost for _, cost in seen] == [LN2] * 4, seen
+    assert page.text("cost") == LN2
+    assert seen[-1][0] > seen[0][0] > 0
+
+
+def test_he_normal_after_reset_makes_the_cost_fall(page):
+    page.select("init", "zeros")
+    page.settled(init="zeros")
+    page.select("speed", "100")
+    page.select("init", "he_normal")
+    page.settled(init="he_normal", speed=100)
+    page.find("reset").click()
+    wait_for(lambda: page.iteration == 0, what="iteration 0 after reset")
+    start = float(page.text("cost"))
+    page.play()
+    wait_for(lambda: page.iteration >= 1500, timeout=60, what="1500 iterations")
+    page.pause()
+    # he_normal on the default circles network: about 0.72 at the start, about 0.5 by iteration 1000
+    assert float(page.text("cost")) < start - 0.1, (start, page.text("cost"))
+    assert page.text("cost") == f"{page.state['mean_cost']:.4f}"
+
+
+def test_a_refused_spec_is_named_next_to_the_field_and_changes_nothing(page):
+    before = page.state["settings"]["init"]
+    field = page.find("init-spec")
+    field.clear()
+    field.send_keys("normal(std=-1)\n")
+    error = wait_for(lambda: page.find("error").is_displayed() and page.find("error"), what="the error message")
+    assert error.text.startswith("init: "), error.text
+    assert "std" in error.text and "-1" in error.text, error.text
+    assert "\n" not in error.text
+    # shown right under the field that was refused
+    assert page.script("return arguments[0].previousElementSibling.contains(arguments[1])", error, field)
+    assert page.state["settings"]["init"] == before
+    page.select("init", "xavier_normal")  # a good setting clears it
+    page.settled(init="xavier_normal")
+    assert not page.find("error").is_displayed()
+
+
+def test_compare_mode_shows_each_scheme_with_its_boundary_and_cost(page):
+    page.select("init", "zeros")
+    page.settled(init="zeros")
+    page.find("compare-on").click()
+    wait_for(lambda: len(page.state["schemes"]) == 2, what="two schemes")
+    page.find("step").click()
+    wait_for(lambda: page.iteration > 0, what="a step")
+    schemes = page.state["schemes"]
+    captions = page.script("return [...document.querySelectorAll('[data-testid=boundary] figcaption')].map(e => e.textContent)")
+    assert len(captions) == 2
+    for scheme, caption in zip(schemes, captions):
+        assert caption.startswith(scheme["init"]) and f"seed {scheme['boundary']['seed']}" in caption, captions
+    legend = page.script("return [...document.querySelectorAll('#legend .item')].map(e => e.textContent)")
+    assert legend == [f"{s['init']}: train {s['mean_cost']:.4f} · test {s['mean_test_cost']:.4f}" for s in schemes]
+    # each boundary canvas is drawn: shades of both classes, not one flat colour
+    for k in range(2):
+        colours = page.script("""
+            const c = document.querySelector(`[data-testid=boundary-${arguments[0]}]`);
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            const seen = new Set(); for (let i = 0; i < d.length; i += 4 * 97) seen.add(d.slice(i, i + 3).join());
+            return seen.size;""", k)
+        assert colours > 10, (k, colours)
+
+
+def test_every_lesson_starts_its_schemes_and_states_its_sources(page):
+    for lesson in page.script("return window.playground.lessons"):
+        page.find(f"lesson-{lesson['id']}").click()
+        expected = [lesson["settings"]["init"], *lesson["settings"].get("compare", [])]
+        wait_for(lambda: [s["init"] for s in page.state["schemes"]] == expected and page.state["playing"],
+                 what=f"lesson {lesson['id']} playing")
+        text = page.script("return document.querySelector('[data-testid=lesson]').textContent")
+        assert lesson["title"] in text and "Sources:" in text
+        page.pause()
+
+
+def test_the_page_draws_the_latest_state_and_falls_behind_by_none(page):
+    page.select("speed", "10")
+    page.play()
+    wait_for(lambda: page.script("return window.playground.received") > 30, what="30 states")
+    page.pause()
+    # once the states stop, the page shows the last one: nothing queued, nothing lost
+    wait_for(lambda: page.iteration == page.state["iteration"], timeout=2, what="the last state drawn")
+    drawn, received = page.script("return [window.playground.drawn, window.playground.received]")
+    assert drawn <= received
+
+
+def test_screenshot_of_a_lesson(page):
+    page.find("lesson-large").click()
+    wait_for(lambda: page.iteration >= 2000, timeout=60, what="2000 iterations")
+    page.pause()
+    path = page.screenshot(ARTIFACTS / "playground.png")
+    print(f"screenshot: {path}")
+    assert path.stat().st_size > 50_000
