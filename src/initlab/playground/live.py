@@ -75,10 +75,11 @@ class LiveSession:
         return state
 
     async def step(self, iterations: int) -> dict:
-        """`iterations` more iterations (while paused or playing), in chunks, then the state."""
+        """`iterations` more iterations (while paused or playing), in chunks, then the state. A pause,
+        reset or setting change while it runs stops it there (the state says how far it got)."""
         iterations = integer("iterations", iterations, maximum=MAX_STEP)  # refused before anything runs
-        done = 0
-        while done < iterations:
+        done, generation = 0, self._generation
+        while done < iterations and self._generation == generation:
             done += await self.run(lambda s: self._timed_chunk(s, iterations - done))
         state = await self.state()
         self.publish({"type": "state", **state})
@@ -105,8 +106,9 @@ class LiveSession:
         return state
 
     async def pause(self) -> dict:
-        """Stop playing; returns once the chunk under way (if any) has finished."""
+        """Stop playing (and a step under way); returns once the chunk under way (if any) has finished."""
         self.playing = False
+        self._generation += 1
         task, self._task = self._task, None
         if task is not None:
             await asyncio.gather(task, return_exceptions=True)

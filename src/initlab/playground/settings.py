@@ -26,6 +26,10 @@ from initlab.experiments.config import CompareConfig
 
 MAX_LAYERS, MAX_WIDTH, MAX_SAMPLES, MAX_SEEDS, MAX_SCHEMES = 8, 256, 2_000, 16, 4
 MAX_SPEED = 1_000  # iterations per view update while playing
+# Networks x points x weights per iteration: one iteration at this size takes ~0.1 s on 2 cores, so a pause
+# or a change waits that long at most (an iteration cannot be interrupted). 16 seeds x 4 schemes of 8 layers of
+# 256 on 2,000 points would be 440 times more: 30 s per iteration.
+MAX_WORK = 100_000_000
 MIN_SAMPLES = 20  # a 25% test split keeps at least 5 points
 MAX_NOISE, MAX_LR = 2.0, 10.0  # blobs' default noise (cluster std) is 1.0; lr above 10 only diverges
 DATASETS = ("circles", "moons", "xor", "spirals", "blobs", "gaussian")
@@ -101,7 +105,23 @@ class Settings(BaseModel):
         if len(set(self.inits)) != len(self.inits):  # as `initlab compare`: each scheme once
             raise ArgumentError("compare", f"expected schemes other than init and each other, got {list(self.compare)} "
                                            f"with init '{self.init}'")
+        if self.work > MAX_WORK:
+            raise ArgumentError("work", f"expected at most {MAX_WORK:,} multiply-adds per iteration (networks x points x "
+                                        f"weights); use fewer seeds, schemes, points or units, got "
+                                        f"{len(self.inits) * self.n_seeds} x {self.n_samples} x {self.weights:,} = "
+                                        f"{self.work:,}")
         return self
+
+    @property
+    def weights(self) -> int:
+        """Weights of one network (every playground dataset has 2 features and 2 classes: one output)."""
+        sizes = (2, *self.hidden, 1)
+        return sum(a * b for a, b in zip(sizes, sizes[1:]))
+
+    @property
+    def work(self) -> int:
+        """Networks x points x weights: the multiply-adds of one forward pass of every network (`MAX_WORK`)."""
+        return len(self.inits) * self.n_seeds * self.n_samples * self.weights
 
     @property
     def inits(self) -> tuple[str, ...]:
