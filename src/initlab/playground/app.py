@@ -18,9 +18,9 @@ import asyncio
 import contextlib
 import json
 from importlib.resources import files
-from typing import Annotated, Literal, Union
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -63,8 +63,7 @@ class Command(Strict):
     type: Literal["play", "pause", "reset"]
 
 
-MESSAGE_TYPES = ("settings", "play", "pause", "step", "reset")
-Message = TypeAdapter(Annotated[Union[SettingsMessage, StepMessage, Command], Field(discriminator="type")])
+MESSAGES = {"settings": SettingsMessage, "play": Command, "pause": Command, "step": StepMessage, "reset": Command}
 
 
 def error_body(error: ArgumentError) -> dict:
@@ -77,17 +76,23 @@ def refusal(error: ArgumentError) -> JSONResponse:
     return JSONResponse(error_body(error), status_code=status)
 
 
-def validated(model, document, name: str = "body"):
+def validated(model: type[BaseModel], document, name: str = "body") -> BaseModel:
     """`model` validated from a JSON value; a refusal as a one-line `ArgumentError` naming the field
     (`name` when the document is not a JSON object at all)."""
     if not isinstance(document, dict):
         raise ArgumentError(name, f"expected a JSON object, got {json.dumps(document)[:80]}")
-    if isinstance(model, TypeAdapter) and document.get("type") not in MESSAGE_TYPES:
-        raise ArgumentError("type", f"expected one of {', '.join(MESSAGE_TYPES)}, got {json.dumps(document.get('type'))[:80]}")
     try:
-        return model.validate_python(document) if isinstance(model, TypeAdapter) else model.model_validate(document)
+        return model.model_validate(document)
     except ValidationError as error:
         raise as_argument_error(error) from None
+
+
+def message(document) -> BaseModel:
+    """A WebSocket message validated by the model of its "type"."""
+    kind = document.get("type") if isinstance(document, dict) else None
+    if isinstance(document, dict) and kind not in MESSAGES:
+        raise ArgumentError("type", f"expected one of {', '.join(MESSAGES)}, got {json.dumps(kind)[:80]}")
+    return validated(MESSAGES.get(kind, Command), document, "message")
 
 
 def parse_json(text: bytes | str, *, empty: object = None):
@@ -190,7 +195,7 @@ def create_app(max_sessions: int = MAX_SESSIONS, idle_seconds: float = IDLE_SECO
             while True:
                 text = await socket.receive_text()
                 try:
-                    await _dispatch(live, validated(Message, parse_json(text), "message"))
+                    await _dispatch(live, message(parse_json(text)))
                 except ArgumentError as error:
                     queue.put_nowait({"type": "error", **error_body(error)})
         except WebSocketDisconnect:

@@ -124,27 +124,27 @@ class LiveSession:
         """View updates until paused: `speed` iterations in chunks, then the state to the listeners."""
         while self.playing:
             started = time.monotonic()
-            state = await anyio.to_thread.run_sync(self._one_update)
-            if state is not None and self.playing:
+            generation, state = await anyio.to_thread.run_sync(self._one_update)
+            if state is not None and self.playing and generation == self._generation:  # not from before a change
                 self.publish({"type": "state", **state})
             rest = 1 / MAX_UPDATES_PER_SECOND - (time.monotonic() - started)
             if rest > 0:
                 await asyncio.sleep(rest)
 
-    def _one_update(self) -> dict | None:
+    def _one_update(self) -> tuple[int, dict | None]:
         """`settings.speed` iterations, chunk by chunk (the lock released between chunks), then the
-        state; None when paused or changed in the meantime."""
+        generation and state; the state is None when paused or changed in the meantime."""
         with self.lock:
             generation, target = self._generation, self.session.settings.speed
         done = 0
         while done < target:
             with self.lock:
                 if not self.playing or self._generation != generation:
-                    return None
+                    return generation, None
                 done += self._timed_chunk(self.session, target - done)
         with self.lock:
             self.last_used = time.monotonic()
-            return self._state(self.session) if self._generation == generation else None
+            return generation, self._state(self.session) if self._generation == generation else None
 
     def _timed_chunk(self, session: Session, remaining: int) -> int:
         """One chunk of at most `remaining` iterations; the next chunk's size aims at CHUNK_SECONDS."""
