@@ -44,7 +44,7 @@ def limits() -> dict:
     return {"max_layers": limits_of.MAX_LAYERS, "max_width": limits_of.MAX_WIDTH,
             "max_samples": limits_of.MAX_SAMPLES, "min_samples": limits_of.MIN_SAMPLES,
             "max_seeds": limits_of.MAX_SEEDS, "max_schemes": limits_of.MAX_SCHEMES,
-            "max_speed": limits_of.MAX_SPEED, "max_step": MAX_STEP, "max_lr": limits_of.MAX_LR,
+            "max_work": limits_of.MAX_WORK, "max_speed": limits_of.MAX_SPEED, "max_step": MAX_STEP, "max_lr": limits_of.MAX_LR,
             "max_noise": limits_of.MAX_NOISE, "max_sessions": MAX_SESSIONS, "idle_seconds": IDLE_SECONDS,
             "datasets": list(limits_of.DATASETS), "noiseless_datasets": list(limits_of.NOISELESS),
             "activations": list(ACTIVATIONS), "optimizers": list(OPTIMIZERS),

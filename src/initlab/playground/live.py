@@ -44,12 +44,15 @@ class LiveSession:
         self._task: asyncio.Task | None = None
         self._chunk = 1  # iterations per chunk, adapted to CHUNK_SECONDS
         self._generation = 0  # bumped by every change a running view update must not mix with
+        self._version = 0  # bumped by every change of settings or reset: with the iteration, it names a state
+        self._last: tuple[tuple, dict] | None = None  # the last state computed, by its name
 
     # --- calls that run the session in a worker thread, under the lock ---
 
     async def run(self, function: Callable[[Session], object]):
         """`function(session)` in a worker thread, holding the lock."""
         def locked():
+            one_kernel_thread()
             with self.lock:
                 return function(self.session)
         self.last_used = time.monotonic()
@@ -67,6 +70,7 @@ class LiveSession:
         def apply(session: Session):
             rebuilt = session.update(**changes)
             self._generation += 1
+            self._version += 1
             return rebuilt, session.points() if rebuilt else None, self._state(session)
         rebuilt, points, state = await self.run(apply)
         if rebuilt:
@@ -89,6 +93,7 @@ class LiveSession:
         def apply(session: Session):
             session.reset()
             self._generation += 1
+            self._version += 1
             return session.points(), self._state(session)
         points, state = await self.run(apply)
         self.publish({"type": "points", **points})
@@ -134,6 +139,7 @@ class LiveSession:
     def _one_update(self) -> tuple[int, dict | None]:
         """`settings.speed` iterations, chunk by chunk (the lock released between chunks), then the
         generation and state; the state is None when paused or changed in the meantime."""
+        one_kernel_thread()
         with self.lock:
             generation, target = self._generation, self.session.settings.speed
         done = 0
@@ -158,11 +164,25 @@ class LiveSession:
         return n
 
     def _state(self, session: Session) -> dict:
-        return {**session.state(), "playing": self.playing}
+        """The session's state; the last one again if nothing changed since (a pause right after a view
+        update answers at once: a state of a large network takes as long as a few iterations)."""
+        name = (self._version, session.iteration)
+        if self._last is None or self._last[0] != name:
+            self._last = name, session.state()
+        return {**self._last[1], "playing": self.playing}
 
     def publish(self, message: dict) -> None:
         for listener in list(self.listeners):
             listener(message)
+
+
+def one_kernel_thread() -> None:
+    """Run the training kernel on this (worker) thread alone. Its parallel loop runs over networks, and
+    waking a second thread costs more than a small network's iteration: on the 2 shared cores of this
+    project, 5 ms instead of 0.06 ms per iteration of the benchmark setting, and no faster at the work
+    limit (benchmarks/playground_speed.py). Numba's thread count is per thread, so nothing else changes."""
+    import numba
+    numba.set_num_threads(1)
 
 
 class Sessions:
