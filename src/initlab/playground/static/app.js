@@ -101,6 +101,8 @@ function render() {
     page.controls.sync(state.settings);
   }
   if ($("command").textContent !== state.command) $("command").textContent = state.command;
+  $("command-note").textContent = state.reproducible === false
+    ? "the learning rate changed during this run: the command trains with the new one from the start" : "";
   const schemes = state.schemes;
   page.histogramScheme = Math.min(page.histogramScheme, schemes.length - 1);
   const test = state.history.schemes.map((curve, k) => curve.test ? state.history.iterations.map((it, i) => [it, curve.test[i]])

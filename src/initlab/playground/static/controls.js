@@ -75,8 +75,10 @@ export class Controls {
       }
     };
     $("limits").textContent = `Limits: at most ${L.max_layers} hidden layers of ${L.max_width} units, `
-      + `${L.max_samples.toLocaleString("en")} points, ${L.max_seeds} seeds and ${L.max_schemes} schemes side by side. `
-      + "Larger settings are refused with a message, not attempted.";
+      + `${L.max_samples.toLocaleString("en")} points, ${L.max_seeds} seeds and ${L.max_schemes} schemes side by side`
+      + (L.max_work ? `, and at most ${L.max_work.toLocaleString("en")} multiply-adds per iteration `
+                      + "(networks x points x weights)" : "")
+      + ". Larger settings are refused with a message, not attempted.";
   }
 
   widths() { return [...$("hidden").querySelectorAll("input")].map(input => Number(input.value)); }
@@ -90,7 +92,7 @@ export class Controls {
     const numeric = (scheme ? scheme.parameters : []).filter(p => Number.isFinite(p.min) && Number.isFinite(p.max));
     const defaults = Object.fromEntries(numeric.map(p => [p.name, p.default]));
     box.replaceChildren(...numeric.map(p => {
-      const scale = sliderScale(p.min, p.max);
+      const scale = sliderScale(p.min, p.max, p.log ?? undefined);
       const value = parsed.args[p.name] !== undefined ? Number(parsed.args[p.name]) : p.default;
       const row = document.createElement("label");
       row.className = "row param";
@@ -182,6 +184,7 @@ export class Controls {
     const field = String(argument || "").split(".")[0].split("[")[0];
     const source = this.source && this.source.closest ? this.source.closest("[data-field]") : null;
     if (source && source.dataset.field === field) return this.source;
-    return document.querySelector(`[data-field="${field}"]`);
+    // a rule over several fields (e.g. "work": seeds x points x units) is shown by the control just changed
+    return document.querySelector(`[data-field="${field}"]`) || source;
   }
 }

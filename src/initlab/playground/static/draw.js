@@ -147,14 +147,23 @@ export function drawBoundary(canvas, boundary, points, extentHint) {
   }
 }
 
-// One histogram (edges, counts) with the measured std and the theory's expected std (red dashed, at +-std).
-export function drawHistogram(canvas, histogram, color) {
+// The mean of a histogram's values, from its bin centres.
+export function histogramMean({edges, counts}) {
+  let total = 0, sum = 0;
+  counts.forEach((count, i) => { total += count; sum += count * (edges[i] + edges[i + 1]) / 2; });
+  return total ? sum / total : 0;
+}
+
+// One histogram (edges, counts) with the theory's expected spread: red dashed lines at centre +- theory_std.
+export function drawHistogram(canvas, histogram, color, center = 0) {
   const {ctx, width, height} = prepare(canvas);
   const pad = {left: 6, right: 6, top: 4, bottom: 16};
   if (!histogram || !histogram.counts || !histogram.counts.length) return;
   const {edges, counts, std, theory_std: theory} = histogram;
   let lo = edges[0], hi = edges[edges.length - 1];
-  for (const s of [std, theory]) if (s > 0 && Number.isFinite(s)) { lo = Math.min(lo, -1.1 * s); hi = Math.max(hi, 1.1 * s); }
+  for (const s of [std, theory]) {
+    if (s > 0 && Number.isFinite(s)) { lo = Math.min(lo, center - 1.1 * s); hi = Math.max(hi, center + 1.1 * s); }
+  }
   if (!(hi > lo)) { lo -= 1; hi += 1; }
   const plotW = width - pad.left - pad.right, plotH = height - pad.top - pad.bottom;
   const X = x => pad.left + (x - lo) / (hi - lo) * plotW;
@@ -170,7 +179,7 @@ export function drawHistogram(canvas, histogram, color) {
   ctx.beginPath(); ctx.moveTo(pad.left, pad.top + plotH + 0.5); ctx.lineTo(width - pad.right, pad.top + plotH + 0.5); ctx.stroke();
   if (theory > 0 && Number.isFinite(theory)) {
     ctx.strokeStyle = THEORY; ctx.setLineDash([4, 3]); ctx.lineWidth = 1.5;
-    for (const x of [-theory, theory]) {
+    for (const x of [center - theory, center + theory]) {
       ctx.beginPath(); ctx.moveTo(X(x), pad.top); ctx.lineTo(X(x), pad.top + plotH); ctx.stroke();
     }
     ctx.setLineDash([]);
@@ -180,12 +189,13 @@ export function drawHistogram(canvas, histogram, color) {
   ctx.textAlign = "right"; ctx.fillText(tickLabel(Number(hi.toPrecision(2))), width - pad.right, pad.top + plotH + 3);
 }
 
-// "std 0.53 (theory 0.50)": the numbers a histogram's caption shows.
-export function stdCaption(histogram) {
+// "std 0.53 · theory 0.5": the numbers a histogram's caption shows (`measure`: "std", or "rms" for dL/dz,
+// whose theory is a root mean square).
+export function stdCaption(histogram, measure = "std") {
   if (!histogram) return "";
-  const std = histogram.std === null || histogram.std === undefined ? "n/a" : formatNumber(Number(histogram.std.toPrecision(2)));
-  const theory = histogram.theory_std > 0 ? formatNumber(Number(histogram.theory_std.toPrecision(2))) : "n/a";
-  return `std ${std} · theory ${theory}`;
+  const short = value => value === null || value === undefined || !Number.isFinite(value) ? "n/a"
+    : formatNumber(Number(value.toPrecision(2)));
+  return `${measure} ${short(histogram[measure])} · theory ${histogram.theory_std > 0 ? short(histogram.theory_std) : "n/a"}`;
 }
 
 export {INK};

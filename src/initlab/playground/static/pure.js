@@ -39,9 +39,8 @@ export function formatNumber(value) {
   return String(Number(value.toPrecision(6)));
 }
 
-// A slider over [min, max]: logarithmic when the range is positive and spans two decades or more.
-export function sliderScale(min, max, steps = 1000) {
-  const log = min > 0 && max / min >= 100;
+// A slider over [min, max], logarithmic if `log` (by default: when the range is positive and spans two decades).
+export function sliderScale(min, max, log = min > 0 && max / min >= 100, steps = 1000) {
   const lo = log ? Math.log(min) : min, hi = log ? Math.log(max) : max;
   return {
     log, steps,

@@ -1,6 +1,6 @@
 // The live views' DOM: one boundary panel per scheme and one histogram row per layer, reused between
 // frames (only the canvases are redrawn), plus the cost chart's legend.
-import {SCHEME_COLORS, drawBoundary, drawHistogram, stdCaption} from "./draw.js";
+import {SCHEME_COLORS, drawBoundary, drawHistogram, histogramMean, stdCaption} from "./draw.js";
 import {pointsExtent} from "./pure.js";
 
 const $ = id => document.getElementById(id);
@@ -87,19 +87,20 @@ export function drawHistograms(layers, schemeIndex, schemes, choose) {
   });
   rows.forEach((layer, i) => {
     const [head, act, grad] = shown[i].children;
-    const name = i === rows.length - 1 ? "output" : `layer ${layer.layer}`;
-    const flags = `${layer.units} unit${layer.units === 1 ? "" : "s"} · saturated ${layer.saturated} · dead ${layer.dead} · duplicate ${layer.duplicate}`;
+    const name = i === rows.length - 1 ? "output (logits)" : `layer ${layer.layer}${layer.activation_name ? ` · ${layer.activation_name}` : ""}`;
+    const counts = [["saturated", layer.saturated], ["dead", layer.dead], ["duplicate", layer.duplicate]]
+      .filter(([, count]) => count !== null && count !== undefined);  // null: this activation cannot saturate or die
+    const flags = [`${layer.units} unit${layer.units === 1 ? "" : "s"}`, ...counts.map(([key, count]) => `${key} ${count}`)].join(" · ");
     const text = `${name}|${flags}`;
     if (head.dataset.text !== text) {
       head.dataset.text = text;
       head.replaceChildren(element("b", "", name), element("span", "flags", flags));
-      for (const [key, value] of [["saturated", layer.saturated], ["dead", layer.dead], ["duplicate", layer.duplicate]]) {
-        head.dataset[key] = value;
-      }
     }
-    for (const [cell, histogram] of [[act, layer.activation], [grad, layer.grad]]) {
-      drawHistogram(cell.children[1], histogram, color);
-      const caption = stdCaption(histogram);
+    // activations spread around their mean (relu's are >= 0); theory's dL/dz is a root mean square around 0
+    for (const [cell, histogram, measure] of [[act, layer.activation, "std"], [grad, layer.grad, layer.grad && layer.grad.rms !== undefined ? "rms" : "std"]]) {
+      const center = measure === "std" && histogram && histogram.counts.length ? histogramMean(histogram) : 0;
+      drawHistogram(cell.children[1], histogram, color, center);
+      const caption = stdCaption(histogram, measure);
       if (cell.children[2].textContent !== caption) cell.children[2].textContent = caption;
     }
   });
