@@ -128,7 +128,8 @@ export class Controls {
     choose($("lr"), formatNumber(settings.lr));
     if (settings.speed !== undefined) choose($("speed"), settings.speed);
     const noiseless = settings.dataset === "gaussian";
-    $("noise").disabled = $("noise-default").disabled = noiseless;
+    $("noise").disabled = noiseless;
+    $("noise-default").hidden = noiseless || settings.noise === null || settings.noise === undefined;
     if (settings.noise === null || settings.noise === undefined) {
       $("noise-value").value = noiseless ? "none" : "default";
     } else {

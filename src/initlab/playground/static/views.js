@@ -70,7 +70,9 @@ export function drawHistograms(layers, schemeIndex, schemes, choose) {
     tab.textContent = schemes[k].init;
     tab.classList.toggle("active", k === schemeIndex);
   });
-  const rows = (layers && layers[schemeIndex]) || [];
+  const rows = (layers && layers[schemeIndex]) || [];  // null: every seed of the scheme diverged
+  $("histograms").dataset.empty = layers && schemes.length && !rows.length
+    ? `${schemes[schemeIndex].init}: every seed diverged, no layers to show` : "";
   const color = SCHEME_COLORS[schemeIndex % SCHEME_COLORS.length];
   const shown = ensure($("histograms"), rows.length, () => {
     const row = element("div", "layer");
