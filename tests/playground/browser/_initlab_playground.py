@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 _REPORT_TESTS = str(Path(__file__).resolve().parents[2] / "report")
@@ -37,19 +38,28 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@dataclass
+class Server:
+    url: str
+    lines: list[str]  # its output so far
+    url_printed_at: float  # time.monotonic() when its URL line was read
+
+
 @contextlib.contextmanager
 def playground_server(port: int | None = None):
-    """`initlab playground --no-browser --port PORT` in a subprocess; yields its URL and its output lines."""
+    """`initlab playground --no-browser --port PORT` in a subprocess, as a `Server` once it printed its URL."""
     port = port or free_port()
     process = subprocess.Popen([sys.executable, "-m", "initlab.cli", "playground", "--no-browser", "--port", str(port)],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
     lines: list[str] = []
     found = threading.Event()
+    printed_at = []
 
     def read():  # keep draining the output, so the server never blocks on a full pipe
         for line in process.stdout:
             lines.append(line.rstrip("\n"))
-            if URL.search(line) and f":{port}" in line:
+            if URL.search(line) and f":{port}" in line and not found.is_set():
+                printed_at.append(time.monotonic())
                 found.set()
 
     threading.Thread(target=read, daemon=True).start()
@@ -60,7 +70,7 @@ def playground_server(port: int | None = None):
                 raise RuntimeError(f"initlab playground did not print its URL (exit code {process.poll()}):\n"
                                    + "\n".join(lines))
         url = next(URL.search(line).group(0) for line in lines if URL.search(line) and f":{port}" in line)
-        yield url.rstrip("/") + "/", lines
+        yield Server(url.rstrip("/") + "/", lines, printed_at[0])
     finally:
         process.terminate()
         try:
@@ -105,9 +115,10 @@ def wait_for(condition, timeout: float = 30, what: str = "condition"):
 class Page:
     """The playground page in `driver`: its `data-testid` elements and the state it last drew."""
 
-    def __init__(self, driver, url: str):
+    def __init__(self, driver, url: str, load: bool = True):
         self.driver = driver
-        driver.get(url)
+        if load:  # else the driver is on the page already
+            driver.get(url)
         wait_for(lambda: self.script("return window.playground && window.playground.drawn > 0"), what="the first state drawn")
 
     def script(self, code: str, *args):
@@ -184,8 +195,8 @@ def main(argv: list[str]) -> int:
     if reason:
         print(reason, file=sys.stderr)
         return 2
-    with playground_server() as (url, _):
-        errors = lesson_screenshot(url, Path(argv[0]))
+    with playground_server() as server:
+        errors = lesson_screenshot(server.url, Path(argv[0]))
     for entry in errors:
         print(f"console {entry.get('level')}: {entry.get('message')}")
     print(f"screenshot: {argv[0]}")

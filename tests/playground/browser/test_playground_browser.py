@@ -20,8 +20,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(missing() is not None, reason
 
 @pytest.fixture(scope="module")
 def url():
-    with playground_server() as (address, _):
-        yield address
+    with playground_server() as server:
+        yield server.url
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +86,23 @@ def test_a_refused_spec_is_named_next_to_the_field_and_changes_nothing(page):
     page.select("init", "xavier_normal")  # a good setting clears it
     page.settled(init="xavier_normal")
     assert not page.find("error").is_displayed()
+
+
+def test_the_init_select_offers_every_registry_scheme_and_a_slider_rewrites_the_spec(page):
+    from initlab.init.registry import SCHEMES
+    options = page.script("return [...document.querySelector('[data-testid=init]').options].map(o => o.value)")
+    assert options == list(SCHEMES)
+    page.select("init", "normal")
+    page.settled(init="normal")
+    # the std slider (logarithmic, 0.001..100) moved to 0.01, as a user's drag ends: input, then change
+    page.script("""
+        const slider = document.querySelector('[data-testid=init-std]');
+        const scale = Math.log(0.01 / 0.001) / Math.log(100 / 0.001);
+        slider.value = Math.round(scale * Number(slider.max));
+        slider.dispatchEvent(new Event('input')); slider.dispatchEvent(new Event('change'));""")
+    page.settled(init="normal(std=0.01)")
+    assert page.find("init-spec").get_attribute("value") == "normal(std=0.01)"
+    assert page.find("init").get_attribute("value") == "normal"
 
 
 def test_compare_mode_shows_each_scheme_with_its_boundary_and_cost(page):

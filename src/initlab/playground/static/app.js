@@ -12,7 +12,7 @@ const page = {
   limits: null, controls: null, socket: null, queue: [],
   state: null, points: null, frame: 0, syncedSettings: "",
   testCost: [], lastIteration: -1, schemesKey: "", histogramScheme: 0, lessons: [],
-  received: 0, drawn: 0,  // states received and frames drawn (read by the browser test)
+  received: 0, drawn: 0, drawMs: 0,  // states received, frames drawn and ms spent drawing (tests, benchmark)
 };
 window.playground = page;
 
@@ -90,7 +90,7 @@ function render() {
   page.frame = 0;
   const state = page.state;
   if (!state) return;
-  page.drawn += 1;
+  const started = performance.now();
   $("iteration").textContent = String(state.iteration);
   $("cost").textContent = formatCost(state.mean_cost);
   $("start").textContent = state.playing ? "Pause" : "Play";
@@ -111,6 +111,8 @@ function render() {
   drawLegend(schemes);
   drawBoundaries(schemes, page.points, state.seeds);
   drawHistograms(state.layers, page.histogramScheme, schemes, k => { page.histogramScheme = k; schedule(); });
+  page.drawn += 1;
+  page.drawMs += performance.now() - started;
 }
 
 function connect(id) {
@@ -189,6 +191,7 @@ async function main() {
     page.limits = limits;
     page.controls = new Controls(limits, sendSettings);
     buildLessons(lessons);
+    setStatus("starting the session…");
     const created = await getJSON("/api/sessions", {
       method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify({settings: limits.defaults}),
     });
