@@ -39,6 +39,12 @@ def page(driver, url):
     assert page.errors() == []
 
 
+def test_everything_the_page_loads_comes_from_its_own_server(page, url):
+    loaded = page.script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert any(name.endswith("/static/app.js") for name in loaded), loaded
+    assert [name for name in loaded if not name.startswith(url)] == []
+
+
 def test_zeros_keep_the_cost_at_ln2_while_iterations_advance(page):
     page.select("init", "zeros")
     page.settled(init="zeros")

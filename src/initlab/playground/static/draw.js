@@ -116,7 +116,7 @@ export function drawBoundary(canvas, boundary, points, extentHint) {
     boundary.probability.forEach((row, r) => row.forEach((p, c) => {
       const offset = ((n - 1 - r) * n + c) * 4;  // rows come from the bottom; image rows from the top
       const [rgb, strength] = p >= 0.5 ? [CLASS_COLORS[1], (p - 0.5) * 2] : [CLASS_COLORS[0], (0.5 - p) * 2];
-      const s = 0.15 + 0.45 * strength;
+      const s = 0.62 * Math.sqrt(strength);  // white at 0.5 (undecided), full colour when sure
       for (let i = 0; i < 3; i++) image.data[offset + i] = Math.round(255 + (rgb[i] - 255) * s);
       image.data[offset + 3] = 255;
     }));

@@ -1,18 +1,34 @@
-"""The page's lessons (src/initlab/playground/static/lessons.json): each is a valid setting that shows its lesson.
+"""The page's own files (src/initlab/playground/static/): nothing loaded from outside the package, and
+lessons (lessons.json) that are valid settings showing their lesson.
 
 The settings of every lesson pass `Settings.create` (the server would refuse nothing), and each names
 its sources; the lesson's claim about the numbers holds for the symmetry lesson, checked on the session.
+The page itself is tested in a browser in tests/playground/browser.
 """
 
 import json
 import math
+import re
 from importlib.resources import files
 
 import pytest
 
 from initlab.playground import Settings
 
-LESSONS = json.loads((files("initlab.playground") / "static" / "lessons.json").read_text(encoding="utf-8"))
+STATIC = files("initlab.playground") / "static"
+LESSONS = json.loads((STATIC / "lessons.json").read_text(encoding="utf-8"))
+
+
+def test_the_page_loads_nothing_from_outside_the_package():
+    names = sorted(entry.name for entry in STATIC.iterdir())
+    assert {"index.html", "app.js", "style.css", "lessons.json"} <= set(names)
+    for name in names:
+        text = (STATIC / name).read_text(encoding="utf-8")
+        assert not re.search(r"(https?:)?//[\w.-]+\.[a-z]{2,}/|@import|url\(", text), name  # no URL, CSS import or font
+        for reference in re.findall(r'(?:src|href)="([^"]+)"', text):  # the page's scripts and styles are its own
+            assert reference.startswith("/static/") or reference == "data:,", (name, reference)
+        for module in re.findall(r'from "(\./[^"]+)"', text):
+            assert module[2:] in names, (name, module)
 
 
 def test_there_are_the_four_lessons_of_the_issue():
@@ -32,6 +48,7 @@ def test_every_lesson_is_a_setting_the_server_accepts_and_names_its_sources(less
     assert all(source.split(",")[0].split(" ")[-1] in text for source in lesson["sources"]), lesson["sources"]
 
 
+@pytest.mark.slow
 def test_the_symmetry_lesson_holds_its_cost_at_ln2():
     from initlab.playground import Session
     settings = Settings.create(**{**LESSONS[0]["settings"], "n_seeds": 2})
