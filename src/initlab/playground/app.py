@@ -70,6 +70,10 @@ def error_body(error: ArgumentError) -> dict:
     return {"error": str(error), "argument": error.argument}
 
 
+def internal(error: Exception) -> ArgumentError:
+    return ArgumentError("server", f"internal error, please report it: {type(error).__name__}: {error}")
+
+
 def refusal(error: ArgumentError) -> JSONResponse:
     status = 404 if isinstance(error, Missing) else 429 if isinstance(error, TooMany) else \
         413 if error.argument == "body" and "bytes" in error.detail else 422
@@ -102,6 +106,8 @@ def parse_json(text: bytes | str, *, empty: object = None):
         return empty
     try:
         return json.loads(text)
+    except RecursionError:
+        raise ArgumentError("body", "expected a JSON document, got one nested too deeply") from None
     except ValueError as error:
         raise ArgumentError("body", f"expected a JSON document, got {str(error).splitlines()[0]}") from None
 
@@ -133,6 +139,8 @@ def create_app(max_sessions: int = MAX_SESSIONS, idle_seconds: float = IDLE_SECO
                 return await handler(request)
             except ArgumentError as error:
                 return refusal(error)
+            except Exception as error:  # a bug: still one line of JSON, and the server goes on
+                return JSONResponse(error_body(internal(error)), status_code=500)
         return endpoint
 
     def live_of(request: Request) -> LiveSession:
@@ -193,11 +201,15 @@ def create_app(max_sessions: int = MAX_SESSIONS, idle_seconds: float = IDLE_SECO
             queue.put_nowait({"type": "points", **await live.points()})
             queue.put_nowait({"type": "state", **await live.state()})
             while True:
-                text = await socket.receive_text()
-                try:
-                    await _dispatch(live, message(parse_json(text)))
+                received = await socket.receive()
+                if received["type"] == "websocket.disconnect":
+                    break
+                try:  # a text or binary frame holding one JSON message
+                    await _dispatch(live, message(parse_json(received.get("text") or received.get("bytes") or "")))
                 except ArgumentError as error:
                     queue.put_nowait({"type": "error", **error_body(error)})
+                except Exception as error:  # a bug must not end the session (nor the server): say it and go on
+                    queue.put_nowait({"type": "error", **error_body(internal(error))})
         except WebSocketDisconnect:
             pass
         finally:  # a closed tab stops its training: the session goes with its socket
