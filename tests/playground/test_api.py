@@ -189,3 +189,22 @@ def test_idle_rest_sessions_are_deleted_and_the_number_of_sessions_is_limited():
         time.sleep(0.7)
         assert client.get(f"/api/sessions/{first}/state").status_code == 404
         assert client.post("/api/sessions", json={}).status_code == 201
+
+
+def test_other_sites_and_host_names_are_refused():
+    from starlette.websockets import WebSocketDisconnect
+    with TestClient(create_app(hosts=("127.0.0.1", "localhost")), base_url="http://127.0.0.1:8765") as client:
+        assert client.get("/api/limits").status_code == 200
+        assert client.get("http://localhost:8765/api/limits", headers={"origin": "http://localhost:8765"}).status_code == 200
+        rebound = client.get("http://evil.example:8765/api/limits")  # DNS rebinding: another name for 127.0.0.1
+        assert rebound.status_code == 403 and rebound.json()["argument"] == "host"
+        other = client.post("/api/sessions", json={}, headers={"origin": "http://evil.example"})
+        assert other.status_code == 403 and other.json() == {
+            "error": "origin: expected a page this playground served (127.0.0.1:8765), got 'http://evil.example'",
+            "argument": "origin"}
+        assert not client.app.state.sessions.by_id
+        session = create(client)
+        with pytest.raises(WebSocketDisconnect) as closed:
+            with client.websocket_connect(f"/api/sessions/{session}/live", headers={"origin": "http://evil.example"}):
+                pass
+        assert closed.value.code == 4403

@@ -23,6 +23,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -30,6 +31,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from initlab._errors import ArgumentError
+from initlab.playground.guard import SameOrigin
 from initlab.playground.limits import limits
 from initlab.playground.live import IDLE_SECONDS, MAX_SESSIONS, LiveSession, Missing, Sessions, TooMany
 from initlab.playground.session import MAX_STEP
@@ -128,9 +130,11 @@ def settings_changes(document) -> dict:
     return document
 
 
-def create_app(max_sessions: int = MAX_SESSIONS, idle_seconds: float = IDLE_SECONDS) -> Starlette:
+def create_app(max_sessions: int = MAX_SESSIONS, idle_seconds: float = IDLE_SECONDS,
+               hosts: tuple[str, ...] | None = None) -> Starlette:
     """The app; `max_sessions` open at once, a session without a WebSocket deleted `idle_seconds` after
-    its last request."""
+    its last request; requests from other sites refused and, with `hosts`, any Host header but these
+    (`initlab.playground.guard`)."""
     sessions = Sessions(max_sessions, idle_seconds)
 
     def api(handler):
@@ -248,7 +252,8 @@ def create_app(max_sessions: int = MAX_SESSIONS, idle_seconds: float = IDLE_SECO
         WebSocketRoute(f"{session_path}/live", websocket),
         Mount("/static", StaticFiles(directory=str(STATIC), check_dir=False), name="static"),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={HTTPException: not_found})
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={HTTPException: not_found},
+                    middleware=[Middleware(SameOrigin, hosts=hosts)])
     app.state.sessions = sessions
     return app
 
