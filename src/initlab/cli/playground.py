@@ -77,7 +77,8 @@ def playground(host: Annotated[str, typer.Option(help="Address to listen on (onl
         webbrowser.open(url)
     from threadpoolctl import threadpool_limits
     threadpool_limits(1, user_api="blas")  # small matrices: 2 BLAS threads next to the training kernel's are 3x slower
-    server = uvicorn.Server(uvicorn.Config(create_app(hosts=LOOPBACK if loopback else None), log_level="warning", access_log=False, ws="websockets-sansio"))
+    app = create_app(hosts=LOOPBACK if loopback else None)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, ws="websockets-sansio"))
     try:
         server.run(sockets=[sock])
     finally:
