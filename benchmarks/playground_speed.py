@@ -105,8 +105,8 @@ def main() -> None:
     args = parser.parse_args()
     server, url = start_server()
     try:
-        print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start; server {url}, "
-              f"websockets client, {args.tries} tries per latency")
+        print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start; `initlab playground` in a "
+              f"subprocess, websockets client, {args.tries} tries per latency")
         for label, settings in (("benchmark: [2, 10, 5, 1] relu, 300 training points, 5 seeds, speed 10", {}),
                                 ("at the work limit: [2, 256, 256, 1], 1,125 training points, 1 seed", HEAVY)):
             rate, iterations, found = asyncio.run(measure(url, settings, args.seconds, args.tries))

@@ -82,6 +82,7 @@ def test_rest_steps_give_the_numbers_of_initlab_compare(client):
     ("/api/sessions/{id}/step", {"steps": 2}, 422, "steps", "not permitted"),
     ("/api/sessions/{id}/step", "{not json", 422, "body", "expected a JSON document"),
     ("/api/sessions/{id}/step", " " * (MAX_BODY + 1), 413, "body", f"at most {MAX_BODY} bytes"),
+    ("/api/sessions/{id}/step", "[" * 20_000 + "]" * 20_000, 422, "body", "nested too deeply"),
     ("/api/sessions/nosuchid/step", {"iterations": 1}, 404, "id", "no session 'nosuchid'"),
     ("/api/nothing/here", {}, 404, "path", "not found"),
 ])
@@ -141,6 +142,8 @@ def test_refused_messages_answer_an_error_and_leave_the_session_alone(client):
         socket.send_json({"type": "step", "iterations": 3})
         state = until(socket, lambda m: m["type"] == "state")
         assert state["iteration"] == 3 and state["settings"]["init"] == "he_normal"
+        socket.send_bytes(b'{"type": "step", "iterations": 2}')  # a binary frame is read as JSON too
+        assert until(socket, lambda m: m["type"] == "state")["iteration"] == 5
 
 
 def test_closing_the_socket_stops_and_deletes_its_session(client):
@@ -179,9 +182,30 @@ def test_two_sessions_playing_together_are_isolated(client):
 def test_idle_rest_sessions_are_deleted_and_the_number_of_sessions_is_limited():
     with TestClient(create_app(max_sessions=2, idle_seconds=0.2)) as client:
         first = create(client, n_seeds=1)
+        assert client.post(f"/api/sessions/{first}/play").json()["playing"]  # playing does not keep it alive
         create(client, n_seeds=1)
         refused = client.post("/api/sessions", json={})
         assert refused.status_code == 429 and refused.json()["argument"] == "sessions"
         time.sleep(0.7)
         assert client.get(f"/api/sessions/{first}/state").status_code == 404
         assert client.post("/api/sessions", json={}).status_code == 201
+
+
+def test_other_sites_and_host_names_are_refused():
+    from starlette.websockets import WebSocketDisconnect
+    with TestClient(create_app(hosts=("127.0.0.1", "localhost")), base_url="http://127.0.0.1:8765") as client:
+        assert client.get("/api/limits").status_code == 200
+        same = client.get("http://localhost:8765/api/limits", headers={"origin": "http://localhost:8765"})
+        assert same.status_code == 200
+        rebound = client.get("http://evil.example:8765/api/limits")  # DNS rebinding: another name for 127.0.0.1
+        assert rebound.status_code == 403 and rebound.json()["argument"] == "host"
+        other = client.post("/api/sessions", json={}, headers={"origin": "http://evil.example"})
+        assert other.status_code == 403 and other.json() == {
+            "error": "origin: expected a page this playground served (127.0.0.1:8765), got 'http://evil.example'",
+            "argument": "origin"}
+        assert not client.app.state.sessions.by_id
+        session = create(client)
+        with pytest.raises(WebSocketDisconnect) as closed:
+            with client.websocket_connect(f"/api/sessions/{session}/live", headers={"origin": "http://evil.example"}):
+                pass
+        assert closed.value.code == 4403

@@ -159,7 +159,8 @@ def test_compare_mode_trains_every_scheme_on_the_same_seeds_as_initlab_compare()
         assert scheme["train_cost"] == [run.result.final_cost for run in runs]  # bit-identical
         assert history["schemes"][s] == [[cost for _, cost in run.result.cost_history[:-1]] for run in runs]
     assert state["schemes"][1]["train_cost"] == [math.log(2)] * 2
-    assert state["mean_cost"] == state["schemes"][0]["mean_cost"] and state["train_cost"] == state["schemes"][0]["train_cost"]
+    first = state["schemes"][0]
+    assert state["mean_cost"] == first["mean_cost"] and state["train_cost"] == first["train_cost"]
 
 
 def test_history_is_thinned_to_at_most_300_points_with_mean_and_band_over_seeds():

@@ -19,8 +19,8 @@ def test_defaults_are_those_of_initlab_train_on_compares_data_and_network():
 
 def test_each_largest_setting_is_accepted_and_too_much_work_together_is_refused():
     assert Settings.create(hidden=[MAX_WIDTH] * MAX_LAYERS, n_samples=200, n_seeds=1).hidden == (MAX_WIDTH,) * MAX_LAYERS
-    assert Settings.create(n_samples=MAX_SAMPLES, n_seeds=MAX_SEEDS, compare=["zeros", "xavier_normal", "lecun_normal"]).work \
-        == 64 * 2000 * (2 * 10 + 10 * 5 + 5 * 1)
+    widest = Settings.create(n_samples=MAX_SAMPLES, n_seeds=MAX_SEEDS, compare=["zeros", "xavier_normal", "lecun_normal"])
+    assert widest.work == 64 * 2000 * (2 * 10 + 10 * 5 + 5 * 1)
     with pytest.raises(ArgumentError) as caught:
         Settings.create(hidden=[MAX_WIDTH] * MAX_LAYERS, n_samples=MAX_SAMPLES, n_seeds=MAX_SEEDS)
     weights = 2 * 256 + 7 * 256 * 256 + 256

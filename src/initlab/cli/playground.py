@@ -65,8 +65,10 @@ def playground(host: Annotated[str, typer.Option(help="Address to listen on (onl
     import uvicorn  # the server and app only now: `initlab --help` stays light
 
     from initlab.playground.app import create_app
+    from initlab.playground.guard import LOOPBACK
     url = _url(host, sock)
-    if not _is_loopback(host, sock):
+    loopback = _is_loopback(host, sock)
+    if not loopback:
         err.print(f"warning: listening on {host}: anyone who can reach this machine can use the playground "
                   "(and its CPU); the default --host 127.0.0.1 keeps it local", soft_wrap=True)
     print(f"initlab playground: {url} (Ctrl+C stops it)", flush=True)
@@ -75,7 +77,8 @@ def playground(host: Annotated[str, typer.Option(help="Address to listen on (onl
         webbrowser.open(url)
     from threadpoolctl import threadpool_limits
     threadpool_limits(1, user_api="blas")  # small matrices: 2 BLAS threads next to the training kernel's are 3x slower
-    server = uvicorn.Server(uvicorn.Config(create_app(), log_level="warning", access_log=False, ws="websockets-sansio"))
+    app = create_app(hosts=LOOPBACK if loopback else None)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, ws="websockets-sansio"))
     try:
         server.run(sockets=[sock])
     finally:

@@ -87,7 +87,8 @@ def compare(data: Data = None, test_data: TestData = None, n_samples: NSamples =
             init: Annotated[Optional[list[str]], typer.Option(metavar="SPEC", help=(
                 f"Scheme spec, repeatable. [default: {', '.join(D.inits)}]"))] = None,
             bias_init: BiasInit = None,
-            seeds: Annotated[Optional[int], typer.Option(help=f"Seeds per scheme (SEED..SEED+N-1). [default: {D.seeds}]")] = None,
+            seeds: Annotated[Optional[int], typer.Option(help=(
+                f"Seeds per scheme (SEED..SEED+N-1). [default: {D.seeds}]"))] = None,
             seed: Annotated[Optional[int], typer.Option(help=f"First seed. [default: {D.first_seed}]")] = None,
             lr: Lr = None, iterations: Iterations = None, optimizer: Optimizer = None,
             batch_size: BatchSize = None, dtype: Dtype = None, record_every: RecordEvery = None,

@@ -23,6 +23,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -30,6 +31,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from initlab._errors import ArgumentError
+from initlab.playground.guard import SameOrigin
 from initlab.playground.limits import limits
 from initlab.playground.live import IDLE_SECONDS, MAX_SESSIONS, LiveSession, Missing, Sessions, TooMany
 from initlab.playground.session import MAX_STEP
@@ -70,6 +72,10 @@ def error_body(error: ArgumentError) -> dict:
     return {"error": str(error), "argument": error.argument}
 
 
+def internal(error: Exception) -> ArgumentError:
+    return ArgumentError("server", f"internal error, please report it: {type(error).__name__}: {error}")
+
+
 def refusal(error: ArgumentError) -> JSONResponse:
     status = 404 if isinstance(error, Missing) else 429 if isinstance(error, TooMany) else \
         413 if error.argument == "body" and "bytes" in error.detail else 422
@@ -102,6 +108,8 @@ def parse_json(text: bytes | str, *, empty: object = None):
         return empty
     try:
         return json.loads(text)
+    except RecursionError:
+        raise ArgumentError("body", "expected a JSON document, got one nested too deeply") from None
     except ValueError as error:
         raise ArgumentError("body", f"expected a JSON document, got {str(error).splitlines()[0]}") from None
 
@@ -122,9 +130,11 @@ def settings_changes(document) -> dict:
     return document
 
 
-def create_app(max_sessions: int = MAX_SESSIONS, idle_seconds: float = IDLE_SECONDS) -> Starlette:
+def create_app(max_sessions: int = MAX_SESSIONS, idle_seconds: float = IDLE_SECONDS,
+               hosts: tuple[str, ...] | None = None) -> Starlette:
     """The app; `max_sessions` open at once, a session without a WebSocket deleted `idle_seconds` after
-    its last request."""
+    its last request; requests from other sites refused and, with `hosts`, any Host header but these
+    (`initlab.playground.guard`)."""
     sessions = Sessions(max_sessions, idle_seconds)
 
     def api(handler):
@@ -133,6 +143,8 @@ def create_app(max_sessions: int = MAX_SESSIONS, idle_seconds: float = IDLE_SECO
                 return await handler(request)
             except ArgumentError as error:
                 return refusal(error)
+            except Exception as error:  # a bug: still one line of JSON, and the server goes on
+                return JSONResponse(error_body(internal(error)), status_code=500)
         return endpoint
 
     def live_of(request: Request) -> LiveSession:
@@ -193,11 +205,15 @@ def create_app(max_sessions: int = MAX_SESSIONS, idle_seconds: float = IDLE_SECO
             queue.put_nowait({"type": "points", **await live.points()})
             queue.put_nowait({"type": "state", **await live.state()})
             while True:
-                text = await socket.receive_text()
-                try:
-                    await _dispatch(live, message(parse_json(text)))
+                received = await socket.receive()
+                if received["type"] == "websocket.disconnect":
+                    break
+                try:  # a text or binary frame holding one JSON message
+                    await _dispatch(live, message(parse_json(received.get("text") or received.get("bytes") or "")))
                 except ArgumentError as error:
                     queue.put_nowait({"type": "error", **error_body(error)})
+                except Exception as error:  # a bug must not end the session (nor the server): say it and go on
+                    queue.put_nowait({"type": "error", **error_body(internal(error))})
         except WebSocketDisconnect:
             pass
         finally:  # a closed tab stops its training: the session goes with its socket
@@ -236,7 +252,8 @@ def create_app(max_sessions: int = MAX_SESSIONS, idle_seconds: float = IDLE_SECO
         WebSocketRoute(f"{session_path}/live", websocket),
         Mount("/static", StaticFiles(directory=str(STATIC), check_dir=False), name="static"),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={HTTPException: not_found})
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={HTTPException: not_found},
+                    middleware=[Middleware(SameOrigin, hosts=hosts)])
     app.state.sessions = sessions
     return app
 

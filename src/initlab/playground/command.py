@@ -5,10 +5,11 @@ scheme. Every setting is written out (not left to the commands' defaults, which 
 train and compare), values quoted for a POSIX shell.
 
 >>> from initlab.playground.settings import Settings
->>> command(Settings(n_seeds=1, init="normal(std=10)"), 200)
-"initlab train --data circles --n-samples 400 --hidden 10,5 --activation relu --init 'normal(std=10)' --bias-init zeros --optimizer gd --lr 0.01 --seed 0 --iterations 200"
->>> command(Settings(compare=("zeros",), seed=3), 0)
-'initlab compare --data circles --n-samples 400 --hidden 10,5 --activation relu --init he_normal --init zeros --bias-init zeros --optimizer gd --lr 0.01 --seeds 5 --seed 3'
+>>> words = command(Settings(n_seeds=1, init="normal(std=10)"), 200).split(" --")
+>>> words[:2], words[5:]
+(['initlab train', 'data circles'], ["init 'normal(std=10)'", 'bias-init zeros', 'optimizer gd', 'lr 0.01', 'seed 0', 'iterations 200'])
+>>> command(Settings(compare=("zeros",), seed=3), 0).split(" --")[5:]
+['init he_normal', 'init zeros', 'bias-init zeros', 'optimizer gd', 'lr 0.01', 'seeds 5', 'seed 3']
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Per-layer views of one network for the playground: histograms of activations and dL/dz next to theory.
 
 Everything measured comes from `initlab diagnose`'s own pass over the NumPy engine's MLP
-(`initlab.diagnose.mlp_probe.capture_mlp`, `initlab.diagnose.doctor.diagnose`): the statistics,
+(`initlab.diagnose.mlp_probe.capture_mlp`, `initlab.diagnose.doctor.diagnose`, the histograms of
+`initlab.diagnose.distributions`, with `nonfinite` counting overflowed entries): the statistics,
 mean-field theory's expected std per layer (computed from the weights as they are now, so it holds
 during training too) and the saturated / dead / duplicate units. Nothing here is new theory.
 
@@ -29,22 +30,11 @@ import math
 
 import numpy as np
 
+from initlab.diagnose.distributions import histogram
 from initlab.diagnose.doctor import diagnose
 from initlab.diagnose.mlp_probe import capture_mlp, describe_mlp
 
-BINS = 20
-
-
-def histogram(values: np.ndarray) -> dict:
-    """`BINS` equal bins over the finite values' range (non-finite values are left out)."""
-    finite = values[np.isfinite(values)]
-    if not finite.size:
-        return {"edges": [], "counts": []}
-    low, high = float(finite.min()), float(finite.max())
-    if low == high:  # one value (zeros' layers): a narrow bin around it
-        low, high = low - 0.5, high + 0.5
-    counts, edges = np.histogram(finite, bins=BINS, range=(low, high))
-    return {"edges": [float(f"{e:.6g}") for e in edges], "counts": counts.tolist()}  # 6 digits: a short message
+BINS = 20  # diagnose's figures use 40; a page's small panels read better with fewer
 
 
 def _number(value: float | None) -> float | None:
@@ -62,9 +52,9 @@ def layer_views(net, X: np.ndarray, y: np.ndarray) -> list[dict]:
         saturated, dead = stats.saturated_fraction, stats.dead_fraction
         views.append({
             "layer": stats.index, "units": stats.units, "activation_name": stats.activation,
-            "activation": {**histogram(capture.a), "std": _number(stats.activation_std),
+            "activation": {**histogram(capture.a, BINS), "std": _number(stats.activation_std),
                            "theory_std": _number(stats.expected_activation_std)},
-            "grad": {**histogram(capture.dz), "std": _number(stats.grad_std), "rms": _number(stats.grad_rms),
+            "grad": {**histogram(capture.dz, BINS), "std": _number(stats.grad_std), "rms": _number(stats.grad_rms),
                      "theory_std": _number(stats.expected_grad_std)},
             "saturated": None if saturated is None else round(saturated * stats.units),
             "saturated_fraction": saturated,

@@ -7,7 +7,7 @@ a pause, a step or a setting change waits for one chunk at most. A view update (
 the listeners) follows every `settings.speed` iterations, at most `MAX_UPDATES_PER_SECOND` times a
 second. A diverged or finished network simply stops; playing goes on until paused.
 
-Sessions that no WebSocket watches are deleted `IDLE_SECONDS` after their last request.
+Sessions that no WebSocket watches are deleted `IDLE_SECONDS` after their last request, playing or not.
 """
 
 from __future__ import annotations
@@ -149,7 +149,6 @@ class LiveSession:
                     return generation, None
                 done += self._timed_chunk(self.session, target - done)
         with self.lock:
-            self.last_used = time.monotonic()
             return generation, self._state(self.session) if self._generation == generation else None
 
     def _timed_chunk(self, session: Session, remaining: int) -> int:

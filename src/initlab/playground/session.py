@@ -54,7 +54,7 @@ class Session:
         self.seeds = list(config.seed_list)
         self.inits = list(config.inits)
         # one network per scheme x seed, in `run_compare`'s order, each seed's weights from the same stream
-        self.nets = [build_model(config, self.data, init, np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[0]))
+        self.nets = [build_model(config, self.data, init, weights_stream(seed))
                      for init in self.inits for seed in self.seeds]
         d = self.data
         self._X, self._y, self._X_test, self._y_test = self.nets[0].check_data(d.X_train, d.y_train, d.X_test, d.y_test)
@@ -150,7 +150,8 @@ class Session:
             net = None if median is None else self.nets[s * n + median]
             schemes.append({"init": init, "train_cost": train[part], "test_cost": test[part],
                             "diverged_at": diverged[part], "mean_cost": _mean(train[part]),
-                            "mean_test_cost": _mean(test[part]), "median_seed": None if net is None else self.seeds[median],
+                            "mean_test_cost": _mean(test[part]),
+                            "median_seed": None if net is None else self.seeds[median],
                             "boundary": None if net is None else self._boundary(net, self.seeds[median])})
             if layers:
                 views.append(None if net is None else layer_views(net, self._X, self._y))
@@ -190,6 +191,11 @@ class Session:
             p = expit(net.logits(grid(box, BOUNDARY_RESOLUTION))[:, 0])
         return {"seed": seed, "extent": box, "resolution": BOUNDARY_RESOLUTION,
                 "probability": np.round(p, 4).reshape(BOUNDARY_RESOLUTION, BOUNDARY_RESOLUTION).tolist()}
+
+
+def weights_stream(seed: int) -> np.random.Generator:
+    """The generator of a seed's weights: the first of two streams spawned from it, as `run_compare` does."""
+    return np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[0])
 
 
 def _mean(values: list[float | None]) -> float | None:

@@ -106,8 +106,8 @@ class Settings(BaseModel):
             raise ArgumentError("compare", f"expected schemes other than init and each other, got {list(self.compare)} "
                                            f"with init '{self.init}'")
         if self.work > MAX_WORK:
-            raise ArgumentError("work", f"expected at most {MAX_WORK:,} multiply-adds per iteration (networks x points x "
-                                        f"weights); use fewer seeds, schemes, points or units, got "
+            raise ArgumentError("work", f"expected at most {MAX_WORK:,} multiply-adds per iteration (networks x "
+                                        f"points x weights); use fewer seeds, schemes, points or units, got "
                                         f"{len(self.inits) * self.n_seeds} x {self.n_samples} x {self.weights:,} = "
                                         f"{self.work:,}")
         return self
