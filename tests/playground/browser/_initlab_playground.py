@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import re
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -26,7 +24,7 @@ from pathlib import Path
 _REPORT_TESTS = str(Path(__file__).resolve().parents[2] / "report")
 if _REPORT_TESTS not in sys.path:  # run as a script (under pytest, tests/conftest.py adds it)
     sys.path.insert(0, _REPORT_TESTS)
-from _initlab_browser import CHROMEDRIVER, CHROMIUM, FLAGS, missing  # noqa: E402
+from _initlab_browser import cannot_run, chromium, missing  # noqa: E402,F401 (for the tests and benchmark)
 
 URL = re.compile(r"https?://[\w.\-\[\]:]+/?")
 START_TIMEOUT = 60  # s until the server prints its URL (a cold start compiles numba kernels)
@@ -78,26 +76,6 @@ def playground_server(port: int | None = None):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-@contextlib.contextmanager
-def chromium(width: int = 1400, height: int = 1000):
-    """A headless Chromium driver that keeps the browser console (driver.get_log("browser"))."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="initlab-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (*FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def wait_for(condition, timeout: float = 30, what: str = "condition"):
@@ -178,7 +156,7 @@ class Page:
 
 def lesson_screenshot(url: str, path: Path, lesson: str = "large", iterations: int = 3000) -> list[dict]:
     """Run `lesson` to `iterations`, pause, screenshot the page at 1400 px; the console errors seen."""
-    with chromium() as driver:
+    with chromium(1400, 1000) as driver:
         page = Page(driver, url)
         page.find(f"lesson-{lesson}").click()
         wait_for(lambda: page.state["playing"] and page.iteration >= iterations, timeout=120, what=f"{iterations} iterations")
@@ -188,13 +166,8 @@ def lesson_screenshot(url: str, path: Path, lesson: str = "large", iterations: i
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print(__doc__, file=sys.stderr)
-        return 2
-    reason = missing()
-    if reason:
-        print(reason, file=sys.stderr)
-        return 2
+    if (code := cannot_run(argv, 1, __doc__)) is not None:
+        return code
     with playground_server() as server:
         errors = lesson_screenshot(server.url, Path(argv[0]))
     for entry in errors:
