@@ -124,7 +124,8 @@ function connect(id) {
     for (const message of page.queue.splice(0)) socket.send(JSON.stringify(message));
   };
   socket.onmessage = onMessage;
-  socket.onclose = () => setStatus("disconnected: reload the page to start a new session", true);
+  socket.onclose = event => setStatus(`disconnected${event.reason ? ` (${event.reason})` : ""}: reload the page to start `
+                                      + "a new session", true);
 }
 
 function buildLessons(lessons) {

@@ -126,6 +126,13 @@ export function drawBoundary(canvas, boundary, points, extentHint) {
     ctx.imageSmoothingEnabled = true;
     const cellW = width / (n - 1), cellH = height / (n - 1);  // grid values sit at cell centres on the box edges
     ctx.drawImage(tile, -cellW / 2, -cellH / 2, width + cellW, height + cellH);
+    ctx.strokeStyle = "rgba(31, 41, 51, 0.55)"; ctx.lineWidth = 1.2;
+    ctx.beginPath();
+    for (const [[c0, r0], [c1, r1]] of contour(boundary.probability, 0.5)) {
+      ctx.moveTo(c0 * cellW, height - r0 * cellH);
+      ctx.lineTo(c1 * cellW, height - r1 * cellH);
+    }
+    ctx.stroke();
   } else {
     ctx.fillStyle = "#f1f3f6"; ctx.fillRect(0, 0, width, height);
   }
@@ -152,6 +159,27 @@ export function histogramMean({edges, counts}) {
   let total = 0, sum = 0;
   counts.forEach((count, i) => { total += count; sum += count * (edges[i] + edges[i + 1]) / 2; });
   return total ? sum / total : 0;
+}
+
+// Segments [[col, row], [col, row]] (fractional grid indices) where `grid` crosses `level`: marching
+// squares, each cell's crossings on its edges joined in pairs.
+export function contour(grid, level) {
+  const segments = [];
+  for (let r = 0; r + 1 < grid.length; r++) {
+    for (let c = 0; c + 1 < grid[r].length; c++) {
+      const corners = [[c, r, grid[r][c]], [c + 1, r, grid[r][c + 1]], [c + 1, r + 1, grid[r + 1][c + 1]], [c, r + 1, grid[r + 1][c]]];
+      const crossings = [];
+      corners.forEach(([x0, y0, a], i) => {
+        const [x1, y1, b] = corners[(i + 1) % 4];
+        if ((a < level) !== (b < level)) {
+          const t = (level - a) / (b - a);
+          crossings.push([x0 + t * (x1 - x0), y0 + t * (y1 - y0)]);
+        }
+      });
+      for (let i = 0; i + 1 < crossings.length; i += 2) segments.push([crossings[i], crossings[i + 1]]);
+    }
+  }
+  return segments;
 }
 
 // One histogram (edges, counts) with the theory's expected spread: red dashed lines at centre +- theory_std.
