@@ -94,6 +94,18 @@ def test_a_refused_spec_is_named_next_to_the_field_and_changes_nothing(page):
     assert not page.find("error").is_displayed()
 
 
+def test_a_setting_over_the_limits_is_refused_next_to_its_control_and_the_control_restored(page):
+    assert "16 seeds" in page.text("limits")
+    field = page.find("n_seeds")
+    field.clear()
+    field.send_keys("17\t")  # leaving the field sends it
+    error = wait_for(lambda: page.find("error").is_displayed() and page.find("error"), what="the error message")
+    assert error.text == "n_seeds: expected at most 16, got 17"
+    assert page.script("return arguments[0].previousElementSibling.contains(arguments[1])", error, field)
+    assert page.state["settings"]["n_seeds"] == 5
+    wait_for(lambda: field.get_attribute("value") == "5", timeout=2, what="the field back at 5")
+
+
 def test_the_init_select_offers_every_registry_scheme_and_a_slider_rewrites_the_spec(page):
     from initlab.init.registry import SCHEMES
     options = page.script("return [...document.querySelector('[data-testid=init]').options].map(o => o.value)")

@@ -57,7 +57,11 @@ function onMessage(event) {
   const message = JSON.parse(event.data);
   if (message.type === "state") receiveState(message);
   else if (message.type === "points") { page.points = message; resetTestCost(); schedule(); }
-  else if (message.type === "error") showError(message.argument, message.error);
+  else if (message.type === "error") {
+    showError(message.argument, message.error);
+    // selects, numbers and the checkbox back to the settings in force; typed specs stay, to be corrected
+    if (page.state) page.controls.sync(page.state.settings, {keepText: true});
+  }
 }
 
 // Test cost per scheme as the states arrive (the history the server sends holds training cost only).

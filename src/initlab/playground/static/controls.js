@@ -46,8 +46,9 @@ export class Controls {
     for (const field of ["dataset", "activation", "optimizer"]) $(field).onchange = () => this.send({[field]: $(field).value});
     $("lr").onchange = () => this.send({lr: Number($("lr").value)});
     $("speed").onchange = () => this.send({speed: Number($("speed").value)});
+    // an emptied field sends nothing (the user is about to type): only a value is a setting
     for (const field of ["n_samples", "seed", "n_seeds"]) {
-      $(field).onchange = () => this.send({[field]: Number($(field).value)});
+      $(field).onchange = () => { if ($(field).value !== "") this.send({[field]: Number($(field).value)}); };
     }
     $("noise").oninput = () => { $("noise-value").value = formatNumber(Number($("noise").value)); };
     $("noise").onchange = () => this.send({noise: Number($("noise").value)});
@@ -57,8 +58,9 @@ export class Controls {
       this.showParameters($("init").value);
       this.send({init: $("init").value});
     };
-    $("init-spec").onchange = () => this.send({init: $("init-spec").value.trim()});
-    $("bias_init").onchange = () => this.send({bias_init: $("bias_init").value.trim()});
+    for (const [id, field] of [["init-spec", "init"], ["bias_init", "bias_init"]]) {
+      $(id).onchange = () => { if ($(id).value.trim()) this.send({[field]: $(id).value.trim()}); };
+    }
     $("layer-add").onclick = () => {
       const hidden = this.widths();
       if (hidden.length < L.max_layers) this.send({hidden: [...hidden, hidden.length ? hidden[hidden.length - 1] : 10]});
@@ -113,18 +115,20 @@ export class Controls {
     }));
   }
 
-  // Show `settings` (the server's, canonical); the element being edited keeps what the user typed.
-  sync(settings) {
+  // Show `settings` (the server's, canonical); the element being edited keeps what the user typed, and with
+  // `keepText` (after a refusal) so do the spec fields.
+  sync(settings, {keepText = false} = {}) {
     this.settings = settings;
     const editing = document.activeElement;
     const set = (id, value) => { if ($(id) !== editing) $(id).value = value; };
+    const setText = (id, value) => { if (!keepText) set(id, value); };
     set("dataset", settings.dataset);
     set("n_samples", settings.n_samples);
     set("activation", settings.activation);
     set("optimizer", settings.optimizer);
     set("seed", settings.seed);
     set("n_seeds", settings.n_seeds);
-    set("bias_init", settings.bias_init);
+    setText("bias_init", settings.bias_init);
     choose($("lr"), formatNumber(settings.lr));
     if (settings.speed !== undefined) choose($("speed"), settings.speed);
     const noiseless = settings.dataset === "gaussian";
@@ -136,14 +140,14 @@ export class Controls {
       set("noise", settings.noise);
       $("noise-value").value = formatNumber(settings.noise);
     }
-    if ($("init-spec") !== editing) $("init-spec").value = settings.init;
+    setText("init-spec", settings.init);
     const name = (parseSpec(settings.init) || {}).name;
     const option = [...$("init").options].find(o => o.value === settings.init)
       || [...$("init").options].find(o => (parseSpec(o.value) || {}).name === name);
     if (option) $("init").value = option.value;
-    this.showParameters(settings.init);
+    if (!keepText) this.showParameters(settings.init);
     this.syncHidden(settings.hidden);
-    this.syncCompare(settings.compare || []);
+    this.syncCompare(settings.compare || [], keepText);
   }
 
   syncHidden(hidden) {
@@ -151,7 +155,7 @@ export class Controls {
       const input = Object.assign(document.createElement("input"), {type: "number", min: 1, max: this.limits.max_width, value: width});
       input.dataset.testid = `width-${i}`;
       input.title = `units in hidden layer ${i + 1}`;
-      input.onchange = () => this.send({hidden: this.widths()});
+      input.onchange = () => { if (input.value !== "") this.send({hidden: this.widths()}); };
       return input;
     });
     $("hidden").replaceChildren(...(inputs.length ? inputs : [Object.assign(document.createElement("span"), {className: "hint", textContent: "none (logistic regression)"})]));
@@ -159,11 +163,11 @@ export class Controls {
     $("layer-remove").disabled = hidden.length === 0;
   }
 
-  syncCompare(compare) {
+  syncCompare(compare, keepText = false) {
     $("compare-on").checked = compare.length > 0;
     $("compare").hidden = compare.length === 0;
     const rows = $("compare-rows");
-    if (rows.contains(document.activeElement)) return;
+    if (keepText || rows.contains(document.activeElement)) return;
     rows.replaceChildren(...compare.map((spec, i) => {
       const row = document.createElement("div");
       row.className = "row compare-row";
