@@ -60,3 +60,13 @@ def test_a_real_server_answers_the_api_and_warns_when_not_on_loopback():
         _, errors = server.communicate(timeout=30)
     assert errors.startswith("warning: listening on 0.0.0.0:")
     assert "Traceback" not in errors
+
+
+@pytest.mark.slow
+def test_help_and_a_refused_port_import_neither_the_server_nor_numpy():
+    script = ("import sys\nfrom initlab.cli import main\nassert main(['playground', '--help']) == 0\n"
+              "assert main(['playground', '--port', '-1']) == 2\nprint('MODULES', *sorted(sys.modules))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    loaded = {name.split(".")[0] for name in done.stdout.rsplit("MODULES", 1)[1].split()}
+    assert loaded.isdisjoint({"uvicorn", "starlette", "numpy", "numba", "scipy"}), loaded

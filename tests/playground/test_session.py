@@ -225,3 +225,28 @@ def test_speed_and_lr_are_live_changes_and_an_lr_change_makes_the_run_unreproduc
     assert session.update(lr=0.02) is False and not session.state(layers=False)["reproducible"]
     assert session.update(compare=["zeros"]) is True and session.iteration == 0
     assert session.state(layers=False)["reproducible"] and len(session.nets) == 2
+
+
+def test_test_cost_history_holds_each_states_test_costs():
+    session = Session(Settings(compare=("zeros",), n_seeds=2, n_samples=100))
+    states = []
+    for _ in range(4):
+        session.step(3)
+        states.append(session.state(layers=False))
+    history = states[-1]["test_history"]
+    assert history["iterations"] == [3, 6, 9, 12]
+    for i, state in enumerate(states):
+        he, zeros = (scheme["test_cost"] for scheme in state["schemes"])
+        assert history["schemes"][0]["low"][i] == min(he) and history["schemes"][0]["high"][i] == max(he)
+        assert history["schemes"][1]["mean"][i] == zeros[0] == zeros[1]
+
+
+def test_samples_keep_at_most_twice_300_and_show_at_most_300():
+    from initlab.playground.curves import Samples
+    samples = Samples(300)
+    for iteration in range(1, 1001):
+        samples.add(iteration, [float(iteration), None])
+    samples.add(1000, [0.0, 0.0])  # the same iteration again: ignored
+    assert len(samples.iterations) <= 600 and samples.iterations == sorted(set(samples.iterations))
+    curves = samples.curves(1)
+    assert len(curves["iterations"]) <= 300 and curves["schemes"][0]["mean"] == [float(i) for i in curves["iterations"]]

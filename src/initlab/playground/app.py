@@ -68,6 +68,10 @@ class Command(Strict):
 MESSAGES = {"settings": SettingsMessage, "play": Command, "pause": Command, "step": StepMessage, "reset": Command}
 
 
+class TooLarge(ArgumentError):
+    """A body over `MAX_BODY` (HTTP 413)."""
+
+
 def error_body(error: ArgumentError) -> dict:
     return {"error": str(error), "argument": error.argument}
 
@@ -78,7 +82,7 @@ def internal(error: Exception) -> ArgumentError:
 
 def refusal(error: ArgumentError) -> JSONResponse:
     status = 404 if isinstance(error, Missing) else 429 if isinstance(error, TooMany) else \
-        413 if error.argument == "body" and "bytes" in error.detail else 422
+        413 if isinstance(error, TooLarge) else 422
     return JSONResponse(error_body(error), status_code=status)
 
 
@@ -103,7 +107,7 @@ def message(document) -> BaseModel:
 
 def parse_json(text: bytes | str, *, empty: object = None):
     if len(text) > MAX_BODY:
-        raise ArgumentError("body", f"expected at most {MAX_BODY} bytes, got {len(text)}")
+        raise TooLarge("body", f"expected at most {MAX_BODY} bytes, got {len(text)}")
     if not text.strip():
         return empty
     try:
@@ -117,7 +121,7 @@ def parse_json(text: bytes | str, *, empty: object = None):
 async def body(request: Request, *, empty: object = None):
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY:
-        raise ArgumentError("body", f"expected at most {MAX_BODY} bytes, got {declared}")
+        raise TooLarge("body", f"expected at most {MAX_BODY} bytes, got {declared}")
     return parse_json(await request.body(), empty=empty)
 
 

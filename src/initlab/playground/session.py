@@ -26,6 +26,7 @@ from initlab.experiments.boundary import extent, grid
 from initlab.experiments.compare import build_model, finite_or_none, load_dataset
 from initlab.nn.ensemble import KernelRun
 from initlab.playground.command import command
+from initlab.playground.curves import Samples, band, thinned
 from initlab.playground.settings import Settings
 
 BOUNDARY_RESOLUTION = 40  # a 40 x 40 grid: 1,600 probabilities per state, cheap to compute and send
@@ -62,6 +63,7 @@ class Session:
         self.record_every = self.first_record_every
         self._costs = np.full((len(self.nets), 0), np.nan)
         self.iteration = 0
+        self._test_samples = Samples(HISTORY_POINTS)  # the test cost at each state: no kernel records it
         self.reproducible = True  # False once lr changed during a run: no single command gives its numbers
 
     def update(self, **changes) -> bool:
@@ -111,21 +113,10 @@ class Session:
         """The training cost per scheme over at most `points` recorded iterations (evenly thinned):
         mean and min..max band over the seeds still training (null where none is)."""
         iterations = np.arange(0, self.iteration, self.record_every)
-        keep = np.arange(0, len(iterations), math.ceil(len(iterations) / points)) if len(iterations) else iterations
+        keep = thinned(len(iterations), points)
         costs = self._costs[:, keep]
-        schemes = []
-        for s in range(len(self.inits)):
-            rows = self._rows(s, costs)
-            alive = np.isfinite(rows)
-            count = alive.sum(axis=0)
-            total = np.where(alive, rows, 0.0).sum(axis=0)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
-            low = np.where(alive, rows, np.inf).min(axis=0, initial=np.inf)
-            high = np.where(alive, rows, -np.inf).max(axis=0, initial=-np.inf)
-            schemes.append({name: [finite_or_none(float(v)) for v in values]
-                            for name, values in (("mean", mean), ("low", low), ("high", high))})
-        return {"iterations": iterations[keep].tolist(), "schemes": schemes}
+        return {"iterations": iterations[keep].tolist(),
+                "schemes": [band(self._rows(s, costs)) for s in range(len(self.inits))]}
 
     def state(self, layers: bool = True) -> dict:
         """A JSON-ready snapshot (docs/playground.md, "State"): per scheme and seed the training and
@@ -143,6 +134,7 @@ class Session:
                      for net, at in zip(self.nets, diverged)]
             test = [None if at is not None or not len(self._y_test) else
                     finite_or_none(net.loss(self._X_test, self._y_test)) for net, at in zip(self.nets, diverged)]
+        self._test_samples.add(self.iteration, test)
         schemes, views = [], []
         for s, init in enumerate(self.inits):
             part = slice(s * n, (s + 1) * n)
@@ -160,6 +152,7 @@ class Session:
                  "train_cost": first["train_cost"], "test_cost": first["test_cost"],
                  "diverged_at": first["diverged_at"], "mean_cost": first["mean_cost"],
                  "boundary": first["boundary"], "schemes": schemes, "history": self.curves(),
+                 "test_history": self._test_samples.curves(len(self.inits)),
                  "command": command(self.settings, self.iteration), "reproducible": self.reproducible}
         if layers:
             state["layers"] = views

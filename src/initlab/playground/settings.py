@@ -28,7 +28,7 @@ MAX_LAYERS, MAX_WIDTH, MAX_SAMPLES, MAX_SEEDS, MAX_SCHEMES = 8, 256, 2_000, 16, 
 MAX_SPEED = 1_000  # iterations per view update while playing
 # Networks x points x weights per iteration: one iteration at this size takes ~0.1 s on 2 cores, so a pause
 # or a change waits that long at most (an iteration cannot be interrupted). 16 seeds x 4 schemes of 8 layers of
-# 256 on 2,000 points would be 440 times more: 30 s per iteration.
+# 256 on 2,000 points would be 588 times more: 30 s per iteration.
 MAX_WORK = 100_000_000
 MIN_SAMPLES = 20  # a 25% test split keeps at least 5 points
 MAX_NOISE, MAX_LR = 2.0, 10.0  # blobs' default noise (cluster std) is 1.0; lr above 10 only diverges
@@ -99,7 +99,7 @@ class Settings(BaseModel):
         return _spec("bias_init", value, (2,))
 
     @model_validator(mode="after")
-    def _noise_applies(self):
+    def _combinations(self):
         if self.noise is not None and self.dataset in NOISELESS:
             raise ArgumentError("noise", f"dataset '{self.dataset}' has no noise setting; leave it unset, got {self.noise}")
         if len(set(self.inits)) != len(self.inits):  # as `initlab compare`: each scheme once
