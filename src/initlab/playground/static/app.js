@@ -3,7 +3,7 @@
 // than the screen refreshes are coalesced: only the newest is drawn, none is queued).
 import {Controls} from "./controls.js";
 import {drawCost} from "./draw.js";
-import {appendThinned, formatCost} from "./pure.js";
+import {formatCost} from "./pure.js";
 import {drawBoundaries, drawHistograms, drawLegend} from "./views.js";
 
 const $ = id => document.getElementById(id);
@@ -11,7 +11,7 @@ const $ = id => document.getElementById(id);
 const page = {
   limits: null, controls: null, socket: null, queue: [],
   state: null, points: null, frame: 0, syncedSettings: "",
-  testCost: [], lastIteration: -1, schemesKey: "", histogramScheme: 0, lessons: [],
+  histogramScheme: 0, lessons: [],
   received: 0, drawn: 0, drawMs: 0,  // states received, frames drawn and ms spent drawing (tests, benchmark)
 };
 window.playground = page;
@@ -56,7 +56,7 @@ function setStatus(text, problem = false) {
 function onMessage(event) {
   const message = JSON.parse(event.data);
   if (message.type === "state") receiveState(message);
-  else if (message.type === "points") { page.points = message; resetTestCost(); schedule(); }
+  else if (message.type === "points") { page.points = message; schedule(); }
   else if (message.type === "error") {
     showError(message.argument, message.error);
     // selects, numbers and the checkbox back to the settings in force; typed specs stay, to be corrected
@@ -64,26 +64,10 @@ function onMessage(event) {
   }
 }
 
-// Test cost per scheme as the states arrive (the history the server sends holds training cost only).
 function receiveState(state) {
   page.received += 1;
-  const key = state.schemes.map(s => s.init).join("|") + `|${state.seeds.join(",")}`;
-  if (state.iteration < page.lastIteration || key !== page.schemesKey) resetTestCost();
-  page.schemesKey = key;
-  if (state.iteration !== page.lastIteration) {
-    state.schemes.forEach((scheme, k) => {
-      page.testCost[k] = page.testCost[k] || [];
-      if (state.iteration > 0) appendThinned(page.testCost[k], [state.iteration, scheme.mean_test_cost]);
-    });
-  }
-  page.lastIteration = state.iteration;
   page.state = state;
   schedule();
-}
-
-function resetTestCost() {
-  page.testCost = [];
-  page.lastIteration = -1;
 }
 
 function schedule() {
@@ -109,9 +93,7 @@ function render() {
     ? "the learning rate changed during this run: the command trains with the new one from the start" : "";
   const schemes = state.schemes;
   page.histogramScheme = Math.min(page.histogramScheme, schemes.length - 1);
-  const test = state.history.schemes.map((curve, k) => curve.test ? state.history.iterations.map((it, i) => [it, curve.test[i]])
-                                                                  : page.testCost[k] || []);
-  drawCost($("cost-chart"), state.history, test, schemes.map(s => s.init));
+  drawCost($("cost-chart"), state.history, state.test_history);
   drawLegend(schemes);
   drawBoundaries(schemes, page.points, state.seeds);
   drawHistograms(state.layers, page.histogramScheme, schemes, k => { page.histogramScheme = k; schedule(); });

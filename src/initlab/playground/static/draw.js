@@ -35,17 +35,18 @@ function runs(xs, ys) {
   return out;
 }
 
-// Training cost per scheme (mean line, min..max band over seeds) and test cost (dashed), log y axis.
-export function drawCost(canvas, history, testSeries, labels) {
+// Training cost per scheme (mean line, min..max band over seeds) and test cost (mean, dashed), log y axis.
+export function drawCost(canvas, history, testHistory) {
   const {ctx, width, height} = prepare(canvas);
   const pad = {left: 48, right: 12, top: 10, bottom: 28};
   const iterations = history ? history.iterations : [];
   const curves = history ? history.schemes : [];
   const values = [];
   curves.forEach(c => [c.low, c.high, c.mean].forEach(s => s.forEach(v => { if (v > 0) values.push(v); })));
-  (testSeries || []).forEach(s => s.forEach(([, v]) => { if (v > 0) values.push(v); }));
-  let xMax = Math.max(1, iterations.length ? iterations[iterations.length - 1] : 0);
-  (testSeries || []).forEach(s => { if (s.length) xMax = Math.max(xMax, s[s.length - 1][0]); });
+  const testIterations = testHistory ? testHistory.iterations : [];
+  const testCurves = testHistory ? testHistory.schemes : [];
+  testCurves.forEach(c => c.mean.forEach(v => { if (v > 0) values.push(v); }));
+  const xMax = Math.max(1, ...iterations.slice(-1), ...testIterations.slice(-1));
   let lo = values.length ? Math.min(...values) : 0.01, hi = values.length ? Math.max(...values) : 1;
   lo /= 1.3; hi *= 1.3;
   if (hi / lo < 10) { const mid = Math.sqrt(lo * hi); lo = mid / Math.sqrt(10); hi = mid * Math.sqrt(10); }
@@ -85,9 +86,8 @@ export function drawCost(canvas, history, testSeries, labels) {
     fill();
     ctx.globalAlpha = 1; ctx.strokeStyle = color; ctx.lineWidth = 2;
     for (const run of runs(iterations, curve.mean)) line(ctx, run, X, Y);
-    const test = (testSeries || [])[k] || [];
     ctx.setLineDash([5, 4]); ctx.lineWidth = 1.5;
-    for (const run of runs(test.map(p => p[0]), test.map(p => p[1]))) line(ctx, run, X, Y);
+    if (testCurves[k]) for (const run of runs(testIterations, testCurves[k].mean)) line(ctx, run, X, Y);
     ctx.setLineDash([]);
   });
   ctx.restore();
@@ -95,7 +95,7 @@ export function drawCost(canvas, history, testSeries, labels) {
   ctx.strokeRect(pad.left + 0.5, pad.top + 0.5, plotW, plotH);
   if (!values.length) {
     ctx.fillStyle = MUTED; ctx.textAlign = "center"; ctx.textBaseline = "middle";
-    ctx.fillText(labels && labels.length ? "press Play or Step to train" : "", pad.left + plotW / 2, pad.top + plotH / 2);
+    ctx.fillText("press Play or Step to train", pad.left + plotW / 2, pad.top + plotH / 2);
   }
 }
 

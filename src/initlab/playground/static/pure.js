@@ -95,17 +95,6 @@ export function tickLabel(value) {
   return formatNumber(value);
 }
 
-// Keep the last `limit` points of an append-only series by dropping every other old point when full.
-export function appendThinned(series, point, limit = 300) {
-  series.push(point);
-  if (series.length > 2 * limit) {
-    const kept = series.filter((_, i) => i % 2 === 0 || i === series.length - 1);
-    series.length = 0;
-    series.push(...kept);
-  }
-  return series;
-}
-
 // [xmin, xmax, ymin, ymax] of 2-D points widened by 10% each side (the server's boundary box), for drawing
 // the points when there is no boundary.
 export function pointsExtent(X) {
