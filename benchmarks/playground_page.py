@@ -14,6 +14,7 @@ Run: python benchmarks/playground_page.py [--seconds 5]
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -32,6 +33,8 @@ def main() -> int:
     if reason:
         print(reason, file=sys.stderr)
         return 2
+    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start; headless Chromium, "
+          "`initlab playground` in a subprocess")
     with chromium() as driver:
         driver.get("about:blank")  # the browser is up before the server starts: its start-up is not the page's
         with playground_server() as server:

@@ -95,7 +95,7 @@ function render() {
   page.histogramScheme = Math.min(page.histogramScheme, schemes.length - 1);
   drawCost($("cost-chart"), state.history, state.test_history);
   drawLegend(schemes);
-  drawBoundaries(schemes, page.points, state.seeds);
+  drawBoundaries(schemes, page.points);
   drawHistograms(state.layers, page.histogramScheme, schemes, k => { page.histogramScheme = k; schedule(); });
   page.drawn += 1;
   page.drawMs += performance.now() - started;

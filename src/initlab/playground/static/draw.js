@@ -4,7 +4,7 @@ import {formatNumber, linearTicks, logTicks, tickLabel} from "./pure.js";
 
 export const SCHEME_COLORS = ["#1f6fb4", "#e8710a", "#2a9d3c", "#c2185b"];
 const CLASS_COLORS = [[232, 113, 10], [31, 111, 180]];  // class 0 orange, class 1 blue
-const INK = "#1f2933", MUTED = "#6b7785", GRID = "#e4e8ee", THEORY = "#d62728";
+const MUTED = "#6b7785", GRID = "#e4e8ee", THEORY = "#d62728";
 const FONT = "11px system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
 
 // Size the canvas' backing store to its CSS box (sharp on high-dpi screens); returns the context in CSS pixels.
@@ -226,4 +226,3 @@ export function stdCaption(histogram, measure = "std") {
   return `${measure} ${short(histogram[measure])} · theory ${histogram.theory_std > 0 ? short(histogram.theory_std) : "n/a"}`;
 }
 
-export {INK};

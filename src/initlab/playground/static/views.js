@@ -37,7 +37,7 @@ function summary(scheme) {
   return `train ${scheme.mean_cost.toFixed(4)}${test}${diverged ? ` · ${diverged} diverged` : ""}`;
 }
 
-export function drawBoundaries(schemes, points, seeds) {
+export function drawBoundaries(schemes, points) {
   const panels = ensure($("boundary"), schemes.length, k => {
     const figure = element("figure", "boundary-panel");
     const canvas = element("canvas");
@@ -49,7 +49,8 @@ export function drawBoundaries(schemes, points, seeds) {
   schemes.forEach((scheme, k) => {
     const [canvas, caption] = panels[k].children;
     const b = scheme.boundary;
-    const label = b ? `seed ${b.seed} (median of ${seeds.length})` : "no boundary: every seed diverged";
+    const alive = scheme.train_cost.filter(cost => cost !== null).length;  // the median is over these
+    const label = b ? `seed ${b.seed} (median of ${alive})` : "no boundary: every seed diverged";
     const text = `${scheme.init} · ${label}`;
     if (caption.dataset.text !== text) {
       caption.dataset.text = text;
