@@ -185,6 +185,7 @@ def test_two_sessions_playing_together_are_isolated(client):
     assert state_b["mean_cost"] == LN2
 
 
+@pytest.mark.slow  # waits for the idle timeout (1 s) and the next look for idle sessions
 def test_idle_rest_sessions_are_deleted_and_the_number_of_sessions_is_limited():
     with TestClient(create_app(max_sessions=2, idle_seconds=1.0)) as client:
         first = create(client, n_seeds=1)
