@@ -66,6 +66,10 @@ def playground(host: Annotated[str, typer.Option(help="Address to listen on (onl
 
     from initlab.playground.app import create_app
     from initlab.playground.guard import LOOPBACK
+    from initlab.playground.live import warm_up
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(1, user_api="blas")  # small matrices: 2 BLAS threads next to the training kernel's are 3x slower
+    warm_up()  # before the address is printed: the page's first session is then quick
     url = _url(host, sock)
     loopback = _is_loopback(host, sock)
     if not loopback:
@@ -75,8 +79,6 @@ def playground(host: Annotated[str, typer.Option(help="Address to listen on (onl
     if not no_browser:
         import webbrowser
         webbrowser.open(url)
-    from threadpoolctl import threadpool_limits
-    threadpool_limits(1, user_api="blas")  # small matrices: 2 BLAS threads next to the training kernel's are 3x slower
     app = create_app(hosts=LOOPBACK if loopback else None)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, ws="websockets-sansio"))
     try:

@@ -175,6 +175,16 @@ class LiveSession:
             listener(message)
 
 
+def warm_up() -> None:
+    """Load what the first session needs (the compiled kernel from Numba's cache, diagnose's modules) by
+    training a tiny one: `initlab playground` does this before it prints its address, so the page's
+    first session answers at once instead of 2-3 s later."""
+    one_kernel_thread()
+    session = Session(Settings(n_samples=20, hidden=(2,), n_seeds=1))
+    session.step(1)
+    session.state()
+
+
 def one_kernel_thread() -> None:
     """Run the training kernel on this (worker) thread alone. Its parallel loop runs over networks, and
     waking a second thread costs more than a small network's iteration: on the 2 shared cores of this
