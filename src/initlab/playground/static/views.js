@@ -46,6 +46,7 @@ export function drawBoundaries(schemes, points) {
     figure.append(canvas, element("figcaption"));
     return figure;
   });
+  $("boundary").classList.toggle("single", schemes.length === 1);  // one scheme: a larger panel
   schemes.forEach((scheme, k) => {
     const [canvas, caption] = panels[k].children;
     const b = scheme.boundary;
