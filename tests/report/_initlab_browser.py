@@ -80,14 +80,24 @@ def chromium(width: int = 1280, height: int = 900):
         shutil.rmtree(profile, ignore_errors=True)
 
 
+def fit_window(driver, limit: int = 12000) -> None:
+    """Grow the window until the whole page fits, for a full-page screenshot. The window's own bars take
+    part of its height (about 140 px in Chromium 156 headless), so the page's height is not enough."""
+    for _ in range(3):
+        content, inner, outer, width = driver.execute_script(
+            "return [document.documentElement.scrollHeight, window.innerHeight, window.outerHeight, window.outerWidth]")
+        if inner >= content or outer >= limit:
+            return
+        driver.set_window_size(width, min(content + outer - inner, limit))
+
+
 def check_page(html: Path, screenshot: Path | None = None, width: int = 1280) -> PageCheck:
     """Load `html` from a file:// URL; collect console entries and figure sizes; save a full-page screenshot."""
     with chromium(width) as driver:
         driver.get(Path(html).resolve().as_uri())
         figures = driver.execute_script(FIGURES_JS)
         if screenshot is not None:
-            height = driver.execute_script("return document.documentElement.scrollHeight")
-            driver.set_window_size(width, min(int(height) + 40, 12000))
+            fit_window(driver)
             Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
             driver.save_screenshot(str(screenshot))
         return PageCheck(driver.get_log("browser"), figures, driver.title)

@@ -24,7 +24,7 @@ from pathlib import Path
 _REPORT_TESTS = str(Path(__file__).resolve().parents[2] / "report")
 if _REPORT_TESTS not in sys.path:  # run as a script (under pytest, tests/conftest.py adds it)
     sys.path.insert(0, _REPORT_TESTS)
-from _initlab_browser import cannot_run, chromium, missing  # noqa: E402,F401 (for the tests and benchmark)
+from _initlab_browser import cannot_run, chromium, fit_window, missing  # noqa: E402,F401 (for the tests and benchmark)
 
 URL = re.compile(r"https?://[\w.\-\[\]:]+/?")
 START_TIMEOUT = 60  # s until the server prints its URL (a cold start compiles numba kernels)
@@ -142,13 +142,8 @@ class Page:
 
     def screenshot(self, path: Path) -> Path:
         """The whole page (the window grown to its height)."""
-        for _ in range(3):  # the window's own bars take part of its height: grow until the page fits
-            content, inner, outer, width = self.script("return [document.documentElement.scrollHeight, "
-                                                       "window.innerHeight, window.outerHeight, window.outerWidth]")
-            if inner >= content:
-                break
-            self.driver.set_window_size(width, min(content + outer - inner, 6000))
-            time.sleep(0.3)  # a frame at the new size
+        fit_window(self.driver, 6000)
+        time.sleep(0.3)  # a frame drawn at the new size
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.driver.save_screenshot(str(path))
         return Path(path)
