@@ -173,6 +173,30 @@ def test_states_arriving_faster_than_frames_are_coalesced_into_one_drawing_of_th
     assert page.iteration == first + 50
 
 
+def test_the_page_helpers_parse_and_write_specs_scale_sliders_and_format_numbers(page):
+    results = page.driver.execute_async_script("""
+        const done = arguments[0];
+        import('/static/pure.js').then(m => {
+          const log = m.sliderScale(0.001, 100), linear = m.sliderScale(-5, 5);
+          done({
+            parsed: [m.parseSpec('normal(std=10, mean=0)'), m.parseSpec('he_normal'), m.parseSpec('normal(std'),
+                     m.parseSpec('normal(std)')],
+            written: [m.formatSpec('normal', {std: 0.01, mean: 0}, {std: 1, mean: 0}),
+                      m.formatSpec('he_normal', {a: 0.5, mode: 'fan_out'}, {a: 0}), m.formatSpec('normal', {std: 1}, {std: 1})],
+            scales: [log.log, linear.log, log.fromPosition(log.toPosition(0.01)), log.fromPosition(0), log.fromPosition(1000),
+                     linear.fromPosition(500)],
+            costs: [m.formatCost(Math.log(2)), m.formatCost(null), m.formatCost(3e-6)],
+            ticks: [m.logTicks(0.003, 0.7), m.linearTicks(0, 15000), m.tickLabel(15000), m.tickLabel(1e-5)],
+          });
+        });""")
+    assert results["parsed"] == [{"name": "normal", "args": {"std": "10", "mean": "0"}}, {"name": "he_normal", "args": {}},
+                                 None, None]
+    assert results["written"] == ["normal(std=0.01)", "he_normal(a=0.5, mode=fan_out)", "normal"]
+    assert results["scales"] == [True, False, 0.01, 0.001, 100, 0]
+    assert results["costs"] == ["0.6931", "diverged", "3.000e-6"]
+    assert results["ticks"] == [[0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5], [0, 5000, 10000, 15000], "15k", "1e-5"]
+
+
 def test_screenshot_of_a_lesson(page):
     page.find("lesson-large").click()
     wait_for(lambda: page.iteration >= 2000, timeout=60, what="2000 iterations")
