@@ -44,7 +44,7 @@ bench: $(VENV)/.test
 
 # Regenerate what README.md and docs/*.md show: every marked command output (docs/regenerate.py reruns
 # them at 100 columns and rewrites the blocks), then the figures under docs/ from the runs those commands
-# wrote, the phase diagram, and the report screenshots (these need chromium + chromedriver: skipped,
+# wrote, the phase diagram, and the report and playground screenshots (these need chromium + chromedriver: skipped,
 # with a note, when missing). Needs the test extra (torch for diagnose --torch, selenium for screenshots).
 docs: $(VENV)/.test
 	$(BIN)/python docs/regenerate.py
@@ -60,8 +60,9 @@ docs: $(VENV)/.test
 	  rm -f runs/depth.db runs/depth.db-wal runs/depth.db-shm && \
 	  $(BIN)/initlab sweep run docs/depth.toml --store runs/depth.db && \
 	  $(BIN)/initlab report --store runs/depth.db --out runs/depth.html && \
-	  $(BIN)/python tests/report/_initlab_browser.py runs/depth.html docs/report-sweep.png; \
-	else echo "chromium/chromedriver missing: docs/report.png and docs/report-sweep.png not redrawn" \
+	  $(BIN)/python tests/report/_initlab_browser.py runs/depth.html docs/report-sweep.png && \
+	  $(BIN)/python tests/playground/browser/_initlab_playground.py docs/playground.png; \
+	else echo "chromium/chromedriver missing: docs/report.png, docs/report-sweep.png and docs/playground.png not redrawn" \
 	  "(install with: apt-get install chromium chromium-driver)"; fi
 
 # Remeasure the times in docs/benchmarks.md (the commands' wall clock and the three speed comparisons).

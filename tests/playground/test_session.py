@@ -138,3 +138,115 @@ def test_step_refuses_bad_counts():
     with pytest.raises(ArgumentError, match="^iterations: "):
         session.step(0)
     assert session.iteration == 0
+
+
+def compare_command(iterations: int, **options):
+    """What `initlab compare --iterations N --record-every 1 [options]` computes (as `train_command`)."""
+    config = resolve(None, iterations=iterations, record_every=1, **options)
+    return run_compare(config)
+
+
+def test_compare_mode_trains_every_scheme_on_the_same_seeds_as_initlab_compare():
+    session = Session(Settings(compare=("zeros", "xavier_normal"), n_seeds=2, seed=4))
+    session.step(25)
+    session.step(35)
+    state, history = session.state(layers=False), session.history()
+    result = compare_command(60, inits=("he_normal", "zeros", "xavier_normal"), seeds=2, first_seed=4)
+    assert [s["init"] for s in state["schemes"]] == ["he_normal", "zeros", "xavier_normal"]
+    for s, scheme in enumerate(state["schemes"]):
+        runs = [run for run in result.runs if run.init == scheme["init"]]
+        assert [run.seed for run in runs] == state["seeds"] == [4, 5]
+        assert scheme["train_cost"] == [run.result.final_cost for run in runs]  # bit-identical
+        assert history["schemes"][s] == [[cost for _, cost in run.result.cost_history[:-1]] for run in runs]
+    assert state["schemes"][1]["train_cost"] == [math.log(2)] * 2
+    first = state["schemes"][0]
+    assert state["mean_cost"] == first["mean_cost"] and state["train_cost"] == first["train_cost"]
+
+
+def test_history_is_thinned_to_at_most_300_points_with_mean_and_band_over_seeds():
+    session = Session(Settings(n_seeds=3, lr=0.1))
+    session.step(1300)  # 1,300 costs per network: the recording interval doubles twice, to every 4th iteration
+    assert session.record_every == 4 and session._costs.shape[1] <= 2 * 325
+    history = session.history()
+    assert history["iterations"] == list(range(0, 1300, 4))
+    result = compare_command(1300, inits=("he_normal",), seeds=3, lr=0.1)
+    for row, run in zip(history["costs"], result.runs):
+        assert row == [cost for it, cost in run.result.cost_history if it % 4 == 0 and it < 1300]
+    curves = session.curves()
+    assert curves["iterations"] == list(range(0, 1300, 8)) and len(curves["iterations"]) <= 300
+    costs = np.array(history["costs"])[:, ::2]
+    band = curves["schemes"][0]
+    assert band["low"] == costs.min(axis=0).tolist() and band["high"] == costs.max(axis=0).tolist()
+    assert band["mean"] == pytest.approx(costs.mean(axis=0).tolist(), rel=1e-14)
+
+
+def test_curves_leave_out_diverged_seeds_and_are_null_where_none_is_alive():
+    session = Session(Settings(init="normal(std=10)", hidden=(64, 64, 64), lr=10.0, n_seeds=4))
+    session.step(200)
+    diverged = [at for at in session.state(layers=False)["diverged_at"] if at is not None]
+    band = session.curves()["schemes"][0]
+    iterations = session.curves()["iterations"]
+    for i, it in enumerate(iterations):
+        alive = [row[it] for row, at in zip(session.history()["costs"], session._run.diverged_at)
+                 if at < 0 or it < at]
+        if alive:
+            assert band["high"][i] == max(alive) and band["low"][i] == min(alive)
+        else:
+            assert band["mean"][i] is None and band["low"][i] is None
+    assert diverged
+
+
+def test_layers_hold_diagnoses_numbers_for_each_schemes_median_seed():
+    from initlab.diagnose import diagnose_mlp
+    session = Session(Settings(compare=("zeros",), activation="tanh", hidden=(16, 8), n_seeds=3))
+    session.step(10)
+    state = session.state()
+    for s, scheme in enumerate(state["schemes"]):
+        m = state["seeds"].index(scheme["median_seed"])
+        net = session.nets[s * 3 + m]
+        expected = diagnose_mlp(net, session._X, session._y).layers
+        views = state["layers"][s]
+        assert [v["units"] for v in views] == [16, 8, 1]
+        for view, stats in zip(views, expected):
+            assert view["activation"]["std"] == stats.activation_std
+            assert view["activation"]["theory_std"] == stats.expected_activation_std
+            assert view["grad"]["theory_std"] == stats.expected_grad_std and view["grad"]["rms"] == stats.grad_rms
+            assert sum(view["activation"]["counts"]) == len(session._y) * view["units"]
+    he, zeros = state["layers"]
+    assert [v["duplicate"] for v in zeros[:2]] == [16, 8]  # zeros: every hidden unit the same, forever
+    assert [v["duplicate"] for v in he[:2]] == [0, 0]
+    assert zeros[0]["activation"]["std"] == 0.0 and he[0]["activation"]["std"] > 0.1
+
+
+def test_speed_and_lr_are_live_changes_and_an_lr_change_makes_the_run_unreproducible():
+    session = Session(Settings(n_seeds=1))
+    session.step(5)
+    assert session.update(speed=100) is False and session.iteration == 5 and session.state()["reproducible"]
+    assert session.update(lr=0.02) is False and not session.state(layers=False)["reproducible"]
+    assert session.update(compare=["zeros"]) is True and session.iteration == 0
+    assert session.state(layers=False)["reproducible"] and len(session.nets) == 2
+
+
+def test_test_cost_history_holds_each_states_test_costs():
+    session = Session(Settings(compare=("zeros",), n_seeds=2, n_samples=100))
+    states = []
+    for _ in range(4):
+        session.step(3)
+        states.append(session.state(layers=False))
+    history = states[-1]["test_history"]
+    assert history["iterations"] == [3, 6, 9, 12]
+    for i, state in enumerate(states):
+        he, zeros = (scheme["test_cost"] for scheme in state["schemes"])
+        assert history["schemes"][0]["low"][i] == min(he) and history["schemes"][0]["high"][i] == max(he)
+        assert history["schemes"][1]["mean"][i] == zeros[0] == zeros[1]
+
+
+def test_samples_keep_at_most_twice_300_and_show_at_most_300():
+    from initlab.playground.curves import Samples
+    samples = Samples(300)
+    for iteration in range(1, 1001):
+        samples.add(iteration, [float(iteration), None])
+    samples.add(1000, [0.0, 0.0])  # the same iteration again: ignored
+    assert len(samples.iterations) <= 600 and samples.iterations == sorted(set(samples.iterations))
+    curves = samples.curves(1)
+    assert len(curves["iterations"]) <= 300 and curves["schemes"][0]["mean"] == [float(i) for i in curves["iterations"]]

@@ -4,7 +4,7 @@ import pytest
 
 from initlab._errors import ArgumentError
 from initlab.experiments.config import CompareConfig
-from initlab.playground.settings import MAX_LAYERS, MAX_SAMPLES, MAX_SEEDS, MAX_WIDTH, Settings
+from initlab.playground.settings import MAX_LAYERS, MAX_SAMPLES, MAX_SEEDS, MAX_WIDTH, MAX_WORK, Settings
 
 
 def test_defaults_are_those_of_initlab_train_on_compares_data_and_network():
@@ -17,9 +17,17 @@ def test_defaults_are_those_of_initlab_train_on_compares_data_and_network():
     assert settings.init == "he_normal"  # `initlab train --init`'s default
 
 
-def test_largest_allowed_settings_are_accepted():
-    settings = Settings.create(hidden=[MAX_WIDTH] * MAX_LAYERS, n_samples=MAX_SAMPLES, n_seeds=MAX_SEEDS)
-    assert settings.hidden == (MAX_WIDTH,) * MAX_LAYERS
+def test_each_largest_setting_is_accepted_and_too_much_work_together_is_refused():
+    assert Settings.create(hidden=[MAX_WIDTH] * MAX_LAYERS, n_samples=200, n_seeds=1).hidden == (MAX_WIDTH,) * MAX_LAYERS
+    widest = Settings.create(n_samples=MAX_SAMPLES, n_seeds=MAX_SEEDS, compare=["zeros", "xavier_normal", "lecun_normal"])
+    assert widest.work == 64 * 2000 * (2 * 10 + 10 * 5 + 5 * 1)
+    with pytest.raises(ArgumentError) as caught:
+        Settings.create(hidden=[MAX_WIDTH] * MAX_LAYERS, n_samples=MAX_SAMPLES, n_seeds=MAX_SEEDS)
+    weights = 2 * 256 + 7 * 256 * 256 + 256
+    assert caught.value.argument == "work" and str(caught.value).endswith(
+        f"got 16 x 2000 x {weights:,} = {16 * 2000 * weights:,}")
+    assert Settings.create(hidden=[256, 256], n_samples=MAX_WORK // (2 * 256 + 256 * 256 + 256),
+                           n_seeds=1).work <= MAX_WORK
 
 
 @pytest.mark.parametrize("values, field, words", [
@@ -40,6 +48,12 @@ def test_largest_allowed_settings_are_accepted():
     (dict(bias_init="no_such_scheme"), "bias_init", "no_such_scheme"),
     (dict(n_samples=1.5), "n_samples", "integer"),
     (dict(colour="red"), "colour", "not permitted"),
+    (dict(compare=["zeros"] * 4), "compare", "at most 3 further schemes (4 in all)"),
+    (dict(compare=["zeros", "he_normal"]), "compare", "other than init and each other"),
+    (dict(compare=["zeros", "zeros"]), "compare", "other than init and each other"),
+    (dict(compare=["normal(std=0)"]), "compare", "std: expected a positive number, got 0"),
+    (dict(speed=0), "speed", "at least 1, got 0"),
+    (dict(speed=1001), "speed", "at most 1000, got 1001"),
 ])
 def test_refusals_are_one_line_and_name_the_field(values, field, words):
     with pytest.raises(ArgumentError) as caught:

@@ -9,6 +9,7 @@ It prints the console errors and figure sizes it found and exits 1 if the page h
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sys
 import tempfile
@@ -58,40 +59,63 @@ return Array.from(document.querySelectorAll('img, svg')).map(e => ({
 """
 
 
-def check_page(html: Path, screenshot: Path | None = None, width: int = 1280) -> PageCheck:
-    """Load `html` from a file:// URL; collect console entries and figure sizes; save a full-page screenshot."""
+@contextlib.contextmanager
+def chromium(width: int = 1280, height: int = 900):
+    """A headless Chromium driver (a fresh profile, removed afterwards) that keeps the browser console
+    (`driver.get_log("browser")`). The playground's browser tests use it too."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     profile = tempfile.mkdtemp(prefix="initlab-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in (*FLAGS, f"--user-data-dir={profile}", f"--window-size={width},900"):
+    for flag in (*FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}"):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
     try:
-        driver.get(Path(html).resolve().as_uri())
-        figures = driver.execute_script(FIGURES_JS)
-        if screenshot is not None:
-            height = driver.execute_script("return document.documentElement.scrollHeight")
-            driver.set_window_size(width, min(int(height) + 40, 12000))
-            Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
-            driver.save_screenshot(str(screenshot))
-        return PageCheck(driver.get_log("browser"), figures, driver.title)
+        yield driver
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
 
 
+def fit_window(driver, limit: int = 12000) -> None:
+    """Grow the window until the whole page fits, for a full-page screenshot. The window's own bars take
+    part of its height (about 140 px in Chromium 156 headless), so the page's height is not enough."""
+    for _ in range(3):
+        content, inner, outer, width = driver.execute_script(
+            "return [document.documentElement.scrollHeight, window.innerHeight, window.outerHeight, window.outerWidth]")
+        if inner >= content or outer >= limit:
+            return
+        driver.set_window_size(width, min(content + outer - inner, limit))
+
+
+def check_page(html: Path, screenshot: Path | None = None, width: int = 1280) -> PageCheck:
+    """Load `html` from a file:// URL; collect console entries and figure sizes; save a full-page screenshot."""
+    with chromium(width) as driver:
+        driver.get(Path(html).resolve().as_uri())
+        figures = driver.execute_script(FIGURES_JS)
+        if screenshot is not None:
+            fit_window(driver)
+            Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
+            driver.save_screenshot(str(screenshot))
+        return PageCheck(driver.get_log("browser"), figures, driver.title)
+
+
+def cannot_run(argv: list[str], arguments: int, usage: str) -> int | None:
+    """For a screenshot script: exit code 2 after printing the usage (wrong arguments) or why the browser
+    cannot run here; None when it can."""
+    problem = usage if len(argv) != arguments else missing()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
+    return None
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        print(__doc__, file=sys.stderr)
-        return 2
-    reason = missing()
-    if reason:
-        print(reason, file=sys.stderr)
-        return 2
+    if (code := cannot_run(argv, 2, __doc__)) is not None:
+        return code
     result = check_page(Path(argv[0]), Path(argv[1]))
     for entry in result.console:
         print(f"console {entry.get('level')}: {entry.get('message')}")

@@ -40,6 +40,8 @@ COMMANDS = {
     "sweep": ("sweep", "sweep_app", "Sweeps: schemes x settings x seeds from a TOML file, on local processes or a "
                                     "Dask cluster, kept in a SQLite store."),
     "theory": ("theory", "theory_app", "Mean-field signal propagation of a deep dense network at initialization."),
+    "playground": ("playground", "playground", "Start the playground: a local web page that trains networks live from "
+                                               "the schemes you pick"),
 }
 SETTINGS = dict(rich_markup_mode=None, context_settings={"help_option_names": ["-h", "--help"]},
                 add_completion=False, pretty_exceptions_enable=False)

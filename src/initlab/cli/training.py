@@ -95,7 +95,9 @@ def compare(data: Data = None, test_data: TestData = None, n_samples: NSamples =
             init: Annotated[Optional[list[str]], typer.Option(metavar="SPEC", help=(
                 f"Scheme spec, repeatable. [default: {', '.join(D.inits)}]"))] = None,
             bias_init: BiasInit = None,
-            seeds: Annotated[Optional[int], typer.Option(help=f"Seeds per scheme (0..N-1). [default: {D.seeds}]")] = None,
+            seeds: Annotated[Optional[int], typer.Option(help=(
+                f"Seeds per scheme (SEED..SEED+N-1). [default: {D.seeds}]"))] = None,
+            seed: Annotated[Optional[int], typer.Option(help=f"First seed. [default: {D.first_seed}]")] = None,
             lr: Lr = None, iterations: Iterations = None, optimizer: Optimizer = None,
             batch_size: BatchSize = None, dtype: Dtype = None, record_every: RecordEvery = None,
             target_cost: TargetCost = None, target_accuracy: TargetAccuracy = None,
@@ -106,7 +108,7 @@ def compare(data: Data = None, test_data: TestData = None, n_samples: NSamples =
     config = resolve(preset_name, data=data, test_data=test_data, n_samples=n_samples, noise=noise,
                      image_size=image_size, test_fraction=test_fraction, standardize=standardize,
                      data_seed=data_seed, hidden=_hidden(hidden), activation=activation, output=output,
-                     inits=tuple(init) if init else None, bias_init=bias_init, seeds=seeds, lr=lr,
+                     inits=tuple(init) if init else None, bias_init=bias_init, seeds=seeds, first_seed=seed, lr=lr,
                      iterations=iterations, optimizer=optimizer, batch_size=batch_size, dtype=dtype,
                      record_every=record_every, target_cost=target_cost, target_accuracy=target_accuracy)
     _run(config, out, "compare", as_json, not no_figures, max_memory)

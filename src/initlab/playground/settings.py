@@ -24,7 +24,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from initlab._errors import ArgumentError
 from initlab.experiments.config import CompareConfig
 
-MAX_LAYERS, MAX_WIDTH, MAX_SAMPLES, MAX_SEEDS = 8, 256, 2_000, 16
+MAX_LAYERS, MAX_WIDTH, MAX_SAMPLES, MAX_SEEDS, MAX_SCHEMES = 8, 256, 2_000, 16, 4
+MAX_SPEED = 1_000  # iterations per view update while playing
+# Networks x points x weights per iteration: one iteration at this size takes ~0.1 s on 2 cores, so a pause
+# or a change waits that long at most (an iteration cannot be interrupted). 16 seeds x 4 schemes of 8 layers of
+# 256 on 2,000 points would be 588 times more: 30 s per iteration.
+MAX_WORK = 100_000_000
 MIN_SAMPLES = 20  # a 25% test split keeps at least 5 points
 MAX_NOISE, MAX_LR = 2.0, 10.0  # blobs' default noise (cluster std) is 1.0; lr above 10 only diverges
 DATASETS = ("circles", "moons", "xor", "spirals", "blobs", "gaussian")
@@ -52,10 +57,12 @@ class Settings(BaseModel):
     activation: str = _DEFAULT.activation
     init: str = "he_normal"  # `initlab train --init`'s default
     bias_init: str = _DEFAULT.bias_init
+    compare: tuple[str, ...] = Field((), max_length=MAX_SCHEMES - 1)  # further schemes, side by side with `init`
     optimizer: Literal["gd", "momentum", "adam"] = _DEFAULT.optimizer
     lr: float = Field(_DEFAULT.lr, gt=0, le=MAX_LR)
     seed: int = Field(_DEFAULT.first_seed, ge=0, le=2**31 - MAX_SEEDS)
     n_seeds: int = Field(_DEFAULT.seeds, ge=1, le=MAX_SEEDS)
+    speed: int = Field(10, ge=1, le=MAX_SPEED)  # iterations per view update while playing (no effect on numbers)
 
     @field_validator("hidden", mode="before")
     @classmethod
@@ -76,16 +83,50 @@ class Settings(BaseModel):
     def _init(cls, value: str) -> str:
         return _spec("init", value, (2, 2))
 
+    @field_validator("compare", mode="before")
+    @classmethod
+    def _compare_list(cls, value):
+        return tuple(value) if isinstance(value, list) else value
+
+    @field_validator("compare")
+    @classmethod
+    def _compare(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_spec("compare", spec, (2, 2)) for spec in value)
+
     @field_validator("bias_init")
     @classmethod
     def _bias_init(cls, value: str) -> str:
         return _spec("bias_init", value, (2,))
 
     @model_validator(mode="after")
-    def _noise_applies(self):
+    def _combinations(self):
         if self.noise is not None and self.dataset in NOISELESS:
             raise ArgumentError("noise", f"dataset '{self.dataset}' has no noise setting; leave it unset, got {self.noise}")
+        if len(set(self.inits)) != len(self.inits):  # as `initlab compare`: each scheme once
+            raise ArgumentError("compare", f"expected schemes other than init and each other, got {list(self.compare)} "
+                                           f"with init '{self.init}'")
+        if self.work > MAX_WORK:
+            raise ArgumentError("work", f"expected at most {MAX_WORK:,} multiply-adds per iteration (networks x "
+                                        f"points x weights); use fewer seeds, schemes, points or units, got "
+                                        f"{len(self.inits) * self.n_seeds} x {self.n_samples} x {self.weights:,} = "
+                                        f"{self.work:,}")
         return self
+
+    @property
+    def weights(self) -> int:
+        """Weights of one network (every playground dataset has 2 features and 2 classes: one output)."""
+        sizes = (2, *self.hidden, 1)
+        return sum(a * b for a, b in zip(sizes, sizes[1:]))
+
+    @property
+    def work(self) -> int:
+        """Networks x points x weights: the multiply-adds of one forward pass of every network (`MAX_WORK`)."""
+        return len(self.inits) * self.n_seeds * self.n_samples * self.weights
+
+    @property
+    def inits(self) -> tuple[str, ...]:
+        """Every scheme trained: `init` first, then `compare`'s."""
+        return (self.init, *self.compare)
 
     @classmethod
     def create(cls, **values) -> Settings:
@@ -99,9 +140,9 @@ class Settings(BaseModel):
         return Settings.create(**{**self.model_dump(), **changes})
 
     def config(self, iterations: int = 1) -> CompareConfig:
-        """The `initlab compare` config of these settings (data, network and seeds; one scheme)."""
+        """The `initlab compare` config of these settings (data, network, schemes and seeds)."""
         return CompareConfig(data=self.dataset, n_samples=self.n_samples, noise=self.noise, hidden=self.hidden,
-                             activation=self.activation, inits=(self.init,), bias_init=self.bias_init,
+                             activation=self.activation, inits=self.inits, bias_init=self.bias_init,
                              seeds=self.n_seeds, first_seed=self.seed, lr=self.lr, iterations=iterations,
                              optimizer=self.optimizer)
 
@@ -122,5 +163,6 @@ def as_argument_error(error: ValidationError) -> ArgumentError:
         word = {"le": "at most", "ge": "at least", "gt": "more than"}[bound]
         message = f"expected {word} {problem['ctx'][bound]}"
     elif problem["type"] == "too_long":
-        message = f"expected at most {problem['ctx']['max_length']} hidden layers"
+        what = "hidden layers" if field == "hidden" else f"further schemes ({MAX_SCHEMES} in all)"
+        message = f"expected at most {problem['ctx']['max_length']} {what}"
     return ArgumentError(field, f"{message}, got {problem['input']!r}")

@@ -1,0 +1,63 @@
+"""Per-layer views of one network for the playground: histograms of activations and dL/dz next to theory.
+
+Everything measured comes from `initlab diagnose`'s own pass over the NumPy engine's MLP
+(`initlab.diagnose.mlp_probe.capture_mlp`, `initlab.diagnose.doctor.diagnose`, the histograms of
+`initlab.diagnose.distributions`, with `nonfinite` counting overflowed entries): the statistics,
+mean-field theory's expected std per layer (computed from the weights as they are now, so it holds
+during training too) and the saturated / dead / duplicate units. Nothing here is new theory.
+
+- ``activation``: the layer's output phi(z) (the output layer: its logits z); ``theory_std`` is
+  diagnose's expected activation std;
+- ``grad``: dL/dz of the mean training loss; ``theory_std`` is diagnose's expected root mean square
+  of dL/dz (anchored at the output layer's measured rms), so compare it with ``rms``;
+- ``saturated``: the share of saturated activations times the units (a count of units' worth of
+  entries, rounded), ``dead``: units dead on the whole training set, ``duplicate``: units in groups of
+  identical units (they stay identical under training), with ``saturated_fraction`` and ``dead_fraction``
+  as diagnose reports them (null where the activation cannot saturate or die).
+
+>>> from initlab.nn.mlp import MLP
+>>> net = MLP([2, 8, 1], activation="tanh", init="zeros", seed=0)
+>>> view = layer_views(net, np.ones((5, 2)), np.array([0, 1, 0, 1, 1]))
+>>> [(v["layer"], v["units"], v["duplicate"]) for v in view]  # zeros: the 8 hidden units are one
+[(1, 8, 8), (2, 1, 0)]
+>>> view[0]["activation"]["std"], len(view[0]["activation"]["counts"])
+(0.0, 20)
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from initlab.diagnose.distributions import histogram
+from initlab.diagnose.doctor import diagnose
+from initlab.diagnose.mlp_probe import capture_mlp, describe_mlp
+
+BINS = 20  # diagnose's figures use 40; a page's small panels read better with fewer
+
+
+def _number(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+def layer_views(net, X: np.ndarray, y: np.ndarray) -> list[dict]:
+    """One view per layer (hidden layers, then the output) of `net` on the batch (`X`, `y`)."""
+    captures = capture_mlp(net, X, y)
+    with np.errstate(all="ignore"):
+        m0 = float(np.mean(np.square(net.as_input(X).astype(np.float64))))
+        layers = diagnose(captures, m0, describe_mlp(net)).layers
+    views = []
+    for stats, capture in zip(layers, captures):
+        saturated, dead = stats.saturated_fraction, stats.dead_fraction
+        views.append({
+            "layer": stats.index, "units": stats.units, "activation_name": stats.activation,
+            "activation": {**histogram(capture.a, BINS), "std": _number(stats.activation_std),
+                           "theory_std": _number(stats.expected_activation_std)},
+            "grad": {**histogram(capture.dz, BINS), "std": _number(stats.grad_std), "rms": _number(stats.grad_rms),
+                     "theory_std": _number(stats.expected_grad_std)},
+            "saturated": None if saturated is None else round(saturated * stats.units),
+            "saturated_fraction": saturated,
+            "dead": None if dead is None else round(dead * stats.units), "dead_fraction": dead,
+            "duplicate": stats.duplicate_units})
+    return views

@@ -1,0 +1,240 @@
+"""`LiveSession`: one `Session` trained in the background while a page watches, and `Sessions`, all of them.
+
+A `Session` is not thread-safe, so every access goes through the live session's lock. Playing runs
+in a worker thread (`anyio.to_thread`) in chunks of iterations sized so that one chunk takes about
+`CHUNK_SECONDS` (the size adapts to the measured time), and the lock is released between chunks:
+a pause, a step or a setting change waits for one chunk at most. A view update (a state sent to
+the listeners) follows every `settings.speed` iterations, at most `MAX_UPDATES_PER_SECOND` times a
+second. A diverged or finished network simply stops; playing goes on until paused.
+
+Sessions that no WebSocket watches are deleted `IDLE_SECONDS` after their last request, playing or not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import uuid
+from collections.abc import Callable
+
+import anyio
+
+from initlab._checks import integer
+from initlab._errors import ArgumentError
+from initlab.playground.session import MAX_STEP, Session
+from initlab.playground.settings import Settings
+
+CHUNK_SECONDS = 0.04  # one chunk of training holds the session this long at most (about)
+MAX_UPDATES_PER_SECOND = 30  # view updates while playing; more would only load the browser
+IDLE_SECONDS = 600  # a session without a WebSocket is deleted 10 minutes after its last request
+MAX_SESSIONS = 16  # open sessions at once (each may train): more are refused
+
+
+class LiveSession:
+    """A `Session` with a lock, a play loop and listeners (callables receiving each message dict)."""
+
+    def __init__(self, settings: Settings):
+        self.id = uuid.uuid4().hex[:12]
+        self.session = Session(settings)
+        self.lock = threading.Lock()
+        self.playing = False
+        self.listeners: set[Callable[[dict], None]] = set()
+        self.last_used = time.monotonic()
+        self._task: asyncio.Task | None = None
+        self._chunk = 1  # iterations per chunk, adapted to CHUNK_SECONDS
+        self._generation = 0  # bumped by every change a running view update must not mix with
+        self._version = 0  # bumped by every change of settings or reset: with the iteration, it names a state
+        self._last: tuple[tuple, dict] | None = None  # the last state computed, by its name
+
+    # --- calls that run the session in a worker thread, under the lock ---
+
+    async def run(self, function: Callable[[Session], object]):
+        """`function(session)` in a worker thread, holding the lock."""
+        def locked():
+            one_kernel_thread()
+            with self.lock:
+                return function(self.session)
+        self.last_used = time.monotonic()
+        return await anyio.to_thread.run_sync(locked)
+
+    async def state(self) -> dict:
+        return await self.run(lambda s: self._state(s))
+
+    async def points(self) -> dict:
+        return await self.run(lambda s: s.points())
+
+    async def update(self, changes: dict) -> dict:
+        """Apply `changes` (refused: `ArgumentError`, nothing changed); listeners get the new points
+        after a rebuild, then the state."""
+        def apply(session: Session):
+            rebuilt = session.update(**changes)
+            self._generation += 1
+            self._version += 1
+            return rebuilt, session.points() if rebuilt else None, self._state(session)
+        rebuilt, points, state = await self.run(apply)
+        if rebuilt:
+            self.publish({"type": "points", **points})
+        self.publish({"type": "state", **state})
+        return state
+
+    async def step(self, iterations: int) -> dict:
+        """`iterations` more iterations (while paused or playing), in chunks, then the state. A pause,
+        reset or setting change while it runs stops it there (the state says how far it got)."""
+        iterations = integer("iterations", iterations, maximum=MAX_STEP)  # refused before anything runs
+        done, generation = 0, self._generation
+        while done < iterations and self._generation == generation:
+            done += await self.run(lambda s: self._timed_chunk(s, iterations - done))
+        state = await self.state()
+        self.publish({"type": "state", **state})
+        return state
+
+    async def reset(self) -> dict:
+        def apply(session: Session):
+            session.reset()
+            self._generation += 1
+            self._version += 1
+            return session.points(), self._state(session)
+        points, state = await self.run(apply)
+        self.publish({"type": "points", **points})
+        self.publish({"type": "state", **state})
+        return state
+
+    # --- playing ---
+
+    async def play(self) -> dict:
+        if not self.playing:
+            self.playing = True
+            self._task = asyncio.create_task(self._play())
+        state = await self.state()
+        self.publish({"type": "state", **state})
+        return state
+
+    async def pause(self) -> dict:
+        """Stop playing (and a step under way); returns once the chunk under way (if any) has finished."""
+        self.playing = False
+        self._generation += 1
+        task, self._task = self._task, None
+        if task is not None:
+            await asyncio.gather(task, return_exceptions=True)
+        state = await self.state()
+        self.publish({"type": "state", **state})
+        return state
+
+    async def close(self) -> None:
+        self.listeners.clear()
+        await self.pause()
+
+    async def _play(self) -> None:
+        """View updates until paused: `speed` iterations in chunks, then the state to the listeners."""
+        while self.playing:
+            started = time.monotonic()
+            generation, state = await anyio.to_thread.run_sync(self._one_update)
+            if state is not None and self.playing and generation == self._generation:  # not from before a change
+                self.publish({"type": "state", **state})
+            rest = 1 / MAX_UPDATES_PER_SECOND - (time.monotonic() - started)
+            if rest > 0:
+                await asyncio.sleep(rest)
+
+    def _one_update(self) -> tuple[int, dict | None]:
+        """`settings.speed` iterations, chunk by chunk (the lock released between chunks), then the
+        generation and state; the state is None when paused or changed in the meantime."""
+        one_kernel_thread()
+        with self.lock:
+            generation, target = self._generation, self.session.settings.speed
+        done = 0
+        while done < target:
+            with self.lock:
+                if not self.playing or self._generation != generation:
+                    return generation, None
+                done += self._timed_chunk(self.session, target - done)
+        with self.lock:
+            return generation, self._state(self.session) if self._generation == generation else None
+
+    def _timed_chunk(self, session: Session, remaining: int) -> int:
+        """One chunk of at most `remaining` iterations; the next chunk's size aims at CHUNK_SECONDS."""
+        n = min(self._chunk, remaining)
+        started = time.perf_counter()
+        session.step(n)
+        took = time.perf_counter() - started
+        if n == self._chunk:  # a full chunk measures the speed: grow at most 2x, shrink as needed
+            per_iteration = max(took / n, 1e-7)
+            self._chunk = max(1, min(2 * n, int(CHUNK_SECONDS / per_iteration)))
+        return n
+
+    def _state(self, session: Session) -> dict:
+        """The session's state; the last one again if nothing changed since (a pause right after a view
+        update answers at once: a state of a large network takes as long as a few iterations)."""
+        name = (self._version, session.iteration)
+        if self._last is None or self._last[0] != name:
+            self._last = name, session.state()
+        return {**self._last[1], "playing": self.playing}
+
+    def publish(self, message: dict) -> None:
+        for listener in list(self.listeners):
+            listener(message)
+
+
+def warm_up() -> None:
+    """Load what the first session needs (the compiled kernel from Numba's cache, diagnose's modules) by
+    training a tiny one: `initlab playground` does this before it prints its address, so the page's
+    first session answers at once instead of 2-3 s later."""
+    one_kernel_thread()
+    session = Session(Settings(n_samples=20, hidden=(2,), n_seeds=1))
+    session.step(1)
+    session.state()
+
+
+def one_kernel_thread() -> None:
+    """Run the training kernel on this (worker) thread alone. Its parallel loop runs over networks, and
+    waking a second thread costs more than a small network's iteration: on the 2 shared cores of this
+    project, 5 ms instead of 0.06 ms per iteration of the benchmark setting, and no faster at the work
+    limit (benchmarks/playground_speed.py). Numba's thread count is per thread, so nothing else changes."""
+    import numba
+    numba.set_num_threads(1)
+
+
+class Sessions:
+    """Every live session by id, with the idle clean-up."""
+
+    def __init__(self, max_sessions: int = MAX_SESSIONS, idle_seconds: float = IDLE_SECONDS):
+        self.by_id: dict[str, LiveSession] = {}
+        self.max_sessions, self.idle_seconds = max_sessions, idle_seconds
+
+    async def create(self, settings: Settings) -> LiveSession:
+        if len(self.by_id) >= self.max_sessions:
+            raise TooMany("sessions", f"expected at most {self.max_sessions} open sessions; close a tab or "
+                                      f"DELETE one, got {len(self.by_id) + 1}")
+        live = await anyio.to_thread.run_sync(LiveSession, settings)  # builds networks: off the event loop
+        self.by_id[live.id] = live
+        return live
+
+    def get(self, session_id: str) -> LiveSession:
+        live = self.by_id.get(session_id)
+        if live is None:
+            raise Missing("id", f"no session '{session_id}' (deleted, closed or never created)")
+        live.last_used = time.monotonic()
+        return live
+
+    async def delete(self, session_id: str) -> None:
+        live = self.by_id.pop(session_id, None)
+        if live is not None:
+            await live.close()
+
+    async def delete_idle(self) -> None:
+        now = time.monotonic()
+        for session_id, live in list(self.by_id.items()):
+            if not live.listeners and now - live.last_used > self.idle_seconds:
+                await self.delete(session_id)
+
+    async def close(self) -> None:
+        for session_id in list(self.by_id):
+            await self.delete(session_id)
+
+
+class Missing(ArgumentError):
+    """An unknown session id (HTTP 404)."""
+
+
+class TooMany(ArgumentError):
+    """Too many open sessions (HTTP 429)."""

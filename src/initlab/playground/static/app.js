@@ -1,0 +1,194 @@
+// The playground page: creates a session (POST /api/sessions), then drives it over the WebSocket
+// /api/sessions/{id}/live and draws the latest state once per animation frame (states arriving faster
+// than the screen refreshes are coalesced: only the newest is drawn, none is queued).
+import {Controls} from "./controls.js";
+import {drawCost} from "./draw.js";
+import {formatCost} from "./pure.js";
+import {drawBoundaries, drawHistograms, drawLegend} from "./views.js";
+
+const $ = id => document.getElementById(id);
+
+const page = {
+  limits: null, controls: null, socket: null, queue: [],
+  state: null, points: null, frame: 0, syncedSettings: "",
+  histogramScheme: 0, lessons: [],
+  received: 0, drawn: 0, drawMs: 0,  // states received, frames drawn and ms spent drawing (tests, benchmark)
+};
+window.playground = page;
+
+async function getJSON(url, options) {
+  const response = await fetch(url, options);
+  const body = response.status === 204 ? null : await response.json();
+  if (!response.ok) throw Object.assign(new Error(body && body.error || `${url}: HTTP ${response.status}`), {body});
+  return body;
+}
+
+function send(message) {
+  if (page.socket && page.socket.readyState === WebSocket.OPEN) page.socket.send(JSON.stringify(message));
+  else page.queue.push(message);
+}
+
+function sendSettings(changes) {
+  hideError();
+  send({type: "settings", settings: changes});
+}
+
+// One line next to the control that was refused (the server names it in `argument`).
+function showError(argument, message) {
+  const error = $("error");
+  const control = page.controls && page.controls.controlFor(argument);
+  const row = control ? control.closest(".row, .compare, .params") || control : null;
+  if (row) row.after(error); else $("limits").before(error);
+  error.textContent = message;
+  error.hidden = false;
+}
+
+function hideError() {
+  $("error").hidden = true;
+  $("error").textContent = "";
+}
+
+function setStatus(text, problem = false) {
+  $("status").textContent = text;
+  $("status").classList.toggle("problem", problem);
+}
+
+function onMessage(event) {
+  const message = JSON.parse(event.data);
+  if (message.type === "state") receiveState(message);
+  else if (message.type === "points") { page.points = message; schedule(); }
+  else if (message.type === "error") {
+    showError(message.argument, message.error);
+    // selects, numbers and the checkbox back to the settings in force; typed specs stay, to be corrected
+    if (page.state) page.controls.sync(page.state.settings, {keepText: true});
+  }
+}
+
+function receiveState(state) {
+  page.received += 1;
+  page.state = state;
+  schedule();
+}
+
+function schedule() {
+  if (!page.frame) page.frame = requestAnimationFrame(render);
+}
+
+function render() {
+  page.frame = 0;
+  const state = page.state;
+  if (!state) return;
+  const started = performance.now();
+  $("iteration").textContent = String(state.iteration);
+  $("cost").textContent = formatCost(state.mean_cost);
+  $("start").textContent = state.playing ? "Pause" : "Play";
+  $("start").classList.toggle("playing", state.playing);
+  const settings = JSON.stringify(state.settings);
+  if (settings !== page.syncedSettings) {
+    page.syncedSettings = settings;
+    page.controls.sync(state.settings);
+  }
+  if ($("command").textContent !== state.command) $("command").textContent = state.command;
+  $("command-note").textContent = state.reproducible === false
+    ? "the learning rate changed during this run: the command trains with the new one from the start" : "";
+  const schemes = state.schemes;
+  page.histogramScheme = Math.min(page.histogramScheme, schemes.length - 1);
+  drawCost($("cost-chart"), state.history, state.test_history);
+  drawLegend(schemes);
+  drawBoundaries(schemes, page.points);
+  drawHistograms(state.layers, page.histogramScheme, schemes, k => { page.histogramScheme = k; schedule(); });
+  page.drawn += 1;
+  page.drawMs += performance.now() - started;
+}
+
+function connect(id) {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  const socket = new WebSocket(`${scheme}//${location.host}/api/sessions/${encodeURIComponent(id)}/live`);
+  page.socket = socket;
+  socket.onopen = () => {
+    setStatus("live");
+    for (const message of page.queue.splice(0)) socket.send(JSON.stringify(message));
+  };
+  socket.onmessage = onMessage;
+  socket.onclose = event => setStatus(`disconnected${event.reason ? ` (${event.reason})` : ""}: reload the page to start `
+                                      + "a new session", true);
+}
+
+function buildLessons(lessons) {
+  page.lessons = lessons;
+  $("lessons").replaceChildren(...lessons.map(lesson => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "lesson-button";
+    button.dataset.testid = `lesson-${lesson.id}`;
+    button.textContent = lesson.title;
+    button.onclick = () => startLesson(lesson);
+    return button;
+  }));
+}
+
+// A lesson: the defaults with the lesson's settings, from iteration 0, playing; its text above the views.
+function startLesson(lesson) {
+  const box = $("lesson");
+  const close = Object.assign(document.createElement("button"), {type: "button", className: "small close", textContent: "×", title: "close"});
+  close.onclick = () => { box.hidden = true; };
+  const sources = document.createElement("p");
+  sources.className = "sources";
+  sources.textContent = `Sources: ${lesson.sources.join("; ")}.`;
+  const watch = document.createElement("p");
+  watch.className = "watch";
+  watch.textContent = lesson.watch;
+  const heading = document.createElement("h2");
+  heading.textContent = lesson.title;
+  box.replaceChildren(close, heading, ...lesson.text.map(t => Object.assign(document.createElement("p"), {textContent: t})), watch, sources);
+  box.hidden = false;
+  document.querySelectorAll(".lesson-button").forEach(b => b.classList.toggle("active", b.dataset.testid === `lesson-${lesson.id}`));
+  sendSettings({...page.limits.defaults, ...lesson.settings});
+  send({type: "play"});
+}
+
+function wireTransport() {
+  $("start").onclick = () => send({type: page.state && page.state.playing ? "pause" : "play"});
+  $("step").onclick = () => send({type: "step", iterations: Number($("speed").value) || 1});
+  $("reset").onclick = () => send({type: "reset"});
+  $("copy").onclick = copyCommand;
+  document.addEventListener("keydown", event => {
+    if (event.key === " " && !event.target.closest("input, select, textarea, button")) {
+      event.preventDefault();
+      $("start").click();
+    }
+  });
+}
+
+async function copyCommand() {
+  const text = $("command").textContent;
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch {  // no clipboard permission (e.g. a page opened from another host): select it for Ctrl+C
+    getSelection().selectAllChildren($("command"));
+  }
+  $("copy").textContent = "Copied";
+  setTimeout(() => { $("copy").textContent = "Copy"; }, 1200);
+}
+
+async function main() {
+  wireTransport();
+  try {
+    const [limits, lessons] = await Promise.all([getJSON("/api/limits"), getJSON("/static/lessons.json")]);
+    page.limits = limits;
+    page.controls = new Controls(limits, sendSettings);
+    buildLessons(lessons);
+    setStatus("starting the session…");
+    const created = await getJSON("/api/sessions", {
+      method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify({settings: limits.defaults}),
+    });
+    page.points = created.points;
+    receiveState(created.state);
+    connect(created.id);
+  } catch (error) {
+    setStatus(`could not start: ${error.message}`, true);
+    if (error.body && error.body.argument) showError(error.body.argument, error.body.error);
+  }
+}
+
+main();

@@ -1,0 +1,206 @@
+"""The playground page in a real headless browser against a real `initlab playground` server.
+
+Needs Debian's `chromium` and `chromium-driver` (`make test` installs them when run as root); without
+them the tests are skipped and say how to install them. The screenshot goes to test-artifacts/.
+"""
+
+import math
+from pathlib import Path
+
+import pytest
+
+from _initlab_browser import missing
+from _initlab_playground import Page, chromium, playground_server, wait_for
+
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
+LN2 = f"{math.log(2):.4f}"  # "0.6931": the cost of a network that outputs 0.5 everywhere
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(missing() is not None, reason=f"browser test skipped: {missing()}")]
+
+
+@pytest.fixture(scope="module")
+def url():
+    with playground_server() as server:
+        yield server.url
+
+
+@pytest.fixture(scope="module")
+def driver():
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def page(driver, url):
+    """A fresh page (a new session); afterwards, no console error may have been logged, loading included."""
+    driver.get_log("browser")  # reading empties it: what earlier pages logged is not this page's
+    page = Page(driver, url)
+    yield page
+    assert page.errors() == []
+
+
+def test_everything_the_page_loads_comes_from_its_own_server(page, url):
+    loaded = page.script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert any(name.endswith("/static/app.js") for name in loaded), loaded
+    assert [name for name in loaded if not name.startswith(url)] == []
+
+
+def test_zeros_keep_the_cost_at_ln2_while_iterations_advance(page):
+    page.select("init", "zeros")
+    page.settled(init="zeros")
+    page.play()
+    seen = []
+    for _ in range(4):  # four different iterations, each drawn with the cost of ln 2
+        after = seen[-1][0] if seen else 0
+        iteration = wait_for(lambda: page.iteration > after and page.iteration, what="iteration to advance")
+        seen.append((iteration, page.text("cost")))
+    page.pause()
+    assert [cost for _, cost in seen] == [LN2] * 4, seen
+    assert page.text("cost") == LN2
+    assert seen[-1][0] > seen[0][0] > 0
+
+
+def test_he_normal_after_reset_makes_the_cost_fall(page):
+    page.select("init", "zeros")  # from zeros (he_normal is the default: choosing it again would change nothing)
+    page.settled(init="zeros")
+    page.select("speed", "100")
+    page.select("init", "he_normal")
+    page.settled(init="he_normal", speed=100)
+    page.find("reset").click()
+    wait_for(lambda: page.iteration == 0, what="iteration 0 after reset")
+    start = float(page.text("cost"))
+    page.play()
+    wait_for(lambda: page.iteration >= 1500, timeout=60, what="1500 iterations")
+    page.pause()
+    # he_normal on the default circles network: about 0.72 at the start, about 0.5 by iteration 1000
+    assert float(page.text("cost")) < start - 0.1, (start, page.text("cost"))
+    assert page.text("cost") == f"{page.state['mean_cost']:.4f}"
+
+
+def test_a_refused_spec_is_named_next_to_the_field_and_changes_nothing(page):
+    before = page.state["settings"]["init"]
+    field = page.find("init-spec")
+    field.clear()
+    field.send_keys("normal(std=-1)\n")
+    error = wait_for(lambda: page.find("error").is_displayed() and page.find("error"), what="the error message")
+    assert error.text.startswith("init: "), error.text
+    assert "std" in error.text and "-1" in error.text, error.text
+    assert "\n" not in error.text
+    # shown right under the field that was refused
+    assert page.script("return arguments[0].previousElementSibling.contains(arguments[1])", error, field)
+    assert page.state["settings"]["init"] == before
+    page.select("init", "xavier_normal")  # a good setting clears it
+    page.settled(init="xavier_normal")
+    assert not page.find("error").is_displayed()
+
+
+def test_a_setting_over_the_limits_is_refused_next_to_its_control_and_the_control_restored(page):
+    assert "16 seeds" in page.text("limits")
+    field = page.find("n_seeds")
+    field.clear()
+    field.send_keys("17\t")  # leaving the field sends it
+    error = wait_for(lambda: page.find("error").is_displayed() and page.find("error"), what="the error message")
+    assert error.text == "n_seeds: expected at most 16, got 17"
+    assert page.script("return arguments[0].previousElementSibling.contains(arguments[1])", error, field)
+    assert page.state["settings"]["n_seeds"] == 5
+    wait_for(lambda: field.get_attribute("value") == "5", timeout=2, what="the field back at 5")
+
+
+def test_the_init_select_offers_every_registry_scheme_and_a_slider_rewrites_the_spec(page):
+    from initlab.init.registry import SCHEMES
+    options = page.script("return [...document.querySelector('[data-testid=init]').options].map(o => o.value)")
+    assert options == list(SCHEMES)
+    page.select("init", "normal")
+    page.settled(init="normal")
+    # the std slider (logarithmic, 0.001..100) moved to 0.01, as a user's drag ends: input, then change
+    page.script("""
+        const slider = document.querySelector('[data-testid=init-std]');
+        const scale = Math.log(0.01 / 0.001) / Math.log(100 / 0.001);
+        slider.value = Math.round(scale * Number(slider.max));
+        slider.dispatchEvent(new Event('input')); slider.dispatchEvent(new Event('change'));""")
+    page.settled(init="normal(std=0.01)")
+    assert page.find("init-spec").get_attribute("value") == "normal(std=0.01)"
+    assert page.find("init").get_attribute("value") == "normal"
+
+
+def test_compare_mode_shows_each_scheme_with_its_boundary_and_cost(page):
+    page.select("init", "zeros")
+    page.settled(init="zeros")
+    page.find("compare-on").click()
+    wait_for(lambda: len(page.state["schemes"]) == 2, what="two schemes")
+    page.find("step").click()
+    wait_for(lambda: page.iteration > 0, what="a step")
+    schemes = page.state["schemes"]
+    captions = page.script("return [...document.querySelectorAll('[data-testid=boundary] figcaption')].map(e => e.textContent)")
+    assert len(captions) == 2
+    for scheme, caption in zip(schemes, captions):
+        assert caption.startswith(scheme["init"]) and f"seed {scheme['boundary']['seed']}" in caption, captions
+    legend = page.script("return [...document.querySelectorAll('#legend .item')].map(e => e.textContent)")
+    assert legend == [f"{s['init']}: train {s['mean_cost']:.4f} · test {s['mean_test_cost']:.4f}" for s in schemes]
+    # each boundary canvas is drawn: shades of both classes, not one flat colour
+    for k in range(2):
+        colours = page.script("""
+            const c = document.querySelector(`[data-testid=boundary-${arguments[0]}]`);
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            const seen = new Set(); for (let i = 0; i < d.length; i += 4 * 97) seen.add(d.slice(i, i + 3).join());
+            return seen.size;""", k)
+        assert colours > 10, (k, colours)
+
+
+def test_every_lesson_starts_its_schemes_and_states_its_sources(page):
+    for lesson in page.script("return window.playground.lessons"):
+        page.find(f"lesson-{lesson['id']}").click()
+        expected = [lesson["settings"]["init"], *lesson["settings"].get("compare", [])]
+        wait_for(lambda: [s["init"] for s in page.state["schemes"]] == expected and page.state["playing"],
+                 what=f"lesson {lesson['id']} playing")
+        text = page.script("return document.querySelector('[data-testid=lesson]').textContent")
+        assert lesson["title"] in text and "Sources:" in text
+        page.pause()
+
+
+def test_states_arriving_faster_than_frames_are_coalesced_into_one_drawing_of_the_latest(page):
+    page.find("step").click()
+    first = wait_for(lambda: page.iteration, what="a step")
+    # 50 states in one task (faster than any screen): one frame draws, and it draws the last of them
+    drawn = page.script("""
+        const p = window.playground, state = p.state, before = p.drawn;
+        for (let i = 1; i <= 50; i++) p.socket.onmessage({data: JSON.stringify({...state, iteration: state.iteration + i})});
+        return before;""")
+    wait_for(lambda: page.script("return window.playground.drawn") > drawn, what="a frame")
+    after_two_more_frames = page.driver.execute_async_script(
+        "const done = arguments[0]; requestAnimationFrame(() => requestAnimationFrame(() => done(window.playground.drawn)));")
+    assert after_two_more_frames == drawn + 1
+    assert page.iteration == first + 50
+
+
+def test_the_page_helpers_parse_and_write_specs_scale_sliders_and_format_numbers(page):
+    results = page.driver.execute_async_script("""
+        const done = arguments[0];
+        import('/static/pure.js').then(m => {
+          const log = m.sliderScale(0.001, 100), linear = m.sliderScale(-5, 5);
+          done({
+            parsed: [m.parseSpec('normal(std=10, mean=0)'), m.parseSpec('he_normal'), m.parseSpec('normal(std'),
+                     m.parseSpec('normal(std)')],
+            written: [m.formatSpec('normal', {std: 0.01, mean: 0}, {std: 1, mean: 0}),
+                      m.formatSpec('he_normal', {a: 0.5, mode: 'fan_out'}, {a: 0}), m.formatSpec('normal', {std: 1}, {std: 1})],
+            scales: [log.log, linear.log, log.fromPosition(log.toPosition(0.01)), log.fromPosition(0), log.fromPosition(1000),
+                     linear.fromPosition(500)],
+            costs: [m.formatCost(Math.log(2)), m.formatCost(null), m.formatCost(3e-6)],
+            ticks: [m.logTicks(0.003, 0.7), m.linearTicks(0, 15000), m.tickLabel(15000), m.tickLabel(1e-5)],
+          });
+        });""")
+    assert results["parsed"] == [{"name": "normal", "args": {"std": "10", "mean": "0"}}, {"name": "he_normal", "args": {}},
+                                 None, None]
+    assert results["written"] == ["normal(std=0.01)", "he_normal(a=0.5, mode=fan_out)", "normal"]
+    assert results["scales"] == [True, False, 0.01, 0.001, 100, 0]
+    assert results["costs"] == ["0.6931", "diverged", "3.000e-6"]
+    assert results["ticks"] == [[0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5], [0, 5000, 10000, 15000], "15k", "1e-5"]
+
+
+def test_screenshot_of_a_lesson(page):
+    page.find("lesson-large").click()
+    wait_for(lambda: page.iteration >= 2000, timeout=60, what="2000 iterations")
+    page.pause()
+    path = page.screenshot(ARTIFACTS / "playground.png")
+    print(f"screenshot: {path}")
+    assert path.stat().st_size > 50_000

@@ -1,0 +1,217 @@
+"""The playground's HTTP and WebSocket API (Starlette's TestClient, the app in this process): the numbers
+of `initlab compare`, refusals as 4xx naming the field, limits, isolation, pause, clean-up."""
+
+import math
+import time
+
+import pytest
+from starlette.testclient import TestClient
+
+from initlab.experiments import resolve, run_compare
+from initlab.playground.app import MAX_BODY, create_app
+
+LN2 = math.log(2)
+
+
+@pytest.fixture(scope="module")
+def client():
+    with TestClient(create_app()) as client:
+        yield client
+
+
+def create(client, **settings) -> str:
+    response = client.post("/api/sessions", json=settings)
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def gone(client, session: str, seconds: float = 10.0) -> bool:
+    """Whether the session is deleted within `seconds` (the server cleans up asynchronously; looked up
+    without a request, which would count as use), and then unknown to the API."""
+    deadline = time.monotonic() + seconds
+    while session in client.app.state.sessions.by_id:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return client.get(f"/api/sessions/{session}/state").status_code == 404
+
+
+def until(socket, accept, limit: int = 500) -> dict:
+    """The first message from `socket` that `accept` takes (at most `limit` messages read)."""
+    for _ in range(limit):
+        message = socket.receive_json()
+        if accept(message):
+            return message
+    raise AssertionError("no such message")
+
+
+def test_limits_list_every_scheme_with_sliders_and_the_defaults(client):
+    limits = client.get("/api/limits").json()
+    assert (limits["max_layers"], limits["max_width"], limits["max_samples"], limits["max_seeds"],
+            limits["max_schemes"]) == (8, 256, 2000, 16, 4)
+    normal = next(s for s in limits["schemes"] if s["name"] == "normal")
+    assert normal["spec"] == "normal" and normal["parameters"][0] == {"name": "std", "default": 1.0, "min": 0.001,
+                                                                     "max": 100.0, "log": True}
+    assert limits["defaults"]["init"] == "he_normal" and "circles" in limits["datasets"]
+
+
+def test_rest_steps_give_the_numbers_of_initlab_compare(client):
+    settings = {"compare": ["xavier_normal"], "n_seeds": 2, "seed": 1, "lr": 0.1}
+    created = client.post("/api/sessions", json=settings).json()
+    assert created["state"]["iteration"] == 0 and len(created["points"]["train"]["y"]) == 300
+    session = created["id"]
+    client.post(f"/api/sessions/{session}/step", json={"iterations": 30})
+    state = client.post(f"/api/sessions/{session}/step", json={"iterations": 20}).json()
+    result = run_compare(resolve(None, inits=("he_normal", "xavier_normal"), seeds=2, first_seed=1, lr=0.1,
+                                 iterations=50))
+    assert state["iteration"] == 50 and state["playing"] is False
+    for scheme in state["schemes"]:
+        assert scheme["train_cost"] == [r.result.final_cost for r in result.runs if r.init == scheme["init"]]
+    assert client.get(f"/api/sessions/{session}/state").json()["schemes"] == state["schemes"]
+    assert client.delete(f"/api/sessions/{session}").status_code == 204
+    assert client.get(f"/api/sessions/{session}/state").status_code == 404
+
+
+@pytest.mark.parametrize("path, body, status, argument, words", [
+    ("/api/sessions", {"init": "normal(std=-1)"}, 422, "init", "std: expected a positive number, got -1"),
+    ("/api/sessions", {"n_seeds": 17}, 422, "n_seeds", "at most 16, got 17"),
+    ("/api/sessions", {"hidden": [10] * 9}, 422, "hidden", "at most 8 hidden layers"),
+    ("/api/sessions", {"hidden": [257]}, 422, "hidden", "widths from 1 to 256"),
+    ("/api/sessions", {"n_samples": 2001}, 422, "n_samples", "at most 2000, got 2001"),
+    ("/api/sessions", {"compare": ["zeros", "ones", "lecun_normal", "xavier_normal"]}, 422, "compare",
+     "at most 3 further schemes (4 in all)"),
+    ("/api/sessions", {"hidden": [256] * 8, "n_samples": 2000, "n_seeds": 16}, 422, "work",
+     "multiply-adds per iteration"),
+    ("/api/sessions", {"lr": "fast"}, 422, "lr", "valid number"),
+    ("/api/sessions", {"colour": "red"}, 422, "colour", "not permitted"),
+    ("/api/sessions", [1, 2], 422, "settings", "expected a JSON object of settings"),
+    ("/api/sessions/{id}/settings", {"dataset": "digits"}, 422, "dataset", "'digits'"),
+    ("/api/sessions/{id}/settings", {"speed": 0}, 422, "speed", "at least 1, got 0"),
+    ("/api/sessions/{id}/step", {"iterations": 0}, 422, "iterations", "at least 1, got 0"),
+    ("/api/sessions/{id}/step", {"iterations": 100_001}, 422, "iterations", "at most 100000"),
+    ("/api/sessions/{id}/step", {"iterations": 2.5}, 422, "iterations", "valid integer"),
+    ("/api/sessions/{id}/step", {"steps": 2}, 422, "steps", "not permitted"),
+    ("/api/sessions/{id}/step", "{not json", 422, "body", "expected a JSON document"),
+    ("/api/sessions/{id}/step", " " * (MAX_BODY + 1), 413, "body", f"at most {MAX_BODY} bytes"),
+    ("/api/sessions/{id}/step", "[" * 20_000 + "]" * 20_000, 422, "body", "nested too deeply"),
+    ("/api/sessions/nosuchid/step", {"iterations": 1}, 404, "id", "no session 'nosuchid'"),
+    ("/api/nothing/here", {}, 404, "path", "not found"),
+])
+def test_bad_requests_get_a_4xx_naming_the_field_and_change_nothing(client, path, body, status, argument, words):
+    session = create(client, n_seeds=1)
+    before = client.get(f"/api/sessions/{session}/state").json()
+    options = {"content": body} if isinstance(body, str) else {"json": body}
+    response = client.post(path.replace("{id}", session), **options)
+    assert response.status_code == status
+    answer = response.json()
+    assert set(answer) == {"error", "argument"} and answer["argument"] == argument
+    assert answer["error"].startswith(f"{argument}: ") and words in answer["error"] and "\n" not in answer["error"]
+    assert client.get(f"/api/sessions/{session}/state").json() == before
+    client.delete(f"/api/sessions/{session}")
+
+
+def test_zeros_stay_at_exactly_ln2_while_playing_and_pause_stops_at_once(client):
+    session = create(client, init="zeros", speed=20)
+    with client.websocket_connect(f"/api/sessions/{session}/live") as socket:
+        assert socket.receive_json()["type"] == "points"
+        assert socket.receive_json()["iteration"] == 0
+        socket.send_json({"type": "play"})
+        states = [until(socket, lambda m: m["type"] == "state" and m["iteration"] > 0) for _ in range(5)]
+        assert all(s["mean_cost"] == LN2 and s["schemes"][0]["train_cost"] == [LN2] * 5 for s in states)
+        assert [s["iteration"] for s in states] == sorted({s["iteration"] for s in states}) and states[0]["playing"]
+        socket.send_json({"type": "pause"})
+        paused = until(socket, lambda m: m["type"] == "state" and not m["playing"])
+        time.sleep(0.3)
+        assert client.get(f"/api/sessions/{session}/state").json()["iteration"] == paused["iteration"]
+        assert paused["mean_cost"] == LN2 and paused["layers"][0][0]["duplicate"] == 10
+
+
+def test_a_setting_change_while_playing_rebuilds_and_goes_on(client):
+    session = create(client)
+    with client.websocket_connect(f"/api/sessions/{session}/live") as socket:
+        socket.send_json({"type": "play"})
+        until(socket, lambda m: m["type"] == "state" and m["iteration"] > 50)
+        socket.send_json({"type": "settings", "settings": {"init": "zeros", "n_samples": 200}})
+        points = until(socket, lambda m: m["type"] == "points")
+        assert len(points["train"]["y"]) == 150 and sum(points["train"]["y"]) == 75  # balanced: zeros stay at ln 2
+        state = until(socket, lambda m: m["type"] == "state" and m["settings"]["init"] == "zeros")
+        assert state["iteration"] < 50 and state["playing"]
+        later = until(socket, lambda m: m["type"] == "state" and m["iteration"] > state["iteration"])
+        assert later["mean_cost"] == LN2
+
+
+def test_refused_messages_answer_an_error_and_leave_the_session_alone(client):
+    session = create(client, n_seeds=1)
+    with client.websocket_connect(f"/api/sessions/{session}/live") as socket:
+        until(socket, lambda m: m["type"] == "state")
+        for message, argument in [({"type": "settings", "settings": {"init": "normal(std=-1)"}}, "init"),
+                                  ({"type": "jump"}, "type"), ({"type": "step", "iterations": -1}, "iterations"),
+                                  ([1], "message")]:
+            socket.send_json(message)
+            error = until(socket, lambda m: m["type"] == "error")
+            assert error["argument"] == argument and error["error"].startswith(f"{argument}: ")
+        socket.send_json({"type": "step", "iterations": 3})
+        state = until(socket, lambda m: m["type"] == "state")
+        assert state["iteration"] == 3 and state["settings"]["init"] == "he_normal"
+        socket.send_bytes(b'{"type": "step", "iterations": 2}')  # a binary frame is read as JSON too
+        assert until(socket, lambda m: m["type"] == "state")["iteration"] == 5
+
+
+def test_closing_the_socket_stops_and_deletes_its_session(client):
+    session = create(client)
+    with client.websocket_connect(f"/api/sessions/{session}/live") as socket:
+        socket.send_json({"type": "play"})
+        until(socket, lambda m: m["type"] == "state" and m["iteration"] > 0)
+    assert gone(client, session)
+
+
+def test_two_sessions_playing_together_are_isolated(client):
+    from initlab.playground.session import Session
+    from initlab.playground.settings import Settings
+    a, b = create(client, n_seeds=2), create(client, n_seeds=2, init="zeros", lr=0.5)
+    with client.websocket_connect(f"/api/sessions/{a}/live") as first, \
+            client.websocket_connect(f"/api/sessions/{b}/live") as second:
+        first.send_json({"type": "play"})
+        second.send_json({"type": "play"})
+        until(first, lambda m: m["type"] == "state" and m["iteration"] > 100)
+        until(second, lambda m: m["type"] == "state" and m["iteration"] > 100)
+        first.send_json({"type": "pause"})
+        second.send_json({"type": "pause"})
+        state_a = until(first, lambda m: m["type"] == "state" and not m["playing"])
+        state_b = until(second, lambda m: m["type"] == "state" and not m["playing"])
+    alone = Session(Settings(n_seeds=2))
+    alone.step(state_a["iteration"])
+    assert state_a["schemes"][0]["train_cost"] == alone.state(layers=False)["train_cost"]
+    assert state_b["mean_cost"] == LN2
+
+
+@pytest.mark.slow  # waits for the idle timeout (1 s) and the next look for idle sessions
+def test_idle_rest_sessions_are_deleted_and_the_number_of_sessions_is_limited():
+    with TestClient(create_app(max_sessions=2, idle_seconds=1.0)) as client:
+        first = create(client, n_seeds=1)
+        assert client.post(f"/api/sessions/{first}/play").json()["playing"]  # playing does not keep it alive
+        create(client, n_seeds=1)
+        refused = client.post("/api/sessions", json={})
+        assert refused.status_code == 429 and refused.json()["argument"] == "sessions"
+        assert gone(client, first)  # idle for 1 s: the next look (every second) deletes it
+        assert client.post("/api/sessions", json={}).status_code == 201
+
+
+def test_other_sites_and_host_names_are_refused():
+    from starlette.websockets import WebSocketDisconnect
+    with TestClient(create_app(hosts=("127.0.0.1", "localhost")), base_url="http://127.0.0.1:8765") as client:
+        assert client.get("/api/limits").status_code == 200
+        same = client.get("http://localhost:8765/api/limits", headers={"origin": "http://localhost:8765"})
+        assert same.status_code == 200
+        rebound = client.get("http://evil.example:8765/api/limits")  # DNS rebinding: another name for 127.0.0.1
+        assert rebound.status_code == 403 and rebound.json()["argument"] == "host"
+        other = client.post("/api/sessions", json={}, headers={"origin": "http://evil.example"})
+        assert other.status_code == 403 and other.json() == {
+            "error": "origin: expected a page this playground served (127.0.0.1:8765), got 'http://evil.example'",
+            "argument": "origin"}
+        assert not client.app.state.sessions.by_id
+        session = create(client)
+        with pytest.raises(WebSocketDisconnect) as closed:
+            with client.websocket_connect(f"/api/sessions/{session}/live", headers={"origin": "http://evil.example"}):
+                pass
+        assert closed.value.code == 4403
