@@ -12,8 +12,7 @@ import pytest
 import torch
 
 from _initlab_init_stats import KURTOSIS_NORMAL, assert_sample_moments
-from initlab.init import canonical, fans, initializer
-from initlab.init.fans import FanAxes
+from initlab.init import FanAxes, canonical, fans, initializer
 
 # ------------------------------------------------------------------------------------------- fan axes
 

@@ -60,8 +60,9 @@ def uniform(limit: float | None = None, low: float | None = None, high: float | 
     return laws.uniform(laws.fixed(low), laws.fixed(high))
 
 
-@scheme("epsilon_uniform", fan_axes=True, formula="U(-e, e), e = sqrt(6)/sqrt(fan_in + fan_out)", distribution="uniform",
-        source="Andrew Ng's Machine Learning course, 'Random initialization'; exercise 4: epsilon=0.12")
+@scheme("epsilon_uniform", formula="U(-e, e), e = sqrt(6)/sqrt(fan_in + fan_out)", distribution="uniform",
+        source="Andrew Ng's Machine Learning course, 'Random initialization'; exercise 4: epsilon=0.12",
+        fan_axes=True)
 def epsilon_uniform(epsilon: float | None = None) -> laws.Law:
     """Ng's symmetry-breaking init. With the default epsilon it equals `xavier_uniform`;
     the course's 400-25-10 network uses the fixed ``epsilon=0.12``."""
@@ -71,14 +72,15 @@ def epsilon_uniform(epsilon: float | None = None) -> laws.Law:
     return laws.variance_scaling(1.0, "fan_avg", "uniform")
 
 
-@scheme("xavier_uniform", fan_axes=True, aliases=("glorot_uniform",), formula="U(-b, b), b = gain*sqrt(6/(fan_in + fan_out))",
-        distribution="uniform", source="Glorot & Bengio 2010; torch.nn.init.xavier_uniform_")
+@scheme("xavier_uniform", aliases=("glorot_uniform",), formula="U(-b, b), b = gain*sqrt(6/(fan_in + fan_out))",
+        distribution="uniform", source="Glorot & Bengio 2010; torch.nn.init.xavier_uniform_", fan_axes=True)
 def xavier_uniform(gain: float = 1.0) -> laws.Law:
     return laws.variance_scaling(number("gain", gain, positive=True) ** 2, "fan_avg", "uniform")
 
 
-@scheme("xavier_normal", fan_axes=True, aliases=("glorot_normal",), formula="N(0, gain^2 * 2/(fan_in + fan_out))",
-        distribution="normal", source="Glorot & Bengio 2010; torch.nn.init.xavier_normal_ (untruncated)")
+@scheme("xavier_normal", aliases=("glorot_normal",), formula="N(0, gain^2 * 2/(fan_in + fan_out))",
+        distribution="normal", source="Glorot & Bengio 2010; torch.nn.init.xavier_normal_ (untruncated)",
+        fan_axes=True)
 def xavier_normal(gain: float = 1.0) -> laws.Law:
     return laws.variance_scaling(number("gain", gain, positive=True) ** 2, "fan_avg", "normal")
 
@@ -88,36 +90,40 @@ def _kaiming_scale(a: float, mode: str, nonlinearity: str) -> tuple[float, str]:
     return gain(nonlinearity, number("a", a)) ** 2, mode
 
 
-@scheme("he_uniform", fan_axes=True, aliases=("kaiming_uniform",), formula="U(-b, b), b = gain*sqrt(3/fan_mode)",
-        distribution="uniform", source="He et al. 2015; torch.nn.init.kaiming_uniform_")
+@scheme("he_uniform", aliases=("kaiming_uniform",), formula="U(-b, b), b = gain*sqrt(3/fan_mode)",
+        distribution="uniform", source="He et al. 2015; torch.nn.init.kaiming_uniform_", fan_axes=True)
 def he_uniform(a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> laws.Law:
     """gain = gain(nonlinearity, a); the defaults give gain sqrt(2), as in torch."""
     return laws.variance_scaling(*_kaiming_scale(a, mode, nonlinearity), "uniform")
 
 
-@scheme("he_normal", fan_axes=True, aliases=("kaiming_normal",), formula="N(0, gain^2/fan_mode)",
-        distribution="normal", source="He et al. 2015; torch.nn.init.kaiming_normal_ (untruncated); deeplearning.ai course 2 week 1")
+@scheme("he_normal", aliases=("kaiming_normal",), formula="N(0, gain^2/fan_mode)",
+        distribution="normal", source="He et al. 2015; torch.nn.init.kaiming_normal_ (untruncated); deeplearning.ai course 2 week 1",
+        fan_axes=True)
 def he_normal(a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> laws.Law:
     """gain = gain(nonlinearity, a); the defaults give N(0, 2/fan_in), as in torch."""
     return laws.variance_scaling(*_kaiming_scale(a, mode, nonlinearity), "normal")
 
 
-@scheme("glorot_standard", fan_axes=True, formula="U(-1/sqrt(fan_in), 1/sqrt(fan_in))", distribution="uniform",
-        source="Glorot & Bengio 2010, eq. 1: the 'commonly used heuristic' they compare with (variance 1/(3 fan_in))")
+@scheme("glorot_standard", formula="U(-1/sqrt(fan_in), 1/sqrt(fan_in))", distribution="uniform",
+        source="Glorot & Bengio 2010, eq. 1: the 'commonly used heuristic' they compare with (variance 1/(3 fan_in))",
+        fan_axes=True)
 def glorot_standard() -> laws.Law:
-    """The paper's "standard" initialization, which its normalized one (`xavier_uniform`) replaces: the
-    variance 1/(3 n) shrinks the signal by 1/3 per tanh layer. Same law as `torch_default`'s weights."""
+    """The paper's "standard" initialization, which its normalized one (`xavier_uniform`) replaces: with
+    variance 1/(3 n) each layer multiplies the signal's variance by about 1/3 near tanh's linear regime.
+    The same law as `torch_default`'s weights."""
     return laws.variance_scaling(1.0 / 3.0, "fan_in", "uniform")
 
 
-@scheme("lecun_uniform", fan_axes=True, formula="U(-b, b), b = sqrt(3/fan_in)", distribution="uniform",
-        source="LeCun et al. 1998; keras lecun_uniform, jax.nn.initializers.lecun_uniform")
+@scheme("lecun_uniform", formula="U(-b, b), b = sqrt(3/fan_in)", distribution="uniform",
+        source="LeCun et al. 1998; keras lecun_uniform, jax.nn.initializers.lecun_uniform", fan_axes=True)
 def lecun_uniform() -> laws.Law:
     return laws.variance_scaling(1.0, "fan_in", "uniform")
 
 
-@scheme("lecun_normal", fan_axes=True, formula="N(0, 1/fan_in)", distribution="normal",
-        source="LeCun et al. 1998 (untruncated); the 'Xavier' of Imad Dabbura's article (2018): randn * sqrt(1/fan_in)")
+@scheme("lecun_normal", formula="N(0, 1/fan_in)", distribution="normal",
+        source="LeCun et al. 1998 (untruncated); the 'Xavier' of Imad Dabbura's article (2018): randn * sqrt(1/fan_in)",
+        fan_axes=True)
 def lecun_normal() -> laws.Law:
     return laws.variance_scaling(1.0, "fan_in", "normal")
 
@@ -138,10 +144,9 @@ def truncated_normal(std: float = 1.0, mean: float = 0.0, a: float = -2.0, b: fl
     return laws.truncated_normal(mean, laws.fixed(std), a, b)
 
 
-@scheme("variance_scaling", fan_axes=True,
-        formula="variance scale/n, n = fan_in | fan_out | (fan_in + fan_out)/2 | sqrt(fan_in * fan_out)",
+@scheme("variance_scaling", formula="variance scale/n, n = fan_in | fan_out | (fan_in + fan_out)/2 | sqrt(fan_in * fan_out)",
         distribution="truncated_normal | normal | uniform",
-        source="keras VarianceScaling, jax.nn.initializers.variance_scaling")
+        source="keras VarianceScaling, jax.nn.initializers.variance_scaling", fan_axes=True)
 def variance_scaling(scale: float = 1.0, mode: str = "fan_in", distribution: str = "truncated_normal") -> laws.Law:
     choice("mode", mode, MODES)
     choice("distribution", distribution, DISTRIBUTIONS)
@@ -191,16 +196,18 @@ def identity(gain: float = 1.0) -> laws.Law:
     return laws.identity(number("gain", gain))
 
 
-@scheme("torch_default", fan_axes=True, formula="U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias", distribution="uniform",
-        source="torch.nn.Linear.reset_parameters: kaiming_uniform_(a=sqrt(5)); bias from the weight's fan_in")
+@scheme("torch_default", formula="U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias", distribution="uniform",
+        source="torch.nn.Linear.reset_parameters: kaiming_uniform_(a=sqrt(5)); bias from the weight's fan_in",
+        fan_axes=True)
 def torch_default() -> laws.Law:
     """gain(leaky_relu, sqrt 5)^2 = 1/3, so the bound is sqrt(3 * 1/3 / fan_in) = 1/sqrt(fan_in).
     Used as a bias init, the fans are the weight's, matching nn.Linear's bias."""
     return laws.variance_scaling(gain("leaky_relu", math.sqrt(5.0)) ** 2, "fan_in", "uniform")
 
 
-@scheme("critical", fan_axes=True, formula="N(0, sigma_w^2/fan_in), sigma_w^2 on the order/chaos line for sigma_b2",
-        distribution="normal", source="Poole et al. 2016; Schoenholz et al. 2017 (mean-field criticality, chi_1 = 1)")
+@scheme("critical", formula="N(0, sigma_w^2/fan_in), sigma_w^2 on the order/chaos line for sigma_b2",
+        distribution="normal", source="Poole et al. 2016; Schoenholz et al. 2017 (mean-field criticality, chi_1 = 1)",
+        fan_axes=True)
 def critical(activation: str = "tanh", sigma_b2: float = 0.05, slope: float = 0.01) -> laws.Law:
     """sigma_w^2 solves chi_1 = sigma_w^2 E[phi'(sqrt(q*) z)^2] = 1 (`initlab theory`); tanh with
     sigma_b2 = 0.05 gives 1.761, relu 2 (He). sigma_b2 describes the biases: set them with
