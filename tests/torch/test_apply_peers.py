@@ -75,7 +75,7 @@ def test_sparse_values_are_torchs_sparse_values_and_its_zero_count_per_column():
 
 def test_a_zero_element_parameter_warns_as_torch_does_and_stays_empty():
     with pytest.warns(UserWarning):  # torch's own reset warns too
-        model = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 0))
+        model = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 0, bias=False))
     with pytest.warns(UserWarning, match=r"^Initializing zero-element tensors is a no-op \(shape \[0, 4\]\)$"):
         initialise(model, "he_normal", seed=0)
     assert model[1].weight.shape == (0, 4)
