@@ -44,11 +44,11 @@ matches a glob pattern (`fnmatch`, case-sensitive; the first matching pattern wi
 before any rule above, block by block as usual; a parameter of no layer gets it as one block
 (``{"*.gamma": "constant(1e-6)"}`` for LayerScale, ``{"*.c_proj.weight": "normal(std=0.00289)"}``
 for GPT-2's scaled residual projections at 24 layers, 0.02 / sqrt(2 * 24); ``{"*.w_qkv":
-"variance_scaling(in_axis=0, out_axis=(1, 2))"}`` for an einsum kernel (d_model, heads, head_dim) whose
-fans are not a Linear's: a spec's own ``in_axis``/``out_axis``/``batch_axis`` name the fans). ``NAME:BLOCK`` names blocks (globs over their labels:
-q, k, v; i, f, g, o; r, z, n), the other blocks keeping their rule: ``{"rnn.bias_*:f": "ones"}``
-sets an LSTM's forget-gate biases to 1 (Jozefowicz et al. 2015), ``{"*.c_attn.weight:q": "zeros"}``
-zeroes GPT-2's queries (muP). An override is explicit, so it fills a tied tensor whatever `tied`
+"variance_scaling(in_axis=0, out_axis=(1, 2))"}`` for an einsum kernel (d_model, heads, head_dim)
+whose fans are not a Linear's: a spec's own ``in_axis``/``out_axis``/``batch_axis`` name the fans).
+``NAME:BLOCK`` names blocks (globs over their labels: q, k, v; i, f, g, o; r, z, n), the other blocks
+keeping their rule: ``{"rnn.bias_*:f": "ones"}`` sets an LSTM's forget-gate biases to 1 (Jozefowicz
+et al. 2015), ``{"*.c_attn.weight:q": "zeros"}`` zeroes GPT-2's queries (muP). An override is explicit, so it fills a tied tensor whatever `tied`
 says; a pattern that matches no parameter (or block) is an error. Rules and overrides are planned
 in `initlab.torch.apply_rules`.
 
