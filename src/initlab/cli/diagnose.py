@@ -36,9 +36,10 @@ def diagnose(data: Annotated[Optional[str], typer.Option(metavar="SPEC", help=(
                  "Hidden widths: '10,5' or WIDTHxDEPTH. [default: 100x30]"))] = None,
              activation: Annotated[Optional[str], typer.Option(help=(
                  f"Hidden activation: {', '.join(ACTIVATIONS)}. [default: relu]"))] = None,
-             init: Annotated[Optional[str], typer.Option(metavar="SPEC", help=(
-                 "Weight scheme spec; for --torch also 'auto' or 'lsuv' (initlab.torch). "
-                 "[default: he_normal; for --torch: the model as its factory built it]"))] = None,
+             init: Annotated[Optional[list[str]], typer.Option(metavar="SPEC", help=(
+                 "Weight scheme spec; for --torch also 'auto' or 'lsuv' (initlab.torch). Repeatable: several "
+                 "schemes make a study (see --seeds). [default: he_normal; for --torch: the model as its "
+                 "factory built it]"))] = None,
              bias_init: Annotated[Optional[str], typer.Option(help=(
                  "Bias scheme spec (for --torch, with a scheme in --init). [default: zeros]"))] = None,
              torch_factory: TorchFactory = None, input_shape: InputShape = None,
@@ -48,24 +49,66 @@ def diagnose(data: Annotated[Optional[str], typer.Option(metavar="SPEC", help=(
                                                        help="Scale --data features to mean 0, std 1.")] = True,
              seed: Annotated[int, typer.Option(help="Seed of the batch and the weights (split into independent "
                                                     "streams).")] = 0,
+             seeds: Annotated[int, typer.Option(help=(
+                 "Diagnose at seeds SEED..SEED+N-1. More than one seed, or several --init, make a study: "
+                 "per scheme and layer the median and range over seeds, Glorot & Bengio's histograms "
+                 "(histograms.png), the layer curves (layers.png) and study.json."))] = 1,
              out: Out = None,
              no_figures: Annotated[bool, typer.Option("--no-figures", help="Write only diagnose.json.")] = False,
+             histograms: Annotated[bool, typer.Option("--histograms", help=(
+                 "Also each layer's histograms of activations, dL/dz and dL/dW and two inputs' correlation "
+                 "against the correlation map (JSON fields distributions, correlation; histograms.png, "
+                 "layers.png). Always on in a study."))] = False,
+             jacobian: Annotated[bool, typer.Option("--jacobian", help=(
+                 "Also the singular values of the hidden layers' input-output Jacobian d h(L) / d h(1) on 16 "
+                 "inputs (dynamical isometry, Pennington et al. 2017): JSON field jacobian, jacobian.png. An MLP "
+                 "with 2+ hidden layers only."))] = False,
              max_memory: MaxMemory = None, as_json: JsonOption = False) -> None:
     """Measure each layer's signal at initialization (activations, dL/dz, dead, saturated, duplicate
     units), compare it with mean-field theory, give a verdict and the scheme that fixes it."""
     from initlab.diagnose.command import Options, run, write_folder
-    from initlab.diagnose.present import OPTIONAL_COLUMNS, command_line, layer_table, verdict_lines
+    from initlab.diagnose.present import OPTIONAL_COLUMNS, command_line, jacobian_lines, layer_table, verdict_lines
     from initlab.experiments.run_folder import check_out, new_run_folder
     from initlab.memory import budget
     budget(max_memory)  # a malformed size fails before anything else
-    options = Options(data, hidden, activation, init, bias_init, torch_factory, input_shape, n_samples,
-                      standardize, seed, max_memory, input_dtype, vocab, output)
+    inits = list(init or [None])
+    options = Options(data, hidden, activation, inits[0], bias_init, torch_factory, input_shape, n_samples,
+                      standardize, seed, max_memory, input_dtype, vocab, output, jacobian)
+    if len(inits) > 1 or seeds != 1:
+        return _study(options, inits, seeds, out, no_figures, as_json)
     folder = check_out(out or new_run_folder("diagnose"))
-    result = run(options)
-    written = write_folder(result, folder, not no_figures, command_line(options.flags()))
+    result = run(options, detail=histograms)
+    written = write_folder(result, folder, not no_figures, command_line(options.flags()),
+                           options.init or ("model" if torch_factory else "he_normal"), seed)
     show(layer_table(result), optional=OPTIONAL_COLUMNS)
-    for line in verdict_lines(result):
+    for line in verdict_lines(result) + jacobian_lines(result):
         err.print(line, soft_wrap=True)
     err.print(f"wrote {', '.join(written)} to {escape(str(folder))}", soft_wrap=True)
     if as_json:
         emit_json(result.to_json())
+
+
+def _study(options, inits: list, seeds: int, out, no_figures: bool, as_json: bool) -> None:
+    """Several schemes and/or seeds: one diagnosis each, summarised per scheme (`initlab.diagnose.study`)."""
+    from dataclasses import replace
+
+    from initlab.cli.output import progress_bar
+    from initlab.diagnose.command import TORCH_INITS, _check
+    from initlab.init import initializer
+    from initlab.diagnose.study import check_study, run_study
+    from initlab.diagnose.study_output import study_table, write_study
+    from initlab.experiments.run_folder import check_out, new_run_folder
+    check_study(inits, seeds, options.seed)
+    for init in inits:  # every scheme checked before the first diagnosis runs
+        _check(replace(options, init=init))
+        if init is not None and init not in TORCH_INITS:
+            initializer(init, argument="init")
+    folder = check_out(out or new_run_folder("diagnose"))
+    with progress_bar() as progress:
+        task = progress.add_task(f"diagnose: {len(inits)} schemes x {seeds} seeds", total=len(inits) * seeds)
+        study = run_study(options, inits, seeds, progress=lambda: progress.advance(task))
+    written = write_study(study, folder, figures=not no_figures)
+    show(study_table(study))
+    err.print(f"wrote {', '.join(written)} to {escape(str(folder))}", soft_wrap=True)
+    if as_json:
+        emit_json(study.to_json())

@@ -41,6 +41,7 @@ class Options:
     input_dtype: str | None = None  # float (standard-normal inputs) or long (token ids; needs vocab, implied by it)
     vocab: int | None = None
     output: str | None = None  # key (or index) of the model's output the loss reads
+    jacobian: bool = False  # also the singular values of d h(L) / d h(1) (an MLP only)
 
     @property
     def tokens(self) -> int | None:
@@ -59,13 +60,17 @@ class Options:
                     ("--input-dtype", self.input_dtype), ("--vocab", self.vocab), ("--output", self.output),
                     ("--init", self.init), ("--bias-init", self.bias_init)]
         return head + [("--n-samples", None if self.n_samples == N_SAMPLES else self.n_samples),
-                       ("--seed", self.seed or None), ("--no-standardize", not self.standardize)]
+                       ("--seed", self.seed or None), ("--no-standardize", not self.standardize),
+                       ("--jacobian", self.jacobian)]
 
 
 def _check(options: Options) -> None:
     integer("n_samples", options.n_samples, minimum=2)
     check_seed("seed", options.seed)
     if options.torch_factory is None:
+        if options.jacobian:
+            from initlab.diagnose.jacobian import EXAMPLES, check_cost
+            check_cost(parse_hidden(options.hidden or MLP_DEFAULTS["hidden"]), min(EXAMPLES, options.n_samples))
         if options.input_shape is not None:
             raise ArgumentError("input_shape", "only used with --torch (an MLP takes its input size from --data)")
         for name in ("input_dtype", "vocab", "output"):
@@ -77,6 +82,9 @@ def _check(options: Options) -> None:
             raise ArgumentError("init", f"'{options.init}' is initlab.torch's and needs --torch "
                              "(for an MLP use a scheme such as he_normal)")
         return
+    if options.jacobian:
+        raise ArgumentError("jacobian", "is measured on an initlab MLP's chain of layers; a --torch model is not "
+                            "supported yet")
     given = [name for name in ("hidden", "activation") if getattr(options, name) is not None]
     if given:
         flags = " and ".join("--" + name.replace("_", "-") for name in given)
@@ -115,8 +123,9 @@ def _check_inputs(options: Options) -> None:
         raise ArgumentError("vocab", "draws token ids 0..vocab-1, which --input-dtype float contradicts")
 
 
-def run(options: Options):
-    """The `Diagnosis` of what `options` describe, its recommendation completed with the command."""
+def run(options: Options, detail: bool = False):
+    """The `Diagnosis` of what `options` describe, its recommendation completed with the command
+    (`detail`: with per-layer histograms and two-input correlations, `initlab.diagnose.doctor.diagnose`)."""
     _check(options)  # before the heavy imports below: a refused option answers at once
     from initlab.diagnose.doctor import diagnose_mlp, diagnose_torch
     from initlab.diagnose.present import with_fix
@@ -131,7 +140,10 @@ def run(options: Options):
         _check_memory(o["data"], options.n_samples, widths, X.shape[1], options.max_memory)
         net = mlp_for(X, y, widths, o["activation"], o["init"], o["bias_init"], seeds.weights)
         with np.errstate(over="ignore", invalid="ignore"):  # overflow is a finding (exploding), not noise
-            result = diagnose_mlp(net, X, y)
+            result = diagnose_mlp(net, X, y, detail)
+        if options.jacobian:
+            from initlab.diagnose.doctor import jacobian_of
+            result = replace(result, jacobian=jacobian_of(net, X, y).to_json())
     else:
         _check_batch_memory(shape, options.n_samples, options.max_memory)
         model = load_factory(options.torch_factory, seeds.factory)
@@ -145,7 +157,7 @@ def run(options: Options):
                 _renamed(initialise_torch, model, options.init, seeds.weights, lambda: torch_batch(
                     shape, options.n_samples, seeds.calibration, data, options.standardize, vocab)[0],
                     options.bias_init or "zeros", batch=batch_option, example=batch_option)
-            result = _renamed(diagnose_torch, model, batch, target, options.output, batch=batch_option,
+            result = _renamed(diagnose_torch, model, batch, target, options.output, detail, batch=batch_option,
                               target="data")
         except ArgumentError as error:
             raise _token_hint(error, model, batch) from None
@@ -214,17 +226,30 @@ def _renamed(function, *args, **names):
         raise renamed(error, names) from None
 
 
-def write_folder(result, folder: Path, figures: bool = True, command: str | None = None) -> list[str]:
-    """Write diagnose.json (and diagnose.png, report.html) into `folder`; returns the names written."""
+def write_folder(result, folder: Path, figures: bool = True, command: str | None = None,
+                 label: str = "", seed: int = 0) -> list[str]:
+    """Write diagnose.json (and diagnose.png, report.html; histograms.png and layers.png for a diagnosis with
+    distributions, titled with the scheme `label` and `seed`; jacobian.png) into `folder`; returns the names."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "diagnose.json").write_text(json.dumps(result.to_json(), indent=1, allow_nan=False) + "\n")
     if not figures:
-        for stale in ("diagnose.png", "report.html"):  # an earlier run's, which would contradict the json
+        for stale in ("diagnose.png", "report.html", "jacobian.png", "histograms.png", "layers.png"):  # an earlier run's, which would contradict the json
             (folder / stale).unlink(missing_ok=True)
         return ["diagnose.json"]
     from initlab.diagnose.figure import diagnose_figure
     from initlab.report.diagnosis import write_diagnosis_report
     figure = diagnose_figure(result, folder / "diagnose.png")
     write_diagnosis_report(result, folder / "report.html", command=command, figure=figure)
-    return ["diagnose.json", "diagnose.png", "report.html"]
+    written = ["diagnose.json", "diagnose.png", "report.html"]
+    if result.distributions is not None:  # --histograms: a study of one run draws the same figures
+        from initlab.diagnose.study import Run, Study
+        from initlab.diagnose.study_output import write_figures
+        written += write_figures(Study([Run(label, seed, result)]), folder)
+    if result.jacobian is not None:
+        from initlab.diagnose.jacobian_figure import jacobian_figure
+        jacobian_figure(result.jacobian, folder / "jacobian.png")
+        written.append("jacobian.png")
+    for stale in {"histograms.png", "layers.png", "jacobian.png"} - set(written):  # an earlier run's
+        (folder / stale).unlink(missing_ok=True)
+    return written

@@ -19,7 +19,7 @@ from initlab.diagnose.verdict import Diagnosis, diagnosis
 
 
 def diagnose(captures: Sequence[Capture], input_mean_square: float, model: str,
-             coverage: Coverage | None = None) -> Diagnosis:
+             coverage: Coverage | None = None, detail: bool = False) -> Diagnosis:
     """Statistics, theory and verdict for the `captures` of one pass; `input_mean_square` = mean(X^2)
     of the batch (theory's q(0)); `model` names the model in the report; `coverage` what the chain
     theory leaves out of it (None: a chain, as the NumPy engine's MLP; `initlab.diagnose.coverage`).
@@ -29,7 +29,9 @@ def diagnose(captures: Sequence[Capture], input_mean_square: float, model: str,
     is therefore compared with `LayerStats.grad_rms` (as `expected_pre_std` = sqrt(q) is with
     `pre_rms`), while `grad_std` stays the std of the entries. For a model the chain theory does not
     cover (`coverage` not a chain) the expected values are nan: the table shows '-' and the verdict rests
-    on measured quantities (`initlab.diagnose.measured`)."""
+    on measured quantities (`initlab.diagnose.measured`). `detail` adds each layer's histograms of
+    activations, dL/dz and dL/dW (`Diagnosis.distributions`) and, for a chain, two inputs' correlation
+    against the correlation map (`Diagnosis.correlation`)."""
     captures = list(captures)
     if not captures:
         raise ArgumentError("captures", "expected at least one dense or convolutional layer, got none")
@@ -42,7 +44,14 @@ def diagnose(captures: Sequence[Capture], input_mean_square: float, model: str,
     if coverage is not None and not coverage.chain:  # a chain's numbers would mislead: none rather than wrong ones
         theory = [Expected(*[math.nan] * len(fields(Expected))) for _ in captures]
     layers = [layer_stats(i, c, e) for i, (c, e) in enumerate(zip(captures, theory), start=1)]
-    return diagnosis(layers, [c.activation for c in captures], model, coverage)
+    result = diagnosis(layers, [c.activation for c in captures], model, coverage)
+    if not detail:
+        return result
+    from initlab.diagnose.correlation import correlations
+    from initlab.diagnose.distributions import layer_distributions
+    chain = coverage is None or coverage.chain
+    return replace(result, distributions=layer_distributions(captures),
+                   correlation=correlations(captures) if chain else None)
 
 
 def _mean_square(X) -> float:
@@ -50,9 +59,16 @@ def _mean_square(X) -> float:
         return float(np.mean(np.square(np.asarray(X, dtype=np.float64))))
 
 
-def diagnose_mlp(net, X: np.ndarray, y: np.ndarray) -> Diagnosis:
-    """Diagnose the NumPy engine's `MLP` on the batch (`X`, `y`)."""
-    return diagnose(capture_mlp(net, X, y), _mean_square(net.as_input(X)), describe_mlp(net))
+def diagnose_mlp(net, X: np.ndarray, y: np.ndarray, detail: bool = False) -> Diagnosis:
+    """Diagnose the NumPy engine's `MLP` on the batch (`X`, `y`) (`detail`: see `diagnose`)."""
+    return diagnose(capture_mlp(net, X, y), _mean_square(net.as_input(X)), describe_mlp(net), detail=detail)
+
+
+def jacobian_of(net, X: np.ndarray, y: np.ndarray, examples: int | None = None):
+    """The singular values of the NumPy engine's `MLP`'s hidden Jacobian on the first rows of `X`
+    (`initlab.diagnose.jacobian.spectrum`)."""
+    from initlab.diagnose.jacobian import EXAMPLES, spectrum
+    return spectrum(capture_mlp(net, X, y), _mean_square(net.as_input(X)), examples or EXAMPLES)
 
 
 def _torch_input_mean_square(batch) -> float:
@@ -63,7 +79,7 @@ def _torch_input_mean_square(batch) -> float:
     return _mean_square(x.detach().cpu().double().numpy()) if x.is_floating_point() else 1.0
 
 
-def diagnose_torch(model, batch, target=None, output=None) -> Diagnosis:
+def diagnose_torch(model, batch, target=None, output=None, detail: bool = False) -> Diagnosis:
     """Diagnose a PyTorch `model` on `batch` (a tensor or a dict of tensors), with integer class
     `target`s or None (a fixed random output gradient), the loss on `output` (a key or index of the
     model's output; `initlab.torch.inputs.select_output`); see `initlab.diagnose.torch_probe`. The model
@@ -83,7 +99,7 @@ def diagnose_torch(model, batch, target=None, output=None) -> Diagnosis:
         raise ArgumentError("model", "no layer's output reaches the loss (no gradient flows to any layer)")
     others = untreated_modules(model)
     coverage = torch_coverage(traced, captures, others, inside)
-    result = diagnose(captures, _torch_input_mean_square(batch), describe_torch(model, captures), coverage)
+    result = diagnose(captures, _torch_input_mean_square(batch), describe_torch(model, captures), coverage, detail)
     caveats = []
     missed = unreached(traced.layers, captures)
     if missed:

@@ -81,6 +81,19 @@ def verdict_lines(diagnosis) -> list[str]:
     return lines
 
 
+def jacobian_lines(diagnosis) -> list[str]:
+    """The hidden Jacobian's singular values in two lines (none when not measured)."""
+    j = getattr(diagnosis, "jacobian", None)
+    if not j:
+        return []
+    def shown(x):
+        return "-" if x is None else f"{x:.3g}"
+    return [f"jacobian d h({j['to'].split()[-1]}) / d h(1) over {j['examples']} inputs: singular values "
+            f"{shown(j['q05'])} .. {shown(j['median'])} .. {shown(j['q95'])} (5%, median, 95%), max {shown(j['max'])}",
+            f"  mean s^2 {shown(j['mean_square'])} (mean-field theory {shown(j['theory_mean_square'])}), "
+            f"variance of s^2 {shown(j['var_square'])} (0 at dynamical isometry)"]
+
+
 def command_line(options: Sequence[tuple[str, object]]) -> str:
     """'initlab diagnose --flag value ...' from (flag, value) pairs; None values are left out, True
     values are bare flags, every value is shell-quoted (specs hold parentheses)."""

@@ -77,13 +77,21 @@ class Diagnosis:
     # python, and role "alternative" when the recommendation already rescales the residual stream, else "advice"
     depth_scheme: dict | None = None
     discovery: str | None = None  # a torch model's layers found by "hooks" or "hooks+fx" (`initlab.torch.discover`)
+    jacobian: dict | None = None  # the hidden Jacobian's singular values (`initlab.diagnose.jacobian`), when asked
+    # per-layer histograms (`initlab.diagnose.distributions`) and a chain's two-input correlations
+    # (`initlab.diagnose.correlation`), when asked (`detail=True`)
+    distributions: list | None = None
+    correlation: list | None = None
 
     def to_json(self) -> dict:
         return {"verdict": self.verdict, "evidence": list(self.evidence),
                 "recommendation": None if self.recommendation is None else dict(self.recommendation),
                 "model": self.model, "layers": [layer.to_json() for layer in self.layers]} | \
             ({} if self.depth_scheme is None else {"depth_scheme": dict(self.depth_scheme)}) | \
-            ({} if self.discovery is None else {"discovery": self.discovery})
+            ({} if self.discovery is None else {"discovery": self.discovery}) | \
+            ({} if self.jacobian is None else {"jacobian": dict(self.jacobian)}) | \
+            ({} if self.distributions is None else {"distributions": list(self.distributions)}) | \
+            ({} if self.correlation is None else {"correlation": list(self.correlation)})
 
 
 def _ratio(top: float, bottom: float) -> float:

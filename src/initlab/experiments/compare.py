@@ -19,7 +19,8 @@ from initlab.data import GENERATED, load, load_labelled, standardize, train_test
 from initlab.experiments import footprint
 from initlab.experiments.boundary import decision_surface, extent
 from initlab.experiments.config import CompareConfig
-from initlab.nn import MLP, TrainResult, train
+from initlab._random import as_generator
+from initlab.nn import MLP, TrainResult, train, data_init
 from initlab.nn.ensemble import train_many
 from initlab.nn.steps import SampleSpaceSteps
 from initlab.summary import summary_row
@@ -159,9 +160,13 @@ def output_layer(config: CompareConfig, y: np.ndarray) -> tuple[str, int]:
 
 
 def build_model(config: CompareConfig, data: Dataset, init: str, seed: int | np.random.Generator) -> MLP:
+    """The network of `config` initialised with `init`: a scheme, or 'lsuv' (calibrated on the training
+    inputs) or 'auto' (`initlab.nn.data_init`)."""
     output, width = output_layer(config, data.y_train)
-    return MLP([data.n_features, *config.hidden, width], activation=config.activation, output=output,
-               init=init, bias_init=config.bias_init, seed=seed, dtype=config.dtype)
+    rng = as_generator(seed, "seed")  # a Generator passes through unchanged: one stream for weights and biases
+    net = MLP([data.n_features, *config.hidden, width], activation=config.activation, output=output,
+              init=data_init.BASE.get(init, init), bias_init=config.bias_init, seed=rng, dtype=config.dtype)
+    return data_init.initialise(net, init, data.X_train, rng) if init in data_init.DATA_INITS else net
 
 
 def check_targets(config: CompareConfig, data: Dataset) -> None:

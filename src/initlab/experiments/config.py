@@ -11,6 +11,7 @@ from initlab._errors import ArgumentError, unknown_choice
 from initlab.data import DATASETS
 from initlab.init import canonical, check_dtype, initializer
 from initlab.nn import ACTIVATIONS, HEADS, OPTIMIZERS
+from initlab.nn.data_init import DATA_INITS
 
 # The four schemes compared in Imad Dabbura's article (2018) and the deeplearning.ai Deep Learning
 # Specialization (course 2 week 1): zeros, randn * 10, He, Xavier.
@@ -34,6 +35,17 @@ def _scheme(argument: str, spec: str, shape: tuple[int, ...]) -> str:
     except ValueError as error:
         raise ArgumentError(argument, f"{error}") from None
     return str(init)
+
+
+def _init(spec: str) -> str:
+    """A weight scheme's canonical spec, or one of the NumPy engine's data inits ('lsuv', 'auto')."""
+    if spec in DATA_INITS:
+        return spec
+    name = spec.split("(")[0].strip() if isinstance(spec, str) else None
+    if name in DATA_INITS:
+        raise ArgumentError("init", f"'{spec}': {name} takes no parameters here (lsuv stops at Mishkin & Matas's "
+                            "|Var - 1| < 0.1; auto has nothing to set), got some")
+    return _scheme("init", str(canonical(spec, "init")), (2, 2))
 
 
 @dataclass(frozen=True)
@@ -75,7 +87,7 @@ class CompareConfig:
 
     def __post_init__(self):
         # Canonical spec strings, so that 'glorot_normal' and 'xavier_normal' are the same scheme.
-        inits = tuple(_scheme("init", str(canonical(spec, "init")), (2, 2)) for spec in self.inits)
+        inits = tuple(_init(spec) for spec in self.inits)
         if not inits:
             raise ArgumentError("init", "expected at least one scheme, got none")
         if len(set(inits)) != len(inits):

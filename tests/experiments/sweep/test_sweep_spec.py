@@ -71,6 +71,14 @@ def test_nested_grid_tables_hidden_strings_and_fixed_init(tiny):
     ({"model": {"init": ["zeros", "he_normal"]}, "grid": {}}, "model.init: expected one scheme spec"),
     ({"grid": {"model.init": ["glorot_normal", "xavier_normal"]}}, "are the same settings"),
     ({"train": {"optimizer": 3}}, "train.optimizer: expected a string, got 3"),
+    ({"grid": {"train.lr": {"from": 0, "to": 1, "steps": 3, "log": True}}}, "train.lr: a log range needs from and to > 0"),
+    ({"grid": {"train.lr": {"from": 0.1, "to": 1}}}, "train.lr: a range needs from, to and steps, missing steps"),
+    ({"grid": {"train.lr": {"from": 0.1, "to": 1, "steps": 1}}}, "range steps: expected an integer from 2 to"),
+    ({"grid": {"train.lr": {"from": 0.1, "to": "1", "steps": 2}}}, "range to: expected a finite number, got '1'"),
+    ({"grid": {"train.lr": {"from": 0.1, "to": 1, "steps": 2, "lo": 1}}}, "a range has the keys from, to, steps"),
+    ({"train": {"lr": {"from": 0.1, "to": 1, "steps": 2}}}, "train.lr: a range of values is a grid axis"),
+    ({"grid": {"train.iterations": {"from": 10, "to": 20, "steps": 3, "log": True}}},
+     "train.iterations: expected a positive integer"),
 ])
 def test_bad_sweeps_raise_one_message_naming_the_key_and_value(tiny, change, message):
     spec = {**tiny(), **change}
@@ -79,6 +87,19 @@ def test_bad_sweeps_raise_one_message_naming_the_key_and_value(tiny, change, mes
     with pytest.raises(ValueError) as raised:
         load_sweep(spec)
     assert message in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_range_axes_expand_to_evenly_spaced_values_linear_or_log(tmp_path):
+    path = tmp_path / "ranges.toml"
+    path.write_text('seeds = 1\n[model]\ninit = "he_normal"\n[grid]\n'
+                    '"train.lr" = {from = 1e-3, to = 1, steps = 4, log = true}\n'
+                    '"model.init" = ["he_normal"]\n"train.iterations" = {from = 100, to = 700, steps = 4}\n')
+    sweep = load_sweep(path)
+    assert list(sweep.grid["train.lr"]) == [0.001, 0.01, 0.1, 1.0]  # 1e-3 * 1000^(i/3), rounded to 12 digits
+    assert list(sweep.grid["train.iterations"]) == [100, 300, 500, 700]
+    assert len(sweep.points) == 16 and sweep.points[5].config.lr == 0.01 and sweep.points[5].config.iterations == 300
+    linear = load_sweep({"grid": {"train.lr": {"from": 0.1, "to": 0.2, "steps": 3}, "model.init": ["zeros"]}})
+    assert list(linear.grid["train.lr"]) == [0.1, 0.15, 0.2]
 
 
 def test_errors_from_a_file_name_the_file(tmp_path):

@@ -7,7 +7,9 @@ axis replaces a fixed setting of the same name.
 Every grid point is one `CompareConfig` with a single scheme; it runs with seeds 0..seeds-1.
 A sweep holds at most MAX_RUNS runs (points x seeds, counted before the grid is expanded).
 When `model.init` is neither fixed nor in the grid, the four default schemes of `compare`
-(zeros, normal(std=10), he_normal, xavier_normal) are a grid axis.
+(zeros, normal(std=10), he_normal, xavier_normal) are a grid axis. A numeric axis can be written as a
+range, ``{from = 1, to = 4, steps = 7}`` (evenly spaced, both ends included) or with ``log = true``
+(evenly spaced in log), expanded by `expand_range`.
 
 >>> sweep = load_sweep({"seeds": 2, "model": {"hidden": "10,5"},
 ...                     "grid": {"model.init": ["zeros", "he_normal"], "train.lr": [0.1, 0.01]}})
@@ -149,11 +151,53 @@ def load_sweep(source: str | Path | Mapping | Sweep) -> Sweep:
         raise ValueError(f"{path}: {error}") from None
 
 
+RANGE_KEYS = {"from", "to", "steps", "log"}
+MAX_STEPS = 10_000
+
+
+def _is_range(value: object) -> bool:
+    return isinstance(value, Mapping) and "from" in value
+
+
+def expand_range(key: str, spec: Mapping) -> list:
+    """The values of a range axis {from, to, steps[, log]}: `steps` values from `from` to `to`, both included,
+    evenly spaced (in log with log = true), rounded to 12 significant digits; integers when `from`, `to` and
+    the spacing are (linear only).
+
+    >>> expand_range("train.lr", {"from": 1e-3, "to": 1e-1, "steps": 3, "log": True})
+    [0.001, 0.01, 0.1]
+    >>> expand_range("train.iterations", {"from": 100, "to": 400, "steps": 4})
+    [100, 200, 300, 400]
+    """
+    unknown = sorted(set(spec) - RANGE_KEYS)
+    if unknown:
+        raise ArgumentError(key, f"a range has the keys from, to, steps and log, got {', '.join(map(str, unknown))}")
+    missing = sorted({"from", "to", "steps"} - set(spec))
+    if missing:
+        raise ArgumentError(key, f"a range needs from, to and steps, missing {', '.join(missing)}")
+    low, high, steps, log = spec["from"], spec["to"], spec["steps"], spec.get("log", False)
+    for name, value in (("from", low), ("to", high)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ArgumentError(key, f"range {name}: expected a finite number, got {value!r}")
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 2 <= steps <= MAX_STEPS:
+        raise ArgumentError(key, f"range steps: expected an integer from 2 to {MAX_STEPS}, got {steps!r}")
+    if not isinstance(log, bool):
+        raise ArgumentError(key, f"range log: expected true or false, got {log!r}")
+    if log and (low <= 0 or high <= 0):
+        raise ArgumentError(key, f"a log range needs from and to > 0, got from = {low}, to = {high}")
+    if isinstance(low, int) and isinstance(high, int) and not log and (high - low) % (steps - 1) == 0:
+        return list(range(low, high + 1, (high - low) // (steps - 1))) if high != low else [low] * steps
+    values = (low * (high / low) ** (i / (steps - 1)) if log else low + (high - low) * i / (steps - 1)
+              for i in range(steps))
+    return [float(f"{v:.12g}") for v in values]
+
+
 def _flatten(table: Mapping, prefix: str = "") -> dict:
-    """{"model": {"init": x}} -> {"model.init": x}; quoted dotted keys ("model.init") stay as they are."""
+    """{"model": {"init": x}} -> {"model.init": x}; quoted dotted keys ("model.init") stay as they are; a range
+    table ({from, to, steps}) is a value."""
     flat = {}
     for key, value in table.items():
-        if isinstance(value, Mapping):
+        if isinstance(value, Mapping) and not _is_range(value):
             flat.update(_flatten(value, f"{prefix}{key}."))
         else:
             flat[f"{prefix}{key}"] = value
@@ -176,6 +220,9 @@ def _split(document: Mapping) -> tuple[dict, dict]:
     grid = _flatten(grid_table)
     for key in (*fixed, *grid):
         _check_key(key)
+        if _is_range(fixed.get(key)):
+            raise ArgumentError(key, "a range of values is a grid axis: put it under [grid]")
+    grid = {key: expand_range(key, values) if _is_range(values) else values for key, values in grid.items()}
     for key, values in grid.items():
         if key == "seeds":
             raise ArgumentError("seeds", "cannot be a grid axis; 'seeds = N' runs every point with seeds 0..N-1")
