@@ -39,6 +39,15 @@ def test_sample_float32_and_torch_layout(cli):
     assert document["max"] <= math.sqrt(6 / (16 * 9))
 
 
+def test_sample_bfloat16_and_fan_axes(cli):
+    document = cli.json("sample", "variance_scaling(in_axis=0, out_axis=(1, 2))", "--shape", "64,8,16",
+                        "--dtype", "bfloat16", "--exact")
+    assert (document["dtype"], document["exact"], document["fan_in"], document["fan_out"]) == ("bfloat16", True, 64, 128)
+    assert document["expected_std"] == pytest.approx(math.sqrt(1 / 64), rel=1e-12)
+    # std of a sample std is about sigma / sqrt(2n) (a little more for the truncated normal); bfloat16 adds < 0.4%.
+    assert abs(document["std"] / document["expected_std"] - 1) < 6 / math.sqrt(2 * 64 * 8 * 16) + 0.004
+
+
 def test_gradcheck_json_passes_every_combination(cli):
     document = cli.json("gradcheck")
     assert document["passed"] is True and len(document["checks"]) == 15
