@@ -114,6 +114,7 @@ def forward_backward(layer_sizes: Sequence[int], n_rows: int, itemsize: int = 8)
     return n_rows * sum(layer_sizes[1:]) * (3 * itemsize + 3 * 8) + parameter_count(layer_sizes) * (2 * itemsize + 16)
 
 
-def tensor(n_elements: int, itemsize: int = 8) -> float:
-    """Bytes of drawing one tensor: the float64 draw, its cast and one temporary of the law."""
-    return n_elements * (2 * 8 + itemsize)
+def tensor(n_elements: int, itemsize: int = 8, draw_itemsize: int = 8) -> float:
+    """Bytes of drawing one tensor: the draw (float64, or float32 when drawn directly), one temporary of
+    the law, and the cast to `itemsize`."""
+    return n_elements * (2 * draw_itemsize + itemsize)

@@ -39,6 +39,15 @@ def test_sample_float32_and_torch_layout(cli):
     assert document["max"] <= math.sqrt(6 / (16 * 9))
 
 
+def test_sample_bfloat16_and_fan_axes(cli):
+    document = cli.json("sample", "variance_scaling(in_axis=0, out_axis=(1, 2))", "--shape", "64,8,16",
+                        "--dtype", "bfloat16", "--exact")
+    assert (document["dtype"], document["exact"], document["fan_in"], document["fan_out"]) == ("bfloat16", True, 64, 128)
+    assert document["expected_std"] == pytest.approx(math.sqrt(1 / 64), rel=1e-12)
+    # std of a sample std is about sigma / sqrt(2n) (a little more for the truncated normal); bfloat16 adds < 0.4%.
+    assert abs(document["std"] / document["expected_std"] - 1) < 6 / math.sqrt(2 * 64 * 8 * 16) + 0.004
+
+
 def test_gradcheck_json_passes_every_combination(cli):
     document = cli.json("gradcheck")
     assert document["passed"] is True and len(document["checks"]) == 15
@@ -107,7 +116,16 @@ def bad_inputs(tmp_path):
         (["sample", "normal(std=-1)"], "std: expected a positive number, got -1"),
         (["sample", "orthogonal", "--shape", "5"], "shape: 'orthogonal' needs at least 2 dimensions, got [5]"),
         (["sample", "he_normal", "--shape", "4,x"], "shape: expected comma-separated positive integers"),
-        (["sample", "he_normal", "--dtype", "float16"], "dtype: expected one of float32, float64, got 'float16'"),
+        (["sample", "he_normal", "--dtype", "int8"],
+         "dtype: expected one of float16, bfloat16, float32, float64, got 'int8'"),
+        (["sample", "lecun_normal(in_axis=3)", "--shape", "4,5"], "in_axis: axis 3 is out of range for shape [4, 5]"),
+        (["sample", "lecun_normal(in_axis=0, out_axis=0)", "--shape", "4,5"],
+         "out_axis: axis 0 of shape [4, 5] is already in_axis; each axis may have one role"),
+        (["sample", "lecun_normal(in_axis=x)"], "in_axis: expected an axis or a tuple of axes"),
+        (["sample", "normal(in_axis=0)"], "'normal' has no parameter 'in_axis'"),
+        (["sample", "variance_scaling(mode=fan_geo)"], "unknown mode 'fan_geo' (did you mean 'fan_geo_avg'?)"),
+        (["sample", "dirac(groups=3)", "--shape", "3,3,4,8"], "groups: dirac needs out channels divisible by groups"),
+        (["sample", "sparse(sparsity=1.5)"], "sparsity: expected a non-negative number <= 1, got 1.5"),
         (["compare", "--hidden", "10,-5"], "hidden: expected positive integers"),
         (["compare", "--data", "circels"], "data: unknown dataset 'circels' (did you mean 'circles'?)"),
         (["compare", "--init", "he_norml"], "did you mean 'he_normal'?"),

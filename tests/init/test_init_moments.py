@@ -52,6 +52,7 @@ def const(spec, value):
 
 
 _P_EYE = min(SHAPE) / N_VALUES  # fraction of ones in eye(400, 250)
+_P_DIRAC = 250 / (9 * 250 * 400)  # fraction of ones in dirac_ of a 3x3 kernel, 250 -> 400 channels
 _N = {"fan_in": FAN_IN, "fan_out": FAN_OUT, "fan_avg": FAN_AVG}
 
 # Expected (mean, std) for SHAPE = (fan_in=400, fan_out=250), written from the published formulas.
@@ -105,12 +106,21 @@ CASES = [
     Case("eye(gain=3)", 3 * _P_EYE, 3 * math.sqrt(_P_EYE * (1 - _P_EYE)), math.nan),
     # nn.Linear's default: kaiming_uniform_(a=sqrt 5) = U(+-1/sqrt(fan_in)).
     symmetric_uniform("torch_default", 1.0 / math.sqrt(FAN_IN)),
+    # Glorot & Bengio 2010, eq. 1: the "standard" U(+-1/sqrt(n)), n = fan_in.
+    symmetric_uniform("glorot_standard", 1.0 / math.sqrt(FAN_IN)),
+    # JAX's fan_geo_avg: n = sqrt(fan_in * fan_out) = sqrt(400 * 250) = 316.2...
+    normal("variance_scaling(scale=2, mode=fan_geo_avg, distribution=normal)", 0.0, math.sqrt(2.0 / math.sqrt(FAN_IN * FAN_OUT))),
+    # dirac_ on a (3, 3, 250, 400) numpy-layout kernel: 250 ones among 9 * 250 * 400 entries.
+    Case("dirac", _P_DIRAC, math.sqrt(_P_DIRAC * (1 - _P_DIRAC)), math.nan, (3, 3, 250, 400)),
+    # sparse_ (numpy layout (in, out) = torch's transpose): ceil(0.1 * 250) = 25 zeros in each row of 250,
+    # the rest N(0, 0.01^2): std 0.01 * sqrt(225/250), kurtosis 3 / (225/250).
+    Case("sparse", 0.0, 0.01 * math.sqrt(225 / 250), 3.0 / (225 / 250)),
     # Mean-field criticality (chi_1 = 1): relu at sigma_w^2 = 2, tanh without bias at sigma_w^2 = 1.
     normal("critical(activation=relu, sigma_b2=0)", 0.0, math.sqrt(2.0 / FAN_IN)),
     normal("critical(sigma_b2=0)", 0.0, math.sqrt(1.0 / FAN_IN)),
 ]
 IDS = [c.spec for c in CASES]
-EXACT = ("identity", "eye")  # deterministic laws whose std is not a sampling quantity
+EXACT = ("identity", "eye", "dirac")  # deterministic laws whose std is not a sampling quantity
 
 
 def test_cases_cover_every_registered_scheme():

@@ -7,11 +7,11 @@
 """
 
 from initlab.init import schemes as _schemes  # noqa: F401  (registers every scheme)
-from initlab.init.fans import LAYOUTS, Fans, fans
+from initlab.init.fans import LAYOUTS, FanAxes, Fans, fans
 from initlab.init.gains import gain
 from initlab.init.initializer import Initializer, check_dtype
 from initlab.init.registry import SCHEMES, Scheme, canonical, initializer, lookup
 from initlab.init.spec import Spec, parse
 
-__all__ = ["LAYOUTS", "SCHEMES", "Fans", "Initializer", "Scheme", "Spec", "canonical", "check_dtype",
+__all__ = ["LAYOUTS", "SCHEMES", "FanAxes", "Fans", "Initializer", "Scheme", "Spec", "canonical", "check_dtype",
            "fans", "gain", "initializer", "lookup", "parse"]

@@ -9,12 +9,18 @@
 
 In every layout a convolution's fans include the receptive field (the product of the kernel
 dimensions), so the three libraries agree once the layout is accounted for.
+
+`FanAxes` names the axes explicitly, as JAX's ``in_axis``, ``out_axis`` and ``batch_axis``: an
+attention kernel (d_model, heads, head_dim) has fan_in = d_model, not the dense reshape's
+d_model x heads. Keras' ``input_axes``/``output_axes`` (Keras >= 3.15, set by ``EinsumDense``) are
+the same with every other axis in ``batch_axis`` (Keras leaves them out of both fans).
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from initlab._errors import ArgumentError, ArgumentTypeError, unknown_choice
@@ -34,7 +40,66 @@ class Fans(NamedTuple):
             return self.fan_out
         if mode == "fan_avg":
             return (self.fan_in + self.fan_out) / 2.0
-        raise unknown_choice("mode", "mode", str(mode), ("fan_in", "fan_out", "fan_avg"))
+        if mode == "fan_geo_avg":  # JAX's geometric mean
+            return math.sqrt(self.fan_in * self.fan_out)
+        raise unknown_choice("mode", "mode", str(mode), MODES)
+
+
+MODES = ("fan_in", "fan_out", "fan_avg", "fan_geo_avg")
+AXIS_ARGUMENTS = ("in_axis", "out_axis", "batch_axis")
+
+
+@dataclass(frozen=True)
+class FanAxes:
+    """Which axes of a weight are its inputs, its outputs and a batch of independent weights (JAX's
+    ``in_axis``, ``out_axis``, ``batch_axis``); every other axis is receptive field, in both fans.
+
+    Axes may be negative; an axis named twice (in two roles or in one) is refused, where JAX would
+    compute fractional fans.
+
+    >>> FanAxes(in_axis=(0,), out_axis=(1, 2)).fans((32, 8, 16))
+    Fans(fan_in=32, fan_out=128)
+    >>> FanAxes().fans((3, 3, 16, 32))  # JAX's defaults (-2, -1): the Keras conv layout
+    Fans(fan_in=144, fan_out=288)
+    >>> FanAxes(in_axis=(1,), out_axis=(0,), batch_axis=(2,)).fans((4, 6, 5))
+    Fans(fan_in=6, fan_out=4)
+    """
+
+    in_axis: tuple[int, ...] = (-2,)
+    out_axis: tuple[int, ...] = (-1,)
+    batch_axis: tuple[int, ...] = ()
+
+    @classmethod
+    def from_values(cls, in_axis=None, out_axis=None, batch_axis=None) -> FanAxes:
+        """From spec values (a number or a tuple of numbers each; None keeps JAX's default)."""
+        given = {"in_axis": in_axis, "out_axis": out_axis, "batch_axis": batch_axis}
+        return cls(**{name: _axis_tuple(name, value) for name, value in given.items() if value is not None})
+
+    def fans(self, shape) -> Fans:
+        dims = check_shape(shape)
+        seen: dict[int, str] = {}
+        for name in AXIS_ARGUMENTS:
+            for axis in getattr(self, name):
+                if not -len(dims) <= axis < len(dims):
+                    raise ArgumentError(name, f"axis {axis} is out of range for shape {list(dims)} "
+                                              f"({len(dims)} dimensions)")
+                where = axis % len(dims)
+                if where in seen:
+                    raise ArgumentError(name, f"axis {axis} of shape {list(dims)} is already "
+                                              f"{seen[where]}; each axis may have one role")
+                seen[where] = name
+        size = {name: math.prod(dims[a] for a in getattr(self, name)) for name in AXIS_ARGUMENTS}
+        receptive = math.prod(d for i, d in enumerate(dims) if i not in seen)
+        return Fans(size["in_axis"] * receptive, size["out_axis"] * receptive)
+
+
+def _axis_tuple(name: str, value) -> tuple[int, ...]:
+    values = value if isinstance(value, tuple) else (value,)
+    if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) and float(v).is_integer() for v in values):
+        raise ArgumentError(name, f"expected an axis or a tuple of axes (integers such as -2 or (1, 2)), got {value!r}")
+    if name != "batch_axis" and not values:
+        raise ArgumentError(name, f"expected at least one axis, got {value!r}")
+    return tuple(int(v) for v in values)
 
 
 MAX_DIMS = 32  # NumPy 1.x's limit on array dimensions (NumPy 2 allows 64); far beyond any weight tensor

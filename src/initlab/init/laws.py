@@ -4,6 +4,11 @@ A `Law` draws float64 values for a `Geometry` (shape, layout, and the fans of th
 values belong to) and states the mean and standard deviation it should produce (what
 `initlab sample` compares with). Fans are computed only by the laws that use them, so a
 fan-free scheme (zeros, normal) can fill a 1-D bias in torch layout, as torch's own does.
+
+The normal and uniform laws can also draw float32 directly (`Law.sample32`: NumPy's float32
+ziggurat and float32 uniforms, half the memory of a float64 draw and faster); their values are
+not the float64 draw rounded, so `Initializer` uses them only when float32 (or less) is asked
+without ``exact=True``.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from functools import cached_property
 import numpy as np
 
 from initlab._errors import ArgumentError, unknown_choice
-from initlab.init.fans import Fans, fans
+from initlab.init.fans import FanAxes, Fans, fans
 
 # Std of a standard normal truncated to [-2, 2]; Keras and JAX divide by it in variance_scaling
 # so that the truncated samples keep the requested variance.
@@ -25,14 +30,18 @@ TRUNCATED_NORMAL_STD = 0.87962566103423978
 
 @dataclass(frozen=True)
 class Geometry:
-    """A tensor's shape in a layout; `fan` overrides the fans (a bias uses its weight's)."""
+    """A tensor's shape in a layout; `fan` overrides the fans (a bias uses its weight's), and explicit
+    `axes` (a spec's ``in_axis``/``out_axis``/``batch_axis``) override both: the user named them."""
 
     shape: tuple[int, ...]
     layout: str = "numpy"
     fan: Fans | None = None
+    axes: FanAxes | None = None
 
     @cached_property
     def fans(self) -> Fans:
+        if self.axes is not None:
+            return self.axes.fans(self.shape)
         return fans(self.shape, self.layout) if self.fan is None else self.fan
 
     @property
@@ -56,6 +65,7 @@ class Law:
     moments: Moments
     min_rank: int = 0  # the smallest number of dimensions the law accepts
     max_rank: int | None = None
+    sample32: Sampler | None = None  # a direct float32 draw (module doc); None: float64 drawn and rounded
 
 
 def fixed(value: float) -> Scale:
@@ -70,8 +80,14 @@ def constant(value: float) -> Law:
 
 def normal(mean: float, std_of: Scale) -> Law:
     """N(mean, std^2); `std_of` gives the std for the tensor's geometry."""
+    def sample32(g, rng):
+        values = rng.standard_normal(g.shape, dtype=np.float32)
+        values *= np.float32(std_of(g))  # in place: no float64 temporary
+        values += np.float32(mean)
+        return values
+
     return Law(sample=lambda g, rng: mean + std_of(g) * rng.standard_normal(g.shape),
-               moments=lambda g: (mean, std_of(g)))
+               moments=lambda g: (mean, std_of(g)), sample32=sample32)
 
 
 def uniform(low_of: Scale, high_of: Scale) -> Law:
@@ -80,7 +96,15 @@ def uniform(low_of: Scale, high_of: Scale) -> Law:
         low, high = low_of(g), high_of(g)
         return (low + high) / 2.0, (high - low) / math.sqrt(12.0)
 
-    return Law(sample=lambda g, rng: rng.uniform(low_of(g), high_of(g), size=g.shape), moments=moments)
+    def sample32(g, rng):
+        low, high = low_of(g), high_of(g)
+        values = rng.random(g.shape, dtype=np.float32)  # [0, 1), as rng.uniform draws it in float64
+        values *= np.float32(high - low)
+        values += np.float32(low)
+        return values
+
+    return Law(sample=lambda g, rng: rng.uniform(low_of(g), high_of(g), size=g.shape), moments=moments,
+               sample32=sample32)
 
 
 def symmetric_uniform(limit_of: Scale) -> Law:
@@ -165,8 +189,63 @@ def identity(gain: float) -> Law:
     return Law(sample=lambda g, rng: gain * np.eye(*g.shape), moments=moments, min_rank=2, max_rank=2)
 
 
+def dirac(groups: int) -> Law:
+    """torch.nn.init.dirac_: zeros except a 1 at the centre tap (k // 2 in each kernel dimension) from input
+    channel d to output channel g * out_per_group + d, d < min(out_per_group, in), for each of `groups` groups.
+    In numpy/keras layout (*kernel, in, out) the same kernel with its axes laid out that way."""
+    def ones_at(g):
+        n_out, n_in, kernel = (g.shape[0], g.shape[1], g.shape[2:]) if g.layout == "torch" \
+            else (g.shape[-1], g.shape[-2], g.shape[:-2])
+        if n_out % groups:
+            raise ArgumentError("groups", f"dirac needs out channels divisible by groups, got out={n_out}, "
+                                          f"groups={groups} for shape {list(g.shape)} ({g.layout} layout)")
+        per_group = n_out // groups
+        centre = tuple(k // 2 for k in kernel)  # torch's centre (delta_orthogonal follows JAX's (k - 1) // 2)
+        pairs = [(i * per_group + d, d) for i in range(groups) for d in range(min(per_group, n_in))]
+        if g.layout == "torch":
+            return [(o, i, *centre) for o, i in pairs]
+        return [(*centre, i, o) for o, i in pairs]
+
+    def sample(g, rng):
+        values = np.zeros(g.shape)
+        for index in ones_at(g):
+            values[index] = 1.0
+        return values
+
+    def moments(g):
+        p = len(ones_at(g)) / math.prod(g.shape) if math.prod(g.shape) else 0.0
+        return p, math.sqrt(p * (1.0 - p))
+
+    return Law(sample=sample, moments=moments, min_rank=3, max_rank=5)
+
+
+def sparse(sparsity: float, std: float) -> Law:
+    """torch.nn.init.sparse_ (Martens 2010): N(0, std^2), then ceil(sparsity * rows) entries of each column set
+    to 0, at rows from a random permutation per column. Torch layout (out, in): columns are inputs, as in torch;
+    numpy/keras layout (in, out) is its transpose (ceil(sparsity * out) zeros in each row)."""
+    def zeros_per_line(g):
+        return math.ceil(sparsity * (g.shape[0] if g.layout == "torch" else g.shape[1]))
+
+    def masked(values, g, rng):
+        lines = values if g.layout != "torch" else values.T  # one line per input unit
+        k = zeros_per_line(g)
+        for line in lines:
+            line[rng.permutation(len(line))[:k]] = 0
+        return values
+
+    def moments(g):
+        n = g.shape[0] if g.layout == "torch" else g.shape[1]
+        kept = (n - zeros_per_line(g)) / n if n else 0.0
+        return 0.0, std * math.sqrt(kept)
+
+    return Law(sample=lambda g, rng: masked(std * rng.standard_normal(g.shape), g, rng), moments=moments,
+               min_rank=2, max_rank=2,
+               sample32=lambda g, rng: masked(np.float32(std) * rng.standard_normal(g.shape, dtype=np.float32), g, rng))
+
+
 def variance_scaling(scale: float, mode: str, distribution: str) -> Law:
-    """Zero-mean law with variance ``scale / n``, n = fan_in, fan_out or (fan_in + fan_out) / 2.
+    """Zero-mean law with variance ``scale / n``, n = fan_in, fan_out, (fan_in + fan_out) / 2 or
+    sqrt(fan_in * fan_out) (mode fan_geo_avg, JAX's).
 
     distribution = "normal" (alias "untruncated_normal"): N(0, scale/n);
     "uniform": U(-sqrt(3 scale/n), +sqrt(3 scale/n));

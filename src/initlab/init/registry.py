@@ -3,6 +3,11 @@
 A scheme factory takes keyword arguments (the spec's ``key=value``) and returns a `Law`.
 `initializer(spec)` looks the name up, binds and validates the arguments, and wraps the
 law in an `Initializer`, the callable ``init(shape, rng, dtype=np.float64)``.
+
+A scheme registered with ``fan_axes=True`` (every scheme whose formula reads the fans) also takes
+``in_axis``, ``out_axis`` and ``batch_axis`` (`initlab.init.fans.FanAxes`, as JAX): an axis or a
+tuple of axes, e.g. ``variance_scaling(in_axis=0, out_axis=(1, 2))``. They go to the `Initializer`,
+not to the factory.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from initlab._errors import ArgumentError, unknown_choice
+from initlab.init.fans import AXIS_ARGUMENTS, FanAxes
 from initlab.init.initializer import Initializer
 from initlab.init.laws import Law
 from initlab.init.spec import Spec, parse
@@ -25,17 +31,24 @@ class Scheme:
     formula: str
     distribution: str
     source: str
+    fan_axes: bool = False  # takes in_axis, out_axis, batch_axis (module doc)
 
     @property
     def parameters(self) -> tuple[inspect.Parameter, ...]:
-        return tuple(inspect.signature(self.factory).parameters.values())
+        own = tuple(inspect.signature(self.factory).parameters.values())
+        return own + (_AXIS_PARAMETERS if self.fan_axes else ())
+
+
+_AXIS_PARAMETERS = tuple(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None)
+                         for name in AXIS_ARGUMENTS)
 
 
 SCHEMES: dict[str, Scheme] = {}
 _BY_ALIAS: dict[str, str] = {}
 
 
-def scheme(name: str, *, formula: str, distribution: str, source: str, aliases: tuple[str, ...] = ()):
+def scheme(name: str, *, formula: str, distribution: str, source: str, aliases: tuple[str, ...] = (),
+           fan_axes: bool = False):
     """Register the decorated factory under `name` and `aliases`."""
     def register(factory: Callable[..., Law]) -> Callable[..., Law]:
         # The table entry heads the docstring, so help(he_normal) shows formula and source.
@@ -45,7 +58,7 @@ def scheme(name: str, *, formula: str, distribution: str, source: str, aliases: 
         for key in (name, *aliases):
             assert key not in _BY_ALIAS, f"scheme name registered twice: {key}"
             _BY_ALIAS[key] = name
-        SCHEMES[name] = Scheme(name, factory, aliases, formula, distribution, source)
+        SCHEMES[name] = Scheme(name, factory, aliases, formula, distribution, source, fan_axes)
         return factory
     return register
 
@@ -98,13 +111,16 @@ def initializer(spec: str | Spec | Initializer, layout: str = "numpy", argument:
     True
     """
     if isinstance(spec, Initializer):
-        return spec if spec.layout == layout else Initializer(spec.spec, spec.law, layout)
+        return spec if spec.layout == layout else Initializer(spec.spec, spec.law, layout, spec.axes)
     resolved = canonical(spec, argument)
+    kwargs = resolved.kwargs
+    axes = {name: kwargs.pop(name) for name in AXIS_ARGUMENTS if name in kwargs}
     try:
-        law = SCHEMES[resolved.name].factory(**resolved.kwargs)
+        law = SCHEMES[resolved.name].factory(**kwargs)
+        fan_axes = FanAxes.from_values(**axes) if axes else None
     except ValueError as error:
         raise ArgumentError(argument, f"'{str(spec).strip()}': {error}") from None
-    return Initializer(resolved, law, layout)
+    return Initializer(resolved, law, layout, fan_axes)
 
 
 def _same(value: object, default: object) -> bool:

@@ -12,11 +12,11 @@ from __future__ import annotations
 import math
 
 from initlab.init import laws
-from initlab._checks import choice, number
+from initlab._checks import choice, integer, number
 from initlab.init.gains import gain
 from initlab.init.registry import scheme
 
-MODES = ("fan_in", "fan_out", "fan_avg")
+MODES = ("fan_in", "fan_out", "fan_avg", "fan_geo_avg")
 TORCH_MODES = ("fan_in", "fan_out")
 DISTRIBUTIONS = ("truncated_normal", "normal", "untruncated_normal", "uniform")
 
@@ -61,7 +61,8 @@ def uniform(limit: float | None = None, low: float | None = None, high: float | 
 
 
 @scheme("epsilon_uniform", formula="U(-e, e), e = sqrt(6)/sqrt(fan_in + fan_out)", distribution="uniform",
-        source="Andrew Ng's Machine Learning course, 'Random initialization'; exercise 4: epsilon=0.12")
+        source="Andrew Ng's Machine Learning course, 'Random initialization'; exercise 4: epsilon=0.12",
+        fan_axes=True)
 def epsilon_uniform(epsilon: float | None = None) -> laws.Law:
     """Ng's symmetry-breaking init. With the default epsilon it equals `xavier_uniform`;
     the course's 400-25-10 network uses the fixed ``epsilon=0.12``."""
@@ -72,13 +73,14 @@ def epsilon_uniform(epsilon: float | None = None) -> laws.Law:
 
 
 @scheme("xavier_uniform", aliases=("glorot_uniform",), formula="U(-b, b), b = gain*sqrt(6/(fan_in + fan_out))",
-        distribution="uniform", source="Glorot & Bengio 2010; torch.nn.init.xavier_uniform_")
+        distribution="uniform", source="Glorot & Bengio 2010; torch.nn.init.xavier_uniform_", fan_axes=True)
 def xavier_uniform(gain: float = 1.0) -> laws.Law:
     return laws.variance_scaling(number("gain", gain, positive=True) ** 2, "fan_avg", "uniform")
 
 
 @scheme("xavier_normal", aliases=("glorot_normal",), formula="N(0, gain^2 * 2/(fan_in + fan_out))",
-        distribution="normal", source="Glorot & Bengio 2010; torch.nn.init.xavier_normal_ (untruncated)")
+        distribution="normal", source="Glorot & Bengio 2010; torch.nn.init.xavier_normal_ (untruncated)",
+        fan_axes=True)
 def xavier_normal(gain: float = 1.0) -> laws.Law:
     return laws.variance_scaling(number("gain", gain, positive=True) ** 2, "fan_avg", "normal")
 
@@ -89,27 +91,39 @@ def _kaiming_scale(a: float, mode: str, nonlinearity: str) -> tuple[float, str]:
 
 
 @scheme("he_uniform", aliases=("kaiming_uniform",), formula="U(-b, b), b = gain*sqrt(3/fan_mode)",
-        distribution="uniform", source="He et al. 2015; torch.nn.init.kaiming_uniform_")
+        distribution="uniform", source="He et al. 2015; torch.nn.init.kaiming_uniform_", fan_axes=True)
 def he_uniform(a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> laws.Law:
     """gain = gain(nonlinearity, a); the defaults give gain sqrt(2), as in torch."""
     return laws.variance_scaling(*_kaiming_scale(a, mode, nonlinearity), "uniform")
 
 
 @scheme("he_normal", aliases=("kaiming_normal",), formula="N(0, gain^2/fan_mode)",
-        distribution="normal", source="He et al. 2015; torch.nn.init.kaiming_normal_ (untruncated); deeplearning.ai course 2 week 1")
+        distribution="normal", source="He et al. 2015; torch.nn.init.kaiming_normal_ (untruncated); deeplearning.ai course 2 week 1",
+        fan_axes=True)
 def he_normal(a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> laws.Law:
     """gain = gain(nonlinearity, a); the defaults give N(0, 2/fan_in), as in torch."""
     return laws.variance_scaling(*_kaiming_scale(a, mode, nonlinearity), "normal")
 
 
+@scheme("glorot_standard", formula="U(-1/sqrt(fan_in), 1/sqrt(fan_in))", distribution="uniform",
+        source="Glorot & Bengio 2010, eq. 1: the 'commonly used heuristic' they compare with (variance 1/(3 fan_in))",
+        fan_axes=True)
+def glorot_standard() -> laws.Law:
+    """The paper's "standard" initialization, which its normalized one (`xavier_uniform`) replaces: with
+    variance 1/(3 n) each layer multiplies the signal's variance by about 1/3 near tanh's linear regime.
+    The same law as `torch_default`'s weights."""
+    return laws.variance_scaling(1.0 / 3.0, "fan_in", "uniform")
+
+
 @scheme("lecun_uniform", formula="U(-b, b), b = sqrt(3/fan_in)", distribution="uniform",
-        source="LeCun et al. 1998; keras lecun_uniform, jax.nn.initializers.lecun_uniform")
+        source="LeCun et al. 1998; keras lecun_uniform, jax.nn.initializers.lecun_uniform", fan_axes=True)
 def lecun_uniform() -> laws.Law:
     return laws.variance_scaling(1.0, "fan_in", "uniform")
 
 
 @scheme("lecun_normal", formula="N(0, 1/fan_in)", distribution="normal",
-        source="LeCun et al. 1998 (untruncated); the 'Xavier' of Imad Dabbura's article (2018): randn * sqrt(1/fan_in)")
+        source="LeCun et al. 1998 (untruncated); the 'Xavier' of Imad Dabbura's article (2018): randn * sqrt(1/fan_in)",
+        fan_axes=True)
 def lecun_normal() -> laws.Law:
     return laws.variance_scaling(1.0, "fan_in", "normal")
 
@@ -130,9 +144,9 @@ def truncated_normal(std: float = 1.0, mean: float = 0.0, a: float = -2.0, b: fl
     return laws.truncated_normal(mean, laws.fixed(std), a, b)
 
 
-@scheme("variance_scaling", formula="variance scale/n, n = fan_in | fan_out | (fan_in + fan_out)/2",
+@scheme("variance_scaling", formula="variance scale/n, n = fan_in | fan_out | (fan_in + fan_out)/2 | sqrt(fan_in * fan_out)",
         distribution="truncated_normal | normal | uniform",
-        source="keras VarianceScaling, jax.nn.initializers.variance_scaling")
+        source="keras VarianceScaling, jax.nn.initializers.variance_scaling", fan_axes=True)
 def variance_scaling(scale: float = 1.0, mode: str = "fan_in", distribution: str = "truncated_normal") -> laws.Law:
     choice("mode", mode, MODES)
     choice("distribution", distribution, DISTRIBUTIONS)
@@ -158,13 +172,33 @@ def delta_orthogonal(gain: float = 1.0) -> laws.Law:
     return laws.delta_orthogonal(number("gain", gain, positive=True))
 
 
+@scheme("dirac", formula="1 at the centre tap from input channel d to output channel d (per group), 0 elsewhere",
+        distribution="constant", source="torch.nn.init.dirac_ (identity-preserving convolutions)")
+def dirac(groups: float = 1.0) -> laws.Law:
+    """The centre tap is k // 2 in each kernel dimension, as torch (`delta_orthogonal` uses JAX's (k - 1) // 2:
+    the same for odd kernels). Needs 3 to 5 dimensions and out channels divisible by `groups`."""
+    whole = isinstance(groups, float) and groups.is_integer()  # spec numbers are floats: 2.0 means 2
+    return laws.dirac(integer("groups", int(groups) if whole else groups, minimum=1))
+
+
+@scheme("sparse", formula="N(0, std^2) with ceil(sparsity * rows) zeros in each column (torch layout)",
+        distribution="sparse normal", source="Martens 2010 (Hessian-free optimization); torch.nn.init.sparse_")
+def sparse(sparsity: float = 0.1, std: float = 0.01) -> laws.Law:
+    """2-D only. In torch layout (out, in) each column (an input unit's outgoing weights) gets
+    ceil(sparsity * out) zeros, as torch; in numpy/keras layout (in, out) each row, the same weights.
+    torch's own sparse_ draws the zero positions from torch's global RNG (torch/nn/init.py, ``randperm``
+    without a generator); initlab draws them from the given generator."""
+    return laws.sparse(number("sparsity", sparsity, non_negative=True, maximum=1.0), number("std", std, positive=True))
+
+
 @scheme("identity", aliases=("eye",), formula="gain * I", distribution="constant", source="torch.nn.init.eye_")
 def identity(gain: float = 1.0) -> laws.Law:
     return laws.identity(number("gain", gain))
 
 
 @scheme("torch_default", formula="U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias", distribution="uniform",
-        source="torch.nn.Linear.reset_parameters: kaiming_uniform_(a=sqrt(5)); bias from the weight's fan_in")
+        source="torch.nn.Linear.reset_parameters: kaiming_uniform_(a=sqrt(5)); bias from the weight's fan_in",
+        fan_axes=True)
 def torch_default() -> laws.Law:
     """gain(leaky_relu, sqrt 5)^2 = 1/3, so the bound is sqrt(3 * 1/3 / fan_in) = 1/sqrt(fan_in).
     Used as a bias init, the fans are the weight's, matching nn.Linear's bias."""
@@ -172,7 +206,8 @@ def torch_default() -> laws.Law:
 
 
 @scheme("critical", formula="N(0, sigma_w^2/fan_in), sigma_w^2 on the order/chaos line for sigma_b2",
-        distribution="normal", source="Poole et al. 2016; Schoenholz et al. 2017 (mean-field criticality, chi_1 = 1)")
+        distribution="normal", source="Poole et al. 2016; Schoenholz et al. 2017 (mean-field criticality, chi_1 = 1)",
+        fan_axes=True)
 def critical(activation: str = "tanh", sigma_b2: float = 0.05, slope: float = 0.01) -> laws.Law:
     """sigma_w^2 solves chi_1 = sigma_w^2 E[phi'(sqrt(q*) z)^2] = 1 (`initlab theory`); tanh with
     sigma_b2 = 0.05 gives 1.761, relu 2 (He). sigma_b2 describes the biases: set them with

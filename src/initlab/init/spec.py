@@ -2,8 +2,9 @@
 
 A spec names a scheme and its arguments, e.g. ``he_normal``, ``normal(std=10)``,
 ``variance_scaling(scale=2, mode=fan_in, distribution=truncated_normal)``. Values are numbers
-(always stored as float), booleans (``true``/``false``) or bare words (``fan_in``). Positional
-values are allowed (``constant(0.5)``) and are named by the scheme when it is resolved.
+(always stored as float), booleans (``true``/``false``), bare words (``fan_in``) or tuples of
+numbers (``out_axis=(1, 2)``). Positional values are allowed (``constant(0.5)``) and are named by
+the scheme when it is resolved.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import math
 from dataclasses import dataclass
 from initlab._errors import ArgumentError, ArgumentTypeError
 
-Value = float | bool | str
+Value = float | bool | str | tuple[float, ...]
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,9 @@ def format_value(value: Value) -> str:
     """Shortest text that parses back to `value` (``10.0`` prints as ``10``)."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, tuple):
+        inner = ", ".join(format_value(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
     if isinstance(value, float):
         if math.isfinite(value) and value == int(value) and abs(value) < 1e16:
             return str(int(value))
@@ -103,7 +107,12 @@ def _literal(node: ast.expr, argument: str, text: str) -> Value:
     elif isinstance(node, ast.Name):
         lowered = node.id.lower()
         return {"true": True, "false": False}.get(lowered, node.id)
-    raise ArgumentError(argument, f"value '{ast.unparse(node)}' in '{text}' is not a number, true/false or a word")
+    elif isinstance(node, ast.Tuple):
+        items = tuple(_literal(item, argument, text) for item in node.elts)
+        if all(isinstance(item, float) for item in items):
+            return items
+    raise ArgumentError(argument, f"value '{ast.unparse(node)}' in '{text}' is not a number, true/false, a word "
+                                  "or a tuple of numbers")
 
 
 def _syntax_error(argument: str, text: str) -> ArgumentError:

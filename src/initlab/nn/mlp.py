@@ -52,8 +52,9 @@ class MLP:
         rng = as_generator(seed, "seed")
         self.params: Params = []
         for fan_in, fan_out in zip(self.layer_sizes[:-1], self.layer_sizes[1:]):
-            W = self.init((fan_in, fan_out), rng, self.dtype)
-            b = self.bias_init((fan_out,), rng, self.dtype, fan=fans((fan_in, fan_out)))
+            # exact: a float32 network starts from the float64 one's weights, rounded (same seed, same net)
+            W = self.init((fan_in, fan_out), rng, self.dtype, exact=True)
+            b = self.bias_init((fan_out,), rng, self.dtype, fan=fans((fan_in, fan_out)), exact=True)
             self.params.append((W, b))
 
     def _hidden_activations(self, spec: str | Sequence[str]) -> list[Activation]:

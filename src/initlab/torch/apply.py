@@ -43,10 +43,12 @@ Overrides. ``overrides={pattern: spec}`` gives the parameters whose name (or a n
 matches a glob pattern (`fnmatch`, case-sensitive; the first matching pattern wins) that spec
 before any rule above, block by block as usual; a parameter of no layer gets it as one block
 (``{"*.gamma": "constant(1e-6)"}`` for LayerScale, ``{"*.c_proj.weight": "normal(std=0.00289)"}``
-for GPT-2's scaled residual projections at 24 layers, 0.02 / sqrt(2 * 24)). ``NAME:BLOCK`` names blocks (globs over their labels:
-q, k, v; i, f, g, o; r, z, n), the other blocks keeping their rule: ``{"rnn.bias_*:f": "ones"}``
-sets an LSTM's forget-gate biases to 1 (Jozefowicz et al. 2015), ``{"*.c_attn.weight:q": "zeros"}``
-zeroes GPT-2's queries (muP). An override is explicit, so it fills a tied tensor whatever `tied`
+for GPT-2's scaled residual projections at 24 layers, 0.02 / sqrt(2 * 24); ``{"*.w_qkv":
+"variance_scaling(in_axis=0, out_axis=(1, 2))"}`` for an einsum kernel (d_model, heads, head_dim)
+whose fans are not a Linear's: a spec's own ``in_axis``/``out_axis``/``batch_axis`` name the fans).
+``NAME:BLOCK`` names blocks (globs over their labels: q, k, v; i, f, g, o; r, z, n), the other blocks
+keeping their rule: ``{"rnn.bias_*:f": "ones"}`` sets an LSTM's forget-gate biases to 1 (Jozefowicz
+et al. 2015), ``{"*.c_attn.weight:q": "zeros"}`` zeroes GPT-2's queries (muP). An override is explicit, so it fills a tied tensor whatever `tied`
 says; a pattern that matches no parameter (or block) is an error. Rules and overrides are planned
 in `initlab.torch.apply_rules`.
 
@@ -120,6 +122,7 @@ def _check(plan: Plan) -> None:
         shape = tuple(fill.block.view(plan.entry.parameter).shape)
         try:
             fill.init.geometry(shape, fill.block.fan)
+            fill.init.fans(shape, fill.block.fan)  # explicit axes out of range or named twice
         except ValueError as error:
             raise _cannot(plan.entry, fill, shape, error) from None
 
@@ -169,7 +172,7 @@ def _row(plan: Plan) -> ParameterRow:
     blocks = []
     for fill in plan.fills:
         shape = tuple(fill.block.view(e.parameter).shape)
-        fan = fill.block.fan if fill.block.fan is not None else (None, None)
+        fan = fill.init.fans(shape, fill.block.fan) or (None, None)  # a spec's axes name the fans
         blocks.append(BlockRow(fill.block.label, shape, *fan, *_moments(fill.init, shape, fill.block.fan),
                                str(fill.init.spec), fill.argument))
     return ParameterRow(e.name, e.shape, e.module_name, e.kind, e.role, _grouped(plan.fills, lambda f: str(f.init.spec)),

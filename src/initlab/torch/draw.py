@@ -12,6 +12,10 @@ itself would): the translation is
     xavier_uniform/normal(gain)      -> xavier_uniform_/xavier_normal_(gain)
     he_uniform/normal(a, mode, nl)   -> kaiming_uniform_/kaiming_normal_(a, mode, nl) ("identity" -> "linear")
     orthogonal(gain)                 -> orthogonal_(gain)
+    dirac(groups)                    -> dirac_(groups)
+    sparse(sparsity, std)            -> sparse_'s algorithm with the generator: normal_(0, std) (the same
+                                        values as sparse_), then randperm(rows) per column for the zeros,
+                                        which sparse_ itself draws from torch's global RNG
     identity(gain) on a 2-D block    -> eye_ times gain
     torch_default                    -> weight kaiming_uniform_(a=sqrt(5)); bias uniform_(+-1/sqrt(fan_in)),
                                         exactly nn.Linear/nn.ConvNd.reset_parameters but with the generator
@@ -23,7 +27,13 @@ NumPy initializer in torch layout with the block's fans (a bias uses its weight'
 generator seeded from the torch one, one draw per block:
 ``np.random.default_rng(int(torch.randint(2**63 - 1, (1,), generator=g)))``. Low-precision
 parameters (float16, bfloat16) are drawn in float32 (torch's QR behind ``orthogonal_`` has no
-bfloat16 kernel) and rounded; float32 and float64 ones are drawn in their own dtype.
+bfloat16 kernel) and rounded; float32 and float64 ones are drawn in their own dtype. The NumPy
+initializer draws in float64 and rounds to the parameter's dtype (its ``exact`` path), so a float32
+and a float64 model get the same numbers up to rounding there.
+
+A spec with explicit fan axes (``in_axis``, ``out_axis``, ``batch_axis``) uses the fans of those axes
+of the block instead of the block's own; torch's function still draws it when those are the fans
+torch computes. A zero-element block warns as torch.nn.init's kaiming_* do and is left empty.
 
 >>> import torch
 >>> from initlab.init import initializer
@@ -36,6 +46,7 @@ True
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import torch
@@ -44,6 +55,7 @@ from torch.nn import init as tinit
 from initlab._checks import seed as check_seed
 from initlab._errors import ArgumentTypeError
 from initlab.init import Fans, fans, lookup
+from initlab.init.initializer import EMPTY_TENSOR
 
 FAN_FREE = ("zeros", "ones", "constant", "normal", "uniform", "truncated_normal")
 FAN_BASED = ("xavier_uniform", "xavier_normal", "he_uniform", "he_normal", "torch_default")
@@ -72,6 +84,15 @@ def _identity(t, p, g, fan):
         return tinit.eye_(t).mul_(p["gain"])
 
 
+def _sparse(t, p, g, fan):
+    rows, cols = t.shape
+    zeros = math.ceil(p["sparsity"] * rows)
+    t.normal_(0, p["std"], generator=g)
+    for column in range(cols):
+        t[torch.randperm(rows, generator=g)[:zeros], column] = 0
+    return t
+
+
 def _torch_default(t, p, g, fan):
     if t.dim() >= 2:
         return tinit.kaiming_uniform_(t, a=math.sqrt(5), generator=g)
@@ -91,6 +112,8 @@ TORCH_INIT = {
     "he_uniform": lambda t, p, g, fan: tinit.kaiming_uniform_(t, p["a"], p["mode"], _nonlinearity(p), generator=g),
     "he_normal": lambda t, p, g, fan: tinit.kaiming_normal_(t, p["a"], p["mode"], _nonlinearity(p), generator=g),
     "orthogonal": lambda t, p, g, fan: tinit.orthogonal_(t, p["gain"], generator=g),
+    "dirac": lambda t, p, g, fan: tinit.dirac_(t, int(p["groups"])),
+    "sparse": _sparse,
     "identity": _identity,
     "torch_default": _torch_default,
 }
@@ -136,13 +159,17 @@ def draw(init, shape: tuple[int, ...], like: torch.Tensor, generator: torch.Gene
          is_bias: bool = False) -> torch.Tensor:
     """A new tensor of `shape` (dtype and device of `like`) drawn by `init` with fans `fan`, as the module
     doc says; torch.nn.init's functions fill a fresh tensor exactly as they would fill the parameter."""
+    fan = init.fans(shape, fan)  # the spec's own axes, if any, name the fans
+    if math.prod(shape) == 0:
+        warnings.warn(f"{EMPTY_TENSOR} (shape {list(shape)})", UserWarning, stacklevel=3)
+        return torch.empty(shape, dtype=like.dtype, device=like.device)
     if uses_torch(init, shape, fan, is_bias):
         exact = like.dtype in (torch.float32, torch.float64)  # float16/bfloat16: drawn in float32, then rounded
         out = torch.empty(shape, dtype=like.dtype if exact else torch.float32, device=like.device)
         with torch.no_grad():
             TORCH_INIT[init.spec.name](out, parameters_of(init), generator, fan)
         return out.to(like.dtype)
-    values = init(shape, numpy_rng(generator), fan=fan)
+    values = init(shape, numpy_rng(generator), fan=fan)  # float64, rounded below: see the module doc
     return torch.from_numpy(values).to(dtype=like.dtype, device=like.device)
 
 
