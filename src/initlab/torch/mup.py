@@ -50,7 +50,7 @@ from initlab._checks import choice, integer
 from initlab._errors import ArgumentError, ArgumentTypeError
 from initlab.torch import gates
 from initlab.torch.kinds import inventory, kind_of
-from initlab.torch.mup_attention import AttentionScale, find_attention_scales, fix_attention_scale
+from initlab.torch.mup_attention import AttentionScale, find_attention_scales, fix_attention_scale, query_views
 from initlab.torch.mup_rules import RULES, Placed, layer_order, place
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
@@ -68,7 +68,7 @@ class MuP:
     layers, every parameter's class (`parameters`, `initlab.torch.mup_rules.Placed`) and learning-rate
     multiplier (`lr_multipliers`), the readout multiplier 1/m, the attention found scaled 1/sqrt(d)
     (`attention`; `attention_fixed` says what ``attention="fix"`` set), the depth-muP result (or None),
-    `warnings` (also issued as `MuPWarning`) and the forward hooks added."""
+    the tensors set to zero (`zeroed`: readout, queries), `warnings` (also issued as `MuPWarning`) and the forward hooks added."""
 
     width: int
     base_width: int
@@ -82,6 +82,7 @@ class MuP:
     attention: tuple[AttentionScale, ...] = ()
     attention_fixed: tuple[str, ...] = ()
     depth: object = None
+    zeroed: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     hooks: tuple = field(default=(), repr=False)
     _tensors: dict = field(default_factory=dict, repr=False)
@@ -143,6 +144,16 @@ def _readout_width(entries, readout: str) -> int:
     return int(weight.fan.fan_in if weight.role == "weight" else weight.shape[1])
 
 
+def _zero(entries, placed, readout: str | None, query: bool) -> tuple[str, ...]:
+    views = query_views(entries) if query else []
+    views += [(e.name, e.parameter) for e, p in zip(entries, placed)
+              if readout is not None and e.module_name == readout and p.cls in ("readout", "fixed")]
+    with torch.no_grad():
+        for _, view in views:
+            view.zero_()
+    return tuple(name for name, _ in views)
+
+
 def _check(model, base_width, width, optimizer, attention, depth_scale, example, scheme, generator, seed):
     if not isinstance(model, nn.Module):
         raise ArgumentTypeError("model", f"expected a torch.nn.Module, got {type(model).__name__}")
@@ -169,13 +180,19 @@ def _check(model, base_width, width, optimizer, attention, depth_scale, example,
 def mup(model: nn.Module, base_width: int, *, width: int | None = None, optimizer: str = "adam", example=None,
         readout: str | None = None, inputs=None, scheme: str | None = None, bias: str = "zeros",
         generator: torch.Generator | None = None, seed: int | None = None, attention: str = "warn",
-        depth_scale: str | None = None, base_depth: int = 1) -> MuP:
+        zero_readout: bool = True, zero_query: bool = True, depth_scale: str | None = None,
+        base_depth: int = 1) -> MuP:
     """Put `model` in muP relative to `base_width` in place (module doc) and return the `MuP`.
 
     `optimizer` picks the learning-rate table ("adam" for Adam/AdamW-like, "sgd"). `readout` and `inputs`
     name the layers when the forward order is not what decides (a model returning an intermediate layer
     last). `scheme` (with `generator` or `seed`) redraws every weight by an initlab scheme, biases by
-    `bias`, before the muP rescale (`initlab.torch.apply`). `depth_scale="1/sqrt(L)"` needs `example`.
+    `bias`, before the muP rescale (`initlab.torch.apply`). `zero_readout` and `zero_query` set the
+    readout's weight and bias (unless tied to an embedding) and every query projection
+    (`initlab.torch.mup_attention.query_views`) to 0, as Tensor Programs V (appendix D.2) and the ``mup``
+    package (``readout_zero_init``, ``query_zero_init``) advise: the output and the attention logits then
+    start at 0 instead of O(1/sqrt(width)) noise, and a 1/sqrt(d) attention shows at once as logits growing
+    like sqrt(width). `depth_scale="1/sqrt(L)"` needs `example`.
     Nothing is changed when an argument is refused.
     """
     base_width, width = _check(model, base_width, width, optimizer, attention, depth_scale, example, scheme,
@@ -198,6 +215,7 @@ def mup(model: nn.Module, base_width: int, *, width: int | None = None, optimize
         for p, e in zip(placed, entries):
             if p.rescale_power:
                 e.parameter.mul_(m ** p.rescale_power)
+    zeroed = _zero(entries, placed, readout if zero_readout else None, zero_query)
     hooks = [gates.add(model.get_submodule(readout), "mup_readout_scale", 1.0 / m, "multiply_input", learned=False)]
     fixed = tuple(fix_attention_scale(model, a, m) for a in found if attention == "fix" and a.attribute)
     left = [a for a in found if not (attention == "fix" and a.attribute)]
@@ -216,7 +234,7 @@ def mup(model: nn.Module, base_width: int, *, width: int | None = None, optimize
     for message in messages:
         warnings.warn(message, MuPWarning, stacklevel=2)
     result = MuP(width, base_width, m, optimizer, readout, tuple(inputs), tuple(placed), multipliers, 1.0 / m,
-                 tuple(found), fixed, depth, messages, tuple(hooks), {e.name: e.parameter for e in entries})
+                 tuple(found), fixed, depth, zeroed, messages, tuple(hooks), {e.name: e.parameter for e in entries})
     _APPLIED[model] = result
     return result
 

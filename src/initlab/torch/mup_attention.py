@@ -90,8 +90,8 @@ def _sdpa_calls(model: nn.Module, example) -> list[tuple[str, int]]:
     running: list[str] = []
     handles = []
     for name, module in model.named_modules():
-        handles.append(module.register_forward_pre_hook(lambda m, a, name=name: running.append(name)))
-        handles.append(module.register_forward_hook(lambda m, a, o: running.pop()))
+        handles.append(module.register_forward_pre_hook(lambda m, a, name=name: running.append(name) and None))
+        handles.append(module.register_forward_hook(lambda m, a, o: running.pop() and None))  # None: output kept
     spy = _SdpaSpy(running)
     try:
         with spy:
@@ -126,3 +126,23 @@ def fix_attention_scale(model: nn.Module, hit: AttentionScale, width_mult: float
     value = math.sqrt(hit.d / width_mult) / hit.d
     setattr(module, hit.attribute, value)
     return f"{hit.module}.{hit.attribute} = sqrt(d / m) / d = {value:.4g} (d = {hit.d}, m = {width_mult:g})"
+
+
+QUERY_NAMES = ("query", "q_proj", "q", "wq", "q_lin", "to_q")
+
+
+def query_views(entries) -> list[tuple[str, torch.Tensor]]:
+    """(label, view) of every query projection's weight and bias among inventory `entries`: the ``q`` blocks
+    initlab's inventory gives nn.MultiheadAttention's ``in_proj_weight``/``q_proj_weight`` and a fused
+    Hugging Face ``c_attn``, and the whole parameter of a Linear or Conv1D whose own name is one of
+    `QUERY_NAMES` (a hand-written attention's ``self.query``, Hugging Face's ``q_proj``)."""
+    found = []
+    for e in entries:
+        if e.role not in ("weight", "bias"):
+            continue
+        blocks = [b for b in e.blocks if b.label == "q" and e.kind in ("attention", "hf_conv1d")]
+        if blocks:
+            found += [(f"{e.name}[{b.label}]", b.view(e.parameter)) for b in blocks]
+        elif e.kind in ("linear", "hf_conv1d") and e.module_name.rpartition(".")[2] in QUERY_NAMES:
+            found.append((e.name, e.parameter))
+    return found
