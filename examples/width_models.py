@@ -146,3 +146,15 @@ def gpt_plain(width: int = 64, depth: int = 4, vocab: int = VOCAB, length: int =
     """A pre-LN GPT of `depth` blocks on `PlainAttention` with the given `attention_scale`."""
     blocks = [Block(width, PlainAttention(width, heads, attention_scale)) for _ in range(depth)]
     return GPT(width, blocks, vocab, length)
+
+
+def conv1d_mlp(width: int = 64, depth: int = 2, d_in: int = D_IN, d_out: int = D_OUT) -> nn.Module:
+    """`mlp` built of Hugging Face ``Conv1D`` layers (GPT-2's Linear with its weight stored (in, out)), drawn
+    N(0, 0.02^2) by Conv1D itself: a model whose fans must be read transposed (muP's tests, `conv1d_mlp`
+    needs ``transformers``)."""
+    from transformers.pytorch_utils import Conv1D
+    sizes = [d_in] + [width] * depth + [d_out]
+    layers: list[nn.Module] = []
+    for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
+        layers += [Conv1D(n_out, n_in)] + ([nn.ReLU()] if i < len(sizes) - 2 else [])
+    return nn.Sequential(*layers)
