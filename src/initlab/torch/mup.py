@@ -49,9 +49,12 @@ from torch import nn
 from initlab._checks import choice, integer
 from initlab._errors import ArgumentError, ArgumentTypeError
 from initlab.torch import gates
+from initlab.torch.apply import apply
+from initlab.torch.depth import depth_mup
 from initlab.torch.kinds import inventory, kind_of
 from initlab.torch.mup_attention import AttentionScale, find_attention_scales, fix_attention_scale, query_views
 from initlab.torch.mup_rules import RULES, Placed, layer_order, place
+from initlab.torch.residual import probe
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
 DEPTH_SCALES = ("1/sqrt(L)",)
@@ -139,9 +142,14 @@ def _layers(model: nn.Module, example, readout, inputs) -> tuple[str, list[str]]
 
 
 def _readout_width(entries, readout: str) -> int:
-    weight = next(e for e in entries if e.module_name == readout and e.role == "weight" or
-                  readout in {t.rpartition(".")[0] for t in e.tied_to} and e.role == "embedding")
-    return int(weight.fan.fan_in if weight.role == "weight" else weight.shape[1])
+    """The readout's fan_in from the inventory (a Conv1D read transposed; a readout tied to an embedding
+    (num, dim) reads dim)."""
+    for e in entries:
+        if e.module_name == readout and e.role == "weight":
+            return int(e.fan.fan_in)
+        if e.role == "embedding" and readout in {name.rpartition(".")[0] for name in e.tied_to}:
+            return int(e.shape[1])
+    raise ArgumentError("readout", f"'{readout}' holds no weight to read the width from; give width=")
 
 
 def _zero(entries, placed, readout: str | None, query: bool) -> tuple[str, ...]:
@@ -197,8 +205,6 @@ def mup(model: nn.Module, base_width: int, *, width: int | None = None, optimize
     """
     base_width, width = _check(model, base_width, width, optimizer, attention, depth_scale, example, scheme,
                                generator, seed)
-    from initlab.torch.depth import depth_mup
-    from initlab.torch.residual import probe
     readout, inputs = _layers(model, example, readout, inputs)
     entries = inventory(model)
     width = width or _readout_width(entries, readout)
@@ -209,7 +215,6 @@ def mup(model: nn.Module, base_width: int, *, width: int | None = None, optimize
     if depth_scale and not branches:
         raise ArgumentError("depth_scale", f"found no residual branch in {type(model).__name__} to scale")
     if scheme is not None:
-        from initlab.torch.apply import apply
         apply(model, scheme, bias, generator=generator, seed=seed)
     with torch.no_grad():
         for p, e in zip(placed, entries):
