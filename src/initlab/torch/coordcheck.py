@@ -90,6 +90,8 @@ def _counted(seeds, progress, done: int, total: int):
 
 def _describe(thing) -> str:
     if isinstance(thing, functools.partial):
+        if not thing.keywords:
+            return _describe(thing.func)
         args = ", ".join(f"{k}={v!r}" for k, v in thing.keywords.items())
         return f"{_describe(thing.func)}({args})"
     return f"{getattr(thing, '__module__', '?')}:{getattr(thing, '__qualname__', type(thing).__name__)}"
