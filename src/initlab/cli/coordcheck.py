@@ -119,15 +119,18 @@ def coordcheck(torch_factory: ModelFactory,
 
 
 def _table(doc: dict):
+    """One row per module: name, role, slope at step 0 and at step T (± spread over seeds), verdict, the step it
+    broke at."""
     steps = doc["steps"]
-    table = new_table(["module", "role", "slope step 0", f"slope step {steps}", "verdict"], left=["module", "role",
-                                                                                                  "verdict"],
+    table = new_table(["module", "role", "slope step 0", f"slope step {steps}", "verdict", "broken at step"],
+                      left=["module", "role", "verdict"],
                       title=f"log(rms) against log({doc['axis']}): slope per module")
     for m in doc["modules"]:
-        first, last = m["slopes"][0], m["slopes"][-1]
+        first, last, spread = m["slopes"][0], m["slopes"][-1], m["slope_spread"][-1]
+        last_text = "n/a" if last is None else f"{last:+.2f}" + ("" if not spread else f" ± {spread:.2f}")
         style = {"grows": "red", "shrinks": "blue"}.get(m["verdict"])
-        table.add_row(escape(m["name"]), m["role"], "n/a" if first is None else f"{first:+.2f}",
-                      "n/a" if last is None else f"{last:+.2f}", m["verdict"], style=style)
+        table.add_row(escape(m["name"]), m["role"], "n/a" if first is None else f"{first:+.2f}", last_text,
+                      m["verdict"], "" if m["broken_at"] is None else str(m["broken_at"]), style=style)
     return table
 
 

@@ -22,7 +22,7 @@ from initlab.report.curves import LEGEND_SIZE
 from initlab.report.html import cell, figure_html, page, write_page
 
 ROLE_COLORS = {"embedding": "#2a9d3f", "hidden": "#1f5fbf", "attention logits": "#d08a1b", "readout": "#d0451b"}
-PANELS_PER_ROW = 3
+MAX_ONE_ROW = 4  # panels in one row; more are spread evenly over rows
 
 
 def coordcheck_figure(result, path: str | os.PathLike | None = None) -> Figure:
@@ -30,10 +30,10 @@ def coordcheck_figure(result, path: str | os.PathLike | None = None) -> Figure:
     doc = result if isinstance(result, dict) else result.to_json()
     axis, sizes, steps = doc["axis"], doc[doc["axis"] + "s"], doc["steps"]
     panels = steps + 1
-    columns = min(panels, PANELS_PER_ROW)
+    columns = panels if panels <= MAX_ONE_ROW else math.ceil(panels / math.ceil(panels / MAX_ONE_ROW))
     rows = math.ceil(panels / columns)
-    fig = Figure(figsize=(3.4 * columns, 2.9 * rows + 0.5), layout="constrained")
-    axes = fig.subplots(rows, columns, squeeze=False, sharex=True, sharey=True).ravel()
+    fig = Figure(figsize=(3.0 * columns, 2.9 * rows + 0.5), layout="constrained")
+    axes = fig.subplots(rows, columns, squeeze=False, sharey=True).ravel()
     for step, ax in enumerate(axes):
         if step >= panels:
             ax.set_visible(False)
@@ -52,9 +52,10 @@ def coordcheck_figure(result, path: str | os.PathLike | None = None) -> Figure:
         ax.tick_params(axis="y", labelsize=7)
         if step % columns == 0:
             ax.set_ylabel("rms of the output")
-        if step >= panels - columns:
-            ax.set_xlabel(axis)
-    handles = [axes[0].plot([], [], color=color, lw=1.6, label=role)[0] for role, color in ROLE_COLORS.items()]
+        ax.set_xlabel(axis)
+    present = {module["role"] for module in doc["modules"]}
+    handles = [axes[0].plot([], [], color=color, lw=1.6, label=role)[0] for role, color in ROLE_COLORS.items()
+               if role in present]
     fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=LEGEND_SIZE, frameon=False)
     fig.suptitle(f"Coordinate check: verdict {doc['verdict']} (thick lines: modules that break it)", fontsize=11)
     if path is not None:
