@@ -20,6 +20,7 @@ from initlab.cli.output import emit_json, err, new_table, progress_bar, show
 from initlab.cli.params import JsonOption, MaxMemory, ModelFactory, Out
 
 DEFAULT_WIDTHS = "64,128,256,512,1024"
+SHOWN = 5  # modules named on the verdict line (--json has all of them)
 Sizes = Annotated[Optional[str], typer.Option(metavar="N,N,N", help=(
     "At least 3 increasing sizes, comma-separated. [default for --widths: " + DEFAULT_WIDTHS + "]"))]
 
@@ -108,7 +109,8 @@ def coordcheck(torch_factory: ModelFactory,
         ("--data", f"tokens:{tokens}" if tokens else None), ("--input-shape", input_shape),
         ("--vocab", None if tokens else vocab), ("--n-samples", n_samples if n_samples != 32 else None)])
     show(_table(document))
-    first = ", ".join(document["first_broken"])
+    broken = document["first_broken"]
+    first = ", ".join(broken[:SHOWN]) + (f" and {len(broken) - SHOWN} more" if len(broken) > SHOWN else "")
     err.print(f"verdict: {document['verdict']}" + (f" (first to break: {escape(first)})" if first else ""),
               soft_wrap=True)
     if folder is not None:
