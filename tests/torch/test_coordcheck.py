@@ -36,7 +36,7 @@ def hand_rms(x: np.ndarray, width: int, lr: float) -> list[float]:
     y0 = x @ w  # every output unit gives the same value per sample
     grad = 2.0 / (N * width) * (y0 @ x)
     y1 = x @ (w - lr * grad)
-    return [float(np.sqrt(np.mean(y0 ** 2))), float(np.sqrt(np.mean(y1 ** 2)))]
+    return [float(np.sqrt(np.mean(y0 ** 2))), float(np.sqrt(np.mean(y1 ** 2))), float(np.sqrt(np.mean((y1 - y0) ** 2)))]
 
 
 def test_rms_and_slopes_of_a_linear_model_match_the_hand_computation():
@@ -44,8 +44,12 @@ def test_rms_and_slopes_of_a_linear_model_match_the_hand_computation():
     widths, lr = (4, 16, 64, 256), 1e-3
     result = coordcheck(constant_linear, widths, steps=1, optimizer="sgd", lr=lr, seeds=2, batch=x)
     (check,) = result.modules
-    expected = np.array([hand_rms(x.double().numpy(), w, lr) for w in widths]).T  # [step][width]
+    expected = np.array([hand_rms(x.double().numpy(), w, lr) for w in widths]).T  # [step][width], update
+    expected, update = expected[:2], expected[2]
     np.testing.assert_allclose(check.rms, expected, rtol=1e-5)  # float32 forward passes
+    # a difference of float32 outputs of size <= ~50 (rounding ~3e-6 each) for an update >= 3e-4: within 1%
+    np.testing.assert_allclose(check.delta[1], update, rtol=2e-2)
+    assert check.delta[0] == [0.0] * 4
     slopes = [np.polyfit(np.log(widths), np.log(row), 1)[0] for row in expected]
     assert check.slopes == pytest.approx(slopes, abs=1e-5)
     assert check.slopes[0] == pytest.approx(POWER, abs=1e-5)  # rms = width**POWER * rms(sum_k x_k)
@@ -69,6 +73,20 @@ def test_sp_mlp_is_stable_at_init_and_grows_after_one_adam_step():
     assert result.module("2").slopes[1] > 0.3 and result.module("4").slopes[1] > 0.3
     assert result.module("2").verdict == "grows" and result.module("2").broken_at == 1
     assert result.verdict == "grows" and result.first_broken[0] in {"2", "3", "4"}
+
+
+def test_an_embedding_learning_rate_scaled_down_like_a_hidden_layer_is_caught_by_its_update():
+    def adam_embedding_lr_over_width(model, lr):  # the planted bug: lr * 32 / width on the input layer
+        width = model[0].out_features
+        return torch.optim.Adam([{"params": model[0].parameters(), "lr": lr * 32 / width},
+                                 {"params": [p for m in model[1:] for p in m.parameters()]}], lr=lr)
+
+    result = coordcheck(sp_mlp, (32, 64, 128, 256), steps=2, lr=1e-2, seeds=2, input_shape=(16,),
+                        optimizer=adam_embedding_lr_over_width)
+    embedding = result.module("0")
+    assert embedding.verdict == "stable"  # its output stays at its init size: rms alone cannot tell
+    assert embedding.delta_slopes[1] == pytest.approx(-1.0, abs=0.1)  # Adam's update is ~lr: ~1/width here
+    assert (embedding.delta_verdict, embedding.delta_broken_at) == ("shrinks", 1)
 
 
 def test_depth_check_of_an_unscaled_residual_mlp_grows_from_init():
@@ -104,7 +122,7 @@ def test_attention_logits_of_multihead_attention_are_recomputed_from_its_inputs(
     with torch.no_grad():
         model(ids)
     recorder.step()
-    found = recorder.remove()
+    found, _ = recorder.remove()
     mha = model.blocks[0].attn.mha
     x = model.blocks[0].ln1(model.embed(ids) + model.pos(torch.arange(8)))
     q, k = (nn.functional.linear(x, w, b) for w, b in zip(mha.in_proj_weight.split(16)[:2],
@@ -134,7 +152,7 @@ def test_hugging_face_gpt2_attention_logits_come_from_c_attn():
         model(ids)
     handle.remove()
     recorder.step()
-    found = recorder.remove()
+    found, _ = recorder.remove()
     q, k = (t.reshape(2, 6, 2, 8).transpose(1, 2) for t in seen["qkv"].split(16, dim=-1)[:2])
     assert found["transformer.h.0.attn.logits"][0] == pytest.approx(logits_rms(q, k, 8 ** -0.5), rel=1e-5)
 
@@ -145,6 +163,12 @@ def test_zero_rms_everywhere_is_stable_and_a_non_finite_rms_grows():
     assert zero.slopes == [0.0, 0.0] and zero.verdict == "stable"
     diverged = module_check("h", "hidden", np.array([[[1.0, 1.0, 1.0], [1.0, 1.0, math.inf]]]), sizes)
     assert diverged.verdict == "grows" and diverged.broken_at == 1 and diverged.to_json()["slopes"] == [0.0, None]
+
+
+def test_attention_logits_may_shrink():  # muP's 1/d scale makes them vanish early in training, by design
+    vanishing = np.array([[[1.0, 1.0, 1.0], [1.0, 0.5, 0.25]]])
+    assert module_check("attn.logits", "attention logits", vanishing, [8, 16, 32]).verdict == "stable"
+    assert module_check("attn.logits", "attention logits", vanishing[..., ::-1], [8, 16, 32]).verdict == "grows"
 
 
 def test_shrinking_only_at_init_is_stable_but_shrinking_at_the_last_step_is_not():

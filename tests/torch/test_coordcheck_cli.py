@@ -20,12 +20,14 @@ def test_json_document_has_the_contract_shape(cli):
     assert doc["verdict"] in ("stable", "grows", "shrinks")
     assert [m["name"] for m in doc["modules"]] == [str(i) for i in range(7)]  # Linear, ReLU, ..., readout
     for module in doc["modules"]:
-        assert set(module) == {"name", "role", "rms", "slopes", "slope_spread", "verdict", "broken_at"}
+        assert set(module) == {"name", "role", "rms", "slopes", "slope_spread", "verdict", "broken_at", "delta",
+                               "delta_slopes", "delta_spread", "delta_verdict", "delta_broken_at"}
+        assert module["delta"][0] == [0.0, 0.0, 0.0]  # no update before the first step
         assert len(module["rms"]) == 3 and all(len(row) == 3 for row in module["rms"])  # [step][width]
         assert len(module["slopes"]) == 3
     assert doc["modules"][0]["role"] == "embedding" and doc["modules"][-1]["role"] == "readout"
     assert doc["config"]["command"].startswith(f"initlab coordcheck --torch {MLP} --width-arg width --widths 8,16,32")
-    assert "verdict:" in err and "slope step 2" in err
+    assert "verdict:" in err and "update slope 2" in err
 
 
 @pytest.mark.slow

@@ -120,19 +120,28 @@ def coordcheck(torch_factory: ModelFactory,
         emit_json(document)
 
 
+def _slope(value, spread=None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:+.2f}" + ("" if not spread else f" ± {spread:.2f}")
+
+
 def _table(doc: dict):
-    """One row per module: name, role, slope at step 0 and at step T (± spread over seeds), verdict, the step it
-    broke at."""
+    """One row per module: name, role, slope at step 0 and at step T (± spread over seeds), its verdict, the
+    slope and verdict of its update (output at step T - at step 0), the step it first broke at."""
     steps = doc["steps"]
-    table = new_table(["module", "role", "slope step 0", f"slope step {steps}", "verdict", "broken at step"],
-                      left=["module", "role", "verdict"],
-                      title=f"log(rms) against log({doc['axis']}): slope per module")
+    table = new_table(["module", "role", "slope 0", f"slope {steps}", "verdict", f"update slope {steps}",
+                       "update", "broken at"],
+                      left=["module", "role", "verdict", "update"],
+                      title=f"slope of log(rms) against log({doc['axis']}); update: output at step {steps} - at step 0")
     for m in doc["modules"]:
-        first, last, spread = m["slopes"][0], m["slopes"][-1], m["slope_spread"][-1]
-        last_text = "n/a" if last is None else f"{last:+.2f}" + ("" if not spread else f" ± {spread:.2f}")
-        style = {"grows": "red", "shrinks": "blue"}.get(m["verdict"])
-        table.add_row(escape(m["name"]), m["role"], "n/a" if first is None else f"{first:+.2f}", last_text,
-                      m["verdict"], "" if m["broken_at"] is None else str(m["broken_at"]), style=style)
+        broken = [s for s in (m["broken_at"], m["delta_broken_at"]) if s is not None]
+        bad = {m["verdict"], m["delta_verdict"]} - {"stable"}
+        style = "red" if "grows" in bad else "blue" if bad else None
+        table.add_row(escape(m["name"]), m["role"], _slope(m["slopes"][0]),
+                      _slope(m["slopes"][-1], m["slope_spread"][-1]), m["verdict"],
+                      _slope(m["delta_slopes"][-1], m["delta_spread"][-1]), m["delta_verdict"],
+                      str(min(broken)) if broken else "", style=style)
     return table
 
 

@@ -63,22 +63,30 @@ def coordcheck_figure(result, path: str | os.PathLike | None = None) -> Figure:
     return fig
 
 
-def _slope(value) -> str:
-    return "n/a" if value is None else f"{value:+.2f}"
+def _slope(value, spread=None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:+.2f}" + ("" if not spread else f" ± {significant(spread, 2)}")
 
 
 def module_table(doc: dict) -> str:
-    """One row per module: name, role, slope (± spread) at step 0 and at step T, verdict."""
-    head = "".join(f"<th>{title}</th>" for title in ("module", "role", "slope step 0", f"slope step {doc['steps']}",
-                                                       "verdict", "broken at step"))
+    """One row per module: name, role, slope at step 0 and at step T (± spread), verdict, the update's slope
+    at step T and verdict, the step it first broke at."""
+    steps = doc["steps"]
+    titles = ("module", "role", "slope 0", f"slope {steps}", "verdict", f"update slope {steps}", "update",
+              "broken at")
+    head = "".join(f"<th>{escape(title)}</th>" for title in titles)
     rows = []
     for m in doc["modules"]:
-        first, last = m["slopes"][0], m["slopes"][-1]
-        spread = m["slope_spread"][-1]
-        last_text = _slope(last) + ("" if spread is None else f" ± {significant(spread, 2)}")
-        rows.append(f'<tr class="{escape(m["verdict"])}"><td>{escape(m["name"])}</td><td>{escape(m["role"])}</td>'
-                    f'{cell(_slope(first), first, "slope-0")}{cell(last_text, last, "slope-t")}'
-                    f'<td>{escape(m["verdict"])}</td><td>{"" if m["broken_at"] is None else m["broken_at"]}</td></tr>')
+        first, last, update = m["slopes"][0], m["slopes"][-1], m["delta_slopes"][-1]
+        spread, update_spread = m["slope_spread"][-1], m["delta_spread"][-1]
+        broken = [s for s in (m["broken_at"], m["delta_broken_at"]) if s is not None]
+        bad = {m["verdict"], m["delta_verdict"]} - {"stable"}
+        kind = "grows" if "grows" in bad else "shrinks" if bad else "stable"
+        rows.append(f'<tr class="{kind}"><td>{escape(m["name"])}</td><td>{escape(m["role"])}</td>'
+                    f'{cell(_slope(first), first, "slope-0")}{cell(_slope(last, spread), last, "slope-t")}'
+                    f'<td>{escape(m["verdict"])}</td>{cell(_slope(update, update_spread), update, "update-slope-t")}'
+                    f'<td>{escape(m["delta_verdict"])}</td><td>{min(broken) if broken else ""}</td></tr>')
     return f'<table class="modules"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
