@@ -7,7 +7,7 @@ torch's RNG forked and seeded with the seed: 0, 1, ...), trains it for `steps` o
 batch (the same for every size and seed) and records, with forward hooks
 (`initlab.torch.coordcheck_hooks`), the rms of every module's output and of the attention logits in
 the forward pass of step t = 0..T (step t: after t optimizer steps; the forward pass of step t < T is
-also the one the step trains on). The slopes of log(rms) against log(size), the verdicts and the roles
+also the one the step trains on), and the rms of each output's change since step 0. The slopes of log(rms) against log(size), the verdicts and the roles
 are `initlab.torch.coordcheck_result` and `initlab.torch.coordcheck_roles`.
 
 Loss of the steps (`loss=None`): with targets (a batch ``(inputs, targets)``), cross-entropy for
@@ -17,7 +17,7 @@ token ids and the output holds logits over a vocabulary covering them (``out[:, 
 ``ids[:, 1:]``), else the mean square of the output. A callable ``loss(output, targets)`` replaces it
 (`output` as the model returned it, `targets` None without targets).
 
-`optimizer` is "adam" (``torch.optim.Adam``), "sgd" (``torch.optim.SGD``) or a callable
+`optimizer` is "adam" (``torch.optim.Adam``), "sgd" (``torch.optim.SGD``; both ``fused=True``) or a callable
 ``(model, lr) -> torch.optim.Optimizer``: how a muP model is checked with its per-layer learning rates.
 
 >>> import torch
@@ -48,7 +48,10 @@ from initlab.torch.coordcheck_result import TOLERANCE, CoordCheck, module_check
 from initlab.torch.coordcheck_roles import Seen, aligned, containers, depth_roles, kinds_of, varying, width_roles
 from initlab.torch.inputs import call, check_batch, first_tensor, select_output
 
-OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
+# torch's fused CPU kernels: the same update, one kernel per step instead of one per tensor and operation
+# (Adam's step 3.5x faster on a 4 x 1024^2 MLP)
+OPTIMIZERS = {"adam": functools.partial(torch.optim.Adam, fused=True),
+              "sgd": functools.partial(torch.optim.SGD, fused=True)}
 N_SAMPLES = 32  # batch size when the batch is drawn from input_shape / data / vocab
 BATCH_SEED = 0
 
@@ -90,6 +93,8 @@ def _counted(seeds, progress, done: int, total: int):
 
 def _describe(thing) -> str:
     if isinstance(thing, functools.partial):
+        if not thing.keywords:
+            return _describe(thing.func)
         args = ", ".join(f"{k}={v!r}" for k, v in thing.keywords.items())
         return f"{_describe(thing.func)}({args})"
     return f"{getattr(thing, '__module__', '?')}:{getattr(thing, '__qualname__', type(thing).__name__)}"
@@ -225,7 +230,7 @@ def _optimizer(optimizer, model: nn.Module, lr: float):
 
 
 def _run(factory, argument, size, seed, inputs, targets, loss, optimizer, lr, steps):
-    """One model's run: ({name: rms per step}, `Seen`, container lengths)."""
+    """One model's run: ({name: rms per step}, `Seen`, container lengths, {name: rms of the update per step})."""
     with torch.random.fork_rng(devices=[]):
         torch.default_generator.manual_seed(seed)
         model = _build(factory, argument, size)
@@ -245,9 +250,9 @@ def _run(factory, argument, size, seed, inputs, targets, loss, optimizer, lr, st
                         value.backward()
                         opt.step()
         finally:
-            rms = recorder.remove()
+            rms, delta = recorder.remove()
     seen = Seen(recorder.order, recorder.inputs, recorder.numel, kinds_of(model), set(recorder.attention))
-    return rms, seen, containers(model)
+    return rms, seen, containers(model), delta
 
 
 def _modules(runs, axis: str, sizes, tolerance: float):
@@ -268,6 +273,8 @@ def _modules(runs, axis: str, sizes, tolerance: float):
         roles = depth_roles(names, last_seen, last_keys)
     found = []
     for name in names:
-        rms = np.array([[run[0][keys[name]] for run in per_seed] for per_seed, keys in zip(runs, keyed)])
-        found.append(module_check(name, roles[name], rms.transpose(1, 2, 0), sizes, tolerance))
+        rms, delta = (np.array([[run[k][keys[name]] for run in per_seed] for per_seed, keys in zip(runs, keyed)])
+                      for k in (0, 3))  # [size][seed][step] -> [seed][step][size]
+        found.append(module_check(name, roles[name], rms.transpose(1, 2, 0), sizes, tolerance,
+                                  delta.transpose(1, 2, 0)))
     return found

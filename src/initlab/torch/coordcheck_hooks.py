@@ -16,6 +16,10 @@ unless the module is itself the logits:
   logits.
 
 Masks are not applied to recomputed logits: the check is about their scale.
+
+Each entry's *update* is recorded too: the rms of (output at step t - output at step 0), on the same
+batch (0 at step 0). The step-0 outputs are kept (a copy each) until the run ends; an output whose
+shape changed (it cannot, on one batch) gives nan.
 """
 
 from __future__ import annotations
@@ -49,6 +53,9 @@ class Recorder:
     def __init__(self, model: nn.Module):
         self.current: dict[str, torch.Tensor] = {}
         self.norms: dict[str, list[torch.Tensor]] = {}
+        self.first: dict[str, torch.Tensor] = {}  # each entry's output at the first pass
+        self.current_delta: dict[str, torch.Tensor] = {}
+        self.deltas: dict[str, list[torch.Tensor]] = {}
         self.numel: dict[str, int] = {}
         self.inputs: dict[str, int] = {}  # numel of each module's first input tensor
         self.order: dict[str, int] = {}  # first-call order (when each module's call started)
@@ -70,12 +77,23 @@ class Recorder:
         """End the pass recorded so far and start the next."""
         for name, norm in self.current.items():
             self.norms.setdefault(name, []).append(norm)
-        self.current = {}
+        for name, norm in self.current_delta.items():
+            self.deltas.setdefault(name, []).append(norm)
+        self.current, self.current_delta = {}, {}
 
     def _keep(self, name: str, value: torch.Tensor) -> None:
-        if name not in self.current:
-            self.current[name] = _norm(value)
-            self.numel.setdefault(name, value.numel())
+        if name in self.current:
+            return
+        self.current[name] = _norm(value)
+        self.numel.setdefault(name, value.numel())
+        start = self.first.get(name)
+        if start is None:
+            self.first[name] = value.detach().clone()  # a copy: an in-place op (ReLU(inplace)) may change it
+            self.current_delta[name] = torch.zeros((), dtype=torch.float32, device=value.device)
+        elif start.shape == value.shape:
+            self.current_delta[name] = _norm(value.detach() - start)
+        else:
+            self.current_delta[name] = torch.full((), float("nan"), device=value.device)
 
     def _before(self, name: str):
         def hook(module, args):
@@ -125,13 +143,19 @@ class Recorder:
         return [child.register_forward_hook(keep(role)) for role, child in projections.items()] + \
             [module.register_forward_hook(hook)]
 
-    def remove(self) -> dict[str, list[float]]:
-        """Remove the hooks; {name: rms per recorded pass} for the modules recorded in every pass."""
+    def remove(self) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+        """Remove the hooks; ({name: rms per recorded pass}, {name: rms of the update per pass}) for the
+        entries recorded in every pass."""
         for handle in self.handles:
             handle.remove()
+        self.first = {}
         passes = max((len(v) for v in self.norms.values()), default=0)
         names = [name for name, values in self.norms.items() if len(values) == passes]
         if not names:
-            return {}
-        stacked = torch.stack([torch.stack(self.norms[name]) for name in names]).cpu().double().numpy()
-        return {name: (row / math.sqrt(max(self.numel[name], 1))).tolist() for name, row in zip(names, stacked)}
+            return {}, {}
+        both = torch.stack([torch.stack(self.norms[name] + self.deltas[name]) for name in names])
+        both = both.cpu().double().numpy()  # one transfer for the whole run
+        scale = [math.sqrt(max(self.numel[name], 1)) for name in names]
+        rms = {name: (row[:passes] / s).tolist() for name, row, s in zip(names, both, scale)}
+        delta = {name: (row[passes:] / s).tolist() for name, row, s in zip(names, both, scale)}
+        return rms, delta

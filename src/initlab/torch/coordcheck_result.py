@@ -16,9 +16,15 @@ Verdicts, with `tolerance` = 0.1 by default:
   after one step;
 - else it is *stable*.
 
-The overall verdict is "grows" if any module grows, else "shrinks" if any shrinks, else "stable";
-`first_broken` names the modules with that verdict that broke at the earliest step, the largest
-|slope| at that step first.
+Attention logits never *shrink*: with muP's 1/d scale (and a zero-initialised query) they start at 0
+and stay below O(1) early in training by design. The same rules apply to each module's *update*, the
+rms of (output at step t - output at step 0): muP wants every update Theta(1) (Tensor Programs V's
+desideratum), and an update that shrinks with width (a layer whose learning rate is scaled down too
+much) leaves the output's rms at its init value, where the output's own slope cannot see it.
+
+The overall verdict is "grows" if any output or update grows, else "shrinks" if any shrinks, else
+"stable"; `first_broken` names the modules whose output or update has that verdict from the earliest
+step on, the largest |slope| at that step first.
 
 >>> import numpy as np
 >>> sizes = [64, 128, 256]
@@ -61,12 +67,12 @@ def _first(condition: np.ndarray) -> int | None:
     return int(hits[0]) if hits.size else None
 
 
-def _verdict(mean: np.ndarray, tolerance: float) -> tuple[str, int | None]:
+def _verdict(mean: np.ndarray, tolerance: float, may_shrink: bool = True) -> tuple[str, int | None]:
     grows = ~(mean < tolerance)  # nan counts as broken upwards: the run went non-finite somewhere
     if grows.any():
         return "grows", _first(grows)
     shrinks = mean <= -tolerance
-    if shrinks[-1]:
+    if may_shrink and shrinks[-1]:
         stays = np.flatnonzero(~shrinks)
         return "shrinks", int(stays[-1]) + 1 if stays.size else 0
     return "stable", None
@@ -77,10 +83,22 @@ def _number(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
+def _fit(rms: np.ndarray, sizes, tolerance: float, may_shrink: bool):
+    """(mean over seeds [step][size], slopes, spreads, verdict, broken_at) of `rms` [seed][step][size]."""
+    per_seed = slopes(rms, sizes)
+    with np.errstate(invalid="ignore"):
+        mean = per_seed.mean(axis=0)
+        spread = per_seed.std(axis=0, ddof=1) if len(per_seed) > 1 else np.zeros_like(mean)
+    verdict, broken = _verdict(mean, tolerance, may_shrink)
+    return rms.mean(axis=0).tolist(), mean.tolist(), spread.tolist(), verdict, broken
+
+
 @dataclass(frozen=True)
 class ModuleCheck:
     """One module: `rms` [step][size] (mean over seeds), `rms_seeds` [seed][step][size], `slopes` and
-    `slope_spread` [step], `verdict` and `broken_at` (the step it broke at; None when stable)."""
+    `slope_spread` [step], `verdict` and `broken_at` (the step it broke at; None when stable); the same
+    for its update, the rms of (output at step t - output at step 0): `delta`, `delta_slopes`,
+    `delta_spread`, `delta_verdict`, `delta_broken_at` (all stable and empty when not recorded)."""
 
     name: str
     role: str
@@ -90,25 +108,42 @@ class ModuleCheck:
     slope_spread: list[float]
     verdict: str
     broken_at: int | None
+    delta: list[list[float]] = field(default_factory=list)
+    delta_slopes: list[float] = field(default_factory=list)
+    delta_spread: list[float] = field(default_factory=list)
+    delta_verdict: str = "stable"
+    delta_broken_at: int | None = None
+
+    def breaks(self, verdict: str) -> int | None:
+        """The first step at which the output or its update breaks the check with `verdict`; None if neither."""
+        steps = [step for v, step in ((self.verdict, self.broken_at), (self.delta_verdict, self.delta_broken_at))
+                 if v == verdict and step is not None]
+        return min(steps, default=None)
 
     def to_json(self) -> dict:
-        return {"name": self.name, "role": self.role,
-                "rms": [[_number(v) for v in row] for row in self.rms],
-                "slopes": [_number(v) for v in self.slopes],
-                "slope_spread": [_number(v) for v in self.slope_spread],
-                "verdict": self.verdict, "broken_at": self.broken_at}
+        def numbers(values):
+            return [_number(v) for v in values]
+        return {"name": self.name, "role": self.role, "rms": [numbers(row) for row in self.rms],
+                "slopes": numbers(self.slopes), "slope_spread": numbers(self.slope_spread),
+                "verdict": self.verdict, "broken_at": self.broken_at,
+                "delta": [numbers(row) for row in self.delta], "delta_slopes": numbers(self.delta_slopes),
+                "delta_spread": numbers(self.delta_spread), "delta_verdict": self.delta_verdict,
+                "delta_broken_at": self.delta_broken_at}
 
 
-def module_check(name: str, role: str, rms: np.ndarray, sizes, tolerance: float = TOLERANCE) -> ModuleCheck:
-    """The `ModuleCheck` of `rms` [seed][step][size] (module doc)."""
+def module_check(name: str, role: str, rms: np.ndarray, sizes, tolerance: float = TOLERANCE,
+                 delta: np.ndarray | None = None) -> ModuleCheck:
+    """The `ModuleCheck` of `rms` (and `delta`, the update's rms) [seed][step][size] (module doc)."""
+    may_shrink = role != "attention logits"
     rms = np.asarray(rms, dtype=float)
-    per_seed = slopes(rms, sizes)
-    with np.errstate(invalid="ignore"):
-        mean = per_seed.mean(axis=0)
-        spread = per_seed.std(axis=0, ddof=1) if len(per_seed) > 1 else np.zeros_like(mean)
-    verdict, broken = _verdict(mean, tolerance)
-    return ModuleCheck(name, role, rms.mean(axis=0).tolist(), rms.tolist(), mean.tolist(), spread.tolist(),
-                       verdict, broken)
+    mean, slope, spread, verdict, broken = _fit(rms, sizes, tolerance, may_shrink)
+    extra = {}
+    if delta is not None:
+        d_mean, d_slope, d_spread, d_verdict, d_broken = _fit(np.asarray(delta, dtype=float), sizes, tolerance,
+                                                              may_shrink)
+        extra = dict(delta=d_mean, delta_slopes=d_slope, delta_spread=d_spread, delta_verdict=d_verdict,
+                     delta_broken_at=d_broken)
+    return ModuleCheck(name, role, mean, rms.tolist(), slope, spread, verdict, broken, **extra)
 
 
 @dataclass(frozen=True)
@@ -125,18 +160,22 @@ class CoordCheck:
 
     @property
     def verdict(self) -> str:
-        found = {m.verdict for m in self.modules}
+        found = {m.verdict for m in self.modules} | {m.delta_verdict for m in self.modules}
         return "grows" if "grows" in found else "shrinks" if "shrinks" in found else "stable"
 
     @property
     def first_broken(self) -> list[str]:
-        """The modules with the overall verdict that broke at the earliest step, largest |slope| first."""
-        broken = [m for m in self.modules if m.verdict == self.verdict and m.broken_at is not None]
+        """The modules whose output or update has the overall verdict from the earliest step on, the
+        largest |slope| at that step first."""
+        verdict = self.verdict
+        broken = [(m.breaks(verdict), m) for m in self.modules if m.breaks(verdict) is not None]
         if not broken:
             return []
-        step = min(m.broken_at for m in broken)
-        first = sorted((m for m in broken if m.broken_at == step), key=lambda m: -abs(m.slopes[step]))
-        return [m.name for m in first]
+        step = min(s for s, _ in broken)
+
+        def size(m):
+            return max(abs(m.slopes[step]), abs(m.delta_slopes[step]) if m.delta_slopes else 0.0)
+        return [m.name for m in sorted((m for s, m in broken if s == step), key=lambda m: -size(m))]
 
     def module(self, name: str) -> ModuleCheck:
         return next(m for m in self.modules if m.name == name)
