@@ -193,3 +193,19 @@ def test_mup_twice_is_refused():
     mup(net, base_width=64)
     with pytest.raises(ArgumentError, match="^model: mup was applied to this model already"):
         mup(net, base_width=64)
+
+
+def test_hugging_face_gpt2_tied_head_fused_query_and_scaling():
+    """GPT-2 (transformers): lm_head tied to wte keeps the embedding, the q columns of the fused Conv1D
+    c_attn are zeroed, and attention='fix' sets the `scaling` its forward reads."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+    config = GPT2Config(vocab_size=50, n_embd=64, n_layer=1, n_head=4, n_positions=8, bos_token_id=0, eos_token_id=0)
+    model = GPT2LMHeadModel(config)
+    ids = torch.randint(50, (2, 8), generator=torch.Generator().manual_seed(0))
+    wte = model.transformer.wte.weight.detach().clone()
+    result = mup(model, base_width=16, example=ids, attention="fix")
+    attn = model.transformer.h[0].attn
+    assert result.readout == "lm_head" and result.width == 64 and torch.equal(model.transformer.wte.weight, wte)
+    assert not attn.c_attn.weight[:, :64].any() and attn.c_attn.weight[:, 64:].abs().min() > 0
+    assert attn.scaling == pytest.approx(math.sqrt(16 / 4) / 16) and result.warnings == ()
+    assert result.lr_multipliers["transformer.h.0.attn.c_attn.weight"] == 0.25

@@ -181,7 +181,7 @@ def _check(model, base_width, width, optimizer, attention, depth_scale, example,
         raise ArgumentError("generator", f"with scheme={scheme!r} give exactly one of generator and seed")
     if any(hasattr(module, "mup_readout_scale") for module in model.modules()):
         raise ArgumentError("model", "mup was applied to this model already (it has a readout multiplier); "
-                                         "build a fresh model")
+                                     "build a fresh model")
     return base_width, width
 
 
@@ -197,8 +197,8 @@ def mup(model: nn.Module, base_width: int, *, width: int | None = None, optimize
     last). `scheme` (with `generator` or `seed`) redraws every weight by an initlab scheme, biases by
     `bias`, before the muP rescale (`initlab.torch.apply`). `zero_readout` and `zero_query` set the
     readout's weight and bias (unless tied to an embedding) and every query projection
-    (`initlab.torch.mup_attention.query_views`) to 0, as Tensor Programs V (appendix D.2) and the ``mup``
-    package (``readout_zero_init``, ``query_zero_init``) advise: the output and the attention logits then
+    (`initlab.torch.mup_attention.query_views`) to 0, as Tensor Programs V (appendix D.2) advises (the
+    ``mup`` package's ``readout_zero_init`` for the readout): the output and the attention logits then
     start at 0 instead of O(1/sqrt(width)) noise, and a 1/sqrt(d) attention shows at once as logits growing
     like sqrt(width). `depth_scale="1/sqrt(L)"` needs `example`.
     Nothing is changed when an argument is refused.
