@@ -42,6 +42,8 @@ def test_lr_multipliers_equal_the_table_on_a_hand_built_mlp(name, table):
     assert type(opt).__name__ == {"adam": "Adam", "sgd": "SGD"}[name]
     lrs = {n: g["lr"] for g in opt.param_groups for n in g["names"]}
     assert lrs == pytest.approx({n: 0.1 * v for n, v in table.items()})
+    decays = {n: g["weight_decay"] for g in result.optimizer(0.1, weight_decay=0.01).param_groups for n in g["names"]}
+    assert decays == pytest.approx({n: 0.01 / v for n, v in table.items()})  # MuAdam/MuSGD: lr x decay kept
 
 
 def test_rescale_and_readout_multiplier_follow_the_mup_package():
@@ -209,3 +211,11 @@ def test_hugging_face_gpt2_tied_head_fused_query_and_scaling():
     assert not attn.c_attn.weight[:, :64].any() and attn.c_attn.weight[:, 64:].abs().min() > 0
     assert attn.scaling == pytest.approx(math.sqrt(16 / 4) / 16) and result.warnings == ()
     assert result.lr_multipliers["transformer.h.0.attn.c_attn.weight"] == 0.25
+
+
+def test_bad_learning_rate_or_decay_is_one_line():
+    result = mup(mlp(), base_width=64)
+    with pytest.raises(ArgumentError, match=r"^lr: expected a positive number, got 0$"):
+        result.optimizer(0)
+    with pytest.raises(ArgumentError, match=r"^weight_decay: expected a number >= 0, got -1$"):
+        result.param_groups(0.1, weight_decay=-1)

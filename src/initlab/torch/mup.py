@@ -90,20 +90,26 @@ class MuP:
     hooks: tuple = field(default=(), repr=False)
     _tensors: dict = field(default_factory=dict, repr=False)
 
-    def param_groups(self, lr: float) -> list[dict]:
-        """Torch parameter groups, one per multiplier: ``{"params", "lr": lr * multiplier, "lr_mult",
-        "names"}`` (torch keeps the extra keys; a scheduler that scales ``lr`` keeps the ratios)."""
+    def param_groups(self, lr: float, weight_decay: float = 0.0) -> list[dict]:
+        """Torch parameter groups, one per multiplier: ``{"params", "lr": lr * multiplier, "weight_decay":
+        weight_decay / multiplier, "lr_mult", "names"}`` (torch keeps the extra keys; a scheduler that scales
+        ``lr`` keeps the ratios). The weight decay is divided by the multiplier as ``MuAdam``/``MuSGD`` do
+        for torch's coupled decay (L2 in the gradient), so lr x decay stays the same in every group."""
         lr = _positive("lr", lr)
+        if isinstance(weight_decay, bool) or not isinstance(weight_decay, (int, float)) or not weight_decay >= 0:
+            raise ArgumentError("weight_decay", f"expected a number >= 0, got {weight_decay!r}")
         groups: dict[float, dict] = {}
         for name, mult in self.lr_multipliers.items():
-            group = groups.setdefault(mult, {"params": [], "lr": lr * mult, "lr_mult": mult, "names": []})
+            group = groups.setdefault(mult, {"params": [], "lr": lr * mult, "weight_decay": weight_decay / mult,
+                                             "lr_mult": mult, "names": []})
             group["params"].append(self._tensors[name])
             group["names"].append(name)
         return list(groups.values())
 
-    def optimizer(self, lr: float, **kwargs) -> torch.optim.Optimizer:
-        """``torch.optim.Adam`` (or SGD, as the table used) over `param_groups(lr)`; `kwargs` go to it."""
-        return OPTIMIZERS[self.optimizer_name](self.param_groups(lr), lr=lr, **kwargs)
+    def optimizer(self, lr: float, weight_decay: float = 0.0, **kwargs) -> torch.optim.Optimizer:
+        """``torch.optim.Adam`` (or SGD, as the table used) over `param_groups(lr, weight_decay)`; `kwargs`
+        (betas, momentum, ...) go to it."""
+        return OPTIMIZERS[self.optimizer_name](self.param_groups(lr, weight_decay), lr=lr, **kwargs)
 
     def __str__(self) -> str:
         lines = [f"muP ({self.optimizer_name}): width {self.width} = {self.width_mult:g} x base {self.base_width}; "
