@@ -99,7 +99,8 @@ def coordcheck(torch_factory: ModelFactory,
         ("--data", f"tokens:{tokens}" if tokens else None), ("--input-shape", input_shape),
         ("--vocab", None if tokens else vocab), ("--n-samples", n_samples if n_samples != 32 else None)],
         "coordcheck")
-    show(_table(document))
+    steps_shown = document["steps"]
+    show(_table(document), optional=[f"update slope {steps_shown}", "slope 0"])  # left out on a narrow terminal
     broken = document["first_broken"]
     first = ", ".join(broken[:SHOWN]) + (f" and {len(broken) - SHOWN} more" if len(broken) > SHOWN else "")
     err.print(f"verdict: {document['verdict']}" + (f" (first to break: {escape(first)})" if first else ""),
