@@ -52,6 +52,7 @@ docs: $(VENV)/.test
 	cp runs/demo/cost.png runs/demo/boundary.png runs/demo/config.json docs/demo/
 	cp runs/ng/cost.png runs/ng/config.json docs/ng/
 	cp runs/diagnose/diagnose.png docs/diagnose/
+	mkdir -p docs/coordcheck && cp runs/coordcheck-mlp/coordcheck.png docs/coordcheck/mlp.png
 	$(BIN)/initlab theory phase --activation tanh --out docs/theory-phase-tanh.png
 	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then \
 	  $(BIN)/python tests/report/_initlab_browser.py runs/demo/report.html docs/report.png && \

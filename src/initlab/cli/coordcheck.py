@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shlex
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -32,16 +31,6 @@ def _sizes(text: str | None, argument: str) -> list[int] | None:
         return [int(item) for item in text.split(",")]
     except ValueError:
         raise ArgumentError(argument, f"expected comma-separated integers like '64,128,256', got '{text}'") from None
-
-
-def command_line(pairs) -> str:
-    """'initlab coordcheck --flag value ...' from (flag, value) pairs (None left out, True a bare flag)."""
-    words = ["initlab", "coordcheck"]
-    for flag, value in pairs:
-        if value is None or value is False:
-            continue
-        words += [flag] if value is True else [flag, shlex.quote(str(value))]
-    return " ".join(words)
 
 
 @names_flags(factory="--torch", batch="--input-shape", input_shape="--input-shape", widths="--widths",
@@ -102,13 +91,16 @@ def coordcheck(torch_factory: ModelFactory,
                        n_samples=n_samples, tolerance=tolerance, max_memory=max_memory,
                        progress=lambda done, _: bar.update(task, completed=done))
     document = result.to_json()
+    from initlab.diagnose.present import command_line
     document["config"]["command"] = command_line([
         ("--torch", torch_factory), ("--width-arg", None if depth_list else width_arg), ("--widths", widths),
         ("--depth-arg", depth_arg if depth_list else None), ("--depths", depths), ("--steps", steps),
         ("--optimizer", optimizer), ("--lr", lr), ("--seeds", seeds), ("--data", data if tokens is None else None),
         ("--data", f"tokens:{tokens}" if tokens else None), ("--input-shape", input_shape),
-        ("--vocab", None if tokens else vocab), ("--n-samples", n_samples if n_samples != 32 else None)])
-    show(_table(document))
+        ("--vocab", None if tokens else vocab), ("--n-samples", n_samples if n_samples != 32 else None)],
+        "coordcheck")
+    steps_shown = document["steps"]
+    show(_table(document), optional=[f"update slope {steps_shown}", "slope 0"])  # left out on a narrow terminal
     broken = document["first_broken"]
     first = ", ".join(broken[:SHOWN]) + (f" and {len(broken) - SHOWN} more" if len(broken) > SHOWN else "")
     err.print(f"verdict: {document['verdict']}" + (f" (first to break: {escape(first)})" if first else ""),

@@ -47,8 +47,9 @@ def _norm(x: torch.Tensor) -> torch.Tensor:
 
 
 class Recorder:
-    """Hooks on `model` recording, per forward pass (`step()` starts one), each module's output norm and
-    size. `attention` holds the names of the logits entries; `order` numbers the modules by first call."""
+    """Hooks on `model` recording, per forward pass (call `step()` after each), each module's output norm,
+    size and update norm. `attention` holds the names of the logits entries; `order` numbers the modules
+    by first call; `inputs` gives the size of each module's first input."""
 
     def __init__(self, model: nn.Module):
         self.current: dict[str, torch.Tensor] = {}
