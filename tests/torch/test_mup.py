@@ -219,3 +219,17 @@ def test_bad_learning_rate_or_decay_is_one_line():
         result.optimizer(0)
     with pytest.raises(ArgumentError, match=r"^weight_decay: expected a number >= 0, got -1$"):
         result.param_groups(0.1, weight_decay=-1)
+
+
+def test_an_input_lstm_has_only_its_first_input_weights_as_input():
+    class Tagger(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn, self.head = nn.LSTM(6, 32, num_layers=2, batch_first=True), nn.Linear(32, 3)
+
+        def forward(self, x):
+            return self.head(self.rnn(x)[0])
+
+    classes = {p.name: p.cls for p in mup(Tagger(), base_width=8, example=torch.randn(2, 5, 6)).parameters}
+    assert classes["rnn.weight_ih_l0"] == "input" and classes["rnn.weight_hh_l0"] == "hidden"
+    assert classes["rnn.weight_ih_l1"] == classes["rnn.weight_hh_l1"] == "hidden" and classes["head.weight"] == "readout"

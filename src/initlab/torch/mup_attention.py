@@ -1,5 +1,5 @@
 """Where a model's attention divides its logits q.k by sqrt(d) (the standard parametrization) instead of d,
-as muP needs (Tensor Programs V, section 6: after training q and k are correlated, so q.k grows like d,
+as muP needs (Tensor Programs V: after training q and k are correlated, so q.k grows like d,
 not sqrt(d); with 1/sqrt(d) the attention logits grow like sqrt(width)).
 
 How far detection goes (`find_attention_scales`):
@@ -28,6 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
+
+from initlab.torch.discover import forward_once
 
 SCALE_ATTRIBUTES = ("scaling", "scale")
 
@@ -86,7 +88,6 @@ class _SdpaSpy(TorchFunctionMode):
 
 
 def _sdpa_calls(model: nn.Module, example) -> list[tuple[str, int]]:
-    from initlab.torch.discover import forward_once
     running: list[str] = []
     handles = []
     for name, module in model.named_modules():

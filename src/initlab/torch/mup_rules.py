@@ -1,13 +1,13 @@
 """muP's table: the class of every parameter of a model (by where its layer runs) and, per class, how its
 initialisation, learning rate and forward scale change with the width multiplier m = width / base_width.
 
-Classes (`classify`): a parameter's class comes from its layer's place in the forward pass, not from
+Classes (`place`): a parameter's class comes from its layer's place in the forward pass, not from
 names or shapes, so an unmodified model needs no base-shape files:
 
     input    the weight of an embedding, or (a model without embeddings) of the first weight layer
              called: fan_in fixed (the data), fan_out grows with the width
     hidden   the weight of every other weight layer (Linear, Conv, nn.MultiheadAttention's projections,
-             Hugging Face Conv1D, RNN): both fans grow
+             Hugging Face Conv1D, RNN; an input RNN's hidden-to-hidden and upper-layer weights): both fans grow
     readout  the weight of the last weight layer called: fan_in grows, fan_out fixed (classes, vocabulary)
     vector   a bias whose size grows, a norm's gain and bias, any other parameter of more than one entry
              (a position embedding given as a bare tensor): one dimension grows
@@ -41,6 +41,7 @@ from typing import Callable
 from torch import nn
 
 from initlab.torch.kinds import Entry
+from initlab.torch.trace import structure
 
 CLASSES = ("input", "hidden", "readout", "vector", "fixed")
 WEIGHT_ROLES = ("weight", "recurrent_weight", "embedding")
@@ -70,8 +71,8 @@ RULES = {
 
 @dataclass(frozen=True)
 class Placed:
-    """A parameter's `cls` and what its weights are multiplied by (`rescale`, as a power of m: 0.5 for
-    sqrt(m)), with the name of the layer that owns it."""
+    """A parameter's `name`, the layer that owns it (`module`), its class (`cls`) and what its values are
+    multiplied by, as a power of m (`rescale_power`: 0.5 for sqrt(m))."""
 
     name: str
     module: str
@@ -89,6 +90,8 @@ def place(entry: Entry, inputs: set[str], readout: str) -> Placed:
     tied to an input embedding keeps the embedding's class and values (``MuSharedReadout``)."""
     owners = _owners(entry)
     first, last = bool(owners & inputs), readout in owners
+    if entry.kind == "rnn" and (entry.role.startswith("recurrent") or "_l0" not in entry.name.rpartition(".")[2]):
+        first = False  # only layer 0's input-to-hidden weights see the data
     if entry.role in WEIGHT_ROLES and entry.kind is not None:
         if first and last and entry.role != "embedding":
             return Placed(entry.name, entry.module_name, "fixed")
@@ -106,5 +109,4 @@ def place(entry: Entry, inputs: set[str], readout: str) -> Placed:
 def layer_order(model: nn.Module, example) -> list[str]:
     """Names of the weight layers in the order the forward pass calls them (hooks on `example`, or a
     torch.fx trace without one: `initlab.torch.trace.structure`)."""
-    from initlab.torch.trace import structure
     return [layer.name for layer in structure(model, example).layers]
