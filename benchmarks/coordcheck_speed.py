@@ -6,7 +6,8 @@ Cases (examples/width_models.py, standard parametrization, Adam at lr 1e-3, one 
 - ``gpt``: `gpt`, 4 pre-LN blocks on nn.MultiheadAttention, widths 64, 128, 256, 512, 3 seeds, 5 steps,
   sequences of 32 token ids (vocabulary 64).
 
-For each, the median wall time of `--repeats` whole checks, and in the same run the plain loop: the same
+For each, the median wall time of `--repeats` whole checks, and in the same run (interleaved with them,
+alternating which goes first) the plain loop: the same
 models built the same way and trained the same 5 steps (forward, loss, backward, Adam step) with no
 hook, no recording and no extra forward pass. The ratio is check / plain loop: what the measurement
 costs (the hooks, the attention logits recomputed and the forward pass of step T).
@@ -17,7 +18,9 @@ Run: python benchmarks/coordcheck_speed.py [--repeats 3] [--cases mlp,gpt]
 from __future__ import annotations
 
 import argparse
+import os
 import functools
+import statistics
 import sys
 from pathlib import Path
 
@@ -59,16 +62,22 @@ def main() -> None:
     parser.add_argument("--cases", default=",".join(CASES))
     args = parser.parse_args()
     from initlab.diagnose.sources import torch_batch
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {SEEDS} seeds, {STEPS} Adam steps; "
-          f"median of {args.repeats}")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.1f} at "
+          f"start; {SEEDS} seeds, {STEPS} Adam steps; median of {args.repeats}")
     print(f"{'case':<30} {'check s':>8} {'plain s':>8} {'ratio':>6}")
     for key in args.cases.split(","):
         name, factory, widths, batch = CASES[key]
         inputs, _ = torch_batch(batch["input_shape"], 32, 0, vocab=batch.get("vocab"))
         coordcheck(factory, widths[:3], steps=1, seeds=1, batch=inputs)  # warm-up: torch's lazy imports
-        checked = median_seconds(lambda: coordcheck(factory, widths, steps=STEPS, lr=LR, seeds=SEEDS, batch=inputs),
-                                 args.repeats)
-        plain = median_seconds(lambda: plain_loop(factory, widths, inputs), args.repeats)
+        checked, plain = [], []
+        for repeat in range(args.repeats):  # interleaved: a change of load on the machine hits both alike
+            for which in ((0, 1) if repeat % 2 == 0 else (1, 0)):
+                if which == 0:
+                    checked.append(median_seconds(lambda: coordcheck(factory, widths, steps=STEPS, lr=LR,
+                                                                     seeds=SEEDS, batch=inputs), 1))
+                else:
+                    plain.append(median_seconds(lambda: plain_loop(factory, widths, inputs), 1))
+        checked, plain = statistics.median(checked), statistics.median(plain)
         print(f"{name:<30} {checked:>8.2f} {plain:>8.2f} {checked / plain:>6.2f}")
 
 

@@ -56,6 +56,7 @@ class Recorder:
         self.norms: dict[str, list[torch.Tensor]] = {}
         self.first: dict[str, torch.Tensor] = {}  # each entry's output at the first pass
         self.current_delta: dict[str, torch.Tensor] = {}
+        self.buffer: torch.Tensor | None = None  # see _scratch
         self.deltas: dict[str, list[torch.Tensor]] = {}
         self.numel: dict[str, int] = {}
         self.inputs: dict[str, int] = {}  # numel of each module's first input tensor
@@ -92,9 +93,17 @@ class Recorder:
             self.first[name] = value.detach().clone()  # a copy: an in-place op (ReLU(inplace)) may change it
             self.current_delta[name] = torch.zeros((), dtype=torch.float32, device=value.device)
         elif start.shape == value.shape:
-            self.current_delta[name] = _norm(value.detach() - start)
+            self.current_delta[name] = _norm(torch.sub(value.detach(), start, out=self._scratch(start)))
         else:
             self.current_delta[name] = torch.full((), float("nan"), device=value.device)
+
+    def _scratch(self, like: torch.Tensor) -> torch.Tensor:
+        """A buffer shaped like `like`, a view of one kept for the whole run: a difference is taken into it
+        instead of a new tensor per module and step (allocating large tensors costs page faults on CPU)."""
+        if self.buffer is None or self.buffer.numel() < like.numel() or self.buffer.dtype != like.dtype \
+                or self.buffer.device != like.device:
+            self.buffer = torch.empty(like.numel(), dtype=like.dtype, device=like.device)
+        return self.buffer[:like.numel()].view(like.shape)
 
     def _before(self, name: str):
         def hook(module, args):
@@ -149,7 +158,7 @@ class Recorder:
         entries recorded in every pass."""
         for handle in self.handles:
             handle.remove()
-        self.first = {}
+        self.first, self.buffer = {}, None
         passes = max((len(v) for v in self.norms.values()), default=0)
         names = [name for name, values in self.norms.items() if len(values) == passes]
         if not names:
