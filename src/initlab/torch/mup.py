@@ -10,6 +10,8 @@ Programs VI; Bordelon et al. 2023).
 - rescales the weights from the standard parametrization to muP (the readout's weight and the biases
   after a growing fan_in by sqrt(m), m = width / base_width; ``scheme=`` redraws every weight first,
   with initlab's exact draws and fans: a Hugging Face Conv1D's (in, out) weight is read transposed);
+- sets the readout and every query projection to 0 (``zero_readout``, ``zero_query``; Tensor Programs V,
+  appendix D.2), so the output and the attention logits start at 0;
 - multiplies the readout's input by 1/m with a forward pre-hook (``MuReadout``'s multiplier), kept in a
   buffer ``mup_readout_scale`` on the readout (`initlab.torch.gates`), so ``state_dict()`` records it;
 - finds attention scaled 1/sqrt(d) instead of 1/d (`initlab.torch.mup_attention`): a `MuPWarning` and
