@@ -54,6 +54,7 @@ docs: $(VENV)/.test
 	cp runs/diagnose/diagnose.png docs/diagnose/
 	cp runs/diagnose-study/layers.png docs/diagnose/study-layers.png
 	cp runs/diagnose-study/histograms.png docs/diagnose/study-histograms.png
+	mkdir -p docs/coordcheck && cp runs/coordcheck-mlp/coordcheck.png docs/coordcheck/mlp.png
 	$(BIN)/initlab theory phase --activation tanh --out docs/theory-phase-tanh.png
 	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then \
 	  $(BIN)/python tests/report/_initlab_browser.py runs/demo/report.html docs/report.png && \

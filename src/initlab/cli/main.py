@@ -37,6 +37,9 @@ COMMANDS = {
     "audit": ("audit", "audit", "Audit a PyTorch model's initialisation: per parameter tensor its shape, fans, mean, "
                                 "std, the named scheme its values match (KS test against the registry) with the "
                                 "p-value, and flags (zero, constant, tied, identical, non_finite, std_off)."),
+    "coordcheck": ("coordcheck", "coordcheck", "Check that every module's output keeps its size as the model gets "
+                                               "wider (or deeper), at initialization and after a few optimizer steps "
+                                               "(muP's coordinate check), for any PyTorch model."),
     "sweep": ("sweep", "sweep_app", "Sweeps: schemes x settings x seeds from a TOML file, on local processes or a "
                                     "Dask cluster, kept in a SQLite store."),
     "theory": ("theory", "theory_app", "Mean-field signal propagation of a deep dense network at initialization."),

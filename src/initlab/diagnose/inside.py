@@ -39,6 +39,7 @@ from torch import nn
 
 from initlab.diagnose.findings import ONE_HOT, SMALL, AttentionLogits, Gates, Inside, NormInput, SmallScale
 from initlab.diagnose.stats import SATURATION_MARGIN
+from initlab.torch.attention import hf_projections, hf_query_key, hf_scaling, mha_query_key, mha_scaling
 from initlab.torch.kinds import inventory, is_norm
 
 SAMPLES = 64  # samples of the batch the attention logits and the recurrent gates are measured on
@@ -124,7 +125,7 @@ def _hooks(name: str, module: nn.Module, found: Inside, seen: set[str], entry: d
             if isinstance(x, torch.Tensor) and m.proj_size == 0 and _once(name, seen):
                 _quietly(lambda: found.gates.append(_gates(name, m, x, hx)))
         return [module.register_forward_pre_hook(rnn_hook, with_kwargs=True)]
-    projections = _hf_projections(module)
+    projections = hf_projections(module)
     if projections is not None:
         outputs: dict[str, torch.Tensor] = {}
         handles = [child.register_forward_hook(_keep(outputs, role)) for role, child in projections.items()]
@@ -140,25 +141,6 @@ def _rms(x: torch.Tensor) -> float:
     return float(x.detach().double().square().mean().sqrt())
 
 
-def _heads(module: nn.Module) -> tuple[int, int] | None:
-    heads = getattr(module, "num_heads", getattr(module, "num_attention_heads", None))
-    dim = getattr(module, "head_dim", getattr(module, "attention_head_size", None))
-    return (int(heads), int(dim)) if isinstance(heads, int) and isinstance(dim, int) else None
-
-
-def _hf_projections(module: nn.Module) -> dict[str, nn.Module] | None:
-    """The query/key (or fused c_attn) projections of a Hugging Face style self-attention module."""
-    if _heads(module) is None:
-        return None
-    children = dict(module.named_children())
-    if "c_attn" in children and type(children["c_attn"]).__name__ == "Conv1D":
-        return {"c_attn": children["c_attn"]}
-    for q, k in (("query", "key"), ("q_proj", "k_proj")):
-        if isinstance(children.get(q), nn.Linear) and isinstance(children.get(k), nn.Linear):
-            return {"q": children[q], "k": children[k]}
-    return None
-
-
 def _logits_stats(name: str, q: torch.Tensor, k: torch.Tensor, scaling: float) -> AttentionLogits:
     """q, k: (batch, heads, length, head_dim); the first `SAMPLES` samples of the batch (the logits are
     samples x heads x length^2 numbers: a long sequence needs no more to measure their scale)."""
@@ -169,36 +151,14 @@ def _logits_stats(name: str, q: torch.Tensor, k: torch.Tensor, scaling: float) -
                            float((top > ONE_HOT).double().mean()), int(q.shape[1]), int(k.shape[2]))
 
 
-def _split_heads(x: torch.Tensor, heads: int, dim: int) -> torch.Tensor:
-    """(batch, length, heads * dim) -> (batch, heads, length, dim)."""
-    return x.reshape(*x.shape[:-1], heads, dim).transpose(-2, -3)
-
-
 def _mha_logits(name: str, m: nn.MultiheadAttention, query: torch.Tensor, key: torch.Tensor) -> AttentionLogits:
-    if not m.batch_first and query.dim() == 3:
-        query, key = query.transpose(0, 1), key.transpose(0, 1)
-    if query.dim() == 2:  # unbatched (length, embed)
-        query, key = query[None], key[None]
-    e = m.embed_dim
-    if m.in_proj_weight is not None:
-        wq, wk = m.in_proj_weight[:e], m.in_proj_weight[e:2 * e]
-    else:
-        wq, wk = m.q_proj_weight, m.k_proj_weight
-    bq, bk = (None, None) if m.in_proj_bias is None else (m.in_proj_bias[:e], m.in_proj_bias[e:2 * e])
-    q = nn.functional.linear(query, wq, bq)
-    k = nn.functional.linear(key, wk, bk)
-    heads, dim = m.num_heads, m.head_dim
-    return _logits_stats(name, _split_heads(q, heads, dim), _split_heads(k, heads, dim), dim ** -0.5)
+    q, k = mha_query_key(m, query, key)
+    return _logits_stats(name, q, k, mha_scaling(m))
 
 
 def _hf_logits(name: str, module: nn.Module, outputs: dict[str, torch.Tensor]) -> AttentionLogits:
-    heads, dim = _heads(module)
-    if "c_attn" in outputs:
-        q, k = outputs["c_attn"].split(heads * dim, dim=-1)[:2]
-    else:
-        q, k = outputs["q"], outputs["k"]
-    scaling = getattr(module, "scaling", dim ** -0.5)
-    return _logits_stats(name, _split_heads(q, heads, dim), _split_heads(k, heads, dim), float(scaling))
+    q, k = hf_query_key(module, outputs)
+    return _logits_stats(name, q, k, hf_scaling(module))
 
 
 GATE_NAMES = {"LSTM": ("input", "forget", "cell", "output"), "GRU": ("reset", "update", "new")}

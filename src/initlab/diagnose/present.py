@@ -94,10 +94,10 @@ def jacobian_lines(diagnosis) -> list[str]:
             f"variance of s^2 {shown(j['var_square'])} (0 at dynamical isometry)"]
 
 
-def command_line(options: Sequence[tuple[str, object]]) -> str:
-    """'initlab diagnose --flag value ...' from (flag, value) pairs; None values are left out, True
+def command_line(options: Sequence[tuple[str, object]], command: str = "diagnose") -> str:
+    """'initlab <command> --flag value ...' from (flag, value) pairs; None values are left out, True
     values are bare flags, every value is shell-quoted (specs hold parentheses)."""
-    words = ["initlab", "diagnose"]
+    words = ["initlab", command]
     for flag, value in options:
         if value is None or value is False:
             continue

@@ -12,6 +12,7 @@ A factory path is imported the way `python -m` would see it: the current folder 
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import os
 import sys
@@ -78,11 +79,30 @@ def load_factory(path: str, seed: int = 0, argument: str = "torch"):
     default init is the same at every run and the caller's random state is untouched. Whatever the
     module prints while it is imported and the factory runs goes to stderr: stdout holds only the
     commands' --json documents."""
+    factory = factory_function(path, argument)
+    import torch
+
+    from initlab.torch.trace import first_line
+    try:
+        with torch.random.fork_rng(devices=[]), contextlib.redirect_stdout(sys.stderr):
+            torch.default_generator.manual_seed(seed)
+            model = factory()
+    except Exception as error:  # noqa: BLE001 - any failure of the user's code is reported, not raised
+        raise ArgumentError(argument, f"factory '{path}' raised {type(error).__name__}: {first_line(error)}") from None
+    if not isinstance(model, torch.nn.Module):
+        raise ArgumentError(argument, f"factory '{path}' returned {type(model).__name__}, expected a torch.nn.Module")
+    return model
+
+
+def factory_function(path: str, argument: str = "torch") -> functools.partial:
+    """The function named by 'module.path:function(key=literal, ...)' with its keywords bound, not called
+    (`load_factory` calls it; the coordinate check calls it once per width). The module is imported as
+    `load_factory` says; a missing function is one ArgumentError naming the close ones."""
     module_name, name, kwargs = parse_factory(path, argument)
     try:
-        import torch
+        import torch  # noqa: F401 - only to say what is missing
 
-        from initlab.torch.trace import first_line
+        from initlab.torch.trace import first_line  # noqa: F401
     except ImportError:
         raise ArgumentError(argument, "needs PyTorch; install it with: pip install 'initlab[torch]'") from None
     with contextlib.redirect_stdout(sys.stderr):  # the user's prints must not break a --json document
@@ -92,15 +112,7 @@ def load_factory(path: str, seed: int = 0, argument: str = "torch"):
         names = [n for n in dir(module) if not n.startswith("_") and callable(getattr(module, n))]
         missing = "has no function" if factory is None else "has a non-callable"
         raise ArgumentError(argument, f"module '{module_name}' {missing} '{name}'{did_you_mean(name, names)}")
-    try:
-        with torch.random.fork_rng(devices=[]), contextlib.redirect_stdout(sys.stderr):
-            torch.default_generator.manual_seed(seed)
-            model = factory(**kwargs)
-    except Exception as error:  # noqa: BLE001 - any failure of the user's code is reported, not raised
-        raise ArgumentError(argument, f"factory '{path}' raised {type(error).__name__}: {first_line(error)}") from None
-    if not isinstance(model, torch.nn.Module):
-        raise ArgumentError(argument, f"factory '{path}' returned {type(model).__name__}, expected a torch.nn.Module")
-    return model
+    return functools.partial(factory, **kwargs)
 
 
 def _import_from_cwd(module_name: str, argument: str):

@@ -27,6 +27,9 @@
 - `initlab.torch.depth`: depth schemes for residual networks (scaled residual projections, Fixup,
   SkipInit/ReZero, DeepNorm, depth-muP, delta-orthogonal convolutions) and `recommend_depth_scheme`;
   residual branches are found by value on one forward pass (`initlab.torch.residual`).
+- `initlab.torch.mup`: muP on an unmodified model (initialization, per-layer learning rates of
+  Tensor Programs V's Adam and SGD tables, the readout multiplier, attention scaled 1/sqrt(d) found,
+  depth-muP's 1/sqrt(L)); `initlab.torch.coordcheck` checks it.
 
 Randomness is always explicit: a ``torch.Generator`` or an int ``seed``, never torch's global RNG.
 Importing ``initlab`` never imports torch; only ``initlab.torch`` does.

@@ -1,5 +1,5 @@
 """Scalars on a residual branch (SkipInit's alpha, Fixup's biases and multiplier, DeepNorm's and depth-muP's
-fixed branch scales), added to an existing model without editing its ``forward``.
+fixed branch scales; muP's readout multiplier), added to an existing model without editing its ``forward``.
 
 A scalar is registered on the branch's output layer (a parameter when it is learned, a buffer when it
 is fixed), under a name that says which scheme added it (``skipinit_alpha``, ``fixup_scale``, ...), and
@@ -20,7 +20,8 @@ from torch import nn
 
 from initlab._errors import ArgumentError
 
-SCALARS = ("skipinit_alpha", "fixup_bias_in", "fixup_bias_out", "fixup_scale", "deepnorm_scale", "depth_mup_scale")
+SCALARS = ("skipinit_alpha", "fixup_bias_in", "fixup_bias_out", "fixup_scale", "deepnorm_scale", "depth_mup_scale",
+           "mup_readout_scale")
 
 
 def _first(value):
@@ -45,7 +46,13 @@ def _add_to_input(module, args, *, name):
     return (args[0] + getattr(module, name), *args[1:])
 
 
-HOOKS = {"multiply_output": _multiply_output, "add_to_output": _add_to_output, "add_to_input": _add_to_input}
+def _multiply_input(module, args, *, name):
+    return (args[0] * getattr(module, name), *args[1:])
+
+
+HOOKS = {"multiply_output": _multiply_output, "add_to_output": _add_to_output, "add_to_input": _add_to_input,
+         "multiply_input": _multiply_input}
+PRE_HOOKS = ("add_to_input", "multiply_input")
 
 
 def check_free(modules: dict[str, nn.Module], names: list[str], scalar: str, scheme: str) -> None:
@@ -58,7 +65,7 @@ def check_free(modules: dict[str, nn.Module], names: list[str], scalar: str, sch
 
 def add(module: nn.Module, scalar: str, value: float, how: str, *, learned: bool):
     """Register `scalar` (a 0-d parameter if `learned`, else a buffer) on `module` and the hook `how`
-    ("multiply_output", "add_to_output", "add_to_input") that applies it; returns the hook handle."""
+    ("multiply_output", "add_to_output", "add_to_input", "multiply_input") that applies it; returns the hook handle."""
     assert scalar in SCALARS and how in HOOKS, (scalar, how)
     reference = next(module.parameters(), None)
     kwargs = {"dtype": reference.dtype, "device": reference.device} if reference is not None else {}
@@ -68,6 +75,6 @@ def add(module: nn.Module, scalar: str, value: float, how: str, *, learned: bool
     else:
         module.register_buffer(scalar, tensor)
     hook = functools.partial(HOOKS[how], name=scalar)
-    if how == "add_to_input":
+    if how in PRE_HOOKS:
         return module.register_forward_pre_hook(hook)
     return module.register_forward_hook(hook)
