@@ -12,7 +12,10 @@ models built the same way and trained the same 5 steps (forward, loss, backward,
 hook, no recording and no extra forward pass. The ratio is check / plain loop: what the measurement
 costs (the hooks, the attention logits recomputed and the forward pass of step T).
 
-Run: python benchmarks/coordcheck_speed.py [--repeats 3] [--cases mlp,gpt]
+On this shared machine two torch threads can be much slower than one when other jobs load the cores
+(they spin waiting for each other): `--threads 1,2` measures both.
+
+Run: python benchmarks/coordcheck_speed.py [--repeats 3] [--cases mlp,gpt] [--threads 1,2]
 """
 
 from __future__ import annotations
@@ -60,25 +63,29 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--cases", default=",".join(CASES))
+    parser.add_argument("--threads", default=str(torch.get_num_threads()),
+                        help="torch thread counts to measure at, e.g. 1,2 [default: torch's]")
     args = parser.parse_args()
     from initlab.diagnose.sources import torch_batch
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.1f} at "
-          f"start; {SEEDS} seeds, {STEPS} Adam steps; median of {args.repeats}")
-    print(f"{'case':<30} {'check s':>8} {'plain s':>8} {'ratio':>6}")
+    print(f"torch {torch.__version__}, load average {os.getloadavg()[0]:.1f} at start; {SEEDS} seeds, {STEPS} Adam "
+          f"steps; median of {args.repeats}")
+    print(f"{'case':<30} {'threads':>7} {'check s':>8} {'plain s':>8} {'ratio':>6}")
     for key in args.cases.split(","):
         name, factory, widths, batch = CASES[key]
         inputs, _ = torch_batch(batch["input_shape"], 32, 0, vocab=batch.get("vocab"))
         coordcheck(factory, widths[:3], steps=1, seeds=1, batch=inputs)  # warm-up: torch's lazy imports
-        checked, plain = [], []
-        for repeat in range(args.repeats):  # interleaved: a change of load on the machine hits both alike
-            for which in ((0, 1) if repeat % 2 == 0 else (1, 0)):
-                if which == 0:
-                    checked.append(median_seconds(lambda: coordcheck(factory, widths, steps=STEPS, lr=LR,
-                                                                     seeds=SEEDS, batch=inputs), 1))
-                else:
-                    plain.append(median_seconds(lambda: plain_loop(factory, widths, inputs), 1))
-        checked, plain = statistics.median(checked), statistics.median(plain)
-        print(f"{name:<30} {checked:>8.2f} {plain:>8.2f} {checked / plain:>6.2f}")
+        for threads in (int(n) for n in args.threads.split(",")):
+            torch.set_num_threads(threads)
+            checked, plain = [], []
+            for repeat in range(args.repeats):  # interleaved: a change of load on the machine hits both alike
+                for which in ((0, 1) if repeat % 2 == 0 else (1, 0)):
+                    if which == 0:
+                        checked.append(median_seconds(lambda: coordcheck(factory, widths, steps=STEPS, lr=LR,
+                                                                         seeds=SEEDS, batch=inputs), 1))
+                    else:
+                        plain.append(median_seconds(lambda: plain_loop(factory, widths, inputs), 1))
+            checked, plain = statistics.median(checked), statistics.median(plain)
+            print(f"{name:<30} {threads:>7} {checked:>8.2f} {plain:>8.2f} {checked / plain:>6.2f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -42,7 +42,8 @@ def hand_rms(x: np.ndarray, width: int, lr: float) -> list[float]:
 def test_rms_and_slopes_of_a_linear_model_match_the_hand_computation():
     x = torch.randn(N, D_IN, generator=torch.Generator().manual_seed(3), dtype=torch.float64).float()
     widths, lr = (4, 16, 64, 256), 1e-3
-    result = coordcheck(constant_linear, widths, steps=1, optimizer="sgd", lr=lr, seeds=2, batch=x)
+    result = coordcheck(constant_linear, widths, steps=1, optimizer="sgd", lr=lr, seeds=2, batch=x,
+                        loss=lambda out, targets: out.square().mean())
     (check,) = result.modules
     expected = np.array([hand_rms(x.double().numpy(), w, lr) for w in widths]).T  # [step][width], update
     expected, update = expected[:2], expected[2]
@@ -69,8 +70,10 @@ def test_sp_mlp_is_stable_at_init_and_grows_after_one_adam_step():
     assert roles == {"0": "embedding", "1": "hidden", "2": "hidden", "3": "hidden", "4": "readout"}
     # rms over >= 32 x 10 numbers per model: each log rms is within ~0.05; slopes over log(8) = 2.1 within ~0.03
     assert all(abs(m.slopes[0]) < 0.1 for m in result.modules), [m.slopes for m in result.modules]
-    # Adam moves every weight by ~lr, so a width-w layer's output moves by ~lr * w: slope ~1 where it dominates
-    assert result.module("2").slopes[1] > 0.3 and result.module("4").slopes[1] > 0.3
+    # Adam moves every weight by ~lr, so a width-w layer's output moves by ~lr * w: its update's slope is ~1
+    assert result.module("2").delta_slopes[1] > 0.6 and result.module("4").delta_slopes[1] > 0.6
+    assert result.module("0").delta_slopes[1] == pytest.approx(0.0, abs=0.1)  # fan-in 16 whatever the width
+    assert result.module("2").slopes[1] > 0.15 and result.module("4").slopes[1] > 0.3  # the output follows
     assert result.module("2").verdict == "grows" and result.module("2").broken_at == 1
     assert result.verdict == "grows" and result.first_broken[0] in {"2", "3", "4"}
 

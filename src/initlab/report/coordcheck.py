@@ -2,7 +2,8 @@
 per training step, x = width, y = the size of each module's output, both on log axes) and its
 self-contained report page (the figure, the per-module table and the command).
 
-One line per module, coloured by its role; a module that breaks the check is drawn thicker. Zero or
+One line per module, coloured by its role; a module that breaks the check (its output or its update)
+is drawn thicker. Zero or
 non-finite rms cannot sit on a log axis and is left out of its line.
 """
 
@@ -41,7 +42,7 @@ def coordcheck_figure(result, path: str | os.PathLike | None = None) -> Figure:
         for module in doc["modules"]:
             values = np.array([math.nan if v is None else v for v in module["rms"][step]], dtype=float)
             values = np.where(values > 0, values, np.nan)
-            broken = module["verdict"] != "stable"
+            broken = module["verdict"] != "stable" or module.get("delta_verdict", "stable") != "stable"
             ax.plot(sizes, values, color=ROLE_COLORS.get(module["role"], "#777777"), lw=1.6 if broken else 0.7,
                     alpha=0.9 if broken else 0.55, marker="o", ms=2)
         ax.set_xscale("log", base=2)

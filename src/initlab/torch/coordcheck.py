@@ -14,7 +14,9 @@ Loss of the steps (`loss=None`): with targets (a batch ``(inputs, targets)``), c
 integer targets (over the last dimension of the output: a token model's targets may be (batch, length))
 and the mean squared error otherwise; without targets, next-token cross-entropy when the inputs are
 token ids and the output holds logits over a vocabulary covering them (``out[:, :-1]`` against
-``ids[:, 1:]``), else the mean square of the output. A callable ``loss(output, targets)`` replaces it
+``ids[:, 1:]``), else the mean squared error against standard-normal targets of the output's shape,
+the same for every model (`random_target`; the output's own mean square would not move a model whose
+readout starts at zero, as muP's may). A callable ``loss(output, targets)`` replaces it
 (`output` as the model returned it, `targets` None without targets).
 
 `optimizer` is "adam" (``torch.optim.Adam``), "sgd" (``torch.optim.SGD``; both ``fused=True``) or a callable
@@ -54,6 +56,7 @@ OPTIMIZERS = {"adam": functools.partial(torch.optim.Adam, fused=True),
               "sgd": functools.partial(torch.optim.SGD, fused=True)}
 N_SAMPLES = 32  # batch size when the batch is drawn from input_shape / data / vocab
 BATCH_SEED = 0
+TARGET_SEED = 1  # the random regression targets of a batch without targets (`random_target`)
 
 
 def coordcheck(factory: Callable[..., nn.Module], widths: Sequence[int] | None = None, *, width_arg: str = "width",
@@ -202,7 +205,16 @@ def default_loss(output, targets=None, inputs=None) -> torch.Tensor:
     if ids is not None and not ids.is_floating_point() and ids.dim() >= 2 and out.dim() == ids.dim() + 1 \
             and out.shape[:-1] == ids.shape and int(ids.max()) < out.shape[-1]:
         return nn.functional.cross_entropy(out[:, :-1].reshape(-1, out.shape[-1]), ids[:, 1:].reshape(-1))
-    return out.square().mean()
+    return nn.functional.mse_loss(out, random_target(tuple(out.shape), out.dtype, str(out.device)))
+
+
+@functools.lru_cache(maxsize=8)
+def random_target(shape: tuple, dtype: torch.dtype, device: str) -> torch.Tensor:
+    """Standard-normal regression targets of `shape`, the same for every model of a check (its own
+    generator, seeded `TARGET_SEED`): the loss of a batch without targets. Not the output's mean square,
+    whose gradient is 0 at a zero output (muP's zero-initialised readout would never move)."""
+    generator = torch.Generator().manual_seed(TARGET_SEED)
+    return torch.randn(shape, generator=generator, dtype=torch.float32).to(dtype=dtype, device=device)
 
 
 def _loss_of(loss, output, targets, inputs):

@@ -39,8 +39,9 @@ def containers(model: nn.Module) -> dict[str, int]:
     return {name: len(m) for name, m in model.named_modules() if isinstance(m, (nn.Sequential, nn.ModuleList))}
 
 
-def varying(lengths: list[dict[str, int]]) -> dict[str, set]:
-    """The containers whose length is not the same in every model: {name: None} (a set of names)."""
+def varying(lengths: list[dict[str, int]]) -> set[str]:
+    """The names of the containers whose length is not the same in every model (`lengths`: one `containers`
+    per model)."""
     names = set().union(*lengths)
     return {name for name in names if len({run.get(name) for run in lengths}) > 1}
 
