@@ -215,3 +215,23 @@ def test_other_sites_and_host_names_are_refused():
             with client.websocket_connect(f"/api/sessions/{session}/live", headers={"origin": "http://evil.example"}):
                 pass
         assert closed.value.code == 4403
+
+
+@pytest.mark.parametrize("stop", [{"type": "pause"}, {"type": "reset"}, {"type": "settings", "settings": {"lr": 0.02}}])
+def test_a_long_step_on_the_socket_shows_progress_and_a_pause_reset_or_change_stops_it_at_once(client, stop):
+    session = create(client)  # 100,000 iterations of the defaults take a few seconds
+    with client.websocket_connect(f"/api/sessions/{session}/live") as socket:
+        until(socket, lambda m: m["type"] == "state")
+        socket.send_json({"type": "step", "iterations": 100_000})
+        progress = until(socket, lambda m: m["type"] == "state" and m["iteration"] > 0)  # while it runs
+        assert progress["iteration"] < 100_000
+        sent = time.monotonic()
+        socket.send_json(stop)  # read at once although the step is still running
+        answered = until(socket, lambda m: m["type"] == "state" and (
+            m["iteration"] == 0 if stop["type"] == "reset" else m["settings"]["lr"] == 0.02 if "settings" in stop
+            else not m["playing"]))
+        assert time.monotonic() - sent < 1.0 and answered["iteration"] < 100_000
+        time.sleep(0.3)
+        after = client.get(f"/api/sessions/{session}/state").json()["iteration"]
+        time.sleep(0.2)
+        assert client.get(f"/api/sessions/{session}/state").json()["iteration"] == after < 100_000  # stopped

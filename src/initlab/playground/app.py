@@ -180,7 +180,16 @@ def create_app(max_sessions: int = MAX_SESSIONS, idle_seconds: float = IDLE_SECO
     async def step(request: Request) -> Response:
         live = live_of(request)
         request_body = validated(StepBody, await body(request, empty={}))
-        return JSONResponse(await live.step(request_body.iterations))
+        task = live.start_step(request_body.iterations)
+        gone = asyncio.create_task(_disconnected(request))
+        try:
+            await asyncio.wait({task, gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:  # the client gave up (or the server is stopping): the step stops after its chunk
+            gone.cancel()
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        return JSONResponse(task.result()) if not task.cancelled() else Response(status_code=499)
 
     def command(name: str):
         async def run(request: Request) -> Response:
@@ -262,11 +271,19 @@ def create_app(max_sessions: int = MAX_SESSIONS, idle_seconds: float = IDLE_SECO
     return app
 
 
+async def _disconnected(request: Request) -> None:
+    """Returns when the HTTP client has gone (its connection closed while the answer was being computed)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
 async def _dispatch(live: LiveSession, message) -> None:
+    """Apply one WebSocket message. A step only starts here (it runs as a task): the receive loop must
+    go on reading, so that a pause, a reset or a change can stop it and the keepalive pings are answered."""
     if isinstance(message, SettingsMessage):
         await live.update(settings_changes(message.settings))
     elif isinstance(message, StepMessage):
-        await live.step(message.iterations)
+        live.start_step(message.iterations)
     else:
         await getattr(live, message.type)()
 

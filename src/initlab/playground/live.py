@@ -29,6 +29,7 @@ CHUNK_SECONDS = 0.04  # one chunk of training holds the session this long at mos
 MAX_UPDATES_PER_SECOND = 30  # view updates while playing; more would only load the browser
 IDLE_SECONDS = 600  # a session without a WebSocket is deleted 10 minutes after its last request
 MAX_SESSIONS = 16  # open sessions at once (each may train): more are refused
+PROGRESS_SECONDS = 0.2  # a step under way sends a state this often (a long step shows it is going on)
 
 
 class LiveSession:
@@ -41,7 +42,9 @@ class LiveSession:
         self.playing = False
         self.listeners: set[Callable[[dict], None]] = set()
         self.last_used = time.monotonic()
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task | None = None  # the play loop
+        self._steps: set[asyncio.Task] = set()  # steps started and not finished
+        self._stepping = asyncio.Lock()  # one step at a time, in order
         self._chunk = 1  # iterations per chunk, adapted to CHUNK_SECONDS
         self._generation = 0  # bumped by every change a running view update must not mix with
         self._version = 0  # bumped by every change of settings or reset: with the iteration, it names a state
@@ -78,14 +81,46 @@ class LiveSession:
         self.publish({"type": "state", **state})
         return state
 
-    async def step(self, iterations: int) -> dict:
-        """`iterations` more iterations (while paused or playing), in chunks, then the state. A pause,
-        reset or setting change while it runs stops it there (the state says how far it got)."""
+    def start_step(self, iterations: int) -> asyncio.Task:
+        """Start `iterations` more iterations (while paused or playing) as a background task and return it
+        at once: the caller (a WebSocket's receive loop) goes on reading, so a pause, a reset or a setting
+        change sent meanwhile stops the step after the chunk under way. Steps run one after the other, in
+        the order they were started; the task's result is the state after the step."""
         iterations = integer("iterations", iterations, maximum=MAX_STEP)  # refused before anything runs
-        done, generation = 0, self._generation
-        while done < iterations and self._generation == generation:
-            done += await self.run(lambda s: self._timed_chunk(s, iterations - done))
-        state = await self.state()
+        task = asyncio.create_task(self._step(iterations, self._generation))
+        self._steps.add(task)
+        task.add_done_callback(self._step_done)
+        return task
+
+    def _step_done(self, task: asyncio.Task) -> None:
+        self._steps.discard(task)
+        if not task.cancelled() and task.exception() is not None:  # a bug: said to the page, not lost in a log
+            error = task.exception()
+            self.publish({"type": "error", "argument": "server",
+                          "error": f"server: internal error, please report it: {type(error).__name__}: {error}"})
+
+    async def step(self, iterations: int) -> dict:
+        """`start_step` and wait for its state; cancelling the caller (a client gone) cancels the step."""
+        task = self.start_step(iterations)
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
+
+    async def _step(self, iterations: int, generation: int) -> dict:
+        """The step's chunks, a state to the listeners every `PROGRESS_SECONDS` while it runs and one at
+        the end (also when a pause, reset or change stopped it: the state says how far it got)."""
+        async with self._stepping:
+            done, shown = 0, time.monotonic()
+            while done < iterations and self._generation == generation:
+                done += await self.run(lambda s: self._timed_chunk(s, iterations - done))
+                if self.listeners and done < iterations and time.monotonic() - shown > PROGRESS_SECONDS:
+                    state = await self.state()
+                    if self._generation == generation:
+                        self.publish({"type": "state", **state})
+                    shown = time.monotonic()
+            state = await self.state()
         self.publish({"type": "state", **state})
         return state
 
@@ -113,7 +148,7 @@ class LiveSession:
     async def pause(self) -> dict:
         """Stop playing (and a step under way); returns once the chunk under way (if any) has finished."""
         self.playing = False
-        self._generation += 1
+        self._generation += 1  # a step under way stops after its chunk
         task, self._task = self._task, None
         if task is not None:
             await asyncio.gather(task, return_exceptions=True)
@@ -122,8 +157,11 @@ class LiveSession:
         return state
 
     async def close(self) -> None:
+        """Stop playing and every step (each ends after its chunk under way; a REST step still answers
+        its state) and drop the listeners."""
         self.listeners.clear()
         await self.pause()
+        await asyncio.gather(*self._steps, return_exceptions=True)
 
     async def _play(self) -> None:
         """View updates until paused: `speed` iterations in chunks, then the state to the listeners."""
