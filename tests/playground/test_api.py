@@ -235,3 +235,43 @@ def test_a_long_step_on_the_socket_shows_progress_and_a_pause_reset_or_change_st
         after = client.get(f"/api/sessions/{session}/state").json()["iteration"]
         time.sleep(0.2)
         assert client.get(f"/api/sessions/{session}/state").json()["iteration"] == after < 100_000  # stopped
+
+
+def test_a_rest_step_stops_when_its_client_disconnects():
+    import asyncio
+    import json
+
+    from initlab.playground.settings import Settings
+
+    async def scenario():
+        app = create_app()
+        live = await app.state.sessions.create(Settings())
+        left = asyncio.Event()
+        messages = iter([{"type": "http.request", "body": json.dumps({"iterations": 100_000}).encode()}])
+
+        async def receive():
+            message = next(messages, None)
+            if message is None:  # the body was read: the client is still there until it leaves
+                await left.wait()
+                return {"type": "http.disconnect"}
+            return message
+
+        async def send(message):
+            pass
+
+        scope = {"type": "http", "method": "POST", "path": f"/api/sessions/{live.id}/step", "headers": [],
+                 "query_string": b"", "root_path": "", "scheme": "http", "server": ("127.0.0.1", 8765)}
+        request = asyncio.create_task(app(scope, receive, send))
+        for _ in range(100):
+            await asyncio.sleep(0.1)
+            if live.session.iteration:
+                break
+        assert 0 < live.session.iteration < 100_000  # training
+        left.set()  # the client gives up (curl -m 3)
+        await asyncio.wait_for(request, 1.0)
+        stopped = live.session.iteration
+        await asyncio.sleep(0.3)
+        assert live.session.iteration == stopped < 100_000 and not live._steps
+        await app.state.sessions.close()
+
+    asyncio.run(scenario())

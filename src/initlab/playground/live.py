@@ -53,13 +53,19 @@ class LiveSession:
     # --- calls that run the session in a worker thread, under the lock ---
 
     async def run(self, function: Callable[[Session], object]):
-        """`function(session)` in a worker thread, holding the lock."""
+        """`function(session)` in a worker thread, holding the lock. Cancelling the caller (a step whose
+        client left) takes effect when `function` has returned, so nothing runs on after the cancel."""
         def locked():
             one_kernel_thread()
             with self.lock:
                 return function(self.session)
         self.last_used = time.monotonic()
-        return await anyio.to_thread.run_sync(locked)
+        running = asyncio.ensure_future(anyio.to_thread.run_sync(locked))
+        try:
+            return await asyncio.shield(running)
+        except asyncio.CancelledError:  # a thread cannot be stopped: a cancelled caller ends after it
+            await asyncio.gather(running, return_exceptions=True)
+            raise
 
     async def state(self) -> dict:
         return await self.run(lambda s: self._state(s))
