@@ -275,3 +275,23 @@ def test_a_rest_step_stops_when_its_client_disconnects():
         await app.state.sessions.close()
 
     asyncio.run(scenario())
+
+
+def test_idle_deletion_stops_a_step_under_way():
+    import asyncio
+
+    from initlab.playground.live import Sessions
+    from initlab.playground.settings import Settings
+
+    async def scenario():
+        sessions = Sessions(idle_seconds=0.3)
+        live = await sessions.create(Settings())
+        step = live.start_step(100_000)  # a REST client that left: nobody asks for this session any more
+        await asyncio.sleep(0.6)
+        await sessions.delete_idle()
+        assert live.id not in sessions.by_id and step.done()
+        stopped = live.session.iteration
+        await asyncio.sleep(0.3)
+        assert 0 < live.session.iteration == stopped < 100_000
+
+    asyncio.run(scenario())

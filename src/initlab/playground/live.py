@@ -41,7 +41,7 @@ class LiveSession:
         self.lock = threading.Lock()
         self.playing = False
         self.listeners: set[Callable[[dict], None]] = set()
-        self.last_used = time.monotonic()
+        self.last_used = time.monotonic()  # the last request (`Sessions.get`); training does not count
         self._task: asyncio.Task | None = None  # the play loop
         self._steps: set[asyncio.Task] = set()  # steps started and not finished
         self._stepping = asyncio.Lock()  # one step at a time, in order
@@ -59,7 +59,6 @@ class LiveSession:
             one_kernel_thread()
             with self.lock:
                 return function(self.session)
-        self.last_used = time.monotonic()
         running = asyncio.ensure_future(anyio.to_thread.run_sync(locked))
         try:
             return await asyncio.shield(running)
