@@ -295,3 +295,15 @@ def test_idle_deletion_stops_a_step_under_way():
         assert 0 < live.session.iteration == stopped < 100_000
 
     asyncio.run(scenario())
+
+
+def test_a_rest_step_longer_than_30_s_by_estimate_is_refused_in_one_line(client):
+    session = create(client, hidden=[80] * 8, n_samples=2000, n_seeds=1)  # 100,000 iterations: ~26 min
+    refused = client.post(f"/api/sessions/{session}/step", json={"iterations": 100_000})
+    assert refused.status_code == 422 and refused.json()["argument"] == "iterations"
+    assert refused.json()["error"] == (
+        "iterations: expected at most 951 in one HTTP step at these settings (about 30 s: 90,080,000 multiply-adds "
+        "per iteration); step in parts or use the WebSocket, which can be paused, got 100000 (about 3,153 s)")
+    assert client.get(f"/api/sessions/{session}/state").json()["iteration"] == 0
+    assert client.get("/api/limits").json()["rest_step_seconds"] == 30
+    client.delete(f"/api/sessions/{session}")

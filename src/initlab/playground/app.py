@@ -34,7 +34,7 @@ from initlab._errors import ArgumentError
 from initlab.playground.guard import SameOrigin
 from initlab.playground.limits import limits
 from initlab.playground.live import IDLE_SECONDS, MAX_SESSIONS, LiveSession, Missing, Sessions, TooMany
-from initlab.playground.session import MAX_STEP
+from initlab.playground.session import MAX_STEP, check_rest_step
 from initlab.playground.settings import Settings, as_argument_error
 
 STATIC = files("initlab.playground") / "static"
@@ -180,6 +180,7 @@ def create_app(max_sessions: int = MAX_SESSIONS, idle_seconds: float = IDLE_SECO
     async def step(request: Request) -> Response:
         live = live_of(request)
         request_body = validated(StepBody, await body(request, empty={}))
+        check_rest_step(live.session.settings, request_body.iterations)
         task = live.start_step(request_body.iterations)
         gone = asyncio.create_task(_disconnected(request))
         try:
