@@ -150,10 +150,14 @@ class LiveSession:
         self.publish({"type": "state", **state})
         return state
 
+    def stop(self) -> None:
+        """Stop playing and every step after the chunk under way, without waiting (the server stopping)."""
+        self.playing = False
+        self._generation += 1  # steps under way and queued stop after their chunk
+
     async def pause(self) -> dict:
         """Stop playing (and a step under way); returns once the chunk under way (if any) has finished."""
-        self.playing = False
-        self._generation += 1  # a step under way stops after its chunk
+        self.stop()
         task, self._task = self._task, None
         if task is not None:
             await asyncio.gather(task, return_exceptions=True)
@@ -269,6 +273,12 @@ class Sessions:
         for session_id, live in list(self.by_id.items()):
             if not live.listeners and now - live.last_used > self.idle_seconds:
                 await self.delete(session_id)
+
+    def stop(self) -> None:
+        """Stop every session's training at once (a signal to stop the server: REST steps then answer and
+        the server can stop without waiting for them)."""
+        for live in self.by_id.values():
+            live.stop()
 
     async def close(self) -> None:
         for session_id in list(self.by_id):
