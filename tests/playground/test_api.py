@@ -307,3 +307,22 @@ def test_a_rest_step_longer_than_30_s_by_estimate_is_refused_in_one_line(client)
     assert client.get(f"/api/sessions/{session}/state").json()["iteration"] == 0
     assert client.get("/api/limits").json()["rest_step_seconds"] == 30
     client.delete(f"/api/sessions/{session}")
+
+
+@pytest.mark.parametrize("path, body, argument, words", [
+    ("/api/sessions/{id}/play", {"foo": 1}, "foo", "extra inputs are not permitted, got 1"),
+    ("/api/sessions/{id}/pause", [1], "body", "expected a JSON object, got [1]"),
+    ("/api/sessions/{id}/reset", {"settings": {}}, "settings", "not permitted"),
+    ("/api/sessions/" + "i" * 500 + "/state", None, "id", "no session '" + "i" * 77 + "…'"),
+    ("/api/sessions", {"init": "x" * 10_000}, "init", "unknown scheme '" + "x" * 77 + "…'"),
+])
+def test_every_body_is_validated_and_echoed_values_are_cut(client, path, body, argument, words):
+    session = create(client, n_seeds=1)
+    path = path.replace("{id}", session)
+    response = client.get(path) if body is None else client.post(path, json=body)
+    assert response.status_code in (404, 422) and response.json()["argument"] == argument
+    assert words in response.json()["error"] and len(response.json()["error"]) < 200
+    assert client.get(f"/api/sessions/{session}/state").json()["playing"] is False
+    assert client.post(f"/api/sessions/{session}/play", json={}).status_code == 200  # {} and empty are fine
+    assert client.post(f"/api/sessions/{session}/pause").status_code == 200
+    client.delete(f"/api/sessions/{session}")
