@@ -160,10 +160,22 @@ class Session:
                  "diverged_at": first["diverged_at"], "mean_cost": first["mean_cost"],
                  "boundary": first["boundary"], "schemes": schemes, "history": self.curves(),
                  "test_history": self._test_samples.curves(len(self.inits)),
-                 "command": command(self.settings, self.iteration), "reproducible": self.reproducible}
+                 "command": command(self.settings, self.iteration) if self.iteration else None,
+                 "command_note": self._command_note(), "reproducible": self.reproducible}
         if layers:
             state["layers"] = views
         return state
+
+    def _command_note(self) -> str | None:
+        """What the page says next to the command, when the command does not simply give this state's costs.
+
+        At iteration 0 there is no command: `initlab train`/`compare` train at least one iteration, and
+        without `--iterations` they would train their default number, not reproduce the start."""
+        if not self.iteration:
+            return "nothing trained yet: after a step or play, this is the command that gives the costs shown"
+        if not self.reproducible:
+            return "the learning rate changed during this run: the command trains with the new one from the start"
+        return None
 
     def points(self) -> dict:
         """The training and test points (2-D inputs) with their labels, for drawing under the boundary."""
