@@ -143,10 +143,13 @@ class LiveSession:
     # --- playing ---
 
     async def play(self) -> dict:
-        if not self.playing:
-            self.playing = True
-            self._task = asyncio.create_task(self._play())
+        """Start playing; the state answered is that of the moment play starts (computed before the play
+        loop runs, so it never repeats the loop's first view update)."""
+        starting = not self.playing
+        self.playing = True
         state = await self.state()
+        if starting and self.playing and self._task is None:
+            self._task = asyncio.create_task(self._play())
         self.publish({"type": "state", **state})
         return state
 
