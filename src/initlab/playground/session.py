@@ -132,7 +132,7 @@ class Session:
         on a 40 x 40 grid) and, with `layers`, its per-layer histograms (`initlab.playground.layers`);
         the cost curves; the command that reproduces the run. The first scheme's numbers are also at
         the top level (`train_cost`, `test_cost`, `diverged_at`, `mean_cost`)."""
-        from initlab.playground.layers import layer_views
+        from initlab.playground.layers import RULES, layer_views
         self._run.write_back()
         n = len(self.seeds)
         diverged = [int(at) if at >= 0 else None for at in self._run.diverged_at]
@@ -163,7 +163,7 @@ class Session:
                  "command": command(self.settings, self.iteration) if self.iteration else None,
                  "command_note": self._command_note(), "reproducible": self.reproducible}
         if layers:
-            state["layers"] = views
+            state["layers"], state["rules"] = views, RULES
         return state
 
     def _command_note(self) -> str | None:
