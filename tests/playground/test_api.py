@@ -326,3 +326,27 @@ def test_every_body_is_validated_and_echoed_values_are_cut(client, path, body, a
     assert client.post(f"/api/sessions/{session}/play", json={}).status_code == 200  # {} and empty are fine
     assert client.post(f"/api/sessions/{session}/pause").status_code == 200
     client.delete(f"/api/sessions/{session}")
+
+
+def test_a_call_waiting_for_the_session_gets_it_after_at_most_the_chunk_under_way():
+    import asyncio
+
+    from initlab.playground.live import LiveSession
+    from initlab.playground.settings import Settings
+
+    async def scenario():
+        live = LiveSession(Settings(hidden=[64, 64], n_samples=1000, n_seeds=4, speed=1000))  # ~4 ms per iteration
+        await live.play()
+        await asyncio.sleep(0.5)  # the chunk size has settled
+        waited = []
+        for _ in range(20):
+            before = live.session.iteration
+            chunks_done = await live.run(lambda s: (s.iteration - before) / live._chunk)
+            waited.append(chunks_done)
+            await asyncio.sleep(0.01)
+        await live.close()
+        return waited
+
+    waited = asyncio.run(scenario())
+    # the play loop takes the lock again right after each chunk: a call must not wait for several of them
+    assert max(waited) <= 2.0, waited

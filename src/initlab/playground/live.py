@@ -2,8 +2,8 @@
 
 A `Session` is not thread-safe, so every access goes through the live session's lock. Playing runs
 in a worker thread (`anyio.to_thread`) in chunks of iterations sized so that one chunk takes about
-`CHUNK_SECONDS` (the size adapts to the measured time), and the lock is released between chunks:
-a pause, a step or a setting change waits for one chunk at most. A view update (a state sent to
+`CHUNK_SECONDS` (the size adapts to the measured time), and the lock is released between chunks
+and handed to any call waiting for it: a pause, a step or a setting change waits for one chunk at most. A view update (a state sent to
 the listeners) follows every `settings.speed` iterations, at most `MAX_UPDATES_PER_SECOND` times a
 second. A diverged or finished network simply stops; playing goes on until paused.
 
@@ -25,7 +25,7 @@ from initlab._errors import ArgumentError
 from initlab.playground.session import MAX_STEP, Session
 from initlab.playground.settings import Settings
 
-CHUNK_SECONDS = 0.04  # one chunk of training holds the session this long at most (about)
+CHUNK_SECONDS = 0.02  # one chunk of training holds the session this long at most (about; at least 1 iteration)
 MAX_UPDATES_PER_SECOND = 30  # view updates while playing; more would only load the browser
 IDLE_SECONDS = 600  # a session without a WebSocket is deleted 10 minutes after its last request
 MAX_SESSIONS = 16  # open sessions at once (each may train): more are refused
@@ -39,6 +39,7 @@ class LiveSession:
         self.id = uuid.uuid4().hex[:12]
         self.session = Session(settings)
         self.lock = threading.Lock()
+        self._count, self._waiting = threading.Lock(), 0  # calls waiting for `lock` (`run`)
         self.playing = False
         self.listeners: set[Callable[[dict], None]] = set()
         self.last_used = time.monotonic()  # the last request (`Sessions.get`); training does not count
@@ -54,17 +55,47 @@ class LiveSession:
 
     async def run(self, function: Callable[[Session], object]):
         """`function(session)` in a worker thread, holding the lock. Cancelling the caller (a step whose
-        client left) takes effect when `function` has returned, so nothing runs on after the cancel."""
+        client left) takes effect when `function` has returned, so nothing runs on after the cancel.
+
+        The call counts as waiting from now until it has the lock: a threading lock is not fair, and the
+        play loop, which takes it again right after each chunk, would otherwise keep a change or a pause
+        waiting for many chunks (`_yield_to_waiters`; counted here, not in the thread, because the
+        thread itself may take a few chunks to start while the kernel holds the GIL)."""
+        waiting = [True]
+
+        def stop_waiting():
+            with self._count:
+                if waiting[0]:
+                    waiting[0] = False
+                    self._waiting -= 1
+
         def locked():
             one_kernel_thread()
-            with self.lock:
+            try:
+                self.lock.acquire()
+            finally:
+                stop_waiting()
+            try:
                 return function(self.session)
-        running = asyncio.ensure_future(anyio.to_thread.run_sync(locked))
+            finally:
+                self.lock.release()
+
+        with self._count:
+            self._waiting += 1
         try:
-            return await asyncio.shield(running)
-        except asyncio.CancelledError:  # a thread cannot be stopped: a cancelled caller ends after it
-            await asyncio.gather(running, return_exceptions=True)
-            raise
+            running = asyncio.ensure_future(anyio.to_thread.run_sync(locked))
+            try:
+                return await asyncio.shield(running)
+            except asyncio.CancelledError:  # a thread cannot be stopped: a cancelled caller ends after it
+                await asyncio.gather(running, return_exceptions=True)
+                raise
+        finally:
+            stop_waiting()  # also when the thread never ran
+
+    def _yield_to_waiters(self) -> None:
+        """Between the play loop's chunks: wait until every call waiting for the lock has it."""
+        while self._waiting:
+            time.sleep(0.0005)
 
     async def state(self) -> dict:
         return await self.run(lambda s: self._state(s))
@@ -194,10 +225,12 @@ class LiveSession:
             generation, target = self._generation, self.session.settings.speed
         done = 0
         while done < target:
+            self._yield_to_waiters()
             with self.lock:
                 if not self.playing or self._generation != generation:
                     return generation, None
                 done += self._timed_chunk(self.session, target - done)
+        self._yield_to_waiters()  # a change waiting now would make this view update's state useless
         with self.lock:
             return generation, self._state(self.session) if self._generation == generation else None
 
