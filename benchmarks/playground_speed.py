@@ -86,19 +86,26 @@ async def latencies(socket, tries: int) -> dict[str, list[float]]:
     return found
 
 
-async def measure(url: str, settings: dict, seconds: float, tries: int) -> tuple[float, int, dict]:
+async def measure(url: str, settings: dict, seconds: float, tries: int) -> tuple[float, float, dict]:
+    """View updates per second and iterations while playing `seconds` (counted up to a pause, so a
+    setting with few updates, e.g. speed 1000, is measured too), then the latencies while playing."""
     session = create(url, settings)
     async with websockets.connect(f"ws{url[4:]}api/sessions/{session}/live", max_size=None) as socket:
         await until(socket, lambda m: m["type"] == "state")
         await socket.send(json.dumps({"type": "play"}))
-        first = await until(socket, lambda m: m["type"] == "state" and m["playing"] and m["iteration"] > 0)
-        started, updates, last = time.perf_counter(), 0, first
-        while time.perf_counter() - started < seconds:
-            last = await until(socket, lambda m: m["type"] == "state")
-            updates += 1
-        rate = updates / (time.perf_counter() - started)
-        iterations = last["iteration"] - first["iteration"]
-        return rate, iterations, await latencies(socket, tries)
+        await until(socket, lambda m: m["type"] == "state" and m["playing"])  # play's own answer
+        started, updates = time.perf_counter(), 0
+        while (left := seconds - (time.perf_counter() - started)) > 0:
+            try:
+                message = json.loads(await asyncio.wait_for(socket.recv(), left))
+            except TimeoutError:
+                break
+            updates += message["type"] == "state"
+        await socket.send(json.dumps({"type": "pause"}))
+        paused = await until(socket, lambda m: m["type"] == "state" and not m["playing"])
+        elapsed = time.perf_counter() - started
+        await socket.send(json.dumps({"type": "play"}))
+        return updates / seconds, paused["iteration"] / elapsed, await latencies(socket, tries)
 
 
 def row(name: str, values: list[float]) -> str:
@@ -118,9 +125,9 @@ def main() -> None:
                                 ("at the work limit: [2, 256, 256, 1], 1,125 training points, 1 seed", HEAVY),
                                 ("at the work limit: 8 hidden layers of 20, 1,500 training points, 16 seeds, speed 1000",
                                  MANY)):
-            rate, iterations, found = asyncio.run(measure(url, settings, args.seconds, args.tries))
-            print(f"\n{label}: {rate:.1f} view updates per second, {iterations / args.seconds:.0f} iterations per "
-                  f"second while playing\n")
+            rate, per_second, found = asyncio.run(measure(url, settings, args.seconds, args.tries))
+            print(f"\n{label}: {rate:.1f} view updates per second, {per_second:.0f} iterations per second while "
+                  f"playing\n")
             print("| latency | median | max |")
             print("|---|---|---|")
             for name, values in found.items():
