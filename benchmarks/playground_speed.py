@@ -76,8 +76,9 @@ async def latencies(socket, tries: int) -> dict[str, list[float]]:
         found["rebuild (init)"].append(await timed(socket, {"type": "settings", "settings": {"init": init}},
                                                    lambda m: m["type"] == "state" and m["settings"]["init"] == init))
         data = "moons" if i % 2 == 0 else "circles"
-        found["rebuild (dataset)"].append(await timed(socket, {"type": "settings", "settings": {"dataset": data}},
-                                                      lambda m: m["type"] == "state" and m["settings"]["dataset"] == data))
+        found["rebuild (dataset)"].append(await timed(
+            socket, {"type": "settings", "settings": {"dataset": data}},
+            lambda m: m["type"] == "state" and m["settings"]["dataset"] == data))
         await asyncio.sleep(0.2)  # playing again for a while
         found["pause"].append(await timed(socket, {"type": "pause"},
                                           lambda m: m["type"] == "state" and not m["playing"]))
@@ -123,8 +124,8 @@ def main() -> None:
               f"subprocess, websockets client, {args.tries} tries per latency")
         for label, settings in (("benchmark: [2, 10, 5, 1] relu, 300 training points, 5 seeds, speed 10", {}),
                                 ("at the work limit: [2, 256, 256, 1], 1,125 training points, 1 seed", HEAVY),
-                                ("at the work limit: 8 hidden layers of 20, 1,500 training points, 16 seeds, speed 1000",
-                                 MANY)):
+                                ("at the work limit: 8 hidden layers of 20, 1,500 training points, 16 seeds, "
+                                 "speed 1000", MANY)):
             rate, per_second, found = asyncio.run(measure(url, settings, args.seconds, args.tries))
             print(f"\n{label}: {rate:.1f} view updates per second, {per_second:.0f} iterations per second while "
                   f"playing\n")

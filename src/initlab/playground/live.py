@@ -3,9 +3,10 @@
 A `Session` is not thread-safe, so every access goes through the live session's lock. Playing runs
 in a worker thread (`anyio.to_thread`) in chunks of iterations sized so that one chunk takes about
 `CHUNK_SECONDS` (the size adapts to the measured time), and the lock is released between chunks
-and handed to any call waiting for it: a pause, a step or a setting change waits for one chunk at most. A view update (a state sent to
-the listeners) follows every `settings.speed` iterations, at most `MAX_UPDATES_PER_SECOND` times a
-second. A diverged or finished network simply stops; playing goes on until paused.
+and handed to any call waiting for it: a pause, a step or a setting change waits for one chunk at
+most. A view update (a state sent to the listeners) follows every `settings.speed` iterations, at
+most `MAX_UPDATES_PER_SECOND` times a second. A diverged or finished network simply stops; playing
+goes on until paused. A step (`start_step`) is a background task of chunks, stopped like playing.
 
 Sessions that no WebSocket watches are deleted `IDLE_SECONDS` after their last request, playing or not.
 """
@@ -134,15 +135,6 @@ class LiveSession:
             error = task.exception()
             self.publish({"type": "error", "argument": "server",
                           "error": f"server: internal error, please report it: {type(error).__name__}: {error}"})
-
-    async def step(self, iterations: int) -> dict:
-        """`start_step` and wait for its state; cancelling the caller (a client gone) cancels the step."""
-        task = self.start_step(iterations)
-        try:
-            return await asyncio.shield(task)
-        except asyncio.CancelledError:
-            task.cancel()
-            raise
 
     async def _step(self, iterations: int, generation: int) -> dict:
         """The step's chunks, a state to the listeners every `PROGRESS_SECONDS` while it runs and one at

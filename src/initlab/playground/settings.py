@@ -104,7 +104,8 @@ class Settings(BaseModel):
     @model_validator(mode="after")
     def _combinations(self):
         if self.noise is not None and self.dataset in NOISELESS:
-            raise ArgumentError("noise", f"dataset '{self.dataset}' has no noise setting; leave it unset, got {shown(self.noise)}")
+            raise ArgumentError("noise", f"dataset '{self.dataset}' has no noise setting; leave it unset, "
+                                         f"got {shown(self.noise)}")
         if len(set(self.inits)) != len(self.inits):  # as `initlab compare`: each scheme once
             raise ArgumentError("compare", f"expected schemes other than init and each other, got "
                                            f"{shown(self.compare)} with init {shown(self.init)}")
