@@ -350,3 +350,48 @@ def test_a_call_waiting_for_the_session_gets_it_after_at_most_the_chunk_under_wa
     waited = asyncio.run(scenario())
     # the play loop takes the lock again right after each chunk: a call must not wait for several of them
     assert max(waited) <= 2.0, waited
+
+
+@pytest.mark.slow  # 2.5 s of keepalive pings during a long step
+def test_keepalive_pings_are_answered_during_a_long_step_on_a_real_server():
+    import asyncio
+    import json
+    import socket
+    import threading
+    import urllib.request
+
+    import uvicorn
+    import websockets
+
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    url = "http://127.0.0.1:%d/" % listening.getsockname()[1]
+    # uvicorn stops reading a socket until the app takes its last message: a receive loop waiting for a
+    # step left the pongs unread and the server closed the page's socket (1011 keepalive ping timeout)
+    server = uvicorn.Server(uvicorn.Config(create_app(), ws="websockets-sansio", ws_ping_interval=0.2,
+                                           ws_ping_timeout=0.5, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
+    thread.start()
+
+    async def scenario(session: str) -> dict:
+        async with websockets.connect(f"ws{url[4:]}api/sessions/{session}/live") as live:
+            await live.send(json.dumps({"type": "step", "iterations": 100_000}))  # several seconds
+            await asyncio.sleep(0.5)
+            await live.send(json.dumps({"type": "pause"}))  # a message the app must take while the step runs
+            await asyncio.sleep(2.0)  # many ping intervals and timeouts
+            await asyncio.wait_for(await live.ping(), 2)  # still open, and read: the server answers a ping
+            while True:
+                message = json.loads(await asyncio.wait_for(live.recv(), 5))
+                if message["type"] == "state" and message["iteration"] > 0 and not message["playing"]:
+                    return message  # a state of the step (progress or stopped): short of 100,000
+
+    try:
+        while not server.started:
+            time.sleep(0.05)
+        with urllib.request.urlopen(urllib.request.Request(url + "api/sessions", data=b"{}", method="POST")) as answer:
+            session = json.load(answer)["id"]
+        paused = asyncio.run(scenario(session))  # before: ConnectionClosedError 1011 keepalive ping timeout
+        assert 0 < paused["iteration"] < 100_000
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
