@@ -215,3 +215,183 @@ def test_other_sites_and_host_names_are_refused():
             with client.websocket_connect(f"/api/sessions/{session}/live", headers={"origin": "http://evil.example"}):
                 pass
         assert closed.value.code == 4403
+
+
+@pytest.mark.parametrize("stop", [{"type": "pause"}, {"type": "reset"}, {"type": "settings", "settings": {"lr": 0.02}}])
+def test_a_long_step_on_the_socket_shows_progress_and_a_pause_reset_or_change_stops_it_at_once(client, stop):
+    session = create(client)  # 100,000 iterations of the defaults take a few seconds
+    with client.websocket_connect(f"/api/sessions/{session}/live") as socket:
+        until(socket, lambda m: m["type"] == "state")
+        socket.send_json({"type": "step", "iterations": 100_000})
+        progress = until(socket, lambda m: m["type"] == "state" and m["iteration"] > 0)  # while it runs
+        assert progress["iteration"] < 100_000
+        sent = time.monotonic()
+        socket.send_json(stop)  # read at once although the step is still running
+        answered = until(socket, lambda m: m["type"] == "state" and (
+            m["iteration"] == 0 if stop["type"] == "reset" else m["settings"]["lr"] == 0.02 if "settings" in stop
+            else not m["playing"]))
+        assert time.monotonic() - sent < 1.0 and answered["iteration"] < 100_000
+        time.sleep(0.3)
+        after = client.get(f"/api/sessions/{session}/state").json()["iteration"]
+        time.sleep(0.2)
+        assert client.get(f"/api/sessions/{session}/state").json()["iteration"] == after < 100_000  # stopped
+
+
+def test_a_rest_step_stops_when_its_client_disconnects():
+    import asyncio
+    import json
+
+    from initlab.playground.settings import Settings
+
+    async def scenario():
+        app = create_app()
+        live = await app.state.sessions.create(Settings())
+        left = asyncio.Event()
+        messages = iter([{"type": "http.request", "body": json.dumps({"iterations": 100_000}).encode()}])
+
+        async def receive():
+            message = next(messages, None)
+            if message is None:  # the body was read: the client is still there until it leaves
+                await left.wait()
+                return {"type": "http.disconnect"}
+            return message
+
+        async def send(message):
+            pass
+
+        scope = {"type": "http", "method": "POST", "path": f"/api/sessions/{live.id}/step", "headers": [],
+                 "query_string": b"", "root_path": "", "scheme": "http", "server": ("127.0.0.1", 8765)}
+        request = asyncio.create_task(app(scope, receive, send))
+        for _ in range(100):
+            await asyncio.sleep(0.1)
+            if live.session.iteration:
+                break
+        assert 0 < live.session.iteration < 100_000  # training
+        left.set()  # the client gives up (curl -m 3)
+        await asyncio.wait_for(request, 1.0)
+        stopped = live.session.iteration
+        await asyncio.sleep(0.3)
+        assert live.session.iteration == stopped < 100_000 and not live._steps
+        await app.state.sessions.close()
+
+    asyncio.run(scenario())
+
+
+def test_idle_deletion_stops_a_step_under_way():
+    import asyncio
+
+    from initlab.playground.live import Sessions
+    from initlab.playground.settings import Settings
+
+    async def scenario():
+        sessions = Sessions(idle_seconds=0.3)
+        live = await sessions.create(Settings())
+        step = live.start_step(100_000)  # a REST client that left: nobody asks for this session any more
+        await asyncio.sleep(0.6)
+        await sessions.delete_idle()
+        assert live.id not in sessions.by_id and step.done()
+        stopped = live.session.iteration
+        await asyncio.sleep(0.3)
+        assert 0 < live.session.iteration == stopped < 100_000
+
+    asyncio.run(scenario())
+
+
+def test_a_rest_step_longer_than_30_s_by_estimate_is_refused_in_one_line(client):
+    session = create(client, hidden=[80] * 8, n_samples=2000, n_seeds=1)  # 100,000 iterations: ~26 min
+    refused = client.post(f"/api/sessions/{session}/step", json={"iterations": 100_000})
+    assert refused.status_code == 422 and refused.json()["argument"] == "iterations"
+    assert refused.json()["error"] == (
+        "iterations: expected at most 951 in one HTTP step at these settings (about 30 s: 90,080,000 multiply-adds "
+        "per iteration); step in parts or use the WebSocket, which can be paused, got 100000 (about 3,153 s)")
+    assert client.get(f"/api/sessions/{session}/state").json()["iteration"] == 0
+    assert client.get("/api/limits").json()["rest_step_seconds"] == 30
+    client.delete(f"/api/sessions/{session}")
+
+
+@pytest.mark.parametrize("path, body, argument, words", [
+    ("/api/sessions/{id}/play", {"foo": 1}, "foo", "extra inputs are not permitted, got 1"),
+    ("/api/sessions/{id}/pause", [1], "body", "expected a JSON object, got [1]"),
+    ("/api/sessions/{id}/reset", {"settings": {}}, "settings", "not permitted"),
+    ("/api/sessions/" + "i" * 500 + "/state", None, "id", "no session '" + "i" * 77 + "…'"),
+    ("/api/sessions", {"init": "x" * 10_000}, "init", "unknown scheme '" + "x" * 77 + "…'"),
+])
+def test_every_body_is_validated_and_echoed_values_are_cut(client, path, body, argument, words):
+    session = create(client, n_seeds=1)
+    path = path.replace("{id}", session)
+    response = client.get(path) if body is None else client.post(path, json=body)
+    assert response.status_code in (404, 422) and response.json()["argument"] == argument
+    assert words in response.json()["error"] and len(response.json()["error"]) < 200
+    assert client.get(f"/api/sessions/{session}/state").json()["playing"] is False
+    assert client.post(f"/api/sessions/{session}/play", json={}).status_code == 200  # {} and empty are fine
+    assert client.post(f"/api/sessions/{session}/pause").status_code == 200
+    client.delete(f"/api/sessions/{session}")
+
+
+def test_a_call_waiting_for_the_session_gets_it_after_at_most_the_chunk_under_way():
+    import asyncio
+
+    from initlab.playground.live import LiveSession
+    from initlab.playground.settings import Settings
+
+    async def scenario():
+        live = LiveSession(Settings(hidden=[64, 64], n_samples=1000, n_seeds=4, speed=1000))  # ~4 ms per iteration
+        await live.play()
+        await asyncio.sleep(0.5)  # the chunk size has settled
+        waited = []
+        for _ in range(20):
+            before = live.session.iteration
+            chunks_done = await live.run(lambda s: (s.iteration - before) / live._chunk)
+            waited.append(chunks_done)
+            await asyncio.sleep(0.01)
+        await live.close()
+        return waited
+
+    waited = asyncio.run(scenario())
+    # the play loop takes the lock again right after each chunk: a call must not wait for several of them
+    assert max(waited) <= 2.0, waited
+
+
+@pytest.mark.slow  # 2.5 s of keepalive pings during a long step
+def test_keepalive_pings_are_answered_during_a_long_step_on_a_real_server():
+    import asyncio
+    import json
+    import socket
+    import threading
+    import urllib.request
+
+    import uvicorn
+    import websockets
+
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    url = "http://127.0.0.1:%d/" % listening.getsockname()[1]
+    # uvicorn stops reading a socket until the app takes its last message: a receive loop waiting for a
+    # step left the pongs unread and the server closed the page's socket (1011 keepalive ping timeout)
+    server = uvicorn.Server(uvicorn.Config(create_app(), ws="websockets-sansio", ws_ping_interval=0.2,
+                                           ws_ping_timeout=0.5, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
+    thread.start()
+
+    async def scenario(session: str) -> dict:
+        async with websockets.connect(f"ws{url[4:]}api/sessions/{session}/live") as live:
+            await live.send(json.dumps({"type": "step", "iterations": 100_000}))  # several seconds
+            await asyncio.sleep(0.5)
+            await live.send(json.dumps({"type": "pause"}))  # a message the app must take while the step runs
+            await asyncio.sleep(2.0)  # many ping intervals and timeouts
+            await asyncio.wait_for(await live.ping(), 2)  # still open, and read: the server answers a ping
+            while True:
+                message = json.loads(await asyncio.wait_for(live.recv(), 5))
+                if message["type"] == "state" and message["iteration"] > 0 and not message["playing"]:
+                    return message  # a state of the step (progress or stopped): short of 100,000
+
+    try:
+        while not server.started:
+            time.sleep(0.05)
+        with urllib.request.urlopen(urllib.request.Request(url + "api/sessions", data=b"{}", method="POST")) as answer:
+            session = json.load(answer)["id"]
+        paused = asyncio.run(scenario(session))  # before: ConnectionClosedError 1011 keepalive ping timeout
+        assert 0 < paused["iteration"] < 100_000
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -3,9 +3,12 @@
 import asyncio
 import json
 import re
+import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 import urllib.request
 
 import pytest
@@ -70,3 +73,31 @@ def test_help_and_a_refused_port_import_neither_the_server_nor_numpy():
     assert done.returncode == 0, done.stderr
     loaded = {name.split(".")[0] for name in done.stdout.rsplit("MODULES", 1)[1].split()}
     assert loaded.isdisjoint({"uvicorn", "starlette", "numpy", "numba", "scipy"}), loaded
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signal_number", [signal.SIGTERM, signal.SIGINT])
+def test_one_signal_stops_the_server_promptly_during_a_long_rest_step(signal_number):
+    server = subprocess.Popen([sys.executable, "-m", "initlab.cli", "playground", "--port", "0", "--no-browser"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = re.search(r"http://\S+/", server.stdout.readline()).group(0)
+        settings = b'{"hidden": [80, 80, 80, 80, 80, 80, 80, 80], "n_samples": 2000, "n_seeds": 1}'
+        request = urllib.request.Request(url + "api/sessions", data=settings, method="POST")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            session = json.load(response)["id"]
+        step = urllib.request.Request(f"{url}api/sessions/{session}/step", data=b'{"iterations": 900}', method="POST")
+        answers = []
+        stepping = threading.Thread(target=lambda: answers.append(json.load(urllib.request.urlopen(step, timeout=60))))
+        stepping.start()  # ~15 s of training
+        time.sleep(1.5)
+        started = time.monotonic()
+        server.send_signal(signal_number)
+        server.wait(timeout=60)
+        stopped = time.monotonic() - started
+        stepping.join(timeout=60)
+    finally:
+        server.kill()
+        server.communicate()
+    assert stopped < 3.0  # before: uvicorn waited for the step to end (~15 s), a second signal was needed
+    assert answers and 0 < answers[0]["iteration"] < 900  # the step answered how far it got

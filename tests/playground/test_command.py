@@ -38,3 +38,18 @@ def test_the_command_reproduces_the_sessions_costs(settings, tmp_path, capsys):
         assert [run["final_cost"] for run in runs] == scheme["train_cost"]  # exact: the same kernel and seeds
     if settings.compare:
         assert state["schemes"][1]["train_cost"] == [math.log(2)] * 2
+
+
+def test_at_iteration_0_there_is_no_command_and_a_note_says_why():
+    session = Session(Settings(n_seeds=1))
+    state = session.state(layers=False)
+    # `initlab train` trains at least one iteration (its default without --iterations): none gives iteration 0
+    assert state["command"] is None and state["command_note"].startswith("nothing trained yet")
+    session.step(1)
+    state = session.state(layers=False)
+    assert state["command"].endswith("--iterations 1") and state["command_note"] is None
+    session.update(lr=0.5)
+    session.step(1)
+    assert session.state(layers=False)["command_note"].startswith("the learning rate changed")
+    session.reset()
+    assert session.state(layers=False)["command"] is None

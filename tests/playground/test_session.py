@@ -250,3 +250,21 @@ def test_samples_keep_at_most_twice_300_and_show_at_most_300():
     assert len(samples.iterations) <= 600 and samples.iterations == sorted(set(samples.iterations))
     curves = samples.curves(1)
     assert len(curves["iterations"]) <= 300 and curves["schemes"][0]["mean"] == [float(i) for i in curves["iterations"]]
+
+
+def test_dead_counts_relu_units_that_are_0_on_every_training_point_and_no_gradient_flags_the_layer():
+    from initlab.nn.mlp import MLP
+    from initlab.playground.layers import layer_views
+    net = MLP([2, 5, 3, 1], activation="relu", init="he_normal", seed=0)
+    W1, b1 = net.params[0]
+    W1[...] = 0.0
+    b1[...] = [-10.0, -0.1, -0.1, -0.1, -0.1]  # every unit of layer 1 is exactly 0 on every point
+    X, y = np.random.default_rng(0).normal(size=(1500, 2)), np.arange(1500) % 2
+    first, second, output = layer_views(net, X, y)
+    assert first["activation"]["std"] == 0.0 and first["dead_fraction"] == 1.0
+    # diagnose's rule (mean a layer sd below 0) counts 1 of them; each is 0 on the whole training set
+    assert (first["dead"], first["no_gradient"]) == (5, True)
+    assert (second["dead"], second["no_gradient"]) == (3, True)  # its inputs are 0: z = its zero bias
+    assert (output["dead"], output["no_gradient"]) == (None, False)  # the cost still has a gradient
+    state = Session(Settings(n_seeds=1)).state()
+    assert set(state["rules"]) == {"dead", "saturated", "duplicate", "no_gradient"}

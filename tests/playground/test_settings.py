@@ -69,3 +69,21 @@ def test_specs_are_canonical_and_replace_validates():
     assert settings.replace(lr=0.5).lr == 0.5
     with pytest.raises(ArgumentError, match="^n_seeds: "):
         settings.replace(n_seeds=100)
+
+
+@pytest.mark.parametrize("values, message", [
+    (dict(init="x" * 10_000), "init: unknown scheme '" + "x" * 77 + "…'; see 'initlab schemes'"),
+    (dict(activation="r" * 300), "activation: unknown activation '" + "r" * 77 + "…'; choices: leaky_relu, linear, "
+                                 "relu, sigmoid, tanh"),
+    (dict(dataset="d" * 300), "dataset: input should be 'circles', 'moons', 'xor', 'spirals', 'blobs' or 'gaussian', "
+                              "got '" + "d" * 77 + "…'"),
+    # collections are shown in one form, the JSON the API receives, whatever Python type they became
+    (dict(hidden=[10] * 9), "hidden: expected at most 8 hidden layers, got [10, 10, 10, 10, 10, 10, 10, 10, 10]"),
+    (dict(hidden=[257]), "hidden: expected widths from 1 to 256, got [257]"),
+    (dict(compare=["zeros", "zeros"]), 'compare: expected schemes other than init and each other, got ["zeros", '
+                                       "\"zeros\"] with init 'he_normal'"),
+])
+def test_refusals_echo_values_cut_to_80_characters_and_collections_as_json(values, message):
+    with pytest.raises(ArgumentError) as caught:
+        Settings.create(**values)
+    assert str(caught.value) == message

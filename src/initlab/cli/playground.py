@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import ipaddress
 import socket
@@ -48,6 +49,26 @@ def _url(host: str, sock: socket.socket) -> str:
     return f"http://[{shown}]:{port}/" if ":" in shown else f"http://{shown}:{port}/"
 
 
+def _server_class():
+    import asyncio
+
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, whose first Ctrl+C or SIGTERM also stops all training at once: uvicorn waits
+        for open requests to end before it stops, and a REST step could run for a while."""
+
+        def __init__(self, config, sessions):
+            super().__init__(config)
+            self.sessions = sessions
+
+        def handle_exit(self, sig, frame) -> None:
+            super().handle_exit(sig, frame)
+            with contextlib.suppress(RuntimeError):  # no loop running yet: nothing trains
+                asyncio.get_running_loop().call_soon_threadsafe(self.sessions.stop)
+    return Server
+
+
 @names_flags()
 def playground(host: Annotated[str, typer.Option(help="Address to listen on (only this machine by default).")]
                = "127.0.0.1",
@@ -80,7 +101,9 @@ def playground(host: Annotated[str, typer.Option(help="Address to listen on (onl
         import webbrowser
         webbrowser.open(url)
     app = create_app(hosts=LOOPBACK if loopback else None)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, ws="websockets-sansio"))
+    config = uvicorn.Config(app, log_level="warning", access_log=False, ws="websockets-sansio",
+                            timeout_graceful_shutdown=5)  # after 5 s uvicorn cancels what is left
+    server = _server_class()(config, app.state.sessions)
     try:
         server.run(sockets=[sock])
     finally:

@@ -34,8 +34,8 @@ from initlab._errors import ArgumentError
 from initlab.playground.guard import SameOrigin
 from initlab.playground.limits import limits
 from initlab.playground.live import IDLE_SECONDS, MAX_SESSIONS, LiveSession, Missing, Sessions, TooMany
-from initlab.playground.session import MAX_STEP
-from initlab.playground.settings import Settings, as_argument_error
+from initlab.playground.session import MAX_STEP, check_rest_step
+from initlab.playground.settings import Settings, as_argument_error, shortened, shown
 
 STATIC = files("initlab.playground") / "static"
 MAX_BODY = 64 * 1024  # bytes: a settings body is a few hundred
@@ -46,6 +46,10 @@ REAP_SECONDS = 30  # how often idle sessions are looked for
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class NoBody(Strict):
+    """The body of play, pause and reset: empty or {} (anything else is refused, not ignored)."""
 
 
 class StepBody(Strict):
@@ -73,7 +77,8 @@ class TooLarge(ArgumentError):
 
 
 def error_body(error: ArgumentError) -> dict:
-    return {"error": str(error), "argument": error.argument}
+    """The JSON of a refusal; values quoted in it are cut to `ECHO_CHARS` (an id or a path is echoed too)."""
+    return {"error": shortened(str(error)), "argument": error.argument}
 
 
 def internal(error: Exception) -> ArgumentError:
@@ -90,7 +95,7 @@ def validated(model: type[BaseModel], document, name: str = "body") -> BaseModel
     """`model` validated from a JSON value; a refusal as a one-line `ArgumentError` naming the field
     (`name` when the document is not a JSON object at all)."""
     if not isinstance(document, dict):
-        raise ArgumentError(name, f"expected a JSON object, got {json.dumps(document)[:80]}")
+        raise ArgumentError(name, f"expected a JSON object, got {shown(document)}")
     try:
         return model.model_validate(document)
     except ValidationError as error:
@@ -101,7 +106,7 @@ def message(document) -> BaseModel:
     """A WebSocket message validated by the model of its "type"."""
     kind = document.get("type") if isinstance(document, dict) else None
     if isinstance(document, dict) and kind not in MESSAGES:
-        raise ArgumentError("type", f"expected one of {', '.join(MESSAGES)}, got {json.dumps(kind)[:80]}")
+        raise ArgumentError("type", f"expected one of {', '.join(MESSAGES)}, got {shown(kind)}")
     return validated(MESSAGES.get(kind, Command), document, "message")
 
 
@@ -130,7 +135,7 @@ def settings_changes(document) -> dict:
     if isinstance(document, dict) and set(document) == {"settings"} and isinstance(document["settings"], dict):
         document = document["settings"]
     if not isinstance(document, dict):
-        raise ArgumentError("settings", f"expected a JSON object of settings, got {json.dumps(document)[:80]}")
+        raise ArgumentError("settings", f"expected a JSON object of settings, got {shown(document)}")
     return document
 
 
@@ -180,12 +185,22 @@ def create_app(max_sessions: int = MAX_SESSIONS, idle_seconds: float = IDLE_SECO
     async def step(request: Request) -> Response:
         live = live_of(request)
         request_body = validated(StepBody, await body(request, empty={}))
-        return JSONResponse(await live.step(request_body.iterations))
+        check_rest_step(live.session.settings, request_body.iterations)
+        task = live.start_step(request_body.iterations)
+        gone = asyncio.create_task(_disconnected(request))
+        try:
+            await asyncio.wait({task, gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:  # the client gave up (or the server is stopping): the step stops after its chunk
+            gone.cancel()
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        return JSONResponse(task.result()) if not task.cancelled() else Response(status_code=499)
 
     def command(name: str):
         async def run(request: Request) -> Response:
             live = live_of(request)
-            await body(request)  # nothing expected, but a malformed or huge body is still refused
+            validated(NoBody, await body(request, empty={}))  # nothing expected: {"foo": 1} is refused
             return JSONResponse(await getattr(live, name)())
         return run
 
@@ -239,7 +254,7 @@ def create_app(max_sessions: int = MAX_SESSIONS, idle_seconds: float = IDLE_SECO
             await sessions.close()
 
     async def not_found(request: Request, error: HTTPException) -> Response:
-        return JSONResponse({"error": f"path: {error.detail.lower()}: {request.method} {request.url.path}",
+        return JSONResponse({"error": f"path: {error.detail.lower()}: {request.method} {shown(request.url.path)}",
                              "argument": "path"}, status_code=error.status_code)
 
     session_path = "/api/sessions/{id}"
@@ -262,11 +277,19 @@ def create_app(max_sessions: int = MAX_SESSIONS, idle_seconds: float = IDLE_SECO
     return app
 
 
+async def _disconnected(request: Request) -> None:
+    """Returns when the HTTP client has gone (its connection closed while the answer was being computed)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
 async def _dispatch(live: LiveSession, message) -> None:
+    """Apply one WebSocket message. A step only starts here (it runs as a task): the receive loop must
+    go on reading, so that a pause, a reset or a change can stop it and the keepalive pings are answered."""
     if isinstance(message, SettingsMessage):
         await live.update(settings_changes(message.settings))
     elif isinstance(message, StepMessage):
-        await live.step(message.iterations)
+        live.start_step(message.iterations)
     else:
         await getattr(live, message.type)()
 

@@ -18,7 +18,9 @@ import shlex
 
 
 def command(settings, iterations: int) -> str:
-    """The command line for `settings` (a `Settings`) trained `iterations` times (left out at 0)."""
+    """The command line for `settings` (a `Settings`) trained `iterations` times (left out at 0: then it
+    only names the setting, and would train the commands' default iterations; a state at iteration 0
+    gives no command)."""
     s = settings
     single = len(s.inits) == 1 and s.n_seeds == 1
     words = ["initlab", "train" if single else "compare", "--data", s.dataset]

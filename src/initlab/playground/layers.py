@@ -11,9 +11,14 @@ during training too) and the saturated / dead / duplicate units. Nothing here is
 - ``grad``: dL/dz of the mean training loss; ``theory_std`` is diagnose's expected root mean square
   of dL/dz (anchored at the output layer's measured rms), so compare it with ``rms``;
 - ``saturated``: the share of saturated activations times the units (a count of units' worth of
-  entries, rounded), ``dead``: units dead on the whole training set, ``duplicate``: units in groups of
-  identical units (they stay identical under training), with ``saturated_fraction`` and ``dead_fraction``
-  as diagnose reports them (null where the activation cannot saturate or die).
+  entries, rounded), with ``saturated_fraction`` as diagnose reports it; ``dead``: units of an
+  activation that can die (relu, relu6) whose pre-activation is <= 0 on every training point, so
+  their output and gradient are exactly 0 there (`dead_units`; diagnose's own rule is stricter: it
+  also asks the mean to be a layer sd below 0, so a layer of units all exactly 0 could count few),
+  with ``dead_fraction`` = dead / units (both null where the activation cannot saturate or die);
+  ``duplicate``: units in groups of identical units (they stay identical under training);
+  ``no_gradient``: true when dL/dz is exactly 0 on every point and unit of the layer (nothing before
+  it can learn from this data). `RULES` words these rules for the page (the state's ``rules``).
 
 >>> from initlab.nn.mlp import MLP
 >>> net = MLP([2, 8, 1], activation="tanh", init="zeros", seed=0)
@@ -33,12 +38,28 @@ import numpy as np
 from initlab.diagnose.distributions import histogram
 from initlab.diagnose.doctor import diagnose
 from initlab.diagnose.mlp_probe import capture_mlp, describe_mlp
+from initlab.diagnose.stats import can_die
 
 BINS = 20  # diagnose's figures use 40; a page's small panels read better with fewer
+RULES = {  # what each count means, in the words the page can show next to it
+    "dead": "relu units that are 0 on every training point (pre-activation <= 0 everywhere: no gradient either)",
+    "saturated": "share of activations near a flat side of a saturating activation (as initlab diagnose "
+                 "counts them), times the units",
+    "duplicate": "units in groups of identical units: they stay identical under training",
+    "no_gradient": "dL/dz is exactly 0 on every training point and unit: layers before it cannot learn",
+}
 
 
 def _number(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
+
+
+def dead_units(capture) -> int | None:
+    """Units whose pre-activation is <= 0 on every point (an activation that can die: their output and
+    gradient are then exactly 0 on the whole batch); None for activations that cannot die."""
+    if not can_die(capture.activation_name):
+        return None
+    return int(np.sum(np.all(capture.per_unit(capture.z) <= 0, axis=1)))
 
 
 def layer_views(net, X: np.ndarray, y: np.ndarray) -> list[dict]:
@@ -49,7 +70,7 @@ def layer_views(net, X: np.ndarray, y: np.ndarray) -> list[dict]:
         layers = diagnose(captures, m0, describe_mlp(net)).layers
     views = []
     for stats, capture in zip(layers, captures):
-        saturated, dead = stats.saturated_fraction, stats.dead_fraction
+        saturated, dead = stats.saturated_fraction, dead_units(capture)
         views.append({
             "layer": stats.index, "units": stats.units, "activation_name": stats.activation,
             "activation": {**histogram(capture.a, BINS), "std": _number(stats.activation_std),
@@ -58,6 +79,6 @@ def layer_views(net, X: np.ndarray, y: np.ndarray) -> list[dict]:
                      "theory_std": _number(stats.expected_grad_std)},
             "saturated": None if saturated is None else round(saturated * stats.units),
             "saturated_fraction": saturated,
-            "dead": None if dead is None else round(dead * stats.units), "dead_fraction": dead,
-            "duplicate": stats.duplicate_units})
+            "dead": dead, "dead_fraction": None if dead is None else dead / stats.units,
+            "duplicate": stats.duplicate_units, "no_gradient": bool(np.all(capture.dz == 0))})
     return views

@@ -40,11 +40,12 @@ def limits() -> dict:
     from initlab.nn.activations import ACTIVATIONS
     from initlab.nn.optimizers import OPTIMIZERS
     from initlab.playground.live import IDLE_SECONDS, MAX_SESSIONS
-    from initlab.playground.session import MAX_STEP
+    from initlab.playground.session import MAX_STEP, REST_STEP_SECONDS, SECONDS_PER_WORK
     return {"max_layers": limits_of.MAX_LAYERS, "max_width": limits_of.MAX_WIDTH,
             "max_samples": limits_of.MAX_SAMPLES, "min_samples": limits_of.MIN_SAMPLES,
             "max_seeds": limits_of.MAX_SEEDS, "max_schemes": limits_of.MAX_SCHEMES,
             "max_work": limits_of.MAX_WORK, "max_speed": limits_of.MAX_SPEED, "max_step": MAX_STEP,
+            "rest_step_seconds": REST_STEP_SECONDS, "seconds_per_work": SECONDS_PER_WORK,
             "max_lr": limits_of.MAX_LR,
             "max_noise": limits_of.MAX_NOISE, "max_sessions": MAX_SESSIONS, "idle_seconds": IDLE_SECONDS,
             "datasets": list(limits_of.DATASETS), "noiseless_datasets": list(limits_of.NOISELESS),

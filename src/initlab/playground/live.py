@@ -2,10 +2,11 @@
 
 A `Session` is not thread-safe, so every access goes through the live session's lock. Playing runs
 in a worker thread (`anyio.to_thread`) in chunks of iterations sized so that one chunk takes about
-`CHUNK_SECONDS` (the size adapts to the measured time), and the lock is released between chunks:
-a pause, a step or a setting change waits for one chunk at most. A view update (a state sent to
-the listeners) follows every `settings.speed` iterations, at most `MAX_UPDATES_PER_SECOND` times a
-second. A diverged or finished network simply stops; playing goes on until paused.
+`CHUNK_SECONDS` (the size adapts to the measured time), and the lock is released between chunks
+and handed to any call waiting for it: a pause, a step or a setting change waits for one chunk at
+most. A view update (a state sent to the listeners) follows every `settings.speed` iterations, at
+most `MAX_UPDATES_PER_SECOND` times a second. A diverged or finished network simply stops; playing
+goes on until paused. A step (`start_step`) is a background task of chunks, stopped like playing.
 
 Sessions that no WebSocket watches are deleted `IDLE_SECONDS` after their last request, playing or not.
 """
@@ -25,10 +26,11 @@ from initlab._errors import ArgumentError
 from initlab.playground.session import MAX_STEP, Session
 from initlab.playground.settings import Settings
 
-CHUNK_SECONDS = 0.04  # one chunk of training holds the session this long at most (about)
+CHUNK_SECONDS = 0.02  # one chunk of training holds the session this long at most (about; at least 1 iteration)
 MAX_UPDATES_PER_SECOND = 30  # view updates while playing; more would only load the browser
 IDLE_SECONDS = 600  # a session without a WebSocket is deleted 10 minutes after its last request
 MAX_SESSIONS = 16  # open sessions at once (each may train): more are refused
+PROGRESS_SECONDS = 0.2  # a step under way sends a state this often (a long step shows it is going on)
 
 
 class LiveSession:
@@ -38,10 +40,13 @@ class LiveSession:
         self.id = uuid.uuid4().hex[:12]
         self.session = Session(settings)
         self.lock = threading.Lock()
+        self._count, self._waiting = threading.Lock(), 0  # calls waiting for `lock` (`run`)
         self.playing = False
         self.listeners: set[Callable[[dict], None]] = set()
-        self.last_used = time.monotonic()
-        self._task: asyncio.Task | None = None
+        self.last_used = time.monotonic()  # the last request (`Sessions.get`); training does not count
+        self._task: asyncio.Task | None = None  # the play loop
+        self._steps: set[asyncio.Task] = set()  # steps started and not finished
+        self._stepping = asyncio.Lock()  # one step at a time, in order
         self._chunk = 1  # iterations per chunk, adapted to CHUNK_SECONDS
         self._generation = 0  # bumped by every change a running view update must not mix with
         self._version = 0  # bumped by every change of settings or reset: with the iteration, it names a state
@@ -50,13 +55,48 @@ class LiveSession:
     # --- calls that run the session in a worker thread, under the lock ---
 
     async def run(self, function: Callable[[Session], object]):
-        """`function(session)` in a worker thread, holding the lock."""
+        """`function(session)` in a worker thread, holding the lock. Cancelling the caller (a step whose
+        client left) takes effect when `function` has returned, so nothing runs on after the cancel.
+
+        The call counts as waiting from now until it has the lock: a threading lock is not fair, and the
+        play loop, which takes it again right after each chunk, would otherwise keep a change or a pause
+        waiting for many chunks (`_yield_to_waiters`; counted here, not in the thread, because the
+        thread itself may take a few chunks to start while the kernel holds the GIL)."""
+        waiting = [True]
+
+        def stop_waiting():
+            with self._count:
+                if waiting[0]:
+                    waiting[0] = False
+                    self._waiting -= 1
+
         def locked():
             one_kernel_thread()
-            with self.lock:
+            try:
+                self.lock.acquire()
+            finally:
+                stop_waiting()
+            try:
                 return function(self.session)
-        self.last_used = time.monotonic()
-        return await anyio.to_thread.run_sync(locked)
+            finally:
+                self.lock.release()
+
+        with self._count:
+            self._waiting += 1
+        try:
+            running = asyncio.ensure_future(anyio.to_thread.run_sync(locked))
+            try:
+                return await asyncio.shield(running)
+            except asyncio.CancelledError:  # a thread cannot be stopped: a cancelled caller ends after it
+                await asyncio.gather(running, return_exceptions=True)
+                raise
+        finally:
+            stop_waiting()  # also when the thread never ran
+
+    def _yield_to_waiters(self) -> None:
+        """Between the play loop's chunks: wait until every call waiting for the lock has it."""
+        while self._waiting:
+            time.sleep(0.0005)
 
     async def state(self) -> dict:
         return await self.run(lambda s: self._state(s))
@@ -78,14 +118,37 @@ class LiveSession:
         self.publish({"type": "state", **state})
         return state
 
-    async def step(self, iterations: int) -> dict:
-        """`iterations` more iterations (while paused or playing), in chunks, then the state. A pause,
-        reset or setting change while it runs stops it there (the state says how far it got)."""
+    def start_step(self, iterations: int) -> asyncio.Task:
+        """Start `iterations` more iterations (while paused or playing) as a background task and return it
+        at once: the caller (a WebSocket's receive loop) goes on reading, so a pause, a reset or a setting
+        change sent meanwhile stops the step after the chunk under way. Steps run one after the other, in
+        the order they were started; the task's result is the state after the step."""
         iterations = integer("iterations", iterations, maximum=MAX_STEP)  # refused before anything runs
-        done, generation = 0, self._generation
-        while done < iterations and self._generation == generation:
-            done += await self.run(lambda s: self._timed_chunk(s, iterations - done))
-        state = await self.state()
+        task = asyncio.create_task(self._step(iterations, self._generation))
+        self._steps.add(task)
+        task.add_done_callback(self._step_done)
+        return task
+
+    def _step_done(self, task: asyncio.Task) -> None:
+        self._steps.discard(task)
+        if not task.cancelled() and task.exception() is not None:  # a bug: said to the page, not lost in a log
+            error = task.exception()
+            self.publish({"type": "error", "argument": "server",
+                          "error": f"server: internal error, please report it: {type(error).__name__}: {error}"})
+
+    async def _step(self, iterations: int, generation: int) -> dict:
+        """The step's chunks, a state to the listeners every `PROGRESS_SECONDS` while it runs and one at
+        the end (also when a pause, reset or change stopped it: the state says how far it got)."""
+        async with self._stepping:
+            done, shown = 0, time.monotonic()
+            while done < iterations and self._generation == generation:
+                done += await self.run(lambda s: self._timed_chunk(s, iterations - done))
+                if self.listeners and done < iterations and time.monotonic() - shown > PROGRESS_SECONDS:
+                    state = await self.state()
+                    if self._generation == generation:
+                        self.publish({"type": "state", **state})
+                    shown = time.monotonic()
+            state = await self.state()
         self.publish({"type": "state", **state})
         return state
 
@@ -103,17 +166,24 @@ class LiveSession:
     # --- playing ---
 
     async def play(self) -> dict:
-        if not self.playing:
-            self.playing = True
-            self._task = asyncio.create_task(self._play())
+        """Start playing; the state answered is that of the moment play starts (computed before the play
+        loop runs, so it never repeats the loop's first view update)."""
+        starting = not self.playing
+        self.playing = True
         state = await self.state()
+        if starting and self.playing and self._task is None:
+            self._task = asyncio.create_task(self._play())
         self.publish({"type": "state", **state})
         return state
 
+    def stop(self) -> None:
+        """Stop playing and every step after the chunk under way, without waiting (the server stopping)."""
+        self.playing = False
+        self._generation += 1  # steps under way and queued stop after their chunk
+
     async def pause(self) -> dict:
         """Stop playing (and a step under way); returns once the chunk under way (if any) has finished."""
-        self.playing = False
-        self._generation += 1
+        self.stop()
         task, self._task = self._task, None
         if task is not None:
             await asyncio.gather(task, return_exceptions=True)
@@ -122,8 +192,11 @@ class LiveSession:
         return state
 
     async def close(self) -> None:
+        """Stop playing and every step (each ends after its chunk under way; a REST step still answers
+        its state) and drop the listeners."""
         self.listeners.clear()
         await self.pause()
+        await asyncio.gather(*self._steps, return_exceptions=True)
 
     async def _play(self) -> None:
         """View updates until paused: `speed` iterations in chunks, then the state to the listeners."""
@@ -144,10 +217,12 @@ class LiveSession:
             generation, target = self._generation, self.session.settings.speed
         done = 0
         while done < target:
+            self._yield_to_waiters()
             with self.lock:
                 if not self.playing or self._generation != generation:
                     return generation, None
                 done += self._timed_chunk(self.session, target - done)
+        self._yield_to_waiters()  # a change waiting now would make this view update's state useless
         with self.lock:
             return generation, self._state(self.session) if self._generation == generation else None
 
@@ -226,6 +301,12 @@ class Sessions:
         for session_id, live in list(self.by_id.items()):
             if not live.listeners and now - live.last_used > self.idle_seconds:
                 await self.delete(session_id)
+
+    def stop(self) -> None:
+        """Stop every session's training at once (a signal to stop the server: REST steps then answer and
+        the server can stop without waiting for them)."""
+        for live in self.by_id.values():
+            live.stop()
 
     async def close(self) -> None:
         for session_id in list(self.by_id):

@@ -22,6 +22,7 @@ import numpy as np
 from scipy.special import expit
 
 from initlab._checks import integer
+from initlab._errors import ArgumentError
 from initlab.experiments.boundary import extent, grid
 from initlab.experiments.compare import build_model, finite_or_none, load_dataset
 from initlab.nn.ensemble import KernelRun
@@ -31,6 +32,12 @@ from initlab.playground.settings import Settings
 
 BOUNDARY_RESOLUTION = 40  # a 40 x 40 grid: 1,600 probabilities per state, cheap to compute and send
 MAX_STEP = 100_000  # iterations per `step` call, so one call cannot hold the machine for minutes
+# A REST step answers only when done and cannot be paused by its own client, so it is bounded by time too:
+# its estimated time (iterations x `Settings.work` x SECONDS_PER_WORK) at most REST_STEP_SECONDS. One
+# multiply-add of `work` costs ~0.17 ns of training on this project's machine (forward and backward, one
+# kernel thread; 8 layers of 20 on 2,000 points x 16 seeds: 15 ms per iteration); the estimate takes
+# twice that, so a refused step would have taken at least ~15 s.
+REST_STEP_SECONDS, SECONDS_PER_WORK = 30, 0.35e-9
 HISTORY_POINTS = 300  # points per curve in `state()["history"]`
 LIVE_CHANGES = {"lr", "speed"}  # settings applied from the next step; any other change rebuilds the session
 
@@ -125,7 +132,7 @@ class Session:
         on a 40 x 40 grid) and, with `layers`, its per-layer histograms (`initlab.playground.layers`);
         the cost curves; the command that reproduces the run. The first scheme's numbers are also at
         the top level (`train_cost`, `test_cost`, `diverged_at`, `mean_cost`)."""
-        from initlab.playground.layers import layer_views
+        from initlab.playground.layers import RULES, layer_views
         self._run.write_back()
         n = len(self.seeds)
         diverged = [int(at) if at >= 0 else None for at in self._run.diverged_at]
@@ -153,10 +160,22 @@ class Session:
                  "diverged_at": first["diverged_at"], "mean_cost": first["mean_cost"],
                  "boundary": first["boundary"], "schemes": schemes, "history": self.curves(),
                  "test_history": self._test_samples.curves(len(self.inits)),
-                 "command": command(self.settings, self.iteration), "reproducible": self.reproducible}
+                 "command": command(self.settings, self.iteration) if self.iteration else None,
+                 "command_note": self._command_note(), "reproducible": self.reproducible}
         if layers:
-            state["layers"] = views
+            state["layers"], state["rules"] = views, RULES
         return state
+
+    def _command_note(self) -> str | None:
+        """What the page says next to the command, when the command does not simply give this state's costs.
+
+        At iteration 0 there is no command: `initlab train`/`compare` train at least one iteration, and
+        without `--iterations` they would train their default number, not reproduce the start."""
+        if not self.iteration:
+            return "nothing trained yet: after a step or play, this is the command that gives the costs shown"
+        if not self.reproducible:
+            return "the learning rate changed during this run: the command trains with the new one from the start"
+        return None
 
     def points(self) -> dict:
         """The training and test points (2-D inputs) with their labels, for drawing under the boundary."""
@@ -184,6 +203,26 @@ class Session:
             p = expit(net.logits(grid(box, BOUNDARY_RESOLUTION))[:, 0])
         return {"seed": seed, "extent": box, "resolution": BOUNDARY_RESOLUTION,
                 "probability": np.round(p, 4).reshape(BOUNDARY_RESOLUTION, BOUNDARY_RESOLUTION).tolist()}
+
+
+def rest_step_limit(settings: Settings) -> int:
+    """The most iterations one REST step may ask for at `settings` (`REST_STEP_SECONDS`, at most `MAX_STEP`).
+
+    >>> rest_step_limit(Settings(hidden=(80,) * 8, n_samples=2000, n_seeds=1)), rest_step_limit(Settings())
+    (951, 100000)
+    """
+    return max(1, min(MAX_STEP, int(REST_STEP_SECONDS / (settings.work * SECONDS_PER_WORK))))
+
+
+def check_rest_step(settings: Settings, iterations: int) -> None:
+    """Refuse a REST step whose estimated time is over `REST_STEP_SECONDS` (one line naming `iterations`)."""
+    limit = rest_step_limit(settings)
+    if iterations > limit:
+        seconds = iterations * settings.work * SECONDS_PER_WORK
+        raise ArgumentError("iterations", f"expected at most {limit:,} in one HTTP step at these settings (about "
+                                          f"{REST_STEP_SECONDS} s: {settings.work:,} multiply-adds per iteration); "
+                                          f"step in parts or use the WebSocket, which can be paused, got "
+                                          f"{iterations} (about {seconds:,.0f} s)")
 
 
 def weights_stream(seed: int) -> np.random.Generator:

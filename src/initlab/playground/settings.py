@@ -17,6 +17,8 @@ initlab._errors.ArgumentError: n_seeds: expected at most 16, got 17
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -34,6 +36,7 @@ MIN_SAMPLES = 20  # a 25% test split keeps at least 5 points
 MAX_NOISE, MAX_LR = 2.0, 10.0  # blobs' default noise (cluster std) is 1.0; lr above 10 only diverges
 DATASETS = ("circles", "moons", "xor", "spirals", "blobs", "gaussian")
 NOISELESS = ("gaussian",)  # datasets without a noise setting
+ECHO_CHARS = 80  # a value echoed in an error is cut to this many characters (a body may hold 64 KB of it)
 _DEFAULT = CompareConfig()
 
 
@@ -69,7 +72,7 @@ class Settings(BaseModel):
     def _widths(cls, value):
         value = tuple(value) if isinstance(value, list) else value
         if isinstance(value, tuple) and not all(type(w) is int and 1 <= w <= MAX_WIDTH for w in value):
-            raise ValueError(f"expected widths from 1 to {MAX_WIDTH}, got {list(value)}")
+            raise ValueError(f"expected widths from 1 to {MAX_WIDTH}, got {shown(value)}")
         return value
 
     @field_validator("activation")
@@ -101,10 +104,11 @@ class Settings(BaseModel):
     @model_validator(mode="after")
     def _combinations(self):
         if self.noise is not None and self.dataset in NOISELESS:
-            raise ArgumentError("noise", f"dataset '{self.dataset}' has no noise setting; leave it unset, got {self.noise}")
+            raise ArgumentError("noise", f"dataset '{self.dataset}' has no noise setting; leave it unset, "
+                                         f"got {shown(self.noise)}")
         if len(set(self.inits)) != len(self.inits):  # as `initlab compare`: each scheme once
-            raise ArgumentError("compare", f"expected schemes other than init and each other, got {list(self.compare)} "
-                                           f"with init '{self.init}'")
+            raise ArgumentError("compare", f"expected schemes other than init and each other, got "
+                                           f"{shown(self.compare)} with init {shown(self.init)}")
         if self.work > MAX_WORK:
             raise ArgumentError("work", f"expected at most {MAX_WORK:,} multiply-adds per iteration (networks x "
                                         f"points x weights); use fewer seeds, schemes, points or units, got "
@@ -147,12 +151,36 @@ class Settings(BaseModel):
                              optimizer=self.optimizer)
 
 
+def shown(value) -> str:
+    """A value as an error echoes it: a collection as JSON (the API's own form, whatever Python type it
+    was converted to), anything else as its repr, cut to `ECHO_CHARS` with an ellipsis.
+
+    >>> shown((10, 10)), shown(["zeros"]), shown("x" * 100)[-4:], len(shown("x" * 100)), shown([1] * 100)[-3:]
+    ('[10, 10]', '["zeros"]', "xx…'", 80, ', …')
+    """
+    text = json.dumps(value, default=repr) if isinstance(value, (list, tuple, dict)) else repr(value)
+    if len(text) <= ECHO_CHARS:
+        return text
+    return text[:ECHO_CHARS - 2] + "…" + text[0] if isinstance(value, str) else text[:ECHO_CHARS - 1] + "…"
+
+
+def shortened(detail: str) -> str:
+    """`detail` with every quoted value longer than `ECHO_CHARS` cut (initlab's parsers quote what they
+    refuse, e.g. `unknown scheme 'xxx…'`), so a refusal stays one short line.
+
+    >>> shortened("unknown scheme '" + "x" * 200 + "'; see 'initlab schemes'")[-28:]
+    "xxx…'; see 'initlab schemes'"
+    """
+    return re.sub("'[^'\n]{%d,}'" % ECHO_CHARS, lambda m: m.group(0)[:ECHO_CHARS - 2] + "…'", detail)
+
+
 def as_argument_error(error: ValidationError) -> ArgumentError:
-    """The first problem of a pydantic error as initlab's one-line error: `field: message`."""
+    """The first problem of a pydantic error as initlab's one-line error: `field: message`, the value
+    echoed at most `ECHO_CHARS` long."""
     problem = error.errors()[0]
     cause = problem.get("ctx", {}).get("error")
     if isinstance(cause, ArgumentError):  # initlab's own check, already one line with the value
-        return ArgumentError(str(problem["loc"][0]) if problem["loc"] else cause.argument, cause.detail)
+        return ArgumentError(str(problem["loc"][0]) if problem["loc"] else cause.argument, shortened(cause.detail))
     field = str(problem["loc"][0]) if problem["loc"] else "settings"
     message = problem["msg"].removeprefix("Value error, ")
     if problem["type"] == "value_error":  # the widths check above: its message holds the value
@@ -165,4 +193,4 @@ def as_argument_error(error: ValidationError) -> ArgumentError:
     elif problem["type"] == "too_long":
         what = "hidden layers" if field == "hidden" else f"further schemes ({MAX_SCHEMES} in all)"
         message = f"expected at most {problem['ctx']['max_length']} {what}"
-    return ArgumentError(field, f"{message}, got {problem['input']!r}")
+    return ArgumentError(field, shortened(f"{message}, got {shown(problem['input'])}"))
