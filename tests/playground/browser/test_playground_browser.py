@@ -194,7 +194,52 @@ def test_the_page_helpers_parse_and_write_specs_scale_sliders_and_format_numbers
     assert results["written"] == ["normal(std=0.01)", "he_normal(a=0.5, mode=fan_out)", "normal"]
     assert results["scales"] == [True, False, 0.01, 0.001, 100, 0]
     assert results["costs"] == ["0.6931", "diverged", "3.000e-6"]
-    assert results["ticks"] == [[0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5], [0, 5000, 10000, 15000], "15k", "1e-5"]
+    assert results["ticks"] == [[0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5], [0, 5000, 10000, 15000], "1.5e4", "1e-5"]
+
+
+def test_numbers_have_one_format_and_the_cost_range_fits_the_schemes_that_did_not_diverge(page):
+    results = page.driver.execute_async_script("""
+        const done = arguments[0];
+        import('/static/pure.js').then(m => done({
+          numbers: [1e6, -4e6, 760000, 2.3e6, 15000, 9999.7, 1000, 250, 0.6931, 0.001, 0.00099996, 1e-5, 0, -0.5, 9e301]
+            .map(m.formatNumber),
+          ticks: [1e-5, 1e-4, 0.001, 0.01, 1, 100, 1e4, 1e6, 1e98, 1e200, 1e251].map(m.tickLabel),
+          costs: [m.formatCost(9e301), m.formatCost(12345.678), m.formatCost(9999)],
+          specs: [m.formatSpec('normal', {std: 0.0005}, {std: 1}), m.formatSpec('normal', {std: 123456}, {std: 1})],
+          range: m.costRange([0.2, 0.7, 0.5]), capped: m.costRange([0.2, 9e301]), empty: m.costRange([null, -1]),
+          diverged: [m.divergedLabel([null, 120, 80]), m.divergedLabel([40, 30]), m.divergedLabel([null, null])],
+        }));""")
+    assert results["numbers"] == ["1e6", "-4e6", "7.6e5", "2.3e6", "1.5e4", "1e4", "1000", "250", "0.693", "0.001", "0.001",
+                                  "1e-5", "0", "-0.5", "9e301"]
+    assert results["ticks"] == ["1e-5", "1e-4", "0.001", "0.01", "1", "100", "1e4", "1e6", "1e98", "1e200", "1e251"]
+    assert results["costs"] == ["9.000e301", "1.235e4", "9999.0000"]
+    assert results["specs"] == ["normal(std=0.0005)", "normal(std=123456)"]  # specs keep their digits
+    lo, hi = results["range"]  # 0.2/1.3 .. 0.7*1.3, widened to one decade around its middle
+    assert hi / lo == pytest.approx(10) and lo * hi == pytest.approx(0.2 * 0.7) and lo < 0.2 and hi > 0.7
+    assert results["capped"] == [pytest.approx(0.2 / 1.3), 1e6]
+    assert results["empty"] == [pytest.approx(0.01 / 1.3), pytest.approx(1.3)]
+    assert results["diverged"] == ["2 of 3 seeds diverged from iteration 80", "diverged at iteration 30", None]
+
+
+def test_a_diverged_scheme_leaves_the_cost_chart_labelled_and_the_others_keep_their_range(page):
+    page.find("step").click()
+    wait_for(lambda: page.iteration, what="a step")
+    # a planted state: scheme 0 healthy (0.2..0.7), scheme 1 with a seed that reached 9e301 before diverging
+    axis = page.driver.execute_async_script("""
+        const done = arguments[0], p = window.playground, state = p.state;
+        const healthy = {mean: [0.7, 0.4, 0.2], low: [0.6, 0.3, 0.2], high: [0.7, 0.5, 0.25]};
+        const exploding = {mean: [5, 1e150, 9e301], low: [4, 1e100, 9e301], high: [6, 1e200, 9e301]};
+        const schemes = [{...state.schemes[0], diverged_at: state.schemes[0].diverged_at.map(() => null)},
+                         {...state.schemes[0], init: "normal(std=10)", mean_cost: null,
+                          diverged_at: state.schemes[0].diverged_at.map(() => 300)}];
+        const history = {iterations: [0, 100, 200], schemes: [healthy, exploding]};
+        p.socket.onmessage({data: JSON.stringify({...state, schemes, history, test_history: history,
+                                                  layers: [state.layers[0], null]})});
+        requestAnimationFrame(() => requestAnimationFrame(() => done(p.costAxis)));""")
+    lo, hi = axis["range"]
+    assert lo < 0.2 and 0.7 < hi < 10, axis
+    assert axis["labels"] == [None, "diverged at iteration 300"]
+    assert axis["ticks"] == ["0.2", "0.5", "1"]
 
 
 def test_screenshot_of_a_lesson(page):

@@ -10,7 +10,7 @@ const $ = id => document.getElementById(id);
 
 const page = {
   limits: null, controls: null, socket: null, queue: [],
-  state: null, points: null, frame: 0, syncedSettings: "",
+  state: null, points: null, frame: 0, syncedSettings: "", costAxis: null,
   histogramScheme: 0, lessons: [],
   received: 0, drawn: 0, drawMs: 0,  // states received, frames drawn and ms spent drawing (tests, benchmark)
 };
@@ -93,7 +93,7 @@ function render() {
     ? "the learning rate changed during this run: the command trains with the new one from the start" : "";
   const schemes = state.schemes;
   page.histogramScheme = Math.min(page.histogramScheme, schemes.length - 1);
-  drawCost($("cost-chart"), state.history, state.test_history);
+  page.costAxis = drawCost($("cost-chart"), state.history, state.test_history, schemes);
   drawLegend(schemes);
   drawBoundaries(schemes, page.points);
   drawHistograms(state.layers, page.histogramScheme, schemes, k => { page.histogramScheme = k; schedule(); });

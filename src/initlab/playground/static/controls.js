@@ -1,6 +1,6 @@
 // The settings controls: built once from GET /api/limits, synced from each new state's settings, and
 // turned into {"type": "settings"} messages when the user changes one.
-import {formatSpec, formatNumber, parseSpec, sliderScale} from "./pure.js";
+import {formatSpec, formatNumber, parseSpec, sliderScale, specNumber} from "./pure.js";
 
 const $ = id => document.getElementById(id);
 const LEARNING_RATES = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10];
@@ -12,9 +12,9 @@ function fill(select, values, label = String) {
 }
 
 // The option of `select` for `value`, added when the list does not have it (e.g. lr 0.02 typed elsewhere).
-function choose(select, value) {
+function choose(select, value, label = String) {
   const text = String(value);
-  if (![...select.options].some(o => o.value === text)) select.add(new Option(text, text));
+  if (![...select.options].some(o => o.value === text)) select.add(new Option(label(value), text));
   select.value = text;
 }
 
@@ -129,7 +129,7 @@ export class Controls {
     set("seed", settings.seed);
     set("n_seeds", settings.n_seeds);
     setText("bias_init", settings.bias_init);
-    choose($("lr"), formatNumber(settings.lr));
+    choose($("lr"), specNumber(settings.lr), lr => formatNumber(Number(lr)));
     if (settings.speed !== undefined) choose($("speed"), settings.speed);
     const noiseless = settings.dataset === "gaussian";
     $("noise").disabled = noiseless;

@@ -1,7 +1,7 @@
 // The live views' DOM: one boundary panel per scheme and one histogram row per layer, reused between
 // frames (only the canvases are redrawn), plus the cost chart's legend.
 import {SCHEME_COLORS, drawBoundary, drawHistogram, histogramMean, stdCaption} from "./draw.js";
-import {pointsExtent} from "./pure.js";
+import {formatCost, pointsExtent} from "./pure.js";
 
 const $ = id => document.getElementById(id);
 
@@ -33,8 +33,8 @@ export function drawLegend(schemes) {
 function summary(scheme) {
   const diverged = scheme.diverged_at.filter(at => at !== null).length;
   if (scheme.mean_cost === null || scheme.mean_cost === undefined) return `all ${diverged} seeds diverged`;
-  const test = scheme.mean_test_cost === null || scheme.mean_test_cost === undefined ? "" : ` · test ${scheme.mean_test_cost.toFixed(4)}`;
-  return `train ${scheme.mean_cost.toFixed(4)}${test}${diverged ? ` · ${diverged} diverged` : ""}`;
+  const test = scheme.mean_test_cost === null || scheme.mean_test_cost === undefined ? "" : ` · test ${formatCost(scheme.mean_test_cost)}`;
+  return `train ${formatCost(scheme.mean_cost)}${test}${diverged ? ` · ${diverged} diverged` : ""}`;
 }
 
 export function drawBoundaries(schemes, points) {
