@@ -242,6 +242,33 @@ def test_a_diverged_scheme_leaves_the_cost_chart_labelled_and_the_others_keep_th
     assert axis["ticks"] == ["0.2", "0.5", "1"]
 
 
+def test_a_long_step_shows_it_is_busy_offers_pause_and_ends_at_its_iteration(page):
+    # one seed of [128, 128] on 600 points, 1000 iterations a step: some seconds on this machine
+    page.script("window.playground.socket.send(JSON.stringify({type: 'settings', settings: "
+                "{hidden: [128, 128], n_samples: 600, n_seeds: 1, speed: 1000}}))")
+    page.settled(hidden=[128, 128], n_seeds=1, speed=1000)
+    page.find("step").click()
+    busy = page.script("""const b = document.querySelector('[data-testid=step]');
+        return [b.textContent, b.disabled, b.getAttribute('aria-busy'), document.querySelector('[data-testid=start]').textContent,
+                document.querySelector('[data-testid=status]').textContent]""")
+    assert busy == ["Stepping…", True, "true", "Pause", "stepping to iteration 1000…"], busy
+    page.find("step").click()  # refused while busy: no second step is queued
+    wait_for(lambda: page.text("step") == "Step", timeout=60, what="the step to end")
+    assert page.iteration == 1000 and page.text("start") == "Play" and page.text("status") == "live"
+    assert page.find("step").is_enabled()
+
+
+def test_pause_during_a_step_ends_the_busy_sign(page):
+    page.script("window.playground.socket.send(JSON.stringify({type: 'settings', settings: "
+                "{hidden: [128, 128], n_samples: 600, n_seeds: 1, speed: 1000}}))")
+    page.settled(hidden=[128, 128], n_seeds=1, speed=1000)
+    page.find("step").click()
+    assert page.text("start") == "Pause"
+    page.find("start").click()  # the server stops the step at its next chunk (or, at worst, when it ends)
+    wait_for(lambda: page.text("step") == "Step", timeout=60, what="the busy sign to end")
+    assert 0 < page.iteration <= 1000 and not page.state["playing"] and page.text("start") == "Play"
+
+
 def test_screenshot_of_a_lesson(page):
     page.find("lesson-large").click()
     wait_for(lambda: page.iteration >= 2000, timeout=60, what="2000 iterations")

@@ -12,6 +12,9 @@ const page = {
   limits: null, controls: null, socket: null, queue: [],
   state: null, points: null, frame: 0, syncedSettings: "", costAxis: null,
   histogramScheme: 0, lessons: [],
+  // a step under way: {target: iteration it ends at, stopping: a pause/reset/setting was sent since (the
+  // server stops the step there)}; Step shows it is busy until a state reaches the target or follows the stop
+  step: null, pending: false,  // pending: Play/Pause sent, its state not yet back
   received: 0, drawn: 0, drawMs: 0,  // states received, frames drawn and ms spent drawing (tests, benchmark)
 };
 window.playground = page;
@@ -24,6 +27,7 @@ async function getJSON(url, options) {
 }
 
 function send(message) {
+  if (page.step && message.type !== "step") page.step.stopping = true;
   if (page.socket && page.socket.readyState === WebSocket.OPEN) page.socket.send(JSON.stringify(message));
   else page.queue.push(message);
 }
@@ -58,6 +62,7 @@ function onMessage(event) {
   if (message.type === "state") receiveState(message);
   else if (message.type === "points") { page.points = message; schedule(); }
   else if (message.type === "error") {
+    if (message.argument === "iterations") page.step = null;  // the step was refused: nothing runs
     showError(message.argument, message.error);
     // selects, numbers and the checkbox back to the settings in force; typed specs stay, to be corrected
     if (page.state) page.controls.sync(page.state.settings, {keepText: true});
@@ -67,6 +72,8 @@ function onMessage(event) {
 function receiveState(state) {
   page.received += 1;
   page.state = state;
+  page.pending = false;
+  if (page.step && (state.iteration >= page.step.target || page.step.stopping)) page.step = null;
   schedule();
 }
 
@@ -81,8 +88,7 @@ function render() {
   const started = performance.now();
   $("iteration").textContent = String(state.iteration);
   $("cost").textContent = formatCost(state.mean_cost);
-  $("start").textContent = state.playing ? "Pause" : "Play";
-  $("start").classList.toggle("playing", state.playing);
+  showTransport();
   const settings = JSON.stringify(state.settings);
   if (settings !== page.syncedSettings) {
     page.syncedSettings = settings;
@@ -99,6 +105,21 @@ function render() {
   drawHistograms(state.layers, page.histogramScheme, schemes, k => { page.histogramScheme = k; schedule(); });
   page.drawn += 1;
   page.drawMs += performance.now() - started;
+}
+
+// Play/Pause, and Step's busy sign: while a step runs, Start offers Pause (it stops the step) and the
+// status line says how far the step goes.
+function showTransport() {
+  const state = page.state, busy = Boolean(page.step), running = Boolean(state && state.playing) || busy;
+  $("start").textContent = running ? "Pause" : "Play";
+  $("start").classList.toggle("playing", running);
+  $("start").classList.toggle("pending", page.pending);
+  $("step").textContent = busy ? "Stepping…" : "Step";
+  $("step").classList.toggle("busy", busy);
+  $("step").disabled = busy;
+  $("step").setAttribute("aria-busy", String(busy));
+  const stepping = busy ? `stepping to iteration ${page.step.target}…` : "";
+  if (page.socket && page.socket.readyState === WebSocket.OPEN) setStatus(stepping || "live");
 }
 
 function connect(id) {
@@ -148,8 +169,19 @@ function startLesson(lesson) {
 }
 
 function wireTransport() {
-  $("start").onclick = () => send({type: page.state && page.state.playing ? "pause" : "play"});
-  $("step").onclick = () => send({type: "step", iterations: Number($("speed").value) || 1});
+  $("start").onclick = () => {
+    const running = page.step || (page.state && page.state.playing);
+    send({type: running ? "pause" : "play"});
+    page.pending = true;
+    showTransport();
+  };
+  $("step").onclick = () => {
+    if (page.step || !page.state) return;
+    const iterations = Number($("speed").value) || 1;
+    send({type: "step", iterations});
+    page.step = {target: page.state.iteration + iterations, stopping: false};
+    showTransport();
+  };
   $("reset").onclick = () => send({type: "reset"});
   $("copy").onclick = copyCommand;
   document.addEventListener("keydown", event => {
