@@ -269,6 +269,29 @@ def test_pause_during_a_step_ends_the_busy_sign(page):
     assert 0 < page.iteration <= 1000 and not page.state["playing"] and page.text("start") == "Play"
 
 
+def test_at_1024_by_768_a_lesson_shows_its_text_the_cost_and_the_boundaries_next_to_the_controls(url):
+    with chromium(1024, 768) as small:
+        page = Page(small, url)
+        small.execute_script("window.scrollTo(0, 400)")  # wherever the user was, the lesson comes into sight
+        page.find("lesson-relu-depth").click()
+        wait_for(lambda: page.iteration >= 100, what="the lesson training")
+        page.pause()
+        boxes = page.script("""
+            const box = s => { const r = document.querySelector(s).getBoundingClientRect();
+                               return [r.left, r.top, r.right, r.bottom]; };
+            return {view: [window.innerWidth, window.innerHeight], controls: box('.controls'), lesson: box('[data-testid=lesson]'),
+                    watch: box('.lesson .watch'), cost: box('[data-testid=cost-chart]'),
+                    boundaries: [0, 1].map(k => box(`[data-testid=boundary-${k}]`))}""")
+        small.save_screenshot(str(ARTIFACTS / "playground-1024x768.png"))
+        width, height = boxes["view"]
+        assert width == 1024 and height > 600, boxes  # Chromium's own bars take the rest
+        for name in ["lesson", "watch", "cost", "boundaries"]:
+            for left, top, right, bottom in boxes[name] if name == "boundaries" else [boxes[name]]:
+                assert 0 <= top and bottom <= height and right <= width, (name, boxes)  # in sight, not below the controls
+                assert left >= boxes["controls"][2], (name, boxes)  # next to the controls column
+        assert page.errors() == []
+
+
 def test_screenshot_of_a_lesson(page):
     page.find("lesson-large").click()
     wait_for(lambda: page.iteration >= 2000, timeout=60, what="2000 iterations")

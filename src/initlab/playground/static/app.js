@@ -161,8 +161,12 @@ function startLesson(lesson) {
   watch.textContent = lesson.watch;
   const heading = document.createElement("h2");
   heading.textContent = lesson.title;
-  box.replaceChildren(close, heading, ...lesson.text.map(t => Object.assign(document.createElement("p"), {textContent: t})), watch, sources);
+  const text = document.createElement("div");
+  text.className = "text";
+  text.append(...lesson.text.map(t => Object.assign(document.createElement("p"), {textContent: t})), sources);
+  box.replaceChildren(close, heading, watch, text);
   box.hidden = false;
+  box.scrollIntoView({block: "nearest"});  // the controls scroll apart: the lesson may be out of sight
   document.querySelectorAll(".lesson-button").forEach(b => b.classList.toggle("active", b.dataset.testid === `lesson-${lesson.id}`));
   sendSettings({...page.limits.defaults, ...lesson.settings});
   send({type: "play"});
@@ -203,7 +207,16 @@ async function copyCommand() {
   setTimeout(() => { $("copy").textContent = "Copy"; }, 1200);
 }
 
+// The bar's height, for the sticky controls' top and height (the bar wraps on narrow windows).
+function trackBarHeight() {
+  const bar = document.querySelector(".bar");
+  const set = () => document.documentElement.style.setProperty("--bar", `${bar.offsetHeight}px`);
+  new ResizeObserver(set).observe(bar);
+  set();
+}
+
 async function main() {
+  trackBarHeight();
   wireTransport();
   try {
     const [limits, lessons] = await Promise.all([getJSON("/api/limits"), getJSON("/static/lessons.json")]);
