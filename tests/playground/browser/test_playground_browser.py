@@ -158,6 +158,27 @@ def test_every_lesson_starts_its_schemes_and_states_its_sources(page):
         page.pause()
 
 
+def test_the_lesson_panel_says_modified_once_the_settings_leave_the_lesson_and_not_before(page):
+    page.find("lesson-relu-depth").click()
+    wait_for(lambda: [s["init"] for s in page.state["schemes"]] == ["xavier_normal", "he_normal"], what="the lesson")
+    page.pause()
+    modified = page.find("lesson-modified")
+    active = "return [...document.querySelectorAll('.lesson-button.active')].map(b => b.dataset.testid)"
+    assert not modified.is_displayed() and page.script(active) == ["lesson-relu-depth"]
+    page.select("speed", "5")  # the speed changes no number: still the lesson
+    page.settled(speed=5)
+    assert not modified.is_displayed()
+    page.find("compare-add").click()  # a third scheme: no longer the lesson's run
+    wait_for(lambda: len(page.state["schemes"]) == 3, what="three schemes")
+    wait_for(modified.is_displayed, timeout=2, what="the lesson marked modified")
+    assert modified.text.startswith("Modified from the lesson") and page.script(active) == []
+    modified.find_element("css selector", "button").click()  # restart the lesson
+    wait_for(lambda: len(page.state["schemes"]) == 2, what="the lesson's two schemes again")
+    wait_for(lambda: not page.find("lesson-modified").is_displayed(), timeout=2, what="the mark gone")
+    assert page.script(active) == ["lesson-relu-depth"]
+    page.pause()
+
+
 def test_states_arriving_faster_than_frames_are_coalesced_into_one_drawing_of_the_latest(page):
     page.find("step").click()
     first = wait_for(lambda: page.iteration, what="a step")

@@ -11,7 +11,7 @@ const $ = id => document.getElementById(id);
 const page = {
   limits: null, controls: null, socket: null, queue: [],
   state: null, points: null, frame: 0, syncedSettings: "", costAxis: null,
-  histogramScheme: 0, lessons: [],
+  histogramScheme: 0, lessons: [], lesson: null,  // lesson: the one shown, {lesson, settings, applied}
   // a step under way: {target: iteration it ends at, stopping: a pause/reset/setting was sent since (the
   // server stops the step there)}; Step shows it is busy until a state reaches the target or follows the stop
   step: null, pending: false,  // pending: Play/Pause sent, its state not yet back
@@ -93,6 +93,7 @@ function render() {
   if (settings !== page.syncedSettings) {
     page.syncedSettings = settings;
     page.controls.sync(state.settings);
+    showLessonMatch();
   }
   if ($("command").textContent !== state.command) $("command").textContent = state.command;
   $("command-note").textContent = state.reproducible === false
@@ -148,11 +149,31 @@ function buildLessons(lessons) {
   }));
 }
 
+// The lesson panel marked "modified from the lesson" once the settings in force differ from the lesson's
+// (the speed aside: it changes no number); unmarked if they match again. Until the lesson's settings have
+// arrived once, the old settings are not a modification.
+function showLessonMatch() {
+  const lesson = page.lesson, state = page.state;
+  let modified = false;
+  if (lesson && state) {
+    const same = Object.keys(lesson.settings).filter(key => key !== "speed")
+      .every(key => JSON.stringify(state.settings[key]) === JSON.stringify(lesson.settings[key]));
+    if (same) lesson.applied = true;
+    modified = lesson.applied && !same;
+  }
+  $("lesson").classList.toggle("modified", modified);
+  const note = $("lesson").querySelector(".modified");
+  if (note) note.hidden = !modified;
+  document.querySelectorAll(".lesson-button").forEach(b => {
+    b.classList.toggle("active", Boolean(lesson) && !modified && b.dataset.testid === `lesson-${lesson.lesson.id}`);
+  });
+}
+
 // A lesson: the defaults with the lesson's settings, from iteration 0, playing; its text above the views.
 function startLesson(lesson) {
   const box = $("lesson");
   const close = Object.assign(document.createElement("button"), {type: "button", className: "small close", textContent: "×", title: "close"});
-  close.onclick = () => { box.hidden = true; };
+  close.onclick = () => { box.hidden = true; page.lesson = null; showLessonMatch(); };
   const sources = document.createElement("p");
   sources.className = "sources";
   sources.textContent = `Sources: ${lesson.sources.join("; ")}.`;
@@ -164,10 +185,19 @@ function startLesson(lesson) {
   const text = document.createElement("div");
   text.className = "text";
   text.append(...lesson.text.map(t => Object.assign(document.createElement("p"), {textContent: t})), sources);
-  box.replaceChildren(close, heading, watch, text);
+  const modified = document.createElement("p");
+  modified.className = "modified";
+  modified.dataset.testid = "lesson-modified";
+  const again = Object.assign(document.createElement("button"), {type: "button", className: "small", textContent: "restart the lesson"});
+  again.onclick = () => startLesson(lesson);
+  modified.append("Modified from the lesson: the settings changed since, so the text below describes the lesson's run, not this one. ", again);
+  modified.hidden = true;
+  box.replaceChildren(close, heading, modified, watch, text);
+  box.classList.remove("modified");
+  page.lesson = {lesson, settings: {...page.limits.defaults, ...lesson.settings}, applied: false};
   box.hidden = false;
   box.scrollIntoView({block: "nearest"});  // the controls scroll apart: the lesson may be out of sight
-  document.querySelectorAll(".lesson-button").forEach(b => b.classList.toggle("active", b.dataset.testid === `lesson-${lesson.id}`));
+  showLessonMatch();
   sendSettings({...page.limits.defaults, ...lesson.settings});
   send({type: "play"});
 }
