@@ -106,6 +106,21 @@ def test_a_setting_over_the_limits_is_refused_next_to_its_control_and_the_contro
     wait_for(lambda: field.get_attribute("value") == "5", timeout=2, what="the field back at 5")
 
 
+def test_number_boxes_show_their_largest_values_whole(page):
+    page.script("window.playground.socket.send(JSON.stringify({type: 'settings', settings: {hidden: [256]}}))")
+    page.settled(hidden=[256])
+    # room for the digits of the largest value, besides the padding and Chromium's spin buttons (~15 px)
+    room = page.script("""
+        const ctx = document.createElement('canvas').getContext('2d');
+        return ['width-0', 'n_samples', 'n_seeds', 'seed'].map(id => {
+          const input = document.querySelector(`[data-testid=${id}]`), style = getComputedStyle(input);
+          ctx.font = style.font;
+          const inner = input.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+          return [id, inner - 16 - ctx.measureText({'width-0': '256', n_samples: '2000', n_seeds: '16', seed: '9999'}[id]).width];
+        });""")
+    assert all(spare >= 0 for _, spare in room), room
+
+
 def test_the_init_select_offers_every_registry_scheme_and_a_slider_rewrites_the_spec(page):
     from initlab.init.registry import SCHEMES
     options = page.script("return [...document.querySelector('[data-testid=init]').options].map(o => o.value)")
