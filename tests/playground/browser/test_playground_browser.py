@@ -79,9 +79,7 @@ def test_he_normal_after_reset_makes_the_cost_fall(page):
 
 def test_a_refused_spec_is_named_next_to_the_field_and_changes_nothing(page):
     before = page.state["settings"]["init"]
-    field = page.find("init-spec")
-    field.clear()
-    field.send_keys("normal(std=-1)\n")
+    field = page.type("init-spec", "normal(std=-1)\n")
     error = wait_for(lambda: page.find("error").is_displayed() and page.find("error"), what="the error message")
     assert error.text.startswith("init: "), error.text
     assert "std" in error.text and "-1" in error.text, error.text
@@ -96,9 +94,7 @@ def test_a_refused_spec_is_named_next_to_the_field_and_changes_nothing(page):
 
 def test_a_setting_over_the_limits_is_refused_next_to_its_control_and_the_control_restored(page):
     assert "16 seeds" in page.text("limits")
-    field = page.find("n_seeds")
-    field.clear()
-    field.send_keys("17\t")  # leaving the field sends it
+    field = page.type("n_seeds", "17\t")  # leaving the field sends it
     error = wait_for(lambda: page.find("error").is_displayed() and page.find("error"), what="the error message")
     assert error.text == "n_seeds: expected at most 16, got 17"
     assert page.script("return arguments[0].previousElementSibling.contains(arguments[1])", error, field)
@@ -119,6 +115,22 @@ def test_number_boxes_show_their_largest_values_whole(page):
           return [id, inner - 16 - ctx.measureText({'width-0': '256', n_samples: '2000', n_seeds: '16', seed: '9999'}[id]).width];
         });""")
     assert all(spare >= 0 for _, spare in room), room
+
+
+def test_an_emptied_box_gets_the_value_in_force_back_and_its_stale_error_goes(page):
+    field = page.type("n_seeds", "17\n")  # Enter: the field keeps focus, and what was typed
+    error = wait_for(lambda: page.find("error").is_displayed() and page.find("error"), what="the error message")
+    assert error.text == "n_seeds: expected at most 16, got 17" and field.get_attribute("value") == "17"
+    page.type("n_seeds", "")
+    field.send_keys("\n")  # emptied, Enter: nothing to send, the 5 in force is back and the error is gone
+    wait_for(lambda: not page.find("error").is_displayed(), timeout=2, what="the stale error to go")
+    assert field.get_attribute("value") == "5" and page.state["settings"]["n_seeds"] == 5
+    spec = page.type("init-spec", "normal(std=-1)\n")
+    wait_for(lambda: page.find("error").is_displayed(), what="the spec's error")
+    page.type("init-spec", "")
+    spec.send_keys("\n")
+    wait_for(lambda: not page.find("error").is_displayed(), timeout=2, what="the spec's stale error to go")
+    assert spec.get_attribute("value") == page.state["settings"]["init"] == "he_normal"
 
 
 def test_the_init_select_offers_every_registry_scheme_and_a_slider_rewrites_the_spec(page):

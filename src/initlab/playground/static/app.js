@@ -11,7 +11,7 @@ const $ = id => document.getElementById(id);
 const page = {
   limits: null, controls: null, socket: null, queue: [],
   state: null, points: null, frame: 0, syncedSettings: "", costAxis: null,
-  histogramScheme: 0, lessons: [], lesson: null,  // lesson: the one shown, {lesson, settings, applied}
+  histogramScheme: 0, lessons: [], lesson: null, errorField: null,  // lesson: the one shown, {lesson, settings, applied}
   // a step under way: {target: iteration it ends at, stopping: a pause/reset/setting was sent since (the
   // server stops the step there)}; Step shows it is busy until a state reaches the target or follows the stop
   step: null, pending: false,  // pending: Play/Pause sent, its state not yet back
@@ -45,9 +45,11 @@ function showError(argument, message) {
   if (row) row.after(error); else $("limits").before(error);
   error.textContent = message;
   error.hidden = false;
+  page.errorField = String(argument || "").split(".")[0].split("[")[0];
 }
 
 function hideError() {
+  page.errorField = null;
   $("error").hidden = true;
   $("error").textContent = "";
 }
@@ -251,7 +253,7 @@ async function main() {
   try {
     const [limits, lessons] = await Promise.all([getJSON("/api/limits"), getJSON("/static/lessons.json")]);
     page.limits = limits;
-    page.controls = new Controls(limits, sendSettings);
+    page.controls = new Controls(limits, sendSettings, field => { if (page.errorField === field) hideError(); });
     buildLessons(lessons);
     setStatus("starting the session…");
     const created = await getJSON("/api/sessions", {

@@ -20,8 +20,10 @@ function choose(select, value, label = String) {
 
 export class Controls {
   // `send(changes)` sends a partial settings object; `source` remembers the element that sent the last change.
-  constructor(limits, send) {
+  // `restored(field)` is called when an emptied box got the value in force back (its error is stale).
+  constructor(limits, send, restored = () => {}) {
     this.limits = limits;
+    this.restored = restored;
     this.send = changes => { this.source = document.activeElement; send(changes); };
     this.schemes = new Map(limits.schemes.map(s => [parseSpec(s.spec).name, s]));
     this.settings = null;
@@ -46,9 +48,12 @@ export class Controls {
     for (const field of ["dataset", "activation", "optimizer"]) $(field).onchange = () => this.send({[field]: $(field).value});
     $("lr").onchange = () => this.send({lr: Number($("lr").value)});
     $("speed").onchange = () => this.send({speed: Number($("speed").value)});
-    // an emptied field sends nothing (the user is about to type): only a value is a setting
+    // an emptied box sends nothing: Enter or leaving it puts back the value in force (and drops its error)
     for (const field of ["n_samples", "seed", "n_seeds"]) {
-      $(field).onchange = () => { if ($(field).value !== "") this.send({[field]: Number($(field).value)}); };
+      $(field).onchange = () => {
+        if ($(field).value !== "") this.send({[field]: Number($(field).value)});
+        else if (this.settings) { $(field).value = this.settings[field]; this.restored(field); }
+      };
     }
     $("noise").oninput = () => { $("noise-value").value = formatNumber(Number($("noise").value)); };
     $("noise").onchange = () => this.send({noise: Number($("noise").value)});
@@ -59,7 +64,10 @@ export class Controls {
       this.send({init: $("init").value});
     };
     for (const [id, field] of [["init-spec", "init"], ["bias_init", "bias_init"]]) {
-      $(id).onchange = () => { if ($(id).value.trim()) this.send({[field]: $(id).value.trim()}); };
+      $(id).onchange = () => {
+        if ($(id).value.trim()) this.send({[field]: $(id).value.trim()});
+        else if (this.settings) { $(id).value = this.settings[field]; this.restored(field); }
+      };
     }
     $("layer-add").onclick = () => {
       const hidden = this.widths();
@@ -155,7 +163,10 @@ export class Controls {
       const input = Object.assign(document.createElement("input"), {type: "number", min: 1, max: this.limits.max_width, value: width});
       input.dataset.testid = `width-${i}`;
       input.title = `units in hidden layer ${i + 1}`;
-      input.onchange = () => { if (input.value !== "") this.send({hidden: this.widths()}); };
+      input.onchange = () => {
+        if (input.value !== "") this.send({hidden: this.widths()});
+        else { input.value = width; this.restored("hidden"); }
+      };
       return input;
     });
     $("hidden").replaceChildren(...(inputs.length ? inputs : [Object.assign(document.createElement("span"), {className: "hint", textContent: "none (logistic regression)"})]));
