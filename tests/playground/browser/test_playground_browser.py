@@ -150,6 +150,16 @@ def test_the_init_select_offers_every_registry_scheme_and_a_slider_rewrites_the_
     assert page.find("init").get_attribute("value") == "normal"
 
 
+def test_scheme_parameters_say_what_they_mean(page):
+    assert page.state["settings"]["init"] == "he_normal"
+    assert page.text("init-a-label") == "a (negative slope of the leaky relu the scheme is for; 0: relu)"
+    page.select("init", "truncated_normal")
+    page.settled(init="truncated_normal")
+    labels = page.script("return [...document.querySelectorAll('[data-testid=init-params] .param-name')].map(e => e.textContent)")
+    assert labels == ["std (standard deviation before the cut; log scale)", "mean (mean of the weights)",
+                      "a (lower cut-off)", "b (upper cut-off)"]
+
+
 def test_compare_mode_shows_each_scheme_with_its_boundary_and_cost(page):
     page.select("init", "zeros")
     page.settled(init="zeros")

@@ -5,6 +5,23 @@ import {formatSpec, formatNumber, parseSpec, sliderScale, specNumber} from "./pu
 const $ = id => document.getElementById(id);
 const LEARNING_RATES = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10];
 const SPEEDS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
+// What a scheme parameter means, shown by its slider when /api/limits gives no `description`
+// ("scheme.name" where a name means something else in that scheme; from initlab/init/schemes.py).
+const PARAMETER_MEANINGS = {
+  std: "standard deviation of the weights", mean: "mean of the weights", value: "every weight's value",
+  gain: "gain: multiplies the weights' scale", limit: "bound: weights in U(-limit, limit)",
+  low: "lower bound of U(low, high)", high: "upper bound of U(low, high)", epsilon: "bound e: weights in U(-e, e)",
+  scale: "variance scale: variance = scale / n", a: "negative slope of the leaky relu the scheme is for; 0: relu",
+  "truncated_normal.a": "lower cut-off", "truncated_normal.b": "upper cut-off",
+  "truncated_normal.std": "standard deviation before the cut", sparsity: "fraction of zeros in each column",
+  sigma_b2: "bias variance the weights are matched to", slope: "negative slope, for activation=leaky_relu",
+  groups: "groups of channels",
+};
+
+export function parameterMeaning(scheme, parameter) {
+  return parameter.description || PARAMETER_MEANINGS[`${scheme}.${parameter.name}`] || PARAMETER_MEANINGS[parameter.name] || "";
+}
+
 const COMPARE_CANDIDATES = ["zeros", "normal(std=10)", "he_normal", "xavier_normal"];  // the classic four
 
 function fill(select, values, label = String) {
@@ -118,7 +135,12 @@ export class Controls {
       };
       slider.oninput = () => { $("init-spec").value = respec(); };
       slider.onchange = () => this.send({init: respec()});
-      row.append(`${p.name}${scale.log ? " (log)" : ""}`, slider, shown);
+      const meaning = parameterMeaning(parsed.name, p);
+      const name = Object.assign(document.createElement("span"), {className: "param-name"});
+      name.dataset.testid = `init-${p.name}-label`;
+      name.append(Object.assign(document.createElement("b"), {textContent: p.name}),
+                  meaning ? ` (${meaning}${scale.log ? "; log scale" : ""})` : scale.log ? " (log scale)" : "");
+      row.append(name, slider, shown);
       return row;
     }));
   }
