@@ -216,6 +216,23 @@ def test_the_lesson_panel_says_modified_once_the_settings_leave_the_lesson_and_n
     page.pause()
 
 
+def test_a_layer_without_gradient_is_flagged_on_its_dl_dz_histogram(page):
+    def flags(no_gradient):  # a planted state: the first hidden layer's no_gradient field as given, or absent
+        return page.driver.execute_async_script("""
+            const [flag, done] = arguments, p = window.playground, state = structuredClone(p.state);
+            state.layers[0].forEach((layer, i) => { delete layer.no_gradient; if (i === 0 && flag !== null) layer.no_gradient = flag; });
+            state.iteration += 1;
+            p.socket.onmessage({data: JSON.stringify(state)});
+            requestAnimationFrame(() => requestAnimationFrame(() => done(
+              [...document.querySelectorAll('[data-testid=no-gradient]')].map(e =>
+                e.hidden ? null : [e.textContent, getComputedStyle(e).color]))));""", no_gradient)
+    layers = len(page.state["layers"][0])
+    red = "rgb(180, 35, 24)"
+    assert flags(True) == [["no gradient", red]] + [None] * (layers - 1)
+    assert flags(3) == [["no gradient: 3 units", red]] + [None] * (layers - 1)
+    assert flags(False) == flags(None) == [None] * layers
+
+
 def test_states_arriving_faster_than_frames_are_coalesced_into_one_drawing_of_the_latest(page):
     page.find("step").click()
     first = wait_for(lambda: page.iteration, what="a step")

@@ -84,7 +84,15 @@ export function drawHistograms(layers, schemeIndex, schemes, choose) {
       const cell = element("figure", "hist");
       const canvas = element("canvas");
       canvas.width = 220; canvas.height = 70;
-      cell.append(element("figcaption", "", kind), canvas, element("div", "hist-std"));
+      const caption = element("figcaption", "", kind);
+      if (kind === "dL/dz") {  // the server's per-layer no_gradient flag, when it sends one
+        const flag = element("span", "no-gradient", "no gradient");
+        flag.dataset.testid = "no-gradient";
+        flag.title = "no training point sends a gradient back through this layer: its weights do not learn";
+        flag.hidden = true;
+        caption.append(flag);
+      }
+      cell.append(caption, canvas, element("div", "hist-std"));
       row.append(cell);
     }
     return row;
@@ -98,8 +106,17 @@ export function drawHistograms(layers, schemeIndex, schemes, choose) {
     const text = `${name}|${flags}`;
     if (head.dataset.text !== text) {
       head.dataset.text = text;
-      head.replaceChildren(element("b", "", name), element("span", "flags", flags));
+      const counts = element("span", "flags", flags);
+      counts.title = "saturated: units in the flat part of their activation; dead: units that are 0 on every "
+        + "training point; duplicate: units computing the same as another unit of the layer";
+      head.replaceChildren(element("b", "", name), counts);
     }
+    // true, or a count of units: either way this layer's weights get no gradient (where they are 0)
+    const noGradient = layer.no_gradient;
+    const flag = grad.querySelector(".no-gradient");
+    flag.hidden = !noGradient;
+    flag.textContent = typeof noGradient === "number" ? `no gradient: ${noGradient} unit${noGradient === 1 ? "" : "s"}` : "no gradient";
+    grad.classList.toggle("flagged", Boolean(noGradient));
     // activations spread around their mean (relu's are >= 0); theory's dL/dz is a root mean square around 0
     for (const [cell, histogram, measure] of [[act, layer.activation, "std"], [grad, layer.grad, layer.grad && layer.grad.rms !== undefined ? "rms" : "std"]]) {
       const center = measure === "std" && histogram && histogram.counts.length ? histogramMean(histogram) : 0;
