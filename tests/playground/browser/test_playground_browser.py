@@ -197,7 +197,8 @@ def test_every_lesson_starts_its_schemes_and_states_its_sources(page):
 
 def test_the_lesson_panel_says_modified_once_the_settings_leave_the_lesson_and_not_before(page):
     page.find("lesson-relu-depth").click()
-    wait_for(lambda: [s["init"] for s in page.state["schemes"]] == ["xavier_normal", "he_normal"], what="the lesson")
+    wait_for(lambda: [s["init"] for s in page.state["schemes"]] == ["xavier_normal", "he_normal"] and page.state["playing"],
+             what="the lesson playing")
     page.pause()
     modified = page.find("lesson-modified")
     active = "return [...document.querySelectorAll('.lesson-button.active')].map(b => b.dataset.testid)"
@@ -210,7 +211,7 @@ def test_the_lesson_panel_says_modified_once_the_settings_leave_the_lesson_and_n
     wait_for(modified.is_displayed, timeout=2, what="the lesson marked modified")
     assert modified.text.startswith("Modified from the lesson") and page.script(active) == []
     modified.find_element("css selector", "button").click()  # restart the lesson
-    wait_for(lambda: len(page.state["schemes"]) == 2, what="the lesson's two schemes again")
+    wait_for(lambda: len(page.state["schemes"]) == 2 and page.state["playing"], what="the lesson's two schemes again, playing")
     wait_for(lambda: not page.find("lesson-modified").is_displayed(), timeout=2, what="the mark gone")
     assert page.script(active) == ["lesson-relu-depth"]
     page.pause()
