@@ -134,8 +134,12 @@ function connect(id) {
     for (const message of page.queue.splice(0)) socket.send(JSON.stringify(message));
   };
   socket.onmessage = onMessage;
-  socket.onclose = event => setStatus(`disconnected${event.reason ? ` (${event.reason})` : ""}: reload the page to start `
-                                      + "a new session", true);
+  socket.onclose = event => {
+    page.step = null;  // nothing runs any more
+    showTransport();
+    setStatus(`disconnected${event.reason ? ` (${event.reason})` : ""}: reload the page to start `
+              + "a new session", true);
+  };
 }
 
 function buildLessons(lessons) {
