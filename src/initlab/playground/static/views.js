@@ -111,7 +111,7 @@ export function drawHistograms(layers, schemeIndex, schemes, choose) {
         + "training point; duplicate: units computing the same as another unit of the layer";
       head.replaceChildren(element("b", "", name), counts);
     }
-    // true, or a count of units: either way this layer's weights get no gradient (where they are 0)
+    // the server's flag, when it sends one: true (or a count of units) where no dL/dz reaches the layer
     const noGradient = layer.no_gradient;
     const flag = grad.querySelector(".no-gradient");
     flag.hidden = !noGradient;
