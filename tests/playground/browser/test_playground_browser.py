@@ -234,6 +234,20 @@ def test_a_layer_without_gradient_is_flagged_on_its_dl_dz_histogram(page):
     assert flags(False) == flags(None) == [None] * layers
 
 
+def test_without_a_command_copy_is_off_and_the_servers_note_says_why(page):
+    def shown(**fields):  # a planted state with `fields`
+        return page.driver.execute_async_script("""
+            const [fields, done] = arguments, p = window.playground;
+            p.socket.onmessage({data: JSON.stringify({...p.state, ...fields, iteration: p.state.iteration + 1})});
+            requestAnimationFrame(() => requestAnimationFrame(() => done([
+              document.querySelector('[data-testid=command]').textContent, document.querySelector('[data-testid=copy]').disabled,
+              document.getElementById('command-note').textContent])));""", fields)
+    note = "nothing trained yet: after a step or play, this is the command that gives the costs shown"
+    assert shown(command=None, command_note=note) == ["", True, note]
+    command = page.state["command"] or "initlab train --data circles"
+    assert shown(command=command, command_note=None) == [command, False, ""]
+
+
 def test_states_arriving_faster_than_frames_are_coalesced_into_one_drawing_of_the_latest(page):
     page.find("step").click()
     first = wait_for(lambda: page.iteration, what="a step")

@@ -97,15 +97,20 @@ function render() {
     page.controls.sync(state.settings);
     showLessonMatch();
   }
-  if ($("command").textContent !== state.command) $("command").textContent = state.command;
-  $("command-note").textContent = state.reproducible === false
+  // command: null at iteration 0 (no command trains 0 iterations); the server's note says why, or that
+  // the lr changed mid-run (older servers: only `reproducible`)
+  const command = state.command || "";
+  if ($("command").textContent !== command) $("command").textContent = command;
+  $("copy").disabled = !command;
+  const note = "command_note" in state ? state.command_note || "" : state.reproducible === false
     ? "the learning rate changed during this run: the command trains with the new one from the start" : "";
+  if ($("command-note").textContent !== note) $("command-note").textContent = note;
   const schemes = state.schemes;
   page.histogramScheme = Math.min(page.histogramScheme, schemes.length - 1);
   page.costAxis = drawCost($("cost-chart"), state.history, state.test_history, schemes);
   drawLegend(schemes);
   drawBoundaries(schemes, page.points);
-  drawHistograms(state.layers, page.histogramScheme, schemes, k => { page.histogramScheme = k; schedule(); });
+  drawHistograms(state.layers, page.histogramScheme, schemes, k => { page.histogramScheme = k; schedule(); }, state.rules);
   page.drawn += 1;
   page.drawMs += performance.now() - started;
 }

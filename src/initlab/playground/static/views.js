@@ -61,7 +61,15 @@ export function drawBoundaries(schemes, points) {
   });
 }
 
-export function drawHistograms(layers, schemeIndex, schemes, choose) {
+// What the counts and the no-gradient flag mean, when the state has no `rules` (the server's own lines).
+const RULES = {
+  saturated: "units in the flat part of their activation", dead: "units that are 0 on every training point",
+  duplicate: "units computing the same as another unit of the layer",
+  no_gradient: "dL/dz is 0 on every training point and unit: nothing before this layer learns",
+};
+
+export function drawHistograms(layers, schemeIndex, schemes, choose, rules = {}) {
+  rules = {...RULES, ...rules};
   const tabs = ensure($("histogram-schemes"), schemes.length > 1 ? schemes.length : 0, k => {
     const button = element("button", "tab");
     button.type = "button";
@@ -88,7 +96,6 @@ export function drawHistograms(layers, schemeIndex, schemes, choose) {
       if (kind === "dL/dz") {  // the server's per-layer no_gradient flag, when it sends one
         const flag = element("span", "no-gradient", "no gradient");
         flag.dataset.testid = "no-gradient";
-        flag.title = "no training point sends a gradient back through this layer: its weights do not learn";
         flag.hidden = true;
         caption.append(flag);
       }
@@ -107,14 +114,14 @@ export function drawHistograms(layers, schemeIndex, schemes, choose) {
     if (head.dataset.text !== text) {
       head.dataset.text = text;
       const counts = element("span", "flags", flags);
-      counts.title = "saturated: units in the flat part of their activation; dead: units that are 0 on every "
-        + "training point; duplicate: units computing the same as another unit of the layer";
+      counts.title = ["saturated", "dead", "duplicate"].map(key => `${key}: ${rules[key]}`).join("\n");
       head.replaceChildren(element("b", "", name), counts);
     }
     // the server's flag, when it sends one: true (or a count of units) where no dL/dz reaches the layer
     const noGradient = layer.no_gradient;
     const flag = grad.querySelector(".no-gradient");
     flag.hidden = !noGradient;
+    flag.title = rules.no_gradient;
     flag.textContent = typeof noGradient === "number" ? `no gradient: ${noGradient} unit${noGradient === 1 ? "" : "s"}` : "no gradient";
     grad.classList.toggle("flagged", Boolean(noGradient));
     // activations spread around their mean (relu's are >= 0); theory's dL/dz is a root mean square around 0
