@@ -117,6 +117,15 @@ class Page:
     def state(self) -> dict:
         return self.script("return window.playground.state")
 
+    def type(self, testid: str, text: str):
+        """Replace what the box holds with `text` as a user does (select all, type): Selenium's clear()
+        would leave the box empty, which the page answers by putting the value in force back."""
+        from selenium.webdriver.common.keys import Keys
+        field = self.find(testid)
+        field.send_keys(Keys.CONTROL, "a")
+        field.send_keys(text if text else Keys.DELETE)
+        return field
+
     def select(self, testid: str, value: str):
         from selenium.webdriver.support.select import Select
         Select(self.find(testid)).select_by_value(value)

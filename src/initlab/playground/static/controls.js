@@ -1,10 +1,27 @@
 // The settings controls: built once from GET /api/limits, synced from each new state's settings, and
 // turned into {"type": "settings"} messages when the user changes one.
-import {formatSpec, formatNumber, parseSpec, sliderScale} from "./pure.js";
+import {formatSpec, formatNumber, parseSpec, sliderScale, specNumber} from "./pure.js";
 
 const $ = id => document.getElementById(id);
 const LEARNING_RATES = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10];
 const SPEEDS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
+// What a scheme parameter means, shown by its slider when /api/limits gives no `description`
+// ("scheme.name" where a name means something else in that scheme; from initlab/init/schemes.py).
+const PARAMETER_MEANINGS = {
+  std: "standard deviation of the weights", mean: "mean of the weights", value: "every weight's value",
+  gain: "gain: multiplies the weights' scale", limit: "bound: weights in U(-limit, limit)",
+  low: "lower bound of U(low, high)", high: "upper bound of U(low, high)", epsilon: "bound e: weights in U(-e, e)",
+  scale: "variance scale: variance = scale / n", a: "negative slope of the leaky relu the scheme is for; 0: relu",
+  "truncated_normal.a": "lower cut-off", "truncated_normal.b": "upper cut-off",
+  "truncated_normal.std": "standard deviation before the cut", sparsity: "fraction of zeros in each column",
+  sigma_b2: "bias variance the weights are matched to", slope: "negative slope, for activation=leaky_relu",
+  groups: "groups of channels",
+};
+
+export function parameterMeaning(scheme, parameter) {
+  return parameter.description || PARAMETER_MEANINGS[`${scheme}.${parameter.name}`] || PARAMETER_MEANINGS[parameter.name] || "";
+}
+
 const COMPARE_CANDIDATES = ["zeros", "normal(std=10)", "he_normal", "xavier_normal"];  // the classic four
 
 function fill(select, values, label = String) {
@@ -12,16 +29,18 @@ function fill(select, values, label = String) {
 }
 
 // The option of `select` for `value`, added when the list does not have it (e.g. lr 0.02 typed elsewhere).
-function choose(select, value) {
+function choose(select, value, label = String) {
   const text = String(value);
-  if (![...select.options].some(o => o.value === text)) select.add(new Option(text, text));
+  if (![...select.options].some(o => o.value === text)) select.add(new Option(label(value), text));
   select.value = text;
 }
 
 export class Controls {
   // `send(changes)` sends a partial settings object; `source` remembers the element that sent the last change.
-  constructor(limits, send) {
+  // `restored(field)` is called when an emptied box got the value in force back (its error is stale).
+  constructor(limits, send, restored = () => {}) {
     this.limits = limits;
+    this.restored = restored;
     this.send = changes => { this.source = document.activeElement; send(changes); };
     this.schemes = new Map(limits.schemes.map(s => [parseSpec(s.spec).name, s]));
     this.settings = null;
@@ -46,9 +65,12 @@ export class Controls {
     for (const field of ["dataset", "activation", "optimizer"]) $(field).onchange = () => this.send({[field]: $(field).value});
     $("lr").onchange = () => this.send({lr: Number($("lr").value)});
     $("speed").onchange = () => this.send({speed: Number($("speed").value)});
-    // an emptied field sends nothing (the user is about to type): only a value is a setting
+    // an emptied box sends nothing: Enter or leaving it puts back the value in force (and drops its error)
     for (const field of ["n_samples", "seed", "n_seeds"]) {
-      $(field).onchange = () => { if ($(field).value !== "") this.send({[field]: Number($(field).value)}); };
+      $(field).onchange = () => {
+        if ($(field).value !== "") this.send({[field]: Number($(field).value)});
+        else if (this.settings) { $(field).value = this.settings[field]; this.restored(field); }
+      };
     }
     $("noise").oninput = () => { $("noise-value").value = formatNumber(Number($("noise").value)); };
     $("noise").onchange = () => this.send({noise: Number($("noise").value)});
@@ -59,7 +81,10 @@ export class Controls {
       this.send({init: $("init").value});
     };
     for (const [id, field] of [["init-spec", "init"], ["bias_init", "bias_init"]]) {
-      $(id).onchange = () => { if ($(id).value.trim()) this.send({[field]: $(id).value.trim()}); };
+      $(id).onchange = () => {
+        if ($(id).value.trim()) this.send({[field]: $(id).value.trim()});
+        else if (this.settings) { $(id).value = this.settings[field]; this.restored(field); }
+      };
     }
     $("layer-add").onclick = () => {
       const hidden = this.widths();
@@ -110,7 +135,12 @@ export class Controls {
       };
       slider.oninput = () => { $("init-spec").value = respec(); };
       slider.onchange = () => this.send({init: respec()});
-      row.append(`${p.name}${scale.log ? " (log)" : ""}`, slider, shown);
+      const meaning = parameterMeaning(parsed.name, p);
+      const name = Object.assign(document.createElement("span"), {className: "param-name"});
+      name.dataset.testid = `init-${p.name}-label`;
+      name.append(Object.assign(document.createElement("b"), {textContent: p.name}),
+                  meaning ? ` (${meaning}${scale.log ? "; log scale" : ""})` : scale.log ? " (log scale)" : "");
+      row.append(name, slider, shown);
       return row;
     }));
   }
@@ -129,7 +159,7 @@ export class Controls {
     set("seed", settings.seed);
     set("n_seeds", settings.n_seeds);
     setText("bias_init", settings.bias_init);
-    choose($("lr"), formatNumber(settings.lr));
+    choose($("lr"), specNumber(settings.lr), lr => formatNumber(Number(lr)));
     if (settings.speed !== undefined) choose($("speed"), settings.speed);
     const noiseless = settings.dataset === "gaussian";
     $("noise").disabled = noiseless;
@@ -155,7 +185,10 @@ export class Controls {
       const input = Object.assign(document.createElement("input"), {type: "number", min: 1, max: this.limits.max_width, value: width});
       input.dataset.testid = `width-${i}`;
       input.title = `units in hidden layer ${i + 1}`;
-      input.onchange = () => { if (input.value !== "") this.send({hidden: this.widths()}); };
+      input.onchange = () => {
+        if (input.value !== "") this.send({hidden: this.widths()});
+        else { input.value = width; this.restored("hidden"); }
+      };
       return input;
     });
     $("hidden").replaceChildren(...(inputs.length ? inputs : [Object.assign(document.createElement("span"), {className: "hint", textContent: "none (logistic regression)"})]));

@@ -1,6 +1,6 @@
 // Canvas drawing of the playground's live views: the cost chart, a decision boundary, a histogram.
 // Each function redraws its canvas completely from the data it is given (the latest state).
-import {formatNumber, linearTicks, logTicks, tickLabel} from "./pure.js";
+import {costRange, divergedLabel, formatNumber, linearTicks, logTicks, tickLabel} from "./pure.js";
 
 export const SCHEME_COLORS = ["#1f6fb4", "#e8710a", "#2a9d3c", "#c2185b"];
 const CLASS_COLORS = [[232, 113, 10], [31, 111, 180]];  // class 0 orange, class 1 blue
@@ -36,27 +36,32 @@ function runs(xs, ys) {
 }
 
 // Training cost per scheme (mean line, min..max band over seeds) and test cost (mean, dashed), log y axis.
-export function drawCost(canvas, history, testHistory) {
+// The y range fits the schemes none of whose seeds diverged (a diverging seed's cost reaches 1e300 first
+// and would flatten every other curve); a diverged scheme's curve may leave the chart and is labelled
+// "diverged at iteration N" where it diverged. `schemes`: the state's schemes (their diverged_at).
+// Returns the y range, its tick labels and each scheme's label.
+export function drawCost(canvas, history, testHistory, schemes = []) {
   const {ctx, width, height} = prepare(canvas);
-  const pad = {left: 48, right: 12, top: 10, bottom: 28};
   const iterations = history ? history.iterations : [];
   const curves = history ? history.schemes : [];
-  const values = [];
-  curves.forEach(c => [c.low, c.high, c.mean].forEach(s => s.forEach(v => { if (v > 0) values.push(v); })));
   const testIterations = testHistory ? testHistory.iterations : [];
   const testCurves = testHistory ? testHistory.schemes : [];
-  testCurves.forEach(c => c.mean.forEach(v => { if (v > 0) values.push(v); }));
+  const labels = curves.map((_, k) => schemes[k] ? divergedLabel(schemes[k].diverged_at) : null);
+  const valuesOf = k => [curves[k].low, curves[k].high, curves[k].mean, testCurves[k] ? testCurves[k].mean : []].flat();
+  const healthy = curves.map((_, k) => k).filter(k => !labels[k]);
+  const all = curves.flatMap((_, k) => valuesOf(k)).filter(v => v > 0 && Number.isFinite(v));
+  const fitted = healthy.length ? healthy.flatMap(valuesOf).filter(v => v > 0 && Number.isFinite(v)) : all;
   const xMax = Math.max(1, ...iterations.slice(-1), ...testIterations.slice(-1));
-  let lo = values.length ? Math.min(...values) : 0.01, hi = values.length ? Math.max(...values) : 1;
-  lo /= 1.3; hi *= 1.3;
-  if (hi / lo < 10) { const mid = Math.sqrt(lo * hi); lo = mid / Math.sqrt(10); hi = mid * Math.sqrt(10); }
+  const [lo, hi] = costRange(fitted.length ? fitted : all);
+  const yTicks = logTicks(lo, hi);
+  const pad = {left: 10 + Math.max(24, ...yTicks.map(t => ctx.measureText(tickLabel(t)).width)), right: 12, top: 10, bottom: 28};
   const plotW = width - pad.left - pad.right, plotH = height - pad.top - pad.bottom;
   const X = x => pad.left + (x / xMax) * plotW;
   const Y = y => pad.top + (1 - (Math.log(y) - Math.log(lo)) / (Math.log(hi) - Math.log(lo))) * plotH;
 
   ctx.strokeStyle = GRID; ctx.fillStyle = MUTED; ctx.lineWidth = 1;
   ctx.textAlign = "right"; ctx.textBaseline = "middle";
-  for (const t of logTicks(lo, hi)) {
+  for (const t of yTicks) {
     ctx.beginPath(); ctx.moveTo(pad.left, Y(t)); ctx.lineTo(width - pad.right, Y(t)); ctx.stroke();
     ctx.fillText(tickLabel(t), pad.left - 6, Y(t));
   }
@@ -93,10 +98,27 @@ export function drawCost(canvas, history, testHistory) {
   ctx.restore();
   ctx.strokeStyle = "#b8c0cc";
   ctx.strokeRect(pad.left + 0.5, pad.top + 0.5, plotW, plotH);
-  if (!values.length) {
+  let row = 0;  // one line per diverged scheme, from the top, at the iteration where it diverged
+  labels.forEach((label, k) => {
+    if (!label) return;
+    const at = Math.min(...schemes[k].diverged_at.filter(a => a !== null && a !== undefined));
+    const x = X(Math.min(at, xMax)), y = pad.top + 8 + 14 * row++;
+    ctx.fillStyle = ctx.strokeStyle = SCHEME_COLORS[k % SCHEME_COLORS.length];
+    ctx.beginPath(); ctx.moveTo(x, pad.top); ctx.lineTo(x, pad.top + 6); ctx.lineWidth = 2; ctx.stroke();
+    const text = `${schemes[k].init}: ${label}`, w = ctx.measureText(text).width;
+    ctx.textBaseline = "middle";
+    ctx.textAlign = x + 4 + w > width - pad.right ? "right" : "left";
+    const tx = ctx.textAlign === "right" ? Math.max(x - 4, pad.left + 4 + w) : x + 4;
+    ctx.fillStyle = "rgba(255, 255, 255, 0.85)";
+    ctx.fillRect(ctx.textAlign === "right" ? tx - w - 2 : tx - 2, y - 7, w + 4, 14);
+    ctx.fillStyle = SCHEME_COLORS[k % SCHEME_COLORS.length];
+    ctx.fillText(text, tx, y);
+  });
+  if (!all.length) {
     ctx.fillStyle = MUTED; ctx.textAlign = "center"; ctx.textBaseline = "middle";
     ctx.fillText("press Play or Step to train", pad.left + plotW / 2, pad.top + plotH / 2);
   }
+  return {range: [lo, hi], ticks: yTicks.map(tickLabel), labels};  // what was drawn (for the tests)
 }
 
 function line(ctx, points, X, Y) {

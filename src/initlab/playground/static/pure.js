@@ -23,7 +23,7 @@ export function formatSpec(name, args, defaults = {}) {
     .filter(([key, value]) => value !== undefined && value !== null && value !== "")
     .filter(([key, value]) => String(value) !== String(defaults[key]) &&
       !(numeric(value) && numeric(defaults[key]) && Number(value) === Number(defaults[key])))
-    .map(([key, value]) => `${key}=${numeric(value) ? formatNumber(Number(value)) : value}`);
+    .map(([key, value]) => `${key}=${numeric(value) ? specNumber(Number(value)) : value}`);
   return parts.length ? `${name}(${parts.join(", ")})` : name;
 }
 
@@ -32,10 +32,23 @@ export function roundNice(value) {
   return Number(Number(value).toPrecision(2));
 }
 
+// The page's one number format: 3 significant digits, exponent form below 1e-3 and from 1e4 on
+// (0.693, 250, 1000, 1.5e4, 2.3e6, -4e6, 1e-5); no trailing zeros.
 export function formatNumber(value) {
   if (!Number.isFinite(value)) return String(value);
+  const rounded = Number(value.toPrecision(3)), abs = Math.abs(rounded);
+  if (abs !== 0 && (abs < 1e-3 || abs >= 1e4)) {
+    const [mantissa, power] = rounded.toExponential(2).split("e");
+    return `${Number(mantissa)}e${Number(power)}`;
+  }
+  return String(rounded);
+}
+
+// A number in a spec string: exact enough to reproduce the setting (6 significant digits), short.
+export function specNumber(value) {
+  if (!Number.isFinite(value)) return String(value);
   const abs = Math.abs(value);
-  if (abs !== 0 && (abs < 1e-4 || abs >= 1e6)) return value.toExponential(1).replace("e+", "e");
+  if (abs !== 0 && (abs < 1e-4 || abs >= 1e6)) return value.toExponential().replace("e+", "e");
   return String(Number(value.toPrecision(6)));
 }
 
@@ -55,11 +68,33 @@ export function sliderScale(min, max, log = min > 0 && max / min >= 100, steps =
   };
 }
 
-// The cost as the page shows it: 4 decimals (ln 2 -> "0.6931"), or why there is none.
+// The cost as the page shows it: 4 decimals (ln 2 -> "0.6931"), exponent form (4 significant digits)
+// outside 1e-4..1e4, or why there is none.
 export function formatCost(cost) {
   if (cost === null || cost === undefined) return "diverged";
-  if (cost !== 0 && Math.abs(cost) < 1e-4) return cost.toExponential(3);
+  if (cost !== 0 && (Math.abs(cost) < 1e-4 || Math.abs(cost) >= 1e4)) return cost.toExponential(3).replace("e+", "e");
   return cost.toFixed(4);
+}
+
+// The y range [lo, hi] of the log cost chart: the positive finite values of the curves it is fitted to,
+// widened a little and to at most `maxHi` (curves above leave the chart), at least one decade tall.
+export function costRange(values, maxHi = 1e6) {
+  const shown = values.filter(v => v > 0 && Number.isFinite(v));
+  let lo = shown.length ? Math.min(...shown) : 0.01, hi = shown.length ? Math.max(...shown) : 1;
+  lo /= 1.3; hi = Math.min(hi * 1.3, maxHi);
+  if (!(hi > lo)) hi = lo;
+  if (hi / lo < 10) { const mid = Math.sqrt(lo * hi); lo = mid / Math.sqrt(10); hi = mid * Math.sqrt(10); }
+  return [lo, hi];
+}
+
+// "diverged at iteration 120" (every seed) or "2 of 5 seeds diverged from iteration 120" for a scheme of
+// the state; null when none diverged.
+export function divergedLabel(divergedAt) {
+  const at = divergedAt.filter(a => a !== null && a !== undefined);
+  if (!at.length) return null;
+  const first = Math.min(...at);
+  return at.length === divergedAt.length ? `diverged at iteration ${first}`
+    : `${at.length} of ${divergedAt.length} seeds diverged from iteration ${first}`;
 }
 
 // Tick values for a log axis over [lo, hi] (both > 0): powers of ten, with 2 and 5 when few decades show.
@@ -87,13 +122,8 @@ export function linearTicks(lo, hi, count = 5) {
   return ticks;
 }
 
-// Short tick labels: 15000 -> "15k", 0.001 -> "0.001", 1e-5 -> "1e-5".
-export function tickLabel(value) {
-  const abs = Math.abs(value);
-  if (abs >= 1e4) return `${formatNumber(value / 1000)}k`;
-  if (abs !== 0 && abs < 1e-3) return value.toExponential(0).replace("e+", "e");
-  return formatNumber(value);
-}
+// Axis tick labels: the page's number format (15000 -> "1.5e4", 0.001 -> "0.001", 1e-5 -> "1e-5").
+export const tickLabel = formatNumber;
 
 // [xmin, xmax, ymin, ymax] of 2-D points widened by 10% each side (the server's boundary box), for drawing
 // the points when there is no boundary.

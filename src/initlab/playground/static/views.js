@@ -1,7 +1,7 @@
 // The live views' DOM: one boundary panel per scheme and one histogram row per layer, reused between
 // frames (only the canvases are redrawn), plus the cost chart's legend.
 import {SCHEME_COLORS, drawBoundary, drawHistogram, histogramMean, stdCaption} from "./draw.js";
-import {pointsExtent} from "./pure.js";
+import {formatCost, pointsExtent} from "./pure.js";
 
 const $ = id => document.getElementById(id);
 
@@ -33,8 +33,8 @@ export function drawLegend(schemes) {
 function summary(scheme) {
   const diverged = scheme.diverged_at.filter(at => at !== null).length;
   if (scheme.mean_cost === null || scheme.mean_cost === undefined) return `all ${diverged} seeds diverged`;
-  const test = scheme.mean_test_cost === null || scheme.mean_test_cost === undefined ? "" : ` · test ${scheme.mean_test_cost.toFixed(4)}`;
-  return `train ${scheme.mean_cost.toFixed(4)}${test}${diverged ? ` · ${diverged} diverged` : ""}`;
+  const test = scheme.mean_test_cost === null || scheme.mean_test_cost === undefined ? "" : ` · test ${formatCost(scheme.mean_test_cost)}`;
+  return `train ${formatCost(scheme.mean_cost)}${test}${diverged ? ` · ${diverged} diverged` : ""}`;
 }
 
 export function drawBoundaries(schemes, points) {
@@ -61,7 +61,15 @@ export function drawBoundaries(schemes, points) {
   });
 }
 
-export function drawHistograms(layers, schemeIndex, schemes, choose) {
+// What the counts and the no-gradient flag mean, when the state has no `rules` (the server's own lines).
+const RULES = {
+  saturated: "units in the flat part of their activation", dead: "units that are 0 on every training point",
+  duplicate: "units computing the same as another unit of the layer",
+  no_gradient: "dL/dz is 0 on every training point and unit: nothing before this layer learns",
+};
+
+export function drawHistograms(layers, schemeIndex, schemes, choose, rules = {}) {
+  rules = {...RULES, ...rules};
   const tabs = ensure($("histogram-schemes"), schemes.length > 1 ? schemes.length : 0, k => {
     const button = element("button", "tab");
     button.type = "button";
@@ -84,7 +92,14 @@ export function drawHistograms(layers, schemeIndex, schemes, choose) {
       const cell = element("figure", "hist");
       const canvas = element("canvas");
       canvas.width = 220; canvas.height = 70;
-      cell.append(element("figcaption", "", kind), canvas, element("div", "hist-std"));
+      const caption = element("figcaption", "", kind);
+      if (kind === "dL/dz") {  // the server's per-layer no_gradient flag, when it sends one
+        const flag = element("span", "no-gradient", "no gradient");
+        flag.dataset.testid = "no-gradient";
+        flag.hidden = true;
+        caption.append(flag);
+      }
+      cell.append(caption, canvas, element("div", "hist-std"));
       row.append(cell);
     }
     return row;
@@ -98,8 +113,17 @@ export function drawHistograms(layers, schemeIndex, schemes, choose) {
     const text = `${name}|${flags}`;
     if (head.dataset.text !== text) {
       head.dataset.text = text;
-      head.replaceChildren(element("b", "", name), element("span", "flags", flags));
+      const counts = element("span", "flags", flags);
+      counts.title = ["saturated", "dead", "duplicate"].map(key => `${key}: ${rules[key]}`).join("\n");
+      head.replaceChildren(element("b", "", name), counts);
     }
+    // the server's flag, when it sends one: true (or a count of units) where no dL/dz reaches the layer
+    const noGradient = layer.no_gradient;
+    const flag = grad.querySelector(".no-gradient");
+    flag.hidden = !noGradient;
+    flag.title = rules.no_gradient;
+    flag.textContent = typeof noGradient === "number" ? `no gradient: ${noGradient} unit${noGradient === 1 ? "" : "s"}` : "no gradient";
+    grad.classList.toggle("flagged", Boolean(noGradient));
     // activations spread around their mean (relu's are >= 0); theory's dL/dz is a root mean square around 0
     for (const [cell, histogram, measure] of [[act, layer.activation, "std"], [grad, layer.grad, layer.grad && layer.grad.rms !== undefined ? "rms" : "std"]]) {
       const center = measure === "std" && histogram && histogram.counts.length ? histogramMean(histogram) : 0;
