@@ -95,6 +95,9 @@ CASES = [
             "untruncated_normal": KURTOSIS_NORMAL, "uniform": KURTOSIS_UNIFORM}[dist])
       for mode in ("fan_in", "fan_out", "fan_avg")
       for dist in ("truncated_normal", "normal", "untruncated_normal", "uniform")],
+    normal("meanfield(sigma_w2=1.5)", 0.0, math.sqrt(1.5 / FAN_IN)),  # sigma_w^2 / fan_in, the mean-field notation
+    normal("meanfield_bias(sigma_b2=0.05)", 0.0, math.sqrt(0.05)),
+    const("meanfield_bias(sigma_b2=0)", 0.0),
     # Orthogonal: Frobenius norm^2 = min(rows, cols), so entry variance is gain^2 / max(rows, cols).
     normal("orthogonal", 0.0, 1.0 / math.sqrt(max(SHAPE))),
     normal("orthogonal(gain=2)", 0.0, 2.0 / math.sqrt(max(SHAPE))),

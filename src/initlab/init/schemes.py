@@ -205,6 +205,24 @@ def torch_default() -> laws.Law:
     return laws.variance_scaling(gain("leaky_relu", math.sqrt(5.0)) ** 2, "fan_in", "uniform")
 
 
+@scheme("meanfield", formula="N(0, sigma_w^2/fan_in)", distribution="normal",
+        source="the weight variance as mean-field papers write it (Poole et al. 2016; Schoenholz et al. 2017)",
+        fan_axes=True)
+def meanfield(sigma_w2: float = 1.0) -> laws.Law:
+    """sigma_w^2 given directly, as on the axes of the phase diagram (`initlab theory phase`) and in sweeps over
+    it: ``meanfield(sigma_w2=2)`` is `he_normal`, ``meanfield(sigma_w2=1)`` `lecun_normal`. Pair it with
+    ``--bias-init 'meanfield_bias(sigma_b2=...)'``."""
+    return laws.variance_scaling(number("sigma_w2", sigma_w2, positive=True), "fan_in", "normal")
+
+
+@scheme("meanfield_bias", formula="N(0, sigma_b^2)", distribution="normal",
+        source="the bias variance as mean-field papers write it (Poole et al. 2016; Schoenholz et al. 2017)")
+def meanfield_bias(sigma_b2: float = 0.05) -> laws.Law:
+    """sigma_b^2 given directly (``normal(std=sqrt(sigma_b2))``), for biases; 0 gives zeros."""
+    sigma_b2 = number("sigma_b2", sigma_b2, non_negative=True)
+    return laws.constant(0.0) if sigma_b2 == 0 else laws.normal(0.0, laws.fixed(math.sqrt(sigma_b2)))
+
+
 @scheme("critical", formula="N(0, sigma_w^2/fan_in), sigma_w^2 on the order/chaos line for sigma_b2",
         distribution="normal", source="Poole et al. 2016; Schoenholz et al. 2017 (mean-field criticality, chi_1 = 1)",
         fan_axes=True)
