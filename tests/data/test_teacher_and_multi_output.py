@@ -85,3 +85,28 @@ def test_compare_on_a_teacher_set_records_the_reached_iteration_per_run():
 def test_a_teacher_too_big_for_memory_is_refused_before_it_is_drawn():
     with pytest.raises(ValueError, match=r"^n_samples: this run needs about .* a teacher of 10,000,100,000 weights"):
         load("teacher:mlp:n_features=100000,hidden=100000", n_samples=10, max_memory="1GB")
+
+
+def test_csv_target_columns_y1_y2_are_the_same_data_as_a_2d_npz(tmp_path):
+    rng = np.random.default_rng(1)
+    X = np.round(rng.standard_normal((40, 3)), 6)
+    targets = np.round(np.column_stack([X[:, 0], X[:, 1] - X[:, 2]]), 6)
+    np.savez(tmp_path / "two.npz", X=X, y=targets)
+    rows = ["a,b,y1,c,y2"] + [f"{x[0]},{x[1]},{t[0]},{x[2]},{t[1]}" for x, t in zip(X, targets)]
+    (tmp_path / "two.csv").write_text("\n".join(rows) + "\n")
+    from_csv = load(f"file:{tmp_path / 'two.csv'}", seed=0)
+    from_npz = load(f"file:{tmp_path / 'two.npz'}", seed=0)
+    np.testing.assert_array_equal(from_csv[0], from_npz[0])
+    np.testing.assert_array_equal(from_csv[1], from_npz[1])
+    assert from_csv[1].shape == (40, 2)
+
+
+@pytest.mark.parametrize("header, message", [("x,y,y1,y2", "has a 'y' column and target columns y1, y2"),
+                                              ("x,y1,y3", "target columns must be y1, y2, ... without gaps"),
+                                              ("y1,y2", "has no feature column")])
+def test_bad_csv_target_columns_are_one_error_naming_data(tmp_path, header, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(header + "\n" + ",".join(["1"] * len(header.split(","))) + "\n")
+    with pytest.raises(ValueError, match="data") as raised:
+        load(f"file:{path}", seed=0)
+    assert message in str(raised.value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import zipfile
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from initlab._errors import ArgumentError
 from initlab.data._validate import finish
 
 LABEL_COLUMNS = ("label", "y")
+TARGET_COLUMN = re.compile(r"y(\d+)")  # y1, y2, ...: several real-valued targets (multi-output regression)
 
 
 def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -54,8 +56,26 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def _target_columns(header: list[str], path: Path) -> list[int]:
+    """The label column (`label`, else `y`, else the last) or, for multi-output regression, the columns
+    `y1`, `y2`, ... (two or more, numbered from 1 without gaps)."""
+    lowered = [name.lower() for name in header]
+    numbered = {int(m.group(1)): i for i, name in enumerate(lowered) if (m := TARGET_COLUMN.fullmatch(name))}
+    named = [name for name in LABEL_COLUMNS if name in lowered]
+    if len(numbered) >= 2:
+        if named:
+            raise ArgumentError("data", f"'{path}' has a '{named[0]}' column and target columns "
+                                f"{', '.join(header[i] for i in numbered.values())}; keep one kind")
+        if sorted(numbered) != list(range(1, len(numbered) + 1)):
+            raise ArgumentError("data", f"'{path}': target columns must be y1, y2, ... without gaps, got "
+                                f"{', '.join(header[numbered[k]] for k in sorted(numbered))}")
+        return [numbered[k] for k in sorted(numbered)]
+    return [lowered.index(named[0]) if named else len(header) - 1]
+
+
 def _read_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Features as floats; the label column (`label`, `y`, else the last) as floats or strings."""
+    """Features as floats; the label column (`label`, `y`, else the last) as floats or strings, or the
+    target columns `y1`, `y2`, ... as a 2-D float array."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             rows = [row for row in csv.reader(handle) if row]
@@ -74,9 +94,10 @@ def _read_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
                                     "add one, e.g. 'x1,x2,label'")
     if len(header) < 2:
         raise ArgumentError("data", f"'{path}' has {len(header)} column; need at least one feature and a label")
-    lowered = [name.lower() for name in header]
-    label = next((lowered.index(name) for name in LABEL_COLUMNS if name in lowered), len(header) - 1)
-    features = [i for i in range(len(header)) if i != label]
+    targets = _target_columns(header, path)
+    features = [i for i in range(len(header)) if i not in targets]
+    if not features:
+        raise ArgumentError("data", f"'{path}' has no feature column (every column is a target)")
     X = np.empty((len(rows) - 1, len(features)), dtype=np.float64)
     labels = []
     for number, row in enumerate(rows[1:], start=2):  # row numbers as a spreadsheet shows them
@@ -87,7 +108,11 @@ def _read_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
             if not cell:
                 raise ArgumentError("data", f"'{path}' row {number}, column '{header[column]}' is empty")
         X[number - 2] = [_number(cells[i], path, number, header[i]) for i in features]
-        labels.append(cells[label])
+        labels.append([cells[i] for i in targets])
+    if len(targets) > 1:  # several targets: real values, one column each
+        return X, np.array([[_number(cell, path, row, header[i]) for cell, i in zip(cells, targets)]
+                            for row, cells in enumerate(labels, start=2)], dtype=np.float64).reshape(len(labels), -1)
+    labels = [cells[0] for cells in labels]
     try:
         y = np.array([float(text) for text in labels], dtype=np.float64)
     except ValueError:  # class names such as 'cat', 'dog'
@@ -102,7 +127,8 @@ def table_file(filename: str, spec: str) -> tuple[np.ndarray, np.ndarray, list[s
     """Load `(X, y, class_names)` from a `.npz` (arrays `X` and `y`) or a `.csv` file.
 
     CSV: a header row; the label column is the one named `label` (else `y`, case-insensitive),
-    otherwise the last column; every other column is a numeric feature. Labels that are all
+    otherwise the last column; or, for several real-valued targets, the columns `y1`, `y2`, ... (a 2-D `y`);
+    every other column is a numeric feature. Labels that are all
     integers, or strings, become int64 classes `0..k-1` (sorted distinct values); labels with
     non-integer floats stay float64 (regression targets, no class names). NaN or infinite values
 are refused.
