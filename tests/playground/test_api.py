@@ -352,6 +352,31 @@ def test_a_call_waiting_for_the_session_gets_it_after_at_most_the_chunk_under_wa
     assert max(waited) <= 2.0, waited
 
 
+def test_playing_a_slow_setting_at_full_speed_still_sends_a_state_at_least_every_update_interval():
+    import asyncio
+    import time
+
+    from initlab.playground.live import PROGRESS_SECONDS, LiveSession
+    from initlab.playground.settings import Settings
+
+    async def scenario():
+        # ~4 ms per iteration: 1,000 iterations per view update would show nothing for about 4 s
+        live = LiveSession(Settings(hidden=[64, 64], n_samples=1000, n_seeds=4, speed=1000))
+        seen = []
+        live.listeners.add(lambda message: seen.append((time.monotonic(), message["iteration"])))
+        started = time.monotonic()
+        await live.play()
+        await asyncio.sleep(1.2)
+        await live.close()
+        return started, seen
+
+    started, seen = asyncio.run(scenario())
+    times = [started] + [t for t, _ in seen]
+    iterations = [it for _, it in seen]
+    assert len(seen) >= 4 and 0 < iterations[-1] < 1000 and iterations == sorted(iterations), seen
+    assert max(b - a for a, b in zip(times, times[1:])) < PROGRESS_SECONDS + 0.3, seen  # + one chunk and a state
+
+
 @pytest.mark.slow  # 2.5 s of keepalive pings during a long step
 def test_keepalive_pings_are_answered_during_a_long_step_on_a_real_server():
     import asyncio

@@ -4,8 +4,9 @@ A `Session` is not thread-safe, so every access goes through the live session's 
 in a worker thread (`anyio.to_thread`) in chunks of iterations sized so that one chunk takes about
 `CHUNK_SECONDS` (the size adapts to the measured time), and the lock is released between chunks
 and handed to any call waiting for it: a pause, a step or a setting change waits for one chunk at
-most. A view update (a state sent to the listeners) follows every `settings.speed` iterations, at
-most `MAX_UPDATES_PER_SECOND` times a second. A diverged or finished network simply stops; playing
+most. A view update (a state sent to the listeners) follows every `settings.speed` iterations, or
+sooner when those take longer than `PROGRESS_SECONDS` (a slow network at a high speed still shows its
+progress), at most `MAX_UPDATES_PER_SECOND` times a second. A diverged or finished network simply stops; playing
 goes on until paused. A step (`start_step`) is a background task of chunks, stopped like playing.
 
 Sessions that no WebSocket watches are deleted `IDLE_SECONDS` after their last request, playing or not.
@@ -30,7 +31,7 @@ CHUNK_SECONDS = 0.02  # one chunk of training holds the session this long at mos
 MAX_UPDATES_PER_SECOND = 30  # view updates while playing; more would only load the browser
 IDLE_SECONDS = 600  # a session without a WebSocket is deleted 10 minutes after its last request
 MAX_SESSIONS = 16  # open sessions at once (each may train): more are refused
-PROGRESS_SECONDS = 0.2  # a step under way sends a state this often (a long step shows it is going on)
+PROGRESS_SECONDS = 0.2  # a step under way, or a view update while playing, sends a state at least this often
 
 
 class LiveSession:
@@ -210,13 +211,14 @@ class LiveSession:
                 await asyncio.sleep(rest)
 
     def _one_update(self) -> tuple[int, dict | None]:
-        """`settings.speed` iterations, chunk by chunk (the lock released between chunks), then the
-        generation and state; the state is None when paused or changed in the meantime."""
+        """`settings.speed` iterations (fewer if they take over PROGRESS_SECONDS), chunk by chunk (the lock
+        released between chunks), then the generation and state; the state is None when paused or changed
+        in the meantime."""
         one_kernel_thread()
         with self.lock:
             generation, target = self._generation, self.session.settings.speed
-        done = 0
-        while done < target:
+        done, started = 0, time.monotonic()
+        while done < target and (done == 0 or time.monotonic() - started < PROGRESS_SECONDS):
             self._yield_to_waiters()
             with self.lock:
                 if not self.playing or self._generation != generation:
