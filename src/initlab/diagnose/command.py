@@ -127,7 +127,8 @@ def run(options: Options, detail: bool = False):
     """The `Diagnosis` of what `options` describe, its recommendation completed with the command
     (`detail`: with per-layer histograms and two-input correlations, `initlab.diagnose.doctor.diagnose`)."""
     _check(options)  # before the heavy imports below: a refused option answers at once
-    from initlab.diagnose.doctor import diagnose_mlp, diagnose_torch
+    from initlab.diagnose.doctor import diagnose, diagnose_torch, mlp_pass
+    from initlab.diagnose.mlp_probe import describe_mlp
     from initlab.diagnose.present import with_fix
     from initlab.diagnose.sources import Seeds, initialise_torch, load_batch, load_factory, mlp_for, torch_batch
     seeds = Seeds.spawn(options.seed)
@@ -140,10 +141,11 @@ def run(options: Options, detail: bool = False):
         _check_memory(o["data"], options.n_samples, widths, X.shape[1], options.max_memory)
         net = mlp_for(X, y, widths, o["activation"], o["init"], o["bias_init"], seeds.weights)
         with np.errstate(over="ignore", invalid="ignore"):  # overflow is a finding (exploding), not noise
-            result = diagnose_mlp(net, X, y, detail)
+            captures, input_mean_square = mlp_pass(net, X, y)  # one pass: the diagnosis and the Jacobian read it
+            result = diagnose(captures, input_mean_square, describe_mlp(net), detail=detail)
         if options.jacobian:
-            from initlab.diagnose.doctor import jacobian_of
-            result = replace(result, jacobian=jacobian_of(net, X, y).to_json())
+            from initlab.diagnose.jacobian import spectrum
+            result = replace(result, jacobian=spectrum(captures, input_mean_square).to_json())
     else:
         _check_batch_memory(shape, options.n_samples, options.max_memory)
         model = load_factory(options.torch_factory, seeds.factory)

@@ -59,16 +59,15 @@ def _mean_square(X) -> float:
         return float(np.mean(np.square(np.asarray(X, dtype=np.float64))))
 
 
+def mlp_pass(net, X: np.ndarray, y: np.ndarray) -> tuple[list[Capture], float]:
+    """The captures of one pass of the NumPy engine's `MLP` on (`X`, `y`) and theory's q(0) = mean(X^2): what
+    `diagnose`, the Jacobian spectrum (`initlab.diagnose.jacobian`) and the playground's layer views read."""
+    return capture_mlp(net, X, y), _mean_square(net.as_input(X))
+
+
 def diagnose_mlp(net, X: np.ndarray, y: np.ndarray, detail: bool = False) -> Diagnosis:
     """Diagnose the NumPy engine's `MLP` on the batch (`X`, `y`) (`detail`: see `diagnose`)."""
-    return diagnose(capture_mlp(net, X, y), _mean_square(net.as_input(X)), describe_mlp(net), detail=detail)
-
-
-def jacobian_of(net, X: np.ndarray, y: np.ndarray, examples: int | None = None):
-    """The singular values of the NumPy engine's `MLP`'s hidden Jacobian on the first rows of `X`
-    (`initlab.diagnose.jacobian.spectrum`)."""
-    from initlab.diagnose.jacobian import EXAMPLES, spectrum
-    return spectrum(capture_mlp(net, X, y), _mean_square(net.as_input(X)), examples or EXAMPLES)
+    return diagnose(*mlp_pass(net, X, y), describe_mlp(net), detail=detail)
 
 
 def _torch_input_mean_square(batch) -> float:

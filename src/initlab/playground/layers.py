@@ -36,8 +36,8 @@ import math
 import numpy as np
 
 from initlab.diagnose.distributions import histogram
-from initlab.diagnose.doctor import diagnose
-from initlab.diagnose.mlp_probe import capture_mlp, describe_mlp
+from initlab.diagnose.doctor import diagnose, mlp_pass
+from initlab.diagnose.mlp_probe import describe_mlp
 from initlab.diagnose.stats import can_die
 
 BINS = 20  # diagnose's figures use 40; a page's small panels read better with fewer
@@ -64,9 +64,8 @@ def dead_units(capture) -> int | None:
 
 def layer_views(net, X: np.ndarray, y: np.ndarray) -> list[dict]:
     """One view per layer (hidden layers, then the output) of `net` on the batch (`X`, `y`)."""
-    captures = capture_mlp(net, X, y)
     with np.errstate(all="ignore"):
-        m0 = float(np.mean(np.square(net.as_input(X).astype(np.float64))))
+        captures, m0 = mlp_pass(net, X, y)
         layers = diagnose(captures, m0, describe_mlp(net)).layers
     views = []
     for stats, capture in zip(layers, captures):
